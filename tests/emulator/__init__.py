@@ -1,0 +1,1 @@
+"""A local Azure for tests and the demo: see `server.Emulator`."""

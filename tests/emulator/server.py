@@ -1,0 +1,266 @@
+"""The local Azure: one TLS server routed by host name, running on its own event-loop thread.
+
+    with Emulator(seed, workdir=tmp) as azure:
+        env = azure.step_env(repository="octo-org/iris-api", ref="refs/heads/main")
+
+Services (`identity`, `arm`, `keyvault`, `acr`, `aci`, ...) each register their routes on the
+shared `Router` and may have `start()`/`stop()` coroutines for what they run beside the server
+(the Distribution registry, containers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from . import hosts
+from .certs import Pki, make_pki
+from .faults import Faults
+from .state import DOMAIN, GITHUB_API_HOST, GITHUB_ISSUER_HOST, REGISTRY_DOMAIN, Seed, State
+from .tokens import Keys
+from .web import Router, arm_error, json_response
+
+log = logging.getLogger("emulator")
+
+HOST_PATTERNS = {
+    "arm": rf"management\.{DOMAIN}",
+    "login": rf"login\.{DOMAIN}",
+    "vault": rf"(?P<vault>[a-z0-9-]+)\.vault\.{DOMAIN}",
+    "vault-root": rf"vault\.{DOMAIN}",
+    "acr": rf"(?P<registry>[a-z0-9]+)\.{REGISTRY_DOMAIN}",
+    "oidc": GITHUB_ISSUER_HOST.replace(".", r"\."),
+    "github": GITHUB_API_HOST.replace(".", r"\."),
+}
+
+# Service modules, in start order; each defines `Service(emulator)`.
+SERVICE_MODULES = ("metadata", "oidc", "identity", "arm", "keyvault", "github", "acr", "aci")
+
+
+class Service(Protocol):
+    """What a service module provides."""
+
+    def register(self, router: Router) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request the emulator answered (for tests that assert on traffic)."""
+
+    method: str
+    host: str
+    path: str
+    query: str
+    status: int
+    seconds: float
+
+
+class Emulator:
+    """A running local Azure. Use as a context manager, or call `start()` and `stop()`."""
+
+    def __init__(self, seed: Seed, *, workdir: Path, port: int = 0, bind: str = "127.0.0.1", docker: bool = True) -> None:
+        self.seed = seed
+        self.state = State(seed)
+        self.workdir = workdir
+        self.bind = bind
+        self.port = port
+        self.docker = docker  # False: no registry/containers (contract tests of the pure HTTP services)
+        self.keys = Keys()
+        self.faults = Faults()
+        self.router = Router(HOST_PATTERNS)
+        self.requests: list[RequestRecord] = []
+        self.pki: Pki | None = None
+        self.services: dict[str, Any] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+
+    # --- addresses ---------------------------------------------------------------------
+    def url(self, host: str) -> str:
+        """`https://host:port` on this emulator."""
+        return f"https://{host}:{self.port}"
+
+    @property
+    def arm_url(self) -> str:
+        return self.url(f"management.{DOMAIN}")
+
+    @property
+    def authority_url(self) -> str:
+        return self.url(f"login.{DOMAIN}")
+
+    @property
+    def vault_resource(self) -> str:
+        """The Key Vault audience/resource (the real one is https://vault.azure.net)."""
+        return self.url(f"vault.{DOMAIN}")
+
+    def vault_url(self, name: str) -> str:
+        return self.url(f"{name}.vault.{DOMAIN}")
+
+    def login_server(self, registry: str) -> str:
+        """A registry's login server (host:port), as ARM reports it."""
+        return f"{registry.lower()}.{REGISTRY_DOMAIN}:{self.port}"
+
+    @property
+    def oidc_issuer(self) -> str:
+        return self.url(GITHUB_ISSUER_HOST)
+
+    @property
+    def github_api_url(self) -> str:
+        return self.url(GITHUB_API_HOST)
+
+    @property
+    def ca_path(self) -> Path:
+        assert self.pki is not None, "emulator not started"
+        return self.pki.ca_path
+
+    def host_names(self) -> list[str]:
+        """Every name that must resolve to this machine."""
+        with self.state.lock:
+            vaults = [f"{v.name.lower()}.vault.{DOMAIN}" for v in self.state.vaults.values()]
+            registries = [f"{r.name.lower()}.{REGISTRY_DOMAIN}" for r in self.state.registries.values()]
+        return [
+            f"management.{DOMAIN}",
+            f"login.{DOMAIN}",
+            f"vault.{DOMAIN}",
+            GITHUB_ISSUER_HOST,
+            GITHUB_API_HOST,
+            *vaults,
+            *registries,
+        ]
+
+    # --- life cycle --------------------------------------------------------------------
+    def start(self) -> Emulator:
+        """Start the server thread and every service; returns when they answer."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        hosts.ensure(self.host_names())
+        self.pki = make_pki(self.workdir / "pki")
+        for module_name in SERVICE_MODULES:
+            module = importlib.import_module(f"{__package__}.{module_name}")
+            service = module.Service(self)
+            service.register(self.router)
+            self.services[module_name] = service
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="local-azure", daemon=True)
+        self._thread.start()
+        try:
+            self.call(self._start())
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def call(self, coroutine: Any, timeout: float | None = 300) -> Any:
+        """Run a coroutine on the emulator's loop from another thread and return its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def call_soon(self, function: Callable[[], Any]) -> None:
+        """Schedule a plain function on the emulator's loop."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(function)
+
+    async def _start(self) -> None:
+        app = web.Application(client_max_size=1024**3)
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        assert self.pki is not None
+        site = web.TCPSite(self._runner, self.bind, self.port, ssl_context=self.pki.server_context)
+        await site.start()
+        if self.port == 0:
+            server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+            assert server is not None
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        for service in self.services.values():
+            starter = getattr(service, "start", None)
+            if starter is not None:
+                await starter()
+
+    def stop(self) -> None:
+        """Stop services (removing what they started) and the server."""
+        if self._loop is None:
+            return
+        try:
+            self.call(self._stop(), timeout=120)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self._loop = None
+
+    async def _stop(self) -> None:
+        for name, service in reversed(list(self.services.items())):
+            stopper = getattr(service, "stop", None)
+            if stopper is None:
+                continue
+            try:
+                await stopper()
+            except Exception:  # noqa: BLE001 - keep stopping the others; the log says what failed
+                log.exception("stopping service %s failed", name)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- the one handler ---------------------------------------------------------------
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
+        host = request.host.rsplit(":", 1)[0].lower()
+        response: web.StreamResponse
+        rule = self.faults.take(request.method, host, request.path)
+        if rule is not None:
+            if rule.delay:
+                await asyncio.sleep(rule.delay)
+            if rule.drop:
+                # A dropped connection: the client sees the socket close with no answer.
+                if request.transport is not None:
+                    request.transport.abort()
+                raise asyncio.CancelledError
+        if rule is not None and rule.status is not None:
+            body = rule.body if rule.body is not None else {"error": {"code": "InjectedFault", "message": f"injected {rule.status}"}}
+            response = json_response(body, rule.status, dict(rule.headers))
+        else:
+            resolved = self.router.resolve(request.host, request.method, request.path)
+            if isinstance(resolved, str):
+                response = self._unrouted(request, resolved)
+            else:
+                handler, params = resolved
+                try:
+                    response = await handler(request, **params)
+                except web.HTTPException:
+                    raise
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - an emulator bug must reach the test as a 500 with the traceback logged
+                    log.error("handler failed for %s %s\n%s", request.method, request.path, traceback.format_exc())
+                    response = arm_error(500, "InternalServerError", "The local Azure emulator failed; see its log.")
+        self.requests.append(
+            RequestRecord(request.method, host, request.path, request.query_string, response.status, time.monotonic() - started)
+        )
+        return response
+
+    def _unrouted(self, request: web.Request, reason: str) -> web.Response:
+        if reason == "method":
+            return arm_error(405, "MethodNotAllowed", f"The requested method '{request.method}' is not allowed for this resource.")
+        return arm_error(404, "NotFound", f"No HTTP resource was found that matches the request URI '{request.url}'.")
+
+    def count(self, method: str, path_contains: str) -> int:
+        """How many requests with this method had `path_contains` in their path."""
+        return sum(1 for r in self.requests if r.method == method and path_contains in r.path)

@@ -1,0 +1,281 @@
+"""The emulated tenant: resource groups, registries, vaults, applications and role assignments.
+
+A `Seed` is plain data (loaded from JSON or YAML, or built in a test); `State` is the live,
+lock-protected world the handlers read and change. Role definitions carry the real action names
+so that `AuthorizationFailed` messages name what Azure would name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DOMAIN = "azure.localhost"
+REGISTRY_DOMAIN = "azurecr.localhost"
+GITHUB_ISSUER_HOST = "token.actions.githubusercontent.localhost"
+GITHUB_API_HOST = "api.github.localhost"
+
+
+@dataclass(frozen=True)
+class RoleDefinition:
+    """A built-in role: control-plane actions and data actions, with wildcards."""
+
+    name: str
+    actions: tuple[str, ...] = ()
+    data_actions: tuple[str, ...] = ()
+
+
+# The subset of Azure's built-in roles the action's setup uses. Contributor has no data actions,
+# so it cannot read Key Vault secrets (as in Azure); ACR pull/push are control-plane actions.
+ROLES: dict[str, RoleDefinition] = {
+    role.name.lower(): role
+    for role in (
+        RoleDefinition("Owner", actions=("*",)),
+        RoleDefinition("Contributor", actions=("*",)),
+        RoleDefinition("Reader", actions=("*/read",)),
+        RoleDefinition("AcrPull", actions=("Microsoft.ContainerRegistry/registries/pull/read",)),
+        RoleDefinition(
+            "AcrPush",
+            actions=(
+                "Microsoft.ContainerRegistry/registries/pull/read",
+                "Microsoft.ContainerRegistry/registries/push/write",
+            ),
+        ),
+        RoleDefinition(
+            "Key Vault Secrets User",
+            data_actions=(
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+            ),
+        ),
+        RoleDefinition(
+            "Key Vault Secrets Officer",
+            actions=("Microsoft.KeyVault/vaults/secrets/*",),
+            data_actions=("Microsoft.KeyVault/vaults/secrets/*",),
+        ),
+        RoleDefinition(
+            "Key Vault Administrator",
+            actions=("Microsoft.KeyVault/*",),
+            data_actions=("Microsoft.KeyVault/vaults/*",),
+        ),
+    )
+}
+
+
+@dataclass
+class FederatedCredential:
+    """A federated identity credential of an application (issuer + subject + audiences)."""
+
+    name: str
+    issuer: str
+    subject: str
+    audiences: list[str] = field(default_factory=lambda: ["api://AzureADTokenExchange"])
+
+
+@dataclass
+class App:
+    """An Entra application with its service principal (client id = appId, object id = SP oid)."""
+
+    client_id: str
+    display_name: str
+    object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    secret: str | None = None
+    federated_credentials: list[FederatedCredential] = field(default_factory=list)
+
+
+@dataclass
+class RoleAssignment:
+    """A role granted to a principal (by client id or object id) at a scope."""
+
+    principal: str
+    role: str
+    scope: str
+
+
+@dataclass
+class Registry:
+    """An Azure Container Registry; the login server is derived from the emulator's port."""
+
+    name: str
+    resource_group: str
+    location: str | None = None
+    sku: str = "Basic"
+
+
+@dataclass
+class SecretVersion:
+    """One version of a Key Vault secret."""
+
+    value: str
+    version: str = field(default_factory=lambda: uuid.uuid4().hex)
+    content_type: str | None = None
+    tags: dict[str, str] | None = None
+    enabled: bool = True
+    created: int = 0
+    updated: int = 0
+
+
+@dataclass
+class Vault:
+    """A Key Vault with its secrets (newest version last)."""
+
+    name: str
+    resource_group: str
+    location: str | None = None
+    secrets: dict[str, list[SecretVersion]] = field(default_factory=dict)
+
+
+@dataclass
+class Seed:
+    """Everything a fresh emulator starts with."""
+
+    tenant_id: str
+    subscription_id: str
+    resource_groups: dict[str, str]  # name -> location
+    registries: list[Registry] = field(default_factory=list)
+    vaults: list[Vault] = field(default_factory=list)
+    apps: list[App] = field(default_factory=list)
+    role_assignments: list[RoleAssignment] = field(default_factory=list)
+    subscription_name: str = "acr-action local"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Seed:
+        """Build a seed from its JSON/YAML form (see `seed.example.yaml`)."""
+        vaults = []
+        for raw in data.get("vaults", []):
+            secrets = {
+                name: [SecretVersion(value=str(value))] for name, value in raw.get("secrets", {}).items()
+            }
+            vaults.append(
+                Vault(raw["name"], raw["resource_group"], raw.get("location"), secrets=secrets)
+            )
+        apps = [
+            App(
+                client_id=raw["client_id"],
+                display_name=raw.get("display_name", raw["client_id"]),
+                object_id=raw.get("object_id") or str(uuid.uuid4()),
+                secret=raw.get("secret"),
+                federated_credentials=[
+                    FederatedCredential(**fc) for fc in raw.get("federated_credentials", [])
+                ],
+            )
+            for raw in data.get("apps", [])
+        ]
+        return cls(
+            tenant_id=data["tenant_id"],
+            subscription_id=data["subscription_id"],
+            resource_groups=dict(data.get("resource_groups", {})),
+            registries=[Registry(**raw) for raw in data.get("registries", [])],
+            vaults=vaults,
+            apps=apps,
+            role_assignments=[RoleAssignment(**raw) for raw in data.get("role_assignments", [])],
+        )
+
+    @classmethod
+    def default(cls) -> Seed:
+        """The demo tenant of `seed.yaml` (what the README's one-time setup creates)."""
+        return cls.load(Path(__file__).with_name("seed.yaml"))
+
+    @classmethod
+    def load(cls, path: Path) -> Seed:
+        """Read a seed file (`.json`, or `.yaml`/`.yml`)."""
+        text = path.read_text(encoding="utf-8")
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            return cls.from_dict(yaml.safe_load(text))
+        return cls.from_dict(json.loads(text))
+
+
+def _scope_contains(outer: str, inner: str) -> bool:
+    """True when `inner` is `outer` or below it (ARM scopes are case-insensitive)."""
+    outer, inner = outer.rstrip("/").lower(), inner.rstrip("/").lower()
+    return inner == outer or inner.startswith(outer + "/")
+
+
+def _matches(patterns: tuple[str, ...], action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+class State:
+    """The live emulated world. Handlers hold `lock` while they read and change it."""
+
+    def __init__(self, seed: Seed) -> None:
+        self.lock = threading.RLock()
+        self.tenant_id = seed.tenant_id
+        self.subscription_id = seed.subscription_id
+        self.subscription_name = seed.subscription_name
+        self.resource_groups = {name.lower(): (name, loc) for name, loc in seed.resource_groups.items()}
+        self.registries = {r.name.lower(): r for r in seed.registries}
+        self.vaults = {v.name.lower(): v for v in seed.vaults}
+        self.apps = {a.client_id.lower(): a for a in seed.apps}
+        self.role_assignments = list(seed.role_assignments)
+        # Container groups are owned by the ACI service module; keyed by lower-case resource id.
+        self.container_groups: dict[str, Any] = {}
+
+    # --- lookups ---------------------------------------------------------------------------
+    def app(self, client_id: str) -> App | None:
+        """The application with this client id, if any."""
+        return self.apps.get(client_id.lower())
+
+    def app_by_object_id(self, object_id: str) -> App | None:
+        """The application whose service principal has this object id."""
+        return next((a for a in self.apps.values() if a.object_id.lower() == object_id.lower()), None)
+
+    def resource_group(self, name: str) -> tuple[str, str] | None:
+        """(name as created, location) of a resource group."""
+        return self.resource_groups.get(name.lower())
+
+    def subscription_scope(self) -> str:
+        return f"/subscriptions/{self.subscription_id}"
+
+    def rg_scope(self, rg: str) -> str:
+        return f"{self.subscription_scope()}/resourceGroups/{rg}"
+
+    def registry_id(self, registry: Registry) -> str:
+        return (
+            f"{self.rg_scope(registry.resource_group)}"
+            f"/providers/Microsoft.ContainerRegistry/registries/{registry.name}"
+        )
+
+    def vault_id(self, vault: Vault) -> str:
+        return f"{self.rg_scope(vault.resource_group)}/providers/Microsoft.KeyVault/vaults/{vault.name}"
+
+    # --- RBAC ----------------------------------------------------------------------------
+    def grant(self, principal: str, role: str, scope: str) -> RoleAssignment:
+        """Add a role assignment (tests use this to change permissions mid-run)."""
+        if role.lower() not in ROLES:
+            raise KeyError(f"unknown role {role!r}; known: {sorted(r.name for r in ROLES.values())}")
+        assignment = RoleAssignment(principal, role, scope)
+        with self.lock:
+            self.role_assignments.append(assignment)
+        return assignment
+
+    def revoke(self, principal: str, role: str | None = None) -> None:
+        """Remove a principal's assignments (of one role, or all)."""
+        with self.lock:
+            self.role_assignments = [
+                ra
+                for ra in self.role_assignments
+                if not (
+                    ra.principal.lower() == principal.lower()
+                    and (role is None or ra.role.lower() == role.lower())
+                )
+            ]
+
+    def authorized(self, app: App, action: str, scope: str, *, data_action: bool = False) -> bool:
+        """Does any role assigned to `app` at or above `scope` allow `action`?"""
+        ids = {app.client_id.lower(), app.object_id.lower()}
+        with self.lock:
+            for ra in self.role_assignments:
+                if ra.principal.lower() not in ids or not _scope_contains(ra.scope, scope):
+                    continue
+                role = ROLES[ra.role.lower()]
+                if _matches(role.data_actions if data_action else role.actions, action):
+                    return True
+        return False
