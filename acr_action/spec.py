@@ -1,0 +1,355 @@
+"""The desired ACI container group, its diff against the existing one, the immutable-change rule.
+
+Pure: no network. The existing group always comes from a GET, which never echoes secrets (secure
+environment values, registry passwords) and adds server-side fields (`sku`, `instanceView`,
+`ipAddress.ip`, `fqdn`, `provisioningState`, empty lists); neither may count as a difference.
+
+## The fingerprint tag
+To notice a changed secret that the GET cannot show, the group carries the tag `FINGERPRINT_TAG`
+whose value is derived from the whole spec, secrets included. Tags are readable by anyone with
+Reader on the resource group, a wider audience than the secrets are meant for, so the value must not
+let them recover a secret:
+
+* a plain SHA-256 of a secret is guessable when the secret is short or a dictionary word: hash
+  every candidate and compare, at billions of candidates per second, or look it up in a table
+  computed in advance;
+* the ideal, an HMAC keyed with something stored outside the group, needs a key that is secret yet
+  identical on every run; the action has no such thing of its own (it would need a Key Vault secret
+  it creates and owns);
+* so the value is PBKDF2-HMAC-SHA256 of all secrets together, salted with a digest of the
+  non-secret spec. The salt makes tables computed in advance useless and gives every group its own
+  value. The 600 000 iterations (OWASP's 2023 figure for this function) make each guess cost that
+  many hashes: about 0.1 s of a CPU core, far less on an attacker's GPU but still 600 000 times a
+  plain hash. Hashing the secrets together means a guess has to get all of them right at once, so a
+  high-entropy registry password also protects a weak application secret next to it. A set of
+  secrets that is weak as a whole stays guessable with effort: that is the residual risk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from azure.mgmt.containerinstance.models import Container, ContainerGroup
+
+FINGERPRINT_TAG = "acr-action.spec-sha256"
+
+# Bump when the canonical documents change; the change then reads as one update of every group.
+_FINGERPRINT_SCHEME = b"acr-action spec fingerprint v1\x00"
+_KDF_ITERATIONS = 600_000
+
+PlanAction = Literal["create", "update", "recreate", "noop"]
+
+
+@dataclass(frozen=True)
+class RegistryCredential:
+    """A login for the registry the group pulls its image from."""
+
+    server: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupSpec:
+    """What the container group should be: one container with a public IP."""
+
+    name: str
+    location: str
+    image_ref: str
+    cpu: float
+    memory: float
+    ports: tuple[int, ...]
+    protocol: str = "TCP"
+    environment_variables: tuple[tuple[str, str], ...] = ()
+    secure_environment_variables: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    command_line: tuple[str, ...] = ()
+    restart_policy: str = "Always"
+    os_type: str = "Linux"
+    dns_name_label: str | None = None
+    registry_credentials: tuple[RegistryCredential, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    container_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.container_name:
+            # Frozen: the only way to fill in a derived default.
+            object.__setattr__(self, "container_name", self.name)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What deploying `spec` over the existing group takes, and why."""
+
+    action: PlanAction
+    changed: tuple[str, ...] = ()
+    reason: str = ""
+
+
+def to_model(spec: GroupSpec) -> ContainerGroup:
+    """Build the SDK model to PUT for `spec`, fingerprint tag included."""
+    # Imported here, not at the top: the package's __init__ also loads the management client and
+    # azure-core's pipeline (~0.1 s), which a run that fails input validation never needs.
+    from azure.mgmt.containerinstance.models import (
+        Container,
+        ContainerGroup,
+        ContainerPort,
+        EnvironmentVariable,
+        ImageRegistryCredential,
+        IpAddress,
+        Port,
+        ResourceRequests,
+        ResourceRequirements,
+    )
+
+    protocol = spec.protocol.upper()
+    container = Container(
+        name=spec.container_name,
+        image=spec.image_ref,
+        # None rather than []: keep the image's own entrypoint and command.
+        command=list(spec.command_line) or None,
+        ports=[ContainerPort(port=port, protocol=protocol) for port in spec.ports],
+        environment_variables=[
+            *(
+                EnvironmentVariable(name=name, value=value)
+                for name, value in spec.environment_variables
+            ),
+            *(
+                EnvironmentVariable(name=name, secure_value=value)
+                for name, value in spec.secure_environment_variables
+            ),
+        ],
+        resources=ResourceRequirements(
+            requests=ResourceRequests(cpu=spec.cpu, memory_in_gb=spec.memory),
+        ),
+    )
+    # ACI requires ports on an IP address, so a group without ports gets no public IP (nor label).
+    ip_address = (
+        IpAddress(
+            type="Public",
+            ports=[Port(port=port, protocol=protocol) for port in spec.ports],
+            dns_name_label=spec.dns_name_label or None,
+        )
+        if spec.ports
+        else None
+    )
+    return ContainerGroup(
+        location=spec.location,
+        tags={**dict(spec.tags), FINGERPRINT_TAG: fingerprint(spec)},
+        containers=[container],
+        image_registry_credentials=[
+            ImageRegistryCredential(server=c.server, username=c.username, password=c.password)
+            for c in spec.registry_credentials
+        ]
+        or None,
+        restart_policy=spec.restart_policy,
+        ip_address=ip_address,
+        os_type=spec.os_type,
+    )
+
+
+@lru_cache(maxsize=16)
+def fingerprint(spec: GroupSpec) -> str:
+    """Return the hex value of the fingerprint tag for `spec` (see the module docstring)."""
+    # Cached: to_model and diff both need it for the same spec, and each call costs ~0.1 s.
+    salt = hashlib.sha256(_FINGERPRINT_SCHEME + _canonical(_public_document(spec))).digest()
+    secret = _canonical(_secret_document(spec))
+    return hashlib.pbkdf2_hmac("sha256", secret, salt, _KDF_ITERATIONS).hex()
+
+
+def diff(existing: ContainerGroup | None, spec: GroupSpec) -> Plan:
+    """Decide how to get from `existing` (a GET result, or None) to `spec`."""
+    if existing is None:
+        return Plan("create")
+    changes = _changes(existing, spec)
+    changed = tuple(name for name, _ in changes)
+    reasons = []
+    immutable = [name for name, is_immutable in changes if is_immutable]
+    if immutable:
+        reasons.append(
+            f"{_join(immutable)} cannot be changed in place, only by deleting the group first"
+        )
+    unhealthy = _unhealthy(existing)
+    if unhealthy:
+        # Left alone it stays broken, and whether a PUT of the same spec revives it is not
+        # documented; a new group is sure to start afresh.
+        reasons.append(f"the existing group is not healthy: {unhealthy}")
+    if reasons:
+        return Plan("recreate", changed, "; ".join(reasons))
+    if changed:
+        return Plan("update", changed)
+    return Plan("noop")
+
+
+def immutable_changes(existing: ContainerGroup | None, spec: GroupSpec) -> tuple[str, ...]:
+    """Name the changes from `existing` to `spec` that ACI refuses to make in place."""
+    if existing is None:
+        return ()
+    return tuple(name for name, is_immutable in _changes(existing, spec) if is_immutable)
+
+
+# -- comparing with a GET result -------------------------------------------------------------------
+
+
+def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]]:
+    """Return (human name, immutable) for each property where `existing` differs from `spec`."""
+    changes: list[tuple[str, bool]] = []
+
+    def note(name: str, differs: bool, *, immutable: bool = False) -> None:
+        if differs:
+            changes.append((name, immutable))
+
+    # ARM cannot move a resource to another region: InvalidResourceLocation.
+    note("location", _location(existing.location or "") != _location(spec.location), immutable=True)
+
+    containers = list(existing.containers or [])
+    ours = [c for c in containers if c.name == spec.container_name]
+    # What ACI accepts when containers are added, removed or renamed is not documented;
+    # deleting and creating the group is always accepted.
+    note("containers", len(containers) != 1 or not ours, immutable=True)
+    container = ours[0] if ours else None
+
+    protocol = spec.protocol.upper()
+    wanted_ports = {(port, protocol) for port in spec.ports}
+    ip = existing.ip_address
+    group_ports = {
+        (p.port, (p.protocol or "TCP").upper()) for p in (ip.ports if ip else None) or []
+    }
+    container_ports = (
+        {(p.port, (p.protocol or "TCP").upper()) for p in container.ports or []}
+        if container
+        else wanted_ports
+    )
+    if container is not None:
+        requests = container.resources.requests
+        note("image", container.image != spec.image_ref)
+        # Immutable per https://learn.microsoft.com/azure/container-instances/container-instances-update
+        # and the InvalidContainerGroupUpdate message.
+        note("cpu", not _same_number(requests.cpu, spec.cpu), immutable=True)
+        note("memory", not _same_number(requests.memory_in_gb, spec.memory), immutable=True)
+    note("ports", group_ports != wanted_ports or container_ports != wanted_ports, immutable=True)
+    # A group in a virtual network cannot become public: the "network profile" of
+    # InvalidContainerGroupUpdate.
+    private = (ip is not None and (ip.type or "").lower() == "private") or bool(existing.subnet_ids)
+    note("network", private, immutable=True)
+    # The service's default restart policy is Always.
+    note(
+        "restart policy",
+        (existing.restart_policy or "Always").lower() != spec.restart_policy.lower(),
+        immutable=True,
+    )
+    note("os type", (existing.os_type or "").lower() != spec.os_type.lower(), immutable=True)
+
+    if container is not None:
+        note("command line", tuple(container.command or ()) != spec.command_line)
+        note(
+            "environment variables",
+            _plain_environment(container, spec) != dict(spec.environment_variables),
+        )
+    wanted_logins = {(c.server.lower(), c.username) for c in spec.registry_credentials}
+    logins = {
+        ((c.server or "").lower(), c.username) for c in existing.image_registry_credentials or []
+    }
+    note("registry credentials", logins != wanted_logins)
+    label = (ip.dns_name_label if ip else None) or ""
+    note("dns label", label.lower() != ((spec.dns_name_label or "") if spec.ports else "").lower())
+
+    tags = dict(existing.tags or {})
+    stored = tags.pop(FINGERPRINT_TAG, None)
+    note("tags", tags != dict(spec.tags) or stored is None)
+    # The fingerprint covers everything above too, so only a difference nothing else explains
+    # points at the secrets; a missing tag (a group made by other tools) is a tag change.
+    if not changes and stored != fingerprint(spec):
+        changes.append(("secure environment variables or registry credentials", False))
+    return changes
+
+
+def _plain_environment(container: Container, spec: GroupSpec) -> dict[str, str]:
+    """The container's non-secret environment as the GET shows it."""
+    wanted = dict(spec.environment_variables)
+    plain: dict[str, str] = {}
+    for variable in container.environment_variables or []:
+        if variable.value is not None:
+            plain[variable.name] = variable.value
+        elif wanted.get(variable.name) == "":
+            # The service may drop an empty value, leaving only the name.
+            plain[variable.name] = ""
+        # Otherwise a secure variable, whose value the GET never shows: the fingerprint covers it.
+    return plain
+
+
+def _unhealthy(existing: ContainerGroup) -> str | None:
+    """Say why `existing` is broken beyond what an in-place update repairs, if it is."""
+    # The SDK sets every read-only field to None in __init__, so mypy types them as None; the
+    # deserializer fills them in. Read them through getattr, into variables of their real types.
+    provisioning: str | None = getattr(existing, "provisioning_state", None)
+    if (provisioning or "").lower() == "failed":
+        return "its provisioning state is Failed"
+    group_state: str | None = getattr(getattr(existing, "instance_view", None), "state", None)
+    if (group_state or "").lower() == "failed":
+        return "its state is Failed"
+    for container in existing.containers or []:
+        current = getattr(getattr(container, "instance_view", None), "current_state", None)
+        state: str | None = getattr(current, "state", None)
+        exit_code: int | None = getattr(current, "exit_code", None)
+        if (state or "").lower() == "terminated" and exit_code:
+            return f"container '{container.name}' terminated with exit code {exit_code}"
+    return None
+
+
+def _location(name: str) -> str:
+    # ARM answers with the display form ("West US", "WestUs") for the name given as "westus".
+    return name.replace(" ", "").lower()
+
+
+def _same_number(actual: float, wanted: float) -> bool:
+    # JSON gives back 1 for 1.0; compare as numbers, tolerating float round trips.
+    return abs(float(actual) - float(wanted)) < 1e-9
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# -- the fingerprint's canonical documents ---------------------------------------------------------
+
+
+def _public_document(spec: GroupSpec) -> dict[str, object]:
+    """Everything that is not a secret, in a form that ignores order and case where ACI does."""
+    return {
+        "name": spec.name,
+        "container": spec.container_name,
+        "location": _location(spec.location),
+        "image": spec.image_ref,
+        "cpu": float(spec.cpu),
+        "memory": float(spec.memory),
+        "ports": sorted(set(spec.ports)),
+        "protocol": spec.protocol.upper(),
+        "environment": sorted(spec.environment_variables),
+        "command": list(spec.command_line),
+        "restartPolicy": spec.restart_policy.lower(),
+        "osType": spec.os_type.lower(),
+        "dnsNameLabel": (spec.dns_name_label or "").lower(),
+        "registries": sorted((c.server.lower(), c.username) for c in spec.registry_credentials),
+        "tags": sorted((k, v) for k, v in spec.tags if k != FINGERPRINT_TAG),
+    }
+
+
+def _secret_document(spec: GroupSpec) -> dict[str, object]:
+    """The values a GET never returns."""
+    return {
+        "secureEnvironment": sorted(spec.secure_environment_variables),
+        "registryPasswords": sorted(
+            (c.server.lower(), c.username, c.password) for c in spec.registry_credentials
+        ),
+    }
+
+
+def _canonical(document: dict[str, object]) -> bytes:
+    # ASCII escapes keep the bytes well defined even for a lone surrogate (an environment
+    # variable that was not valid UTF-8), which would make a UTF-8 encode fail.
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("ascii")

@@ -1,0 +1,380 @@
+"""The runner interface: what the GitHub runner would read from stdout and its files."""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from acr_action.runner import Runner
+
+# How the runner reads a child's stdout: .NET's ReadLine ends a line at CR, LF or CRLF.
+_RUNNER_LINES = re.compile(r"\r\n|\r|\n")
+
+
+def executed_commands(stdout: str) -> list[str]:
+    """The lines of `stdout` that the runner would act on, honouring `::stop-commands::`.
+
+    A model of actions/runner's ActionCommandManager: a command is a line that starts, after
+    leading whitespace, with `::` or the legacy `##[`; after `::stop-commands::TOKEN` nothing is a
+    command until the line `::TOKEN::`.
+    """
+    executed: list[str] = []
+    stop_token: str | None = None
+    for line in _RUNNER_LINES.split(stdout):
+        line = line.lstrip()
+        if not line.startswith(("::", "##[")):
+            continue
+        if stop_token is not None:
+            if line == f"::{stop_token}::":
+                stop_token = None
+            continue
+        if line.startswith("::stop-commands::"):
+            stop_token = line.removeprefix("::stop-commands::")
+            continue
+        executed.append(line)
+    return executed
+
+
+def read_outputs(path: Path) -> dict[str, str]:
+    """Parse a GITHUB_OUTPUT file the way the runner does (`name=value` or `name<<DELIM`)."""
+    outputs: dict[str, str] = {}
+    lines = iter(path.read_text(encoding="utf-8").split("\n"))
+    for line in lines:
+        if not line:
+            continue
+        if "<<" in line:
+            name, delimiter = line.split("<<", 1)
+            body = []
+            for body_line in lines:
+                if body_line == delimiter:
+                    break
+                body.append(body_line)
+            else:
+                raise AssertionError(f"delimiter {delimiter!r} of {name!r} never closed")
+            outputs[name] = "\n".join(body)
+        else:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
+
+
+@pytest.fixture
+def out() -> io.StringIO:
+    return io.StringIO()
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, str]:
+    """Runner environment with GITHUB_OUTPUT and GITHUB_STEP_SUMMARY in tmp_path."""
+    return {
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+    }
+
+
+# -- outputs -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("app.westus.azurecontainer.io", id="plain"),
+        pytest.param("", id="empty"),
+        pytest.param("first\nsecond\n\nfourth", id="multiline"),
+        pytest.param("trailing newline\n", id="trailing-newline"),
+        pytest.param("a\nEOF\nb", id="naive-delimiter-EOF"),
+        pytest.param("x\nghadelimiter_\ny", id="delimiter-prefix"),
+        pytest.param("name<<EOF\nvalue=1", id="looks-like-another-output"),
+        pytest.param("100% sure: a, b", id="percent-colon-comma"),
+    ],
+)
+def test_output_file_round_trips_value(files: dict[str, str], out: io.StringIO, value: str) -> None:
+    runner = Runner(files, out)
+    runner.set_output("fqdn", value)
+    runner.set_output("state", "Running")
+
+    assert read_outputs(Path(files["GITHUB_OUTPUT"])) == {"fqdn": value, "state": "Running"}
+    assert out.getvalue() == ""
+
+
+def test_output_delimiter_is_redrawn_when_it_occurs_in_value(
+    files: dict[str, str], out: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    draws: Iterator[str] = iter(["aaaa", "bbbb"])
+    monkeypatch.setattr(secrets, "token_hex", lambda _n: next(draws))
+    value = "before\nghadelimiter_aaaa\nafter"
+
+    Runner(files, out).set_output("log", value)
+
+    text = Path(files["GITHUB_OUTPUT"]).read_text(encoding="utf-8")
+    assert text == f"log<<ghadelimiter_bbbb\n{value}\nghadelimiter_bbbb\n"
+
+
+def test_outputs_are_printed_without_github_output(out: io.StringIO) -> None:
+    runner = Runner({}, out)
+    runner.set_output("fqdn", "app.westus.azurecontainer.io")
+    runner.set_output("url", "http://app.westus.azurecontainer.io/")
+
+    assert out.getvalue().splitlines() == [
+        "fqdn=app.westus.azurecontainer.io",
+        "url=http://app.westus.azurecontainer.io/",
+    ]
+
+
+def test_empty_github_output_means_local(out: io.StringIO, tmp_path: Path) -> None:
+    Runner({"GITHUB_OUTPUT": "", "GITHUB_STEP_SUMMARY": ""}, out).set_output("name", "app")
+
+    assert out.getvalue() == "name=app\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("a\nb", id="newline"),
+        pytest.param("a<<EOF", id="heredoc"),
+        pytest.param("a=b", id="equals"),
+    ],
+)
+def test_output_name_is_checked(files: dict[str, str], out: io.StringIO, name: str) -> None:
+    with pytest.raises(ValueError, match="invalid output name"):
+        Runner(files, out).set_output(name, "x")
+
+
+# -- masks -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("secret", "masks"),
+    [
+        pytest.param("s3cr3t", ["s3cr3t"], id="one-line"),
+        pytest.param(
+            "-----BEGIN KEY-----\nabc\ndef\n-----END KEY-----\n",
+            ["-----BEGIN KEY-----", "abc", "def", "-----END KEY-----"],
+            id="pem-lines",
+        ),
+        pytest.param("one\r\ntwo\rthree", ["one", "two", "three"], id="crlf-and-cr"),
+        pytest.param("  indented\n\n   \nlast  ", ["indented", "last"], id="blank-lines-skipped"),
+        pytest.param("", [], id="empty"),
+        pytest.param(" \n\t\n", [], id="whitespace-only"),
+        pytest.param("50%\nx", ["50%25", "x"], id="percent-escaped"),
+    ],
+)
+def test_mask_registers_each_line(out: io.StringIO, secret: str, masks: list[str]) -> None:
+    Runner({}, out).mask(secret)
+
+    assert executed_commands(out.getvalue()) == [f"::add-mask::{m}" for m in masks]
+
+
+def test_mask_is_registered_once(out: io.StringIO) -> None:
+    runner = Runner({}, out)
+    runner.mask("pw")
+    runner.mask("pw")
+
+    assert out.getvalue() == "::add-mask::pw\n"
+
+
+def test_masked_values_are_scrubbed_from_everything_written(
+    files: dict[str, str], out: io.StringIO
+) -> None:
+    runner = Runner(files, out)
+    runner.mask("hunter2\nsecond-line")
+    runner.mask("hunter2-long")
+    out.truncate(0)
+    out.seek(0)
+
+    runner.info("password is hunter2-long")
+    runner.error("login failed for hunter2", title="second-line")
+    runner.untrusted_block(["echo hunter2"])
+    runner.set_output("leak", "hunter2")
+    runner.summary("| pw | second-line |")
+
+    text = out.getvalue() + Path(files["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    text += Path(files["GITHUB_OUTPUT"]).read_text(encoding="utf-8")
+    assert "hunter2" not in text
+    assert "second-line" not in text
+    assert "password is ***" in text
+    assert "::error title=***::login failed for ***" in text
+
+
+# -- annotations and escaping ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        pytest.param(
+            lambda r: r.error("100% failed"), "::error::100%25 failed", id="percent-in-data"
+        ),
+        pytest.param(
+            lambda r: r.warning("line 1\r\nline 2"),
+            "::warning::line 1%0D%0Aline 2",
+            id="crlf-in-data",
+        ),
+        pytest.param(
+            lambda r: r.notice("a: b, c"), "::notice::a: b, c", id="colon-comma-kept-in-data"
+        ),
+        pytest.param(
+            lambda r: r.error("boom", title="Deploy: failed, 50%\nretry"),
+            "::error title=Deploy%3A failed%2C 50%25%0Aretry::boom",
+            id="property-escaping",
+        ),
+        pytest.param(
+            lambda r: r.warning("x", title="t", file="src/a,b.py"),
+            "::warning title=t,file=src/a%2Cb.py::x",
+            id="two-properties",
+        ),
+        pytest.param(lambda r: r.debug("50%\n::x"), "::debug::50%25%0A::x", id="debug"),
+    ],
+)
+def test_workflow_commands_are_escaped(
+    out: io.StringIO, call: Callable[[Runner], None], expected: str
+) -> None:
+    call(Runner({}, out))
+
+    assert out.getvalue() == expected + "\n"
+
+
+def test_group_is_closed_when_its_body_raises(out: io.StringIO) -> None:
+    runner = Runner({}, out)
+
+    def build() -> None:
+        with runner.group("Build: app, 100%"):
+            runner.info("step 1")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        build()
+
+    assert out.getvalue().splitlines() == ["::group::Build: app, 100%25", "step 1", "::endgroup::"]
+
+
+def test_default_out_is_stdout_at_construction(capsys: pytest.CaptureFixture[str]) -> None:
+    Runner({}).info("hello")
+
+    assert capsys.readouterr().out == "hello\n"
+
+
+# -- untrusted text ----------------------------------------------------------------------------
+
+UNTRUSTED = [
+    pytest.param("::set-output name=x::y", id="set-output"),
+    pytest.param("::add-mask::abc", id="add-mask"),
+    pytest.param("   ::error::fake failure", id="leading-spaces"),
+    pytest.param("##[set-output name=x;]y", id="legacy-syntax"),
+    pytest.param("fix: branch\n::add-mask::abc\nmore", id="command-on-second-line"),
+    pytest.param("title\r::set-env name=A::B", id="command-after-bare-cr"),
+    pytest.param("::stop-commands::guess\n::guess::\n::add-mask::abc", id="guessed-token"),
+]
+
+
+@pytest.mark.parametrize("text", UNTRUSTED)
+def test_info_cannot_issue_commands(out: io.StringIO, text: str) -> None:
+    Runner({}, out).info(text)
+
+    assert executed_commands(out.getvalue()) == []
+    shown = _RUNNER_LINES.split(out.getvalue())
+    for line in _RUNNER_LINES.split(text):
+        assert line in shown, f"{line!r} was not shown as it is"
+
+
+@pytest.mark.parametrize("text", UNTRUSTED)
+def test_untrusted_block_cannot_issue_commands(out: io.StringIO, text: str) -> None:
+    log = iter(["#1 [internal] load build definition\n", text, "#2 DONE 0.1s\n"])
+
+    Runner({}, out).untrusted_block(log)
+
+    assert executed_commands(out.getvalue()) == []
+    assert "#1 [internal] load build definition\n" in out.getvalue()
+    assert "\n\n" not in out.getvalue()  # chunk line ends are not doubled
+
+
+def test_untrusted_block_switches_commands_back_on_when_the_log_fails(out: io.StringIO) -> None:
+    runner = Runner({}, out)
+
+    def log() -> Iterator[str]:
+        yield "::add-mask::abc"
+        raise OSError("build stream broken")
+
+    with pytest.raises(OSError, match="build stream broken"):
+        runner.untrusted_block(log())
+    runner.error("build failed")
+
+    assert executed_commands(out.getvalue()) == ["::error::build failed"]
+
+
+def test_untrusted_block_tokens_differ(out: io.StringIO) -> None:
+    runner = Runner({}, out)
+    runner.untrusted_block(["a"])
+    runner.untrusted_block(["b"])
+
+    tokens = re.findall(r"^::stop-commands::(\S+)$", out.getvalue(), flags=re.MULTILINE)
+    assert len(tokens) == 2
+    assert tokens[0] != tokens[1]
+    assert all(len(token) >= 32 for token in tokens)
+
+
+def test_plain_info_is_printed_as_is(out: io.StringIO) -> None:
+    Runner({}, out).info("Deployed app: http://a.b/ (50% faster)\nsecond line")
+
+    assert out.getvalue() == "Deployed app: http://a.b/ (50% faster)\nsecond line\n"
+
+
+# -- step summary ------------------------------------------------------------------------------
+
+
+def test_summary_appends_markdown(files: dict[str, str], out: io.StringIO) -> None:
+    runner = Runner(files, out)
+    runner.summary("## Deployed")
+    runner.summary("done\n")
+
+    assert Path(files["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8") == "## Deployed\ndone\n"
+
+
+def test_summary_table_escapes_cells(files: dict[str, str], out: io.StringIO) -> None:
+    runner = Runner(files, out)
+    runner.summary_table(
+        [
+            ("image", "reg.azurecr.io/app:sha-1234567"),
+            ("a|b", "line 1\nline 2\r\nline 3"),
+            ("backslash", "C:\\|x"),
+        ],
+        header=("Property", "Value"),
+    )
+
+    assert Path(files["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8") == (
+        "\n"
+        "| Property | Value |\n"
+        "| --- | --- |\n"
+        "| image | reg.azurecr.io/app:sha-1234567 |\n"
+        "| a\\|b | line 1<br>line 2<br>line 3 |\n"
+        "| backslash | C:\\\\\\|x |\n"
+    )
+
+
+def test_summary_table_default_header_is_blank(files: dict[str, str], out: io.StringIO) -> None:
+    Runner(files, out).summary_table([("state", "Running")])
+
+    lines = Path(files["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8").splitlines()
+    assert lines == ["", "|  |  |", "| --- | --- |", "| state | Running |"]
+
+
+def test_summary_is_a_no_op_locally(out: io.StringIO, tmp_path: Path) -> None:
+    runner = Runner({}, out)
+    runner.summary("## Deployed")
+    runner.summary_table([("a", "b")])
+
+    assert out.getvalue() == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_untrusted_block_keeps_blank_lines(out: io.StringIO) -> None:
+    Runner({}, out).untrusted_block(["a\n", "\n", "b\r\n\r\n", "c"])
+
+    assert out.getvalue().splitlines()[1:-1] == ["a", "", "b", "", "c"]
