@@ -34,8 +34,10 @@ def docker_client():  # type: ignore[no-untyped-def]
     try:
         client = docker.from_env(timeout=120)
         client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no engine here"
-        unavailable(f"no Docker engine answers ({exc}); run scripts/setup.sh to install and start one")
+    except Exception as exc:
+        unavailable(
+            f"no Docker engine answers ({exc}); run scripts/setup.sh to install and start one"
+        )
     return client
 
 

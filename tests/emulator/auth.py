@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 ACCESS_TOKEN_LIFETIME = 3600
 
 
-def issue_access_token(emulator: Emulator, app: App, resource: str, *, lifetime: int = ACCESS_TOKEN_LIFETIME) -> tuple[str, int]:
+def issue_access_token(
+    emulator: Emulator, app: App, resource: str, *, lifetime: int = ACCESS_TOKEN_LIFETIME
+) -> tuple[str, int]:
     """A v1-style app-only access token for `resource`; returns (token, expires_in)."""
     issued = now()
     claims = {
@@ -59,7 +61,11 @@ def authenticate_arm(emulator: Emulator, request: web.Request) -> App | web.Resp
     """The calling principal of an ARM request, or ARM's 401 answer."""
     token = bearer(request)
     if token is None:
-        return arm_error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
+        return arm_error(
+            401,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+        )
     try:
         claims = emulator.keys.entra.decode(token, audience=arm_audiences(emulator))
     except jwt.ExpiredSignatureError:
@@ -101,7 +107,9 @@ def authorization_failed(app: App, action: str, scope: str) -> web.Response:
     )
 
 
-def require(emulator: Emulator, request: web.Request, action: str, scope: str) -> App | web.Response:
+def require(
+    emulator: Emulator, request: web.Request, action: str, scope: str
+) -> App | web.Response:
     """Authenticate an ARM request and check `action` at `scope`: the principal, or the error answer."""
     app = authenticate_arm(emulator, request)
     if isinstance(app, web.Response):

@@ -82,18 +82,26 @@ class Faults:
         """The first live rule matching this request, consuming one of its uses."""
         with self._lock:
             for rule in self._rules:
-                if (rule.times is None or rule.hits < rule.times) and rule.matches(method, host, path):
+                if (rule.times is None or rule.hits < rule.times) and rule.matches(
+                    method, host, path
+                ):
                     rule.hits += 1
                     return rule
         return None
 
-    def take_event(self, kind: str, **attrs: Any) -> FaultEvent | None:
-        """The first live event of `kind` whose attributes are all equal to the given ones."""
+    def take_event(
+        self, kind: str, *, settings: tuple[str, ...] = (), **attrs: Any
+    ) -> FaultEvent | None:
+        """The first live event of `kind` whose attributes are all equal to the given ones.
+
+        Attribute names listed in `settings` are values the event carries for the service (e.g. an exit
+        code), not conditions, so they are left out of the match.
+        """
         with self._lock:
             for event in self._events:
                 if event.kind != kind or (event.times is not None and event.hits >= event.times):
                     continue
-                if all(attrs.get(k) == v for k, v in event.attrs.items()):
+                if all(attrs.get(k) == v for k, v in event.attrs.items() if k not in settings):
                     event.hits += 1
                     return event
         return None

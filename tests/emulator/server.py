@@ -71,13 +71,23 @@ class RequestRecord:
 class Emulator:
     """A running local Azure. Use as a context manager, or call `start()` and `stop()`."""
 
-    def __init__(self, seed: Seed, *, workdir: Path, port: int = 0, bind: str = "127.0.0.1", docker: bool = True) -> None:
+    def __init__(
+        self,
+        seed: Seed,
+        *,
+        workdir: Path,
+        port: int = 0,
+        bind: str = "127.0.0.1",
+        docker: bool = True,
+    ) -> None:
         self.seed = seed
         self.state = State(seed)
         self.workdir = workdir
         self.bind = bind
         self.port = port
-        self.docker = docker  # False: no registry/containers (contract tests of the pure HTTP services)
+        self.docker = (
+            docker  # False: no registry/containers (contract tests of the pure HTTP services)
+        )
         self.keys = Keys()
         self.faults = Faults()
         self.router = Router(HOST_PATTERNS)
@@ -130,7 +140,9 @@ class Emulator:
         """Every name that must resolve to this machine."""
         with self.state.lock:
             vaults = [f"{v.name.lower()}.vault.{DOMAIN}" for v in self.state.vaults.values()]
-            registries = [f"{r.name.lower()}.{REGISTRY_DOMAIN}" for r in self.state.registries.values()]
+            registries = [
+                f"{r.name.lower()}.{REGISTRY_DOMAIN}" for r in self.state.registries.values()
+            ]
         return [
             f"management.{DOMAIN}",
             f"login.{DOMAIN}",
@@ -153,7 +165,9 @@ class Emulator:
             service.register(self.router)
             self.services[module_name] = service
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="local-azure", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="local-azure", daemon=True
+        )
         self._thread.start()
         try:
             self.call(self._start())
@@ -181,7 +195,7 @@ class Emulator:
         site = web.TCPSite(self._runner, self.bind, self.port, ssl_context=self.pki.server_context)
         await site.start()
         if self.port == 0:
-            server = site._server  # noqa: SLF001 - aiohttp exposes the bound port only here
+            server = site._server
             assert server is not None
             self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         for service in self.services.values():
@@ -199,6 +213,8 @@ class Emulator:
             self._loop.call_soon_threadsafe(self._loop.stop)
             if self._thread is not None:
                 self._thread.join(timeout=10)
+            if self._thread is None or not self._thread.is_alive():
+                self._loop.close()  # else an unclosed-loop ResourceWarning fails pytest (filterwarnings=error)
             self._loop = None
 
     async def _stop(self) -> None:
@@ -208,7 +224,7 @@ class Emulator:
                 continue
             try:
                 await stopper()
-            except Exception:  # noqa: BLE001 - keep stopping the others; the log says what failed
+            except Exception:
                 log.exception("stopping service %s failed", name)
         if self._runner is not None:
             await self._runner.cleanup()
@@ -234,7 +250,11 @@ class Emulator:
                     request.transport.abort()
                 raise asyncio.CancelledError
         if rule is not None and rule.status is not None:
-            body = rule.body if rule.body is not None else {"error": {"code": "InjectedFault", "message": f"injected {rule.status}"}}
+            body = (
+                rule.body
+                if rule.body is not None
+                else {"error": {"code": "InjectedFault", "message": f"injected {rule.status}"}}
+            )
             response = json_response(body, rule.status, dict(rule.headers))
         else:
             resolved = self.router.resolve(request.host, request.method, request.path)
@@ -248,18 +268,40 @@ class Emulator:
                     raise
                 except asyncio.CancelledError:
                     raise
-                except Exception:  # noqa: BLE001 - an emulator bug must reach the test as a 500 with the traceback logged
-                    log.error("handler failed for %s %s\n%s", request.method, request.path, traceback.format_exc())
-                    response = arm_error(500, "InternalServerError", "The local Azure emulator failed; see its log.")
+                except Exception:
+                    log.error(
+                        "handler failed for %s %s\n%s",
+                        request.method,
+                        request.path,
+                        traceback.format_exc(),
+                    )
+                    response = arm_error(
+                        500, "InternalServerError", "The local Azure emulator failed; see its log."
+                    )
         self.requests.append(
-            RequestRecord(request.method, host, request.path, request.query_string, response.status, time.monotonic() - started)
+            RequestRecord(
+                request.method,
+                host,
+                request.path,
+                request.query_string,
+                response.status,
+                time.monotonic() - started,
+            )
         )
         return response
 
     def _unrouted(self, request: web.Request, reason: str) -> web.Response:
         if reason == "method":
-            return arm_error(405, "MethodNotAllowed", f"The requested method '{request.method}' is not allowed for this resource.")
-        return arm_error(404, "NotFound", f"No HTTP resource was found that matches the request URI '{request.url}'.")
+            return arm_error(
+                405,
+                "MethodNotAllowed",
+                f"The requested method '{request.method}' is not allowed for this resource.",
+            )
+        return arm_error(
+            404,
+            "NotFound",
+            f"No HTTP resource was found that matches the request URI '{request.url}'.",
+        )
 
     def count(self, method: str, path_contains: str) -> int:
         """How many requests with this method had `path_contains` in their path."""

@@ -149,7 +149,8 @@ class Seed:
         vaults = []
         for raw in data.get("vaults", []):
             secrets = {
-                name: [SecretVersion(value=str(value))] for name, value in raw.get("secrets", {}).items()
+                name: [SecretVersion(value=str(value))]
+                for name, value in raw.get("secrets", {}).items()
             }
             vaults.append(
                 Vault(raw["name"], raw["resource_group"], raw.get("location"), secrets=secrets)
@@ -210,7 +211,9 @@ class State:
         self.tenant_id = seed.tenant_id
         self.subscription_id = seed.subscription_id
         self.subscription_name = seed.subscription_name
-        self.resource_groups = {name.lower(): (name, loc) for name, loc in seed.resource_groups.items()}
+        self.resource_groups = {
+            name.lower(): (name, loc) for name, loc in seed.resource_groups.items()
+        }
         self.registries = {r.name.lower(): r for r in seed.registries}
         self.vaults = {v.name.lower(): v for v in seed.vaults}
         self.apps = {a.client_id.lower(): a for a in seed.apps}
@@ -225,7 +228,9 @@ class State:
 
     def app_by_object_id(self, object_id: str) -> App | None:
         """The application whose service principal has this object id."""
-        return next((a for a in self.apps.values() if a.object_id.lower() == object_id.lower()), None)
+        return next(
+            (a for a in self.apps.values() if a.object_id.lower() == object_id.lower()), None
+        )
 
     def resource_group(self, name: str) -> tuple[str, str] | None:
         """(name as created, location) of a resource group."""
@@ -250,7 +255,9 @@ class State:
     def grant(self, principal: str, role: str, scope: str) -> RoleAssignment:
         """Add a role assignment (tests use this to change permissions mid-run)."""
         if role.lower() not in ROLES:
-            raise KeyError(f"unknown role {role!r}; known: {sorted(r.name for r in ROLES.values())}")
+            raise KeyError(
+                f"unknown role {role!r}; known: {sorted(r.name for r in ROLES.values())}"
+            )
         assignment = RoleAssignment(principal, role, scope)
         with self.lock:
             self.role_assignments.append(assignment)

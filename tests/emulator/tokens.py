@@ -36,8 +36,10 @@ class SigningKey:
     )
 
     def __post_init__(self) -> None:
-        now = dt.datetime.now(dt.timezone.utc)
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"acr-action emulator {self.name}")])
+        now = dt.datetime.now(dt.UTC)
+        subject = x509.Name(
+            [x509.NameAttribute(NameOID.COMMON_NAME, f"acr-action emulator {self.name}")]
+        )
         self.certificate = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -51,7 +53,7 @@ class SigningKey:
         )
         der = self.certificate.public_bytes(serialization.Encoding.DER)
         self.x5c = base64.b64encode(der).decode()
-        self.x5t = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).rstrip(b"=").decode()  # noqa: S324 - x5t is SHA-1 by definition (RFC 7517)
+        self.x5t = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).rstrip(b"=").decode()
         self.kid = self.x5t
 
     @property
@@ -78,7 +80,9 @@ class SigningKey:
         header = {"kid": self.kid, "x5t": self.x5t, **(headers or {})}
         return jwt.encode(claims, self.private_key, algorithm="RS256", headers=header)
 
-    def decode(self, token: str, *, audience: str | list[str] | None = None, verify_exp: bool = True) -> dict[str, Any]:
+    def decode(
+        self, token: str, *, audience: str | list[str] | None = None, verify_exp: bool = True
+    ) -> dict[str, Any]:
         """Verify the signature (and `aud`/`exp` when asked) and return the claims; raises `jwt.InvalidTokenError`."""
         options = {"verify_aud": audience is not None, "verify_exp": verify_exp}
         return jwt.decode(

@@ -31,7 +31,9 @@ class Router:
     """
 
     def __init__(self, host_patterns: dict[str, str]) -> None:
-        self.host_patterns = {kind: re.compile(p, re.IGNORECASE) for kind, p in host_patterns.items()}
+        self.host_patterns = {
+            kind: re.compile(p, re.IGNORECASE) for kind, p in host_patterns.items()
+        }
         self.routes: list[Route] = []
 
     def add(self, host: str, method: str, pattern: str, handler: Handler) -> None:
@@ -78,7 +80,11 @@ class Router:
 
 
 def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None, *, content_type: str = "application/json; charset=utf-8"
+    body: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    *,
+    content_type: str = "application/json; charset=utf-8",
 ) -> web.Response:
     """A JSON answer with the content type Azure sends."""
     response = web.Response(status=status, text=json.dumps(body), headers=headers or {})
@@ -86,6 +92,8 @@ def json_response(
     return response
 
 
-def arm_error(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
+def arm_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
     """The ARM error envelope `{"error": {"code", "message"}}`."""
     return json_response({"error": {"code": code, "message": message, **extra}}, status, headers)
