@@ -1,0 +1,916 @@
+"""Azure Container Instances that really run: container groups as containers on the local Docker engine.
+
+Routes (host kind "arm", paths case-insensitive, any api-version accepted) under
+`/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerInstance/`:
+`PUT|GET|DELETE containerGroups/{name}`, `GET containerGroups` (paged), `GET .../containers/{c}/logs`,
+`POST .../restart|stop|start`, plus `GET /subscriptions/{s}/providers/Microsoft.ContainerInstance/containerGroups`
+and the operation status `GET /subscriptions/{s}/providers/Microsoft.ContainerInstance/locations/{loc}/operations/{id}`.
+
+A PUT validates like ACI (`aci_validate`), answers 201/200 with `Azure-AsyncOperation` and `Retry-After: 1`
+(PROTOCOL.md §6), then provisions in the background: pull through the daemon with the group's registry
+credentials, run each container (`aci_runtime`), publish the group's ports on its own loopback address
+`127.77.X.Y` (its `ipAddress.ip`). The operation succeeds once the containers have started.
+
+Fault events (`emulator.faults.add_event(kind, **attrs)`):
+- `"lro-fail"`: the next provisioning fails. Matched on `name` (group) and `resource_group` when given;
+  settings `code` (default "ServiceUnavailable"), `message` (default ACI's capacity text) and
+  `event` (default "InsufficientCapacity.", the event name ACI reports).
+- `"crash"`: a container exits right after start. Matched on `name` (group) and `container` when given;
+  settings `exit_code` (default 3), `output` (the line it prints) and `shell` (default "/bin/sh").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import socket
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import aci_validate as v
+from .aci_runtime import LABEL_EMULATOR, PullRefused, RunPlan, Runtime, docker_time, utc_now
+from .auth import authenticate_arm, require
+from .web import Router, arm_error, json_response
+
+if TYPE_CHECKING:
+    from .server import Emulator
+
+log = logging.getLogger("emulator.aci")
+
+PROVIDER = "Microsoft.ContainerInstance"
+RESOURCE_TYPE = f"{PROVIDER}/containerGroups"
+OPERATION_API_VERSION = "2018-06-01"  # what ACI puts on its Azure-AsyncOperation URLs (recording)
+
+_SUB = r"/subscriptions/(?P<sub>[^/]+)"
+_GROUPS = (
+    _SUB + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.ContainerInstance/containerGroups"
+)
+_GROUP = _GROUPS + r"/(?P<name>[^/]+)"
+
+CRASH_OUTPUT = "crash injected by the local Azure emulator"
+
+
+@dataclass
+class ContainerRecord:
+    """One container of a group: its Docker container and the ACI events seen for it."""
+
+    name: str
+    docker_id: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    previous_state: dict[str, Any] | None = None
+    last_start: str | None = None
+    stopping: bool = False
+    docker_starts: int = 0  # Docker "start" events seen; the first is the one provisioning reports
+
+
+@dataclass
+class Group:
+    """A container group as the emulator holds it (`spec` keeps secrets; responses use `public_view`)."""
+
+    id: str
+    name: str
+    resource_group: str
+    location: str
+    spec: dict[str, Any]
+    order: int
+    ip: str | None = None
+    provisioning_state: str = "Pending"
+    containers: dict[str, ContainerRecord] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    stopped: bool = False
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The DNS name label, if any."""
+        return (self.spec["properties"].get("ipAddress") or {}).get("dnsNameLabel")
+
+    def docker_ids(self) -> list[str]:
+        """The Docker containers of this group, first (network owner) last so it stops after the others."""
+        ids = [r.docker_id for r in self.containers.values() if r.docker_id]
+        return list(reversed(ids))
+
+
+@dataclass
+class Operation:
+    """An Azure-AsyncOperation: what the SDK polls after a PUT, restart or start."""
+
+    id: str
+    resource_id: str
+    start_time: str = field(default_factory=utc_now)
+    status: str = "InProgress"
+    events: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        """The poll answer (real shape: aci_real_recording_create_poll_get_list_logs.yaml)."""
+        body: dict[str, Any] = {
+            "id": self.resource_id,
+            "status": self.status,
+            "startTime": self.start_time,
+            "properties": {"events": self.events},
+        }
+        if self.error is not None:
+            body["error"] = self.error
+        return body
+
+
+def add_event(
+    events: list[dict[str, Any]],
+    name: str,
+    message: str,
+    kind: str = "Normal",
+    when: str | None = None,
+) -> None:
+    """Record an ACI event; a repeat of the same name and message bumps `count` and `lastTimestamp`."""
+    stamp = when or utc_now()
+    for event in events:
+        if event["name"] == name and event["message"] == message:
+            event["count"] += 1
+            event["lastTimestamp"] = stamp
+            return
+    events.append(
+        {
+            "count": 1,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "name": name,
+            "message": message,
+            "type": kind,
+        }
+    )
+
+
+class ProvisioningFailed(Exception):
+    """Provisioning ended in a failed operation with this error body."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Service:
+    """The ACI resource provider of the local Azure."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.instance_id = uuid.uuid4().hex[:12]
+        self.runtime = Runtime(self.instance_id)
+        self.page_size = 100  # items per list page before `nextLink` (tests lower it)
+        self.operations: dict[str, Operation] = {}
+        self._order = 0
+        self._ip_block = random.randint(
+            1, 254
+        )  # 127.77.<block>.<n>; random so two emulators rarely meet
+        self._ips: set[str] = set()
+        self._by_docker_id: dict[str, tuple[str, str]] = {}
+        self._watching = False
+        self._actions: set[asyncio.Task[None]] = set()
+
+    # --- routes ---------------------------------------------------------------------------
+    def register(self, router: Router) -> None:
+        """Add the ACI routes."""
+        router.add("arm", "PUT", "(?i)" + _GROUP, self.put_group)
+        router.add("arm", "GET", "(?i)" + _GROUP, self.get_group)
+        router.add("arm", "DELETE", "(?i)" + _GROUP, self.delete_group)
+        router.add("arm", "GET", "(?i)" + _GROUPS, self.list_groups)
+        router.add(
+            "arm",
+            "GET",
+            "(?i)" + _SUB + r"/providers/Microsoft\.ContainerInstance/containerGroups",
+            self.list_subscription,
+        )
+        router.add(
+            "arm", "GET", "(?i)" + _GROUP + r"/containers/(?P<container>[^/]+)/logs", self.logs
+        )
+        router.add("arm", "POST", "(?i)" + _GROUP + r"/(?P<verb>restart|stop|start)", self.action)
+        router.add(
+            "arm",
+            "GET",
+            "(?i)"
+            + _SUB
+            + r"/providers/Microsoft\.ContainerInstance/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)",
+            self.operation,
+        )
+
+    async def start(self) -> None:
+        """Nothing runs until the first container group is provisioned."""
+
+    async def stop(self) -> None:
+        """Cancel provisioning and remove every container this emulator started."""
+        tasks = [g.task for g in self._groups() if g.task is not None and not g.task.done()]
+        tasks.extend(self._actions)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.emulator.docker and self.runtime._client is not None:
+            removed = await asyncio.to_thread(self.runtime.remove_all)
+            log.info(
+                "removed %d container(s) labelled %s=%s", removed, LABEL_EMULATOR, self.instance_id
+            )
+        await asyncio.to_thread(self.runtime.close)
+
+    # --- shared checks ------------------------------------------------------------------
+    def _groups(self) -> list[Group]:
+        with self.emulator.state.lock:
+            return sorted(self.emulator.state.container_groups.values(), key=lambda g: g.order)
+
+    def _precheck(
+        self, request: web.Request, sub: str, action: str, scope: str, rg: str | None
+    ) -> web.Response | None:
+        """api-version, subscription, RBAC and resource group, in ARM's order; an error answer or None."""
+        if "api-version" not in request.query:
+            return arm_error(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        state = self.emulator.state
+        if sub.lower() != state.subscription_id.lower():
+            principal = authenticate_arm(self.emulator, request)
+            if isinstance(principal, web.Response):
+                return principal
+            return arm_error(
+                404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found."
+            )
+        principal = require(self.emulator, request, action, scope)
+        if isinstance(principal, web.Response):
+            return principal
+        if rg is not None and state.resource_group(rg) is None:
+            return arm_error(
+                404,
+                "ResourceGroupNotFound",
+                f"Resource group '{rg}' could not be found.",
+                {"x-ms-failure-cause": "gateway"},
+            )
+        return None
+
+    def _resource_id(self, sub: str, rg: str, name: str) -> str:
+        canonical_rg = (self.emulator.state.resource_group(rg) or (rg, ""))[0]
+        return f"/subscriptions/{self.emulator.state.subscription_id}/resourceGroups/{canonical_rg}/providers/{RESOURCE_TYPE}/{name}"
+
+    def _find(self, resource_id: str) -> Group | None:
+        with self.emulator.state.lock:
+            group: Group | None = self.emulator.state.container_groups.get(resource_id.lower())
+            return group
+
+    def _not_found(self, rg: str, name: str) -> web.Response:
+        return arm_error(
+            404,
+            "ResourceNotFound",
+            f"The Resource '{RESOURCE_TYPE}/{name}' under resource group '{rg}' was not found. For more details please go to"
+            " https://aka.ms/ARMResourceNotFoundFix",
+            {"x-ms-failure-cause": "gateway"},
+        )
+
+    def _async_headers(self, operation: Operation, location: str) -> dict[str, str]:
+        url = (
+            f"{self.emulator.arm_url}/subscriptions/{self.emulator.state.subscription_id}/providers/{PROVIDER}"
+            f"/locations/{location}/operations/{operation.id}?api-version={OPERATION_API_VERSION}"
+        )
+        return {"Azure-AsyncOperation": url, "Retry-After": "1"}
+
+    def _new_operation(self, group: Group) -> Operation:
+        operation = Operation(str(uuid.uuid4()), group.id)
+        self.operations[operation.id] = operation
+        return operation
+
+    # --- views --------------------------------------------------------------------------
+    def _view(self, group: Group, *, instance: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = v.public_view(group.spec)
+        props = body["properties"]
+        props["provisioningState"] = group.provisioning_state
+        ip = props.get("ipAddress")
+        if ip is not None:
+            if group.ip is not None and any(r.docker_id for r in group.containers.values()):
+                ip["ip"] = group.ip
+            if ip.get("dnsNameLabel"):
+                ip["fqdn"] = f"{ip['dnsNameLabel']}.{group.location}.azurecontainer.io"
+        if instance is not None:
+            for container in props["containers"]:
+                container["properties"]["instanceView"] = instance["containers"].get(
+                    container["name"]
+                )
+                if container["properties"]["instanceView"] is None:
+                    del container["properties"]["instanceView"]
+            props["instanceView"] = {"events": instance["events"], "state": instance["state"]}
+        return {
+            "id": group.id,
+            "name": group.name,
+            "type": RESOURCE_TYPE,
+            "location": group.location,
+            **{k: body[k] for k in ("tags", "identity", "zones") if k in body},
+            "properties": props,
+        }
+
+    async def _instance_view(self, group: Group) -> dict[str, Any]:
+        """Container and group states from `docker inspect`, as ACI's instanceView reports them."""
+        infos: dict[str, dict[str, Any] | None] = {}
+        for record in list(group.containers.values()):
+            if record.docker_id and self.emulator.docker:
+                infos[record.name] = await asyncio.to_thread(self.runtime.inspect, record.docker_id)
+        with self.emulator.state.lock:
+            containers: dict[str, Any] = {}
+            states = []
+            for record in group.containers.values():
+                view = self._container_view(record, infos.get(record.name))
+                containers[record.name] = view
+                states.append(view["currentState"])
+            return {
+                "containers": containers,
+                "events": list(group.events),
+                "state": self._group_state(group, states),
+            }
+
+    def _container_view(
+        self, record: ContainerRecord, info: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        restarts = 0
+        current: dict[str, Any] = {"state": "Waiting", "detailStatus": ""}
+        if info is not None:
+            state = info["State"]
+            restarts = int(info.get("RestartCount") or 0)
+            started, finished = (
+                docker_time(state.get("StartedAt")),
+                docker_time(state.get("FinishedAt")),
+            )
+            if state["Status"] == "running":
+                current = {"state": "Running", "startTime": started, "detailStatus": ""}
+            elif state["Status"] == "restarting":
+                # Docker waits before the next restart: what Kubernetes-based ACI shows as CrashLoopBackOff.
+                current = {
+                    "state": "Waiting",
+                    "detailStatus": "CrashLoopBackOff: Back-off restarting failed",
+                }
+            elif state["Status"] in ("exited", "dead"):
+                code = int(state.get("ExitCode") or 0)
+                current = {
+                    "state": "Terminated",
+                    "startTime": started,
+                    "exitCode": code,
+                    "finishTime": finished,
+                    "detailStatus": "Completed" if code == 0 else "Error",
+                }
+        view: dict[str, Any] = {
+            "restartCount": restarts,
+            "currentState": {k: x for k, x in current.items() if x is not None},
+        }
+        if record.previous_state is not None:
+            view["previousState"] = dict(record.previous_state)
+        view["events"] = [dict(e) for e in record.events]
+        return view
+
+    def _group_state(self, group: Group, states: list[dict[str, Any]]) -> str:
+        if group.provisioning_state in ("Pending", "Creating"):
+            return "Pending"
+        if group.provisioning_state == "Failed":
+            return "Failed"
+        if group.stopped:
+            return "Stopped"
+        if not states or any(s["state"] in ("Running", "Waiting") for s in states):
+            return "Running"
+        if group.spec["properties"]["restartPolicy"] == "Always":
+            return "Running"
+        return "Succeeded" if all(s.get("exitCode") == 0 for s in states) else "Failed"
+
+    # --- handlers -----------------------------------------------------------------------
+    async def put_group(
+        self, request: web.Request, sub: str, rg: str, name: str
+    ) -> web.StreamResponse:
+        """Create or update a container group, then provision it in the background."""
+        resource_id = self._resource_id(sub, rg, name)
+        refused = self._precheck(request, sub, f"{RESOURCE_TYPE}/write", resource_id, rg)
+        if refused is not None:
+            return refused
+        try:
+            body = json.loads(await request.text() or "null")
+        except ValueError:
+            return arm_error(
+                400,
+                "InvalidRequestContent",
+                "The request content was invalid and could not be deserialized.",
+            )
+        try:
+            spec = v.validate(name, body)
+        except v.AciError as exc:
+            return arm_error(exc.status, exc.code, exc.message)
+        state = self.emulator.state
+        with state.lock:
+            existing = self._find(resource_id)
+            try:
+                if existing is not None:
+                    v.check_update(name, existing.spec, spec)
+                    if v.normalize_location(existing.location) != spec["location"]:
+                        return arm_error(
+                            400,
+                            "InvalidResourceLocation",
+                            f"The resource '{name}' already exists in location '{existing.location}' in resource group"
+                            f" '{existing.resource_group}'. A resource with the same name cannot be created in location"
+                            f" '{spec['location']}'. Please select a new resource name.",
+                        )
+                self._check_label(name, resource_id, spec)
+            except v.AciError as exc:
+                return arm_error(exc.status, exc.code, exc.message)
+            if existing is None:
+                self._order += 1
+                group = Group(
+                    resource_id,
+                    name,
+                    resource_id.split("/")[4],
+                    spec["location"],
+                    spec,
+                    self._order,
+                )
+                state.container_groups[resource_id.lower()] = group
+            else:
+                group = existing
+                group.spec = spec
+            if group.task is not None and not group.task.done():
+                group.task.cancel()
+            group.provisioning_state = "Pending"
+            group.stopped = False
+            operation = self._new_operation(group)
+            response_body = self._view(group)
+            response_body["properties"]["instanceView"] = {"events": [], "state": "Pending"}
+        group.task = asyncio.create_task(self._provision(group, operation))
+        return json_response(
+            response_body,
+            201 if existing is None else 200,
+            self._async_headers(operation, group.location),
+        )
+
+    def _check_label(self, name: str, resource_id: str, spec: dict[str, Any]) -> None:
+        label = (spec["properties"].get("ipAddress") or {}).get("dnsNameLabel")
+        if not label:
+            return
+        for other in self.emulator.state.container_groups.values():
+            if (
+                other.id.lower() != resource_id.lower()
+                and other.location == spec["location"]
+                and (other.label or "").lower() == label.lower()
+            ):
+                raise v.AciError(
+                    400,
+                    "DnsNameLabelAlreadyTaken",
+                    f"The DNS name label '{label}' in container group '{name}' is not available. Try using a different label.",
+                )
+
+    async def get_group(
+        self, request: web.Request, sub: str, rg: str, name: str
+    ) -> web.StreamResponse:
+        """A container group with its instance view."""
+        resource_id = self._resource_id(sub, rg, name)
+        refused = self._precheck(request, sub, f"{RESOURCE_TYPE}/read", resource_id, rg)
+        if refused is not None:
+            return refused
+        group = self._find(resource_id)
+        if group is None:
+            return self._not_found(rg, name)
+        instance = await self._instance_view(group)
+        with self.emulator.state.lock:
+            return json_response(self._view(group, instance=instance))
+
+    async def list_groups(self, request: web.Request, sub: str, rg: str) -> web.StreamResponse:
+        """The groups of a resource group, `page_size` at a time."""
+        scope = f"/subscriptions/{sub}/resourceGroups/{rg}"
+        refused = self._precheck(request, sub, f"{RESOURCE_TYPE}/read", scope, rg)
+        if refused is not None:
+            return refused
+        groups = [g for g in self._groups() if g.resource_group.lower() == rg.lower()]
+        return self._page(request, groups)
+
+    async def list_subscription(self, request: web.Request, sub: str) -> web.StreamResponse:
+        """Every group of the subscription, `page_size` at a time."""
+        refused = self._precheck(
+            request, sub, f"{RESOURCE_TYPE}/read", f"/subscriptions/{sub}", None
+        )
+        if refused is not None:
+            return refused
+        return self._page(request, self._groups())
+
+    def _page(self, request: web.Request, groups: list[Group]) -> web.Response:
+        try:
+            offset = max(0, int(request.query.get("$skiptoken", "0")))
+        except ValueError:
+            return arm_error(400, "InvalidSkipToken", "The skip token is invalid.")  # [inferred]
+        page = groups[offset : offset + self.page_size]
+        with self.emulator.state.lock:
+            body: dict[str, Any] = {"value": [self._view(g) for g in page]}
+        if offset + self.page_size < len(groups):
+            api_version = request.query.get("api-version", "")
+            body["nextLink"] = (
+                f"{self.emulator.arm_url}{request.path}?api-version={api_version}&$skiptoken={offset + self.page_size}"
+            )
+        return json_response(body)
+
+    async def delete_group(
+        self, request: web.Request, sub: str, rg: str, name: str
+    ) -> web.StreamResponse:
+        """Remove the group and its containers: 200 with the group, 204 when there is none."""
+        resource_id = self._resource_id(sub, rg, name)
+        refused = self._precheck(request, sub, f"{RESOURCE_TYPE}/delete", resource_id, rg)
+        if refused is not None:
+            return refused
+        with self.emulator.state.lock:
+            group = self.emulator.state.container_groups.pop(resource_id.lower(), None)
+            if group is None:
+                return web.Response(status=204)
+            for record in group.containers.values():
+                record.stopping = True
+        if group.task is not None and not group.task.done():
+            group.task.cancel()
+            await asyncio.gather(group.task, return_exceptions=True)
+        if self.emulator.docker:
+            await asyncio.to_thread(self.runtime.remove, group.docker_ids())
+        with self.emulator.state.lock:
+            body = self._view(group)
+            for record in group.containers.values():
+                if record.docker_id:
+                    self._by_docker_id.pop(record.docker_id, None)
+            if group.ip is not None:
+                self._ips.discard(group.ip)
+        return json_response(body)
+
+    async def logs(
+        self, request: web.Request, sub: str, rg: str, name: str, container: str
+    ) -> web.StreamResponse:
+        """A container's log as `{"content": ...}`."""
+        resource_id = self._resource_id(sub, rg, name)
+        refused = self._precheck(
+            request,
+            sub,
+            f"{RESOURCE_TYPE}/containers/logs/read",
+            f"{resource_id}/containers/{container}",
+            rg,
+        )
+        if refused is not None:
+            return refused
+        group = self._find(resource_id)
+        if group is None:
+            return self._not_found(rg, name)
+        record = group.containers.get(container)
+        if record is None and container not in {
+            c["name"] for c in group.spec["properties"]["containers"]
+        }:
+            return arm_error(
+                404,
+                "ContainerNotFound",
+                f"The container '{container}' could not be found in container group '{name}'.",
+            )  # [inferred] wording
+        tail_text = request.query.get("tail")
+        try:
+            tail = int(tail_text) if tail_text else None
+        except ValueError:
+            return arm_error(
+                400,
+                "InvalidRequestParameter",
+                f"The value '{tail_text}' of parameter 'tail' is invalid.",
+            )  # [inferred]
+        timestamps = request.query.get("timestamps", "false").lower() == "true"
+        content = ""
+        if record is not None and record.docker_id and self.emulator.docker:
+            content = await asyncio.to_thread(
+                self.runtime.logs, record.docker_id, tail=tail, timestamps=timestamps
+            )
+        return json_response({"content": content})
+
+    async def action(
+        self, request: web.Request, sub: str, rg: str, name: str, verb: str
+    ) -> web.StreamResponse:
+        """restart (204 + operation), stop (204), start (202 + operation), as the SDK expects them."""
+        verb = verb.lower()
+        resource_id = self._resource_id(sub, rg, name)
+        refused = self._precheck(request, sub, f"{RESOURCE_TYPE}/{verb}/action", resource_id, rg)
+        if refused is not None:
+            return refused
+        group = self._find(resource_id)
+        if group is None:
+            return self._not_found(rg, name)
+        ids = group.docker_ids()
+        if verb == "stop":
+            with self.emulator.state.lock:
+                group.stopped = True
+                for record in group.containers.values():
+                    record.stopping = True
+            if ids and self.emulator.docker:
+                await asyncio.to_thread(self.runtime.stop, ids)
+            return web.Response(status=204)
+        operation = self._new_operation(group)
+        task = asyncio.create_task(self._run_action(group, operation, verb, list(reversed(ids))))
+        self._actions.add(task)  # a reference keeps the task alive until it ends
+        task.add_done_callback(self._actions.discard)
+        status = 204 if verb == "restart" else 202
+        return web.Response(status=status, headers=self._async_headers(operation, group.location))
+
+    async def _run_action(
+        self, group: Group, operation: Operation, verb: str, ids: list[str]
+    ) -> None:
+        try:
+            if not self.emulator.docker:
+                raise ProvisioningFailed("InternalServerError", _NO_DOCKER)
+            with self.emulator.state.lock:
+                for record in group.containers.values():
+                    record.stopping = (
+                        verb == "restart"
+                    )  # a requested restart is not a crash: no BackOff
+            await asyncio.to_thread(
+                self.runtime.restart if verb == "restart" else self.runtime.start, ids
+            )
+            with self.emulator.state.lock:
+                for record in group.containers.values():
+                    record.stopping = False
+                group.stopped = False
+                operation.status = "Succeeded"
+        except ProvisioningFailed as exc:
+            operation.status, operation.error = "Failed", {"code": exc.code, "message": exc.message}
+        except Exception as exc:
+            operation.status, operation.error = (
+                "Failed",
+                {"code": "InternalServerError", "message": f"{verb} failed: {exc}"},
+            )
+
+    async def operation(
+        self, request: web.Request, sub: str, loc: str, op: str
+    ) -> web.StreamResponse:
+        """The status of an asynchronous operation (`Retry-After: 1` while it runs)."""
+        # ARM lets whoever started an operation poll it; only authentication is checked here.
+        principal = authenticate_arm(self.emulator, request)
+        if isinstance(principal, web.Response):
+            return principal
+        operation = self.operations.get(op.lower()) or self.operations.get(op)
+        if operation is None:
+            return arm_error(
+                404, "OperationNotFound", f"The operation '{op}' could not be found."
+            )  # [inferred]
+        with self.emulator.state.lock:
+            body = operation.body()
+        headers = {"Retry-After": "1"} if operation.status == "InProgress" else {}
+        return json_response(body, 200, headers)
+
+    # --- provisioning -------------------------------------------------------------------
+    async def _provision(self, group: Group, operation: Operation) -> None:
+        """Pull, (re)create and start the group's containers; settle the operation."""
+        try:
+            await self._provision_steps(group, operation)
+        except asyncio.CancelledError:
+            with self.emulator.state.lock:
+                if operation.status == "InProgress":
+                    operation.status = "Canceled"
+            raise
+        except ProvisioningFailed as exc:
+            self._fail(group, operation, exc.code, exc.message)
+        except Exception as exc:
+            log.exception("provisioning %s failed", group.id)
+            self._fail(
+                group,
+                operation,
+                "InternalServerError",
+                f"Provisioning container group '{group.name}' failed: {exc}",
+            )
+
+    def _fail(self, group: Group, operation: Operation, code: str, message: str) -> None:
+        with self.emulator.state.lock:
+            group.provisioning_state = "Failed"
+            operation.status = "Failed"
+            operation.error = {"code": code, "message": message}
+            operation.events = [
+                *group.events,
+                *[e for r in group.containers.values() for e in r.events],
+            ]
+
+    async def _provision_steps(self, group: Group, operation: Operation) -> None:
+        faults = self.emulator.faults
+        with self.emulator.state.lock:
+            spec = group.spec
+            props = spec["properties"]
+            group.provisioning_state = "Creating"
+        failure = faults.take_event(
+            "lro-fail",
+            settings=("code", "message", "event"),
+            name=group.name,
+            resource_group=group.resource_group,
+        )
+        if failure is not None:
+            cpu = sum(c["properties"]["resources"]["requests"]["cpu"] for c in props["containers"])
+            memory = sum(
+                c["properties"]["resources"]["requests"]["memoryInGB"] for c in props["containers"]
+            )
+            # The asynchronous capacity failure ACI reports (aci_error_examples.md, ALZ#2409).
+            message = failure.attrs.get("message") or (
+                f"The requested resource is not available in the location '{group.location}' at this moment. Please retry"
+                " with a different resource request or in another location. Resource requested:"
+                f" '{v._fmt(cpu)}' CPU '{v._fmt(memory)}' GB memory '{props['osType']}' OS"
+            )
+            with self.emulator.state.lock:
+                add_event(
+                    group.events,
+                    failure.attrs.get("event", "InsufficientCapacity."),
+                    message,
+                    "Warning",
+                )
+            raise ProvisioningFailed(failure.attrs.get("code", "ServiceUnavailable"), message)
+        if not self.emulator.docker:
+            raise ProvisioningFailed("InternalServerError", _NO_DOCKER)
+        if not self._watching:
+            await asyncio.to_thread(self.runtime.watch, self._on_docker_event)
+            self._watching = True
+        # Fresh records for this generation; the old containers go once the new images are in.
+        old_ids = group.docker_ids()
+        records = {c["name"]: ContainerRecord(c["name"]) for c in props["containers"]}
+        with self.emulator.state.lock:
+            previous = group.containers
+            group.containers = records
+            for record in previous.values():
+                record.stopping = True
+        credentials = props.get("imageRegistryCredentials") or []
+        for container in props["containers"]:
+            record = records[container["name"]]
+            image = container["properties"]["image"]
+            with self.emulator.state.lock:
+                add_event(record.events, "Pulling", f'pulling image "{image}"')
+            try:
+                await asyncio.to_thread(self.runtime.pull, image, credentials)
+            except PullRefused as exc:
+                with self.emulator.state.lock:
+                    add_event(
+                        record.events, "Failed", f'Failed to pull image "{image}": {exc}', "Warning"
+                    )
+                raise ProvisioningFailed(
+                    "InaccessibleImage",
+                    f"The image '{image}' in container group '{group.name}' is not accessible. Please check the image and registry credential.",
+                ) from None
+            with self.emulator.state.lock:
+                add_event(record.events, "Pulled", f'Successfully pulled image "{image}"')
+        if old_ids:
+            await asyncio.to_thread(self.runtime.remove, old_ids)
+            with self.emulator.state.lock:
+                for docker_id in old_ids:
+                    self._by_docker_id.pop(docker_id, None)
+        if props.get("ipAddress") and group.ip is None:
+            group.ip = await asyncio.to_thread(self._allocate_ip, props["ipAddress"]["ports"])
+        short = uuid.uuid4().hex[:8]
+        first_id: str | None = None
+        for index, container in enumerate(props["containers"]):
+            record = records[container["name"]]
+            plan = self._plan(group, container, short, first_id, publish=index == 0)
+            docker_id = await asyncio.to_thread(self.runtime.create, plan)
+            with self.emulator.state.lock:
+                record.docker_id = docker_id
+                self._by_docker_id[docker_id] = (group.id.lower(), record.name)
+                add_event(record.events, "Created", "Created container")
+            await asyncio.to_thread(self.runtime.start, [docker_id])
+            with self.emulator.state.lock:
+                record.last_start = utc_now()
+                add_event(record.events, "Started", "Started container")
+            first_id = first_id or docker_id
+        with self.emulator.state.lock:
+            group.provisioning_state = "Succeeded"
+            operation.events = [e for r in records.values() for e in r.events]
+            operation.status = "Succeeded"
+
+    def _plan(
+        self,
+        group: Group,
+        container: dict[str, Any],
+        short: str,
+        network_of: str | None,
+        *,
+        publish: bool,
+    ) -> RunPlan:
+        props = group.spec["properties"]
+        cprops = container["properties"]
+        env = {}
+        for variable in cprops.get("environmentVariables") or []:
+            value = variable.get("secureValue", variable.get("value"))
+            env[variable["name"]] = "" if value is None else str(value)
+        entrypoint = list(cprops["command"]) if cprops.get("command") else None
+        crash = self.emulator.faults.take_event(
+            "crash",
+            settings=("exit_code", "output", "shell"),
+            name=group.name,
+            container=container["name"],
+        )
+        if crash is not None:
+            output = str(crash.attrs.get("output", CRASH_OUTPUT)).replace("'", "")
+            code = int(crash.attrs.get("exit_code", 3))
+            entrypoint = [
+                str(crash.attrs.get("shell", "/bin/sh")),
+                "-c",
+                f"echo '{output}'; exit {code}",
+            ]
+        requests = cprops["resources"]["requests"]
+        limits = cprops["resources"].get("limits") or {}
+        ports: dict[str, tuple[str, int]] = {}
+        if publish and group.ip is not None:
+            for port in props["ipAddress"]["ports"]:
+                ports[f"{port['port']}/{port.get('protocol', 'TCP').lower()}"] = (
+                    group.ip,
+                    int(port["port"]),
+                )
+        return RunPlan(
+            group_id=group.id,
+            container=container["name"],
+            docker_name=f"aci-{group.name}-{container['name']}-{short}",
+            image=cprops["image"],
+            env=env,
+            entrypoint=entrypoint,
+            cpu=float(limits.get("cpu", requests["cpu"])),
+            memory_gb=float(limits.get("memoryInGB", requests["memoryInGB"])),
+            restart_policy=props["restartPolicy"],
+            ports=ports,
+            network_of=network_of,
+        )
+
+    def _allocate_ip(self, ports: list[dict[str, Any]]) -> str:
+        """The next free 127.77.X.Y whose group ports nobody holds (blocking: test binds)."""
+        for host in range(1, 255):
+            address = f"127.77.{self._ip_block}.{host}"
+            with self.emulator.state.lock:
+                if address in self._ips:
+                    continue
+            if all(_bindable(address, int(p["port"]), p.get("protocol", "TCP")) for p in ports):
+                with self.emulator.state.lock:
+                    if address not in self._ips:
+                        self._ips.add(address)
+                        return address
+        raise ProvisioningFailed(
+            "InternalServerError", f"No free loopback address in 127.77.{self._ip_block}.0/24."
+        )
+
+    def _on_docker_event(self, event: dict[str, Any]) -> None:
+        """Turn Docker's container events into ACI events (runs on the watcher thread)."""
+        docker_id = str(event.get("id") or event.get("Actor", {}).get("ID", ""))
+        status = event.get("status") or event.get("Action")
+        attributes = event.get("Actor", {}).get("Attributes", {})
+        when = _epoch_time(event.get("time"))
+        with self.emulator.state.lock:
+            owner = self._by_docker_id.get(docker_id)
+            if owner is None:
+                return
+            group = self.emulator.state.container_groups.get(owner[0])
+            record = group.containers.get(owner[1]) if group is not None else None
+            if group is None or record is None or record.docker_id != docker_id:
+                return
+            if status == "die":
+                code = int(attributes.get("exitCode", 0))
+                record.previous_state = {
+                    "state": "Terminated",
+                    **({"startTime": record.last_start} if record.last_start else {}),
+                    "exitCode": code,
+                    "finishTime": when,
+                    "detailStatus": "Completed" if code == 0 else "Error",
+                }
+                policy = group.spec["properties"]["restartPolicy"]
+                if not record.stopping and (
+                    policy == "Always" or (policy == "OnFailure" and code != 0)
+                ):
+                    add_event(
+                        record.events,
+                        "BackOff",
+                        "Back-off restarting failed container",
+                        "Warning",
+                        when,
+                    )
+            elif status == "start":
+                record.docker_starts += 1
+                if record.docker_starts > 1:
+                    add_event(record.events, "Started", "Started container", "Normal", when)
+                record.last_start = when
+            elif status == "kill" and record.stopping:
+                add_event(
+                    record.events,
+                    "Killing",
+                    f"Killing container with id {docker_id[:12]}.",
+                    "Normal",
+                    when,
+                )
+
+
+_NO_DOCKER = (
+    "The local Azure emulator was started without Docker (docker=False), so container groups cannot be"
+    " provisioned; use the `azure` fixture for ACI."
+)
+
+
+def _epoch_time(value: Any) -> str:
+    import datetime as dt
+
+    if not isinstance(value, (int, float)):
+        return utc_now()
+    return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _bindable(address: str, port: int, protocol: str) -> bool:
+    kind = socket.SOCK_DGRAM if protocol.upper() == "UDP" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as probe:
+        try:
+            probe.bind((address, port))
+        except OSError:
+            return False
+    return True

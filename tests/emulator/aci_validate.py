@@ -1,0 +1,332 @@
+"""ACI request validation and response shaping: what a container group PUT may say, and what comes back.
+
+Codes and messages follow PROTOCOL.md §6 and aci_error_examples.md; where no real text exists the
+message is marked [inferred] and keeps ARM's envelope. Responses never carry secrets: secure
+environment values, registry passwords, storage account keys, secret-volume contents and Log
+Analytics workspace keys are dropped, as ACI drops them.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# Limits of a Linux container group in a standard region (ACI "resource availability" table).
+MAX_GROUP_CPU = 4.0
+MAX_GROUP_MEMORY_GB = 16.0
+
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+OS_TYPES = ("Linux", "Windows")
+IP_TYPES = ("Public", "Private")
+PROTOCOLS = ("TCP", "UDP")
+LABEL_SCOPES = ("Unsecure", "TenantReuse", "SubscriptionReuse", "ResourceGroupReuse", "Noreuse")
+
+# ARM resource names for containerGroups: 1-63 lower-case letters, digits and hyphens, no hyphen at
+# either end and no "--" (the naming-rules table of Microsoft.ContainerInstance).
+GROUP_NAME = re.compile(r"(?!-)(?!.*--)[a-z0-9-]{1,63}(?<!-)")
+# The container name rule as ACI words it (MicrosoftDocs/azure-docs#15546).
+CONTAINER_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+# The DNS label rule as the portal message states it (PROTOCOL.md §6).
+DNS_LABEL = re.compile(r"[a-z][a-z0-9-]{3,61}[a-z0-9]")
+
+
+class AciError(Exception):
+    """A synchronous ARM error answer of a container group request."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def normalize_location(location: str) -> str:
+    """ARM's canonical region name: 'West Europe' -> 'westeurope'."""
+    return location.replace(" ", "").lower()
+
+
+def _invalid_content(message: str) -> AciError:
+    # ARM's deserialisation failure envelope (code InvalidRequestContent) [inferred wording of the detail].
+    return AciError(
+        400,
+        "InvalidRequestContent",
+        f"The request content was invalid and could not be deserialized: '{message}'.",
+    )
+
+
+def _required(obj: dict[str, Any], key: str, path: str) -> Any:
+    value = obj.get(key)
+    if value is None:
+        raise _invalid_content(f"Required property '{key}' not found in JSON. Path '{path}'")
+    return value
+
+
+def _enum(value: Any, allowed: tuple[str, ...], type_name: str, path: str) -> str:
+    """Enums are matched case-insensitively by ARM and stored in their canonical spelling."""
+    for item in allowed:
+        if isinstance(value, str) and value.lower() == item.lower():
+            return item
+    raise _invalid_content(
+        f"Error converting value \"{value}\" to type '{type_name}'. Path '{path}'"
+    )
+
+
+def _number(value: Any, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _invalid_content(f"Could not convert {value!r} to double. Path '{path}'")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Immutable:
+    """What cannot change on an existing group (the update docs: OS type, CPU, memory, restart policy, ports)."""
+
+    os_type: str
+    restart_policy: str
+    resources: tuple[tuple[str, float, float], ...]
+    group_ports: tuple[tuple[int, str], ...]
+    container_ports: tuple[tuple[str, tuple[int, ...]], ...]
+
+
+def validate(name: str, body: Any) -> dict[str, Any]:
+    """Check a PUT body like ACI does; the normalised stored spec (with secrets) or `AciError`."""
+    if not GROUP_NAME.fullmatch(name):
+        # [inferred] code and wording: ARM's naming-rule answer for this resource type.
+        raise AciError(
+            400,
+            "InvalidResourceName",
+            f"The container group name '{name}' is invalid. The name can contain only lowercase letters, numbers and"
+            " hyphens, cannot start or end with a hyphen or contain consecutive hyphens, and must be between 1 and"
+            " 63 characters long.",
+        )
+    if not isinstance(body, dict):
+        raise _invalid_content("Unexpected character encountered while parsing value. Path ''")
+    spec = copy.deepcopy(body)
+    location = _required(spec, "location", "")
+    if not isinstance(location, str) or not location.strip():
+        raise _invalid_content("Required property 'location' not found in JSON. Path ''")
+    spec["location"] = normalize_location(location)
+    props = _required(spec, "properties", "")
+    if not isinstance(props, dict):
+        raise _invalid_content("Unexpected value for 'properties'. Path 'properties'")
+    containers = _required(props, "containers", "properties")
+    if not isinstance(containers, list) or not containers:
+        raise AciError(
+            400,
+            "ContainerGroupContainersMissing",  # [inferred]
+            f"The container group '{name}' must have at least one container.",
+        )
+    props["osType"] = _enum(
+        _required(props, "osType", "properties"),
+        OS_TYPES,
+        "OperatingSystemTypes",
+        "properties.osType",
+    )
+    props["restartPolicy"] = _enum(
+        props.get("restartPolicy", "Always"),
+        RESTART_POLICIES,
+        "ContainerGroupRestartPolicy",
+        "properties.restartPolicy",
+    )
+    seen: set[str] = set()
+    total_cpu = 0.0
+    total_memory = 0.0
+    for index, container in enumerate(containers):
+        path = f"properties.containers[{index}]"
+        if not isinstance(container, dict):
+            raise _invalid_content(f"Unexpected value. Path '{path}'")
+        cname = _required(container, "name", path)
+        cprops = _required(container, "properties", path)
+        if not isinstance(cname, str) or len(cname) > 63 or not CONTAINER_NAME.fullmatch(cname):
+            # Real wording (MicrosoftDocs/azure-docs#15546); the code is [inferred].
+            raise AciError(
+                400,
+                "InvalidContainerName",
+                f"The container name '{cname}' in container group '{name}' is invalid. The container name must contain"
+                " no more than 63 characters and must match the regex '[a-z0-9]([-a-z0-9]*[a-z0-9])?' (e.g. 'my-name').",
+            )
+        if cname in seen:
+            raise AciError(
+                400,
+                "DuplicateContainerName",  # [inferred]
+                f"The container name '{cname}' in container group '{name}' is used more than once.",
+            )
+        seen.add(cname)
+        image = _required(cprops, "image", f"{path}.properties")
+        if not isinstance(image, str) or not image.strip():
+            raise AciError(
+                400,
+                "InvalidContainerImage",
+                f"The container image of container '{cname}' in container group '{name}' is empty.",
+            )  # [inferred]
+        requests = _required(
+            _required(cprops, "resources", f"{path}.properties"),
+            "requests",
+            f"{path}.properties.resources",
+        )
+        cpu = _number(
+            _required(requests, "cpu", f"{path}.properties.resources.requests"),
+            f"{path}.properties.resources.requests.cpu",
+        )
+        memory = _number(
+            _required(requests, "memoryInGB", f"{path}.properties.resources.requests"),
+            f"{path}.properties.resources.requests.memoryInGB",
+        )
+        if cpu <= 0 or memory <= 0:
+            raise AciError(
+                400,
+                "InvalidContainerResourceRequests",  # [inferred]
+                f"The resource requests of container '{cname}' in container group '{name}' are invalid."
+                " CPU and memory requests must be greater than 0.",
+            )
+        total_cpu += cpu
+        total_memory += memory
+        for pindex, port in enumerate(cprops.get("ports") or []):
+            _port_number(port, f"{path}.properties.ports[{pindex}]")
+            if "protocol" in port:
+                port["protocol"] = _enum(
+                    port["protocol"],
+                    PROTOCOLS,
+                    "ContainerNetworkProtocol",
+                    f"{path}.properties.ports[{pindex}].protocol",
+                )
+        for vindex, variable in enumerate(cprops.get("environmentVariables") or []):
+            _required(variable, "name", f"{path}.properties.environmentVariables[{vindex}]")
+        command = cprops.get("command")
+        if command is not None and (
+            not isinstance(command, list) or not all(isinstance(c, str) for c in command)
+        ):
+            raise _invalid_content(
+                f"Unexpected value for 'command'. Path '{path}.properties.command'"
+            )
+    if total_cpu > MAX_GROUP_CPU or total_memory > MAX_GROUP_MEMORY_GB:
+        # Synchronous capacity refusal, real code and wording (PROTOCOL.md §6, virtual-kubelet#592).
+        raise AciError(
+            409,
+            "ServiceUnavailable",
+            f"The requested resource is not available in the location '{spec['location']}' at this moment. Please retry"
+            " with a different resource request or in another location. Resource requested:"
+            f" '{_fmt(total_cpu)}' CPU '{_fmt(total_memory)}' GB memory '{props['osType']}' OS",
+        )
+    ip = props.get("ipAddress")
+    if ip is not None:
+        ports = _required(ip, "ports", "properties.ipAddress")
+        ip["type"] = _enum(
+            _required(ip, "type", "properties.ipAddress"),
+            IP_TYPES,
+            "ContainerGroupIpAddressType",
+            "properties.ipAddress.type",
+        )
+        for pindex, port in enumerate(ports):
+            _port_number(port, f"properties.ipAddress.ports[{pindex}]")
+            port["protocol"] = _enum(
+                port.get("protocol", "TCP"),
+                PROTOCOLS,
+                "ContainerGroupNetworkProtocol",
+                f"properties.ipAddress.ports[{pindex}].protocol",
+            )
+        if "autoGeneratedDomainNameLabelScope" in ip:
+            # The SDK model always sends "Unsecure" (PROTOCOL.md §6).
+            ip["autoGeneratedDomainNameLabelScope"] = _enum(
+                ip["autoGeneratedDomainNameLabelScope"],
+                LABEL_SCOPES,
+                "DnsNameLabelReusePolicy",
+                "properties.ipAddress.autoGeneratedDomainNameLabelScope",
+            )
+        label = ip.get("dnsNameLabel")
+        if label is not None and not (isinstance(label, str) and DNS_LABEL.fullmatch(label)):
+            # Verbatim portal message (PROTOCOL.md §6); the code name is [inferred].
+            raise AciError(
+                400,
+                "InvalidDnsNameLabel",
+                f"The DNS name label '{label}' in container group '{name}' is invalid. It can contain only lowercase"
+                " letters, numbers and hyphens. The first character must be a letter. The last character must be a"
+                " letter or number. The value must be between 5 and 63 characters long.",
+            )
+    for cindex, credential in enumerate(props.get("imageRegistryCredentials") or []):
+        _required(credential, "server", f"properties.imageRegistryCredentials[{cindex}]")
+    return spec
+
+
+def _port_number(port: Any, path: str) -> int:
+    if not isinstance(port, dict):
+        raise _invalid_content(f"Unexpected value. Path '{path}'")
+    number = _required(port, "port", path)
+    if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 65535:
+        raise AciError(
+            400,
+            "InvalidPort",
+            f"The port '{number}' is invalid. Ports must be between 1 and 65535.",
+        )  # [inferred]
+    return number
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def immutable(spec: dict[str, Any]) -> Immutable:
+    """The parts of a stored spec that an in-place update must keep."""
+    props = spec["properties"]
+    resources = []
+    container_ports = []
+    for container in props["containers"]:
+        requests = container["properties"]["resources"]["requests"]
+        resources.append((container["name"], float(requests["cpu"]), float(requests["memoryInGB"])))
+        numbers = tuple(sorted(int(p["port"]) for p in container["properties"].get("ports") or []))
+        container_ports.append((container["name"], numbers))
+    ip = props.get("ipAddress") or {}
+    group_ports = tuple(
+        sorted((int(p["port"]), p.get("protocol", "TCP")) for p in ip.get("ports") or [])
+    )
+    return Immutable(
+        props["osType"],
+        props["restartPolicy"],
+        tuple(sorted(resources)),
+        group_ports,
+        tuple(sorted(container_ports)),
+    )
+
+
+def check_update(name: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Raise `InvalidContainerGroupUpdate` when a property that needs delete + create changed."""
+    before, after = immutable(old), immutable(new)
+    # A container added or removed changes the group's resources too; ACI refuses that as well.
+    if before != after:
+        raise AciError(
+            400,
+            "InvalidContainerGroupUpdate",
+            f"The updates on container group '{name}' are invalid. If you are going to update the os type, restart"
+            " policy, network profile, CPU, memory or GPU resources for a container group, you must delete it first"
+            " and then create a new one.",
+        )
+
+
+def public_view(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec as ACI echoes it: defaults filled in, every secret removed."""
+    view = copy.deepcopy(spec)
+    props = view["properties"]
+    props.setdefault("sku", "Standard")
+    props.setdefault("initContainers", [])
+    for container in [*props["containers"], *props["initContainers"]]:
+        cprops = container.setdefault("properties", {})
+        cprops.setdefault("ports", [])
+        cprops["environmentVariables"] = [
+            {k: v for k, v in variable.items() if k != "secureValue"}
+            for variable in cprops.get("environmentVariables") or []
+        ]
+    props["imageRegistryCredentials"] = [
+        {k: v for k, v in credential.items() if k != "password"}
+        for credential in props.get("imageRegistryCredentials") or []
+    ]
+    for volume in props.get("volumes") or []:
+        if isinstance(volume.get("azureFile"), dict):
+            volume["azureFile"].pop("storageAccountKey", None)
+        if "secret" in volume:
+            volume["secret"] = {}
+    log_analytics = (props.get("diagnostics") or {}).get("logAnalytics")
+    if isinstance(log_analytics, dict):
+        log_analytics.pop("workspaceKey", None)
+    return view
