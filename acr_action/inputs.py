@@ -1,0 +1,1049 @@
+"""Parse and validate every input of the action into a frozen :class:`Inputs`.
+
+The runner passes each input as ``INPUT_<NAME>`` with the name upper-cased and its hyphens kept
+(``INPUT_RESOURCE-GROUP``); an empty value counts as unset. GitHub's own context comes from the
+``GITHUB_*`` variables and the event payload at ``GITHUB_EVENT_PATH``.
+
+Every problem is collected and raised together as one :class:`~acr_action.errors.InputError`
+before any network call. Secret values (``creds``' client secret, ``registry-password``,
+``secure-environment-variables``, ``dns-label-salt``) never appear in a message; values that could
+act as workflow commands (line breaks, ``::``) are described rather than echoed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+from acr_action import naming
+from acr_action.errors import InputError, InputProblem
+
+__all__ = [
+    "EXAMPLES",
+    "INPUT_DEFAULTS",
+    "MULTILINE_INPUTS",
+    "SECRET_INPUTS",
+    "Cloud",
+    "Creds",
+    "GitHubContext",
+    "Inputs",
+    "Mode",
+    "OnImmutableChange",
+    "OsType",
+    "Pairs",
+    "Protocol",
+    "RestartPolicy",
+    "env_key",
+    "github_context",
+    "parse_duration",
+    "parse_inputs",
+    "secret_values",
+]
+
+Mode = Literal["deploy", "build", "delete"]
+Cloud = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"]
+Protocol = Literal["TCP", "UDP"]
+RestartPolicy = Literal["Always", "OnFailure", "Never"]
+OsType = Literal["Linux", "Windows"]
+OnImmutableChange = Literal["recreate", "fail"]
+Pairs = tuple[tuple[str, str], ...]
+
+# Every input, in action.yml's order, with its static default (None: no default, or a dynamic one
+# computed below). A unit test keeps this table and action.yml identical.
+INPUT_DEFAULTS: dict[str, str | None] = {
+    "client-id": None,
+    "tenant-id": None,
+    "subscription-id": None,
+    "creds": None,
+    "environment": "AzureCloud",
+    "resource-manager-endpoint": None,
+    "audience": "api://AzureADTokenExchange",
+    "mode": "deploy",
+    "resource-group": None,
+    "location": None,
+    "registry": None,
+    "image-name": None,
+    "tags": None,
+    "context": ".",
+    "dockerfile": None,
+    "build-args": None,
+    "target": None,
+    "labels": None,
+    "platform": "linux/amd64",
+    "network": None,
+    "image": None,
+    "key-vault": None,
+    "registry-username-secret": None,
+    "registry-password-secret": None,
+    "secrets-from-key-vault": None,
+    "registry-username": None,
+    "registry-password": None,
+    "name": None,
+    "dns-name-label": None,
+    "dns-label-salt": None,
+    "cpu": "1",
+    "memory": "1.5",
+    "ports": "80",
+    "protocol": "TCP",
+    "environment-variables": None,
+    "secure-environment-variables": None,
+    "command-line": None,
+    "restart-policy": "Always",
+    "os-type": "Linux",
+    "resource-tags": None,
+    "on-immutable-change": "recreate",
+    "wait": "true",
+    "timeout": "10m",
+    "health-check-path": "/",
+}
+
+# Inputs whose value may span lines; every other input must be one line.
+MULTILINE_INPUTS = frozenset(
+    {
+        "creds",
+        "tags",
+        "build-args",
+        "labels",
+        "secrets-from-key-vault",
+        "ports",
+        "environment-variables",
+        "secure-environment-variables",
+        "command-line",
+        "resource-tags",
+    }
+)
+
+# Inputs whose value is never shown in a message (the caller also masks them, see secret_values).
+SECRET_INPUTS = frozenset(
+    {"creds", "registry-password", "secure-environment-variables", "dns-label-salt"}
+)
+
+# A correct example for every input, as the YAML a user would put under `with:`.
+EXAMPLES: dict[str, str] = {
+    "client-id": "client-id: 0f8fad5b-d9cb-469f-a165-70867728950e",
+    "tenant-id": "tenant-id: 72f988bf-86f1-41af-91ab-2d7cd011db47",
+    "subscription-id": "subscription-id: 2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11",
+    "creds": "creds: ${{ secrets.AZURE_CREDENTIALS }}"
+    '  # {"clientId": "…", "clientSecret": "…", "tenantId": "…", "subscriptionId": "…"}',
+    "environment": "environment: AzureUSGovernment  # or AzureCloud, AzureChinaCloud",
+    "resource-manager-endpoint": "resource-manager-endpoint: https://management.local.azurestack.external",
+    "audience": "audience: api://AzureADTokenExchange",
+    "mode": "mode: deploy  # or build, delete",
+    "resource-group": "resource-group: my-app-rg",
+    "location": "location: westeurope",
+    "registry": "registry: mycompanyacr  # the registry's name, not its login server",
+    "image-name": "image-name: my-team/web-app",
+    "tags": "tags: |\n  latest\n  v1.2.3",
+    "context": "context: ./web",
+    "dockerfile": "dockerfile: ./web/Dockerfile",
+    "build-args": "build-args: |\n  PYTHON_VERSION=3.11\n  GREETING=hello world",
+    "target": "target: runtime",
+    "labels": "labels: |\n  org.opencontainers.image.title=Web app\n  com.example.team=web",
+    "platform": "platform: linux/amd64",
+    "network": "network: host  # or none, default",
+    "image": "image: mcr.microsoft.com/azuredocs/aci-helloworld:latest",
+    "key-vault": "key-vault: my-app-kv  # or https://my-app-kv.vault.azure.net",
+    "registry-username-secret": "registry-username-secret: mycompanyacr-pull-usr",
+    "registry-password-secret": "registry-password-secret: mycompanyacr-pull-pwd",
+    "secrets-from-key-vault": (
+        "secrets-from-key-vault: |\n  DATABASE_URL=database-url\n  API_KEY=api-key"
+    ),
+    "registry-username": "registry-username: ${{ vars.REGISTRY_USERNAME }}",
+    "registry-password": "registry-password: ${{ secrets.REGISTRY_PASSWORD }}",
+    "name": "name: my-app-pr-42",
+    "dns-name-label": "dns-name-label: my-app-7f3a9c21",
+    "dns-label-salt": "dns-label-salt: ${{ secrets.DNS_LABEL_SALT }}",
+    "cpu": "cpu: 0.5  # 0.1 to 4",
+    "memory": "memory: 1.5  # GB, 0.1 to 16 in steps of 0.1",
+    "ports": "ports: 80, 443",
+    "protocol": "protocol: TCP  # or UDP",
+    "environment-variables": "environment-variables: |\n  GREETING=hello world\n"
+    "  DATABASE_URL=postgres://db:5432/app?sslmode=require",
+    "secure-environment-variables": (
+        "secure-environment-variables: |\n  API_KEY=${{ secrets.API_KEY }}"
+    ),
+    "command-line": (
+        'command-line: python -m app --port 80  # or a JSON array: ["python", "-m", "app"]'
+    ),
+    "restart-policy": "restart-policy: OnFailure  # Always, OnFailure or Never",
+    "os-type": "os-type: Linux  # or Windows",
+    "resource-tags": "resource-tags: |\n  team=web\n  cost-center=1234",
+    "on-immutable-change": "on-immutable-change: recreate  # or fail",
+    "wait": "wait: false",
+    "timeout": "timeout: 15m  # or 900, 1h30m, 90s",
+    "health-check-path": "health-check-path: /healthz  # '' turns the check off",
+}
+
+_OIDC_EXAMPLE = (
+    "client-id: ${{ vars.AZURE_CLIENT_ID }}\n"
+    "tenant-id: ${{ vars.AZURE_TENANT_ID }}\n"
+    "subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}"
+)
+
+_MODES: tuple[Mode, ...] = ("deploy", "build", "delete")
+_CLOUDS: tuple[Cloud, ...] = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
+_PROTOCOLS: tuple[Protocol, ...] = ("TCP", "UDP")
+_RESTART_POLICIES: tuple[RestartPolicy, ...] = ("Always", "OnFailure", "Never")
+_OS_TYPES: tuple[OsType, ...] = ("Linux", "Windows")
+_ON_IMMUTABLE: tuple[OnImmutableChange, ...] = ("recreate", "fail")
+_NETWORKS: tuple[str, ...] = ("default", "none", "host")  # BuildKit's modes for RUN steps
+_PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
+
+# Limits of Azure Container Instances for Linux container groups:
+# https://learn.microsoft.com/azure/container-instances/container-instances-resource-and-quota-limits
+CPU_MIN, CPU_MAX = 0.1, 4.0
+MEMORY_MIN, MEMORY_MAX = 0.1, 16.0
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DOMAIN_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+_RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
+_ACR_NAME = re.compile(r"[A-Za-z0-9]{5,50}")
+_VAULT_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){1,22}[A-Za-z0-9]")
+_SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
+_GROUP_NAME = re.compile(r"[a-z0-9](?:-?[a-z0-9])*")
+_DNS_LABEL = re.compile(r"[a-z][a-z0-9-]{3,61}[a-z0-9]")
+_LOCATION = re.compile(r"[a-z0-9]{2,40}")
+# OCI distribution spec: https://github.com/opencontainers/distribution-spec/blob/main/spec.md
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+_IMAGE_NAME = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_REGISTRY_HOST = rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*(?::[0-9]+)?"
+_DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}"
+_IMAGE_REF = re.compile(
+    rf"(?:{_REGISTRY_HOST}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG.pattern})?(?:@{_DIGEST})?"
+)
+_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
+_STAGE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LABEL_KEY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?")
+_NUM = r"[0-9]+(?:\.[0-9]+)?"
+_DURATION = re.compile(rf"(?:({_NUM})h)?(?:({_NUM})m)?(?:({_NUM})s)?")
+_DECIMAL = re.compile(r"[0-9]*\.?[0-9]+")
+_AZURE_TAG_NAME = re.compile(r"[^<>%&\\?/]{1,512}")
+_ENV_RULE = "letters, digits and `_`, not starting with a digit"
+_SECRET_RULE = "1-127 letters, digits and `-`"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+_T = TypeVar("_T", bound=str)
+
+
+def env_key(name: str) -> str:
+    """The environment variable the runner uses for an input (``INPUT_RESOURCE-GROUP``)."""
+    return "INPUT_" + name.upper()
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in ``600``, ``90s``, ``10m`` or ``1h30m``; None if the text is none of these."""
+    compact = re.sub(r"\s+", "", text).lower()
+    if re.fullmatch(_NUM, compact):
+        return float(compact)
+    match = _DURATION.fullmatch(compact)
+    if not compact or match is None:
+        return None
+    hours, minutes, seconds = (float(group) if group else 0.0 for group in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _unsafe_reason(text: str) -> str | None:
+    """Why a single-line value is unsafe to use or to echo, or None."""
+    if "\n" in text or "\r" in text:
+        return "contains a line break"
+    if _CONTROL.search(text):
+        return "contains control characters"
+    if "::" in text:
+        return "contains `::`, which could inject a workflow command"
+    return None
+
+
+# --------------------------------------------------------------------------- GitHub context
+
+
+@dataclass(frozen=True)
+class GitHubContext:
+    """What GitHub tells the action about the run; empty strings outside GitHub Actions."""
+
+    event_name: str = ""
+    ref: str = ""
+    ref_name: str = ""
+    sha: str = ""
+    repository: str = ""
+    repository_owner: str = ""
+    pr_number: int | None = None
+    pr_head_repo_fork: bool = False
+    head_ref: str = ""
+    run_id: str = ""
+    run_attempt: str = ""
+    server_url: str = "https://github.com"
+    api_url: str = "https://api.github.com"
+    workspace: str = ""
+    actor: str = ""
+
+    @property
+    def is_pull_request(self) -> bool:
+        """True for a pull_request or pull_request_target run with a known number."""
+        return self.event_name in _PR_EVENTS and self.pr_number is not None
+
+
+def _read_event(path: str | None) -> dict[str, object]:
+    """The event payload, or {} when there is none (e.g. outside GitHub Actions)."""
+    if not path:
+        return {}
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def github_context(env: Mapping[str, str]) -> GitHubContext:
+    """Build the GitHub context from ``GITHUB_*`` variables and the event payload."""
+    payload = _read_event(env.get("GITHUB_EVENT_PATH"))
+    repository = env.get("GITHUB_REPOSITORY", "")
+    ref = env.get("GITHUB_REF", "")
+    pull_request = payload.get("pull_request")
+    pr_number: int | None = None
+    fork = False
+    if isinstance(pull_request, dict):
+        number = pull_request.get("number")
+        pr_number = number if isinstance(number, int) and not isinstance(number, bool) else None
+        head = pull_request.get("head")
+        if isinstance(head, dict) and "repo" in head:
+            head_repo = head["repo"]
+            if head_repo is None:
+                fork = True  # the fork was deleted; it certainly is not this repository
+            elif isinstance(head_repo, dict):
+                full_name = head_repo.get("full_name")
+                # `head.repo.fork` is also true for a same-repository PR when this repository is
+                # itself a fork, so compare names and use the flag only when a name is missing.
+                if isinstance(full_name, str) and repository:
+                    fork = full_name.lower() != repository.lower()
+                else:
+                    fork = bool(head_repo.get("fork"))
+    if pr_number is None:
+        match = re.fullmatch(r"refs/pull/(\d+)/(?:merge|head)", ref)
+        pr_number = int(match.group(1)) if match else None
+    return GitHubContext(
+        event_name=env.get("GITHUB_EVENT_NAME", ""),
+        ref=ref,
+        ref_name=env.get("GITHUB_REF_NAME", ""),
+        sha=env.get("GITHUB_SHA", ""),
+        repository=repository,
+        repository_owner=env.get("GITHUB_REPOSITORY_OWNER", repository.partition("/")[0]),
+        pr_number=pr_number,
+        pr_head_repo_fork=fork,
+        head_ref=env.get("GITHUB_HEAD_REF", ""),
+        run_id=env.get("GITHUB_RUN_ID", ""),
+        run_attempt=env.get("GITHUB_RUN_ATTEMPT", ""),
+        server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
+        api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
+        workspace=env.get("GITHUB_WORKSPACE", ""),
+        actor=env.get("GITHUB_ACTOR", ""),
+    )
+
+
+# --------------------------------------------------------------------------- the inputs
+
+
+@dataclass(frozen=True)
+class Creds:
+    """A service principal from the ``creds`` JSON (Azure/login's format)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    tenant_id: str
+    subscription_id: str
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Every input, parsed and validated; durations in seconds, lists as tuples."""
+
+    mode: Mode
+    client_id: str | None
+    tenant_id: str | None
+    subscription_id: str | None
+    creds: Creds | None
+    environment: Cloud
+    resource_manager_endpoint: str | None
+    audience: str
+    resource_group: str
+    location: str | None
+    registry: str | None
+    image_name: str | None  # None when nothing is built (`image` given, or mode delete)
+    tags: tuple[str, ...]
+    context: str
+    dockerfile: str | None
+    build_args: Pairs
+    target: str | None
+    labels: Pairs
+    platform: str
+    network: str | None
+    image: str | None
+    key_vault: str | None
+    registry_username_secret: str | None
+    registry_password_secret: str | None
+    secrets_from_key_vault: Pairs
+    registry_username: str | None
+    registry_password: str | None = field(repr=False)
+    name: str
+    dns_name_label: str
+    cpu: float
+    memory: float
+    ports: tuple[int, ...]
+    protocol: Protocol
+    environment_variables: Pairs
+    secure_environment_variables: Pairs = field(repr=False)
+    command_line: tuple[str, ...]
+    restart_policy: RestartPolicy
+    os_type: OsType
+    resource_tags: Pairs
+    on_immutable_change: OnImmutableChange
+    dns_label_salt: str | None = field(repr=False)
+    wait: bool
+    timeout: float
+    health_check_path: str | None  # None: no HTTP readiness check
+    github: GitHubContext
+
+    @property
+    def auth_mode(self) -> Literal["oidc", "creds", "ambient"]:
+        """How to sign in: GitHub OIDC, the ``creds`` secret, or the CLI/environment ("ambient")."""
+        if self.creds is not None:
+            return "creds"
+        if self.client_id is not None:
+            return "oidc"
+        return "ambient"
+
+    @property
+    def effective_subscription_id(self) -> str | None:
+        """The subscription from ``subscription-id`` or ``creds``; None means the CLI's default."""
+        if self.creds is not None:
+            return self.creds.subscription_id
+        return self.subscription_id
+
+
+class _Reader:
+    """Reads inputs from the environment and collects every problem instead of stopping."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self.problems: list[InputProblem] = []
+        self.reported: set[str] = set()  # inputs with a problem already
+        self.given: set[str] = set()  # inputs with a non-blank value
+
+    def add(
+        self, name: str, message: str, shown: str | None = None, example: str | None = None
+    ) -> None:
+        """Record a problem; secret inputs and dangerous text are never shown."""
+        if name in SECRET_INPUTS:
+            shown = None
+        elif shown is not None and (reason := _unsafe_reason(shown)):
+            shown = None
+            message += f" (the value is not shown: it {reason})"
+        self.reported.add(name)
+        self.problems.append(InputProblem(name, message, example or EXAMPLES[name], shown))
+
+    def require(self, names: Iterable[str], message: str, example: str | None = None) -> None:
+        """Report each of names that is neither given nor already reported as missing."""
+        for name in names:
+            if name not in self.given and name not in self.reported:
+                self.add(name, message, example=example)
+
+    def conflict(self, names: Iterable[str], message: str, example: str | None = None) -> None:
+        """Report each of names that is given, where giving it makes no sense."""
+        for name in names:
+            if name in self.given:
+                self.add(name, message, example=example)
+
+    def raw(self, name: str) -> str | None:
+        """The value as the runner passed it, None when unset or blank."""
+        if name not in INPUT_DEFAULTS:
+            raise KeyError(f"undeclared input {name!r}")  # a bug here, not a user error
+        value = self._env.get(env_key(name))
+        if value is None or not value.strip():
+            return None
+        self.given.add(name)
+        return value
+
+    def explicitly_empty(self, name: str) -> bool:
+        """True when the input is present but blank (which `raw` treats as unset)."""
+        key = env_key(name)
+        return key in self._env and not self._env[key].strip()
+
+    def line(self, name: str) -> str | None:
+        """A single-line value, stripped; the static default when unset; None if unusable."""
+        raw = self.raw(name)
+        if raw is None:
+            return INPUT_DEFAULTS[name]
+        text = raw.strip()
+        if reason := _unsafe_reason(text):
+            self.add(name, f"must be a single line of plain text, but the value {reason}")
+            return None
+        return text
+
+    def secret_line(self, name: str) -> str | None:
+        """Like `line` for a secret: never shown, and no default."""
+        raw = self.raw(name)
+        if raw is None:
+            return None
+        if _unsafe_reason(raw.strip()):
+            self.add(name, "must be a single line without control characters")
+            return None
+        return raw.strip()
+
+    def valid(
+        self,
+        name: str,
+        ok: Callable[[str], object],
+        message: str,
+        normalize: Callable[[str], str] | None = None,
+    ) -> str | None:
+        """The value (normalized) if ``ok`` accepts it; else report it and return None."""
+        value = self.line(name)
+        if value is None:
+            return None
+        if normalize is not None:
+            value = normalize(value)
+        if ok(value):
+            return value
+        self.add(name, message, shown=value)
+        return None
+
+    def optional_choice(self, name: str, options: tuple[_T, ...]) -> _T | None:
+        """One of options (matched ignoring case), or None when unset or not an option."""
+        text = self.line(name)
+        if text is None:
+            return None
+        for option in options:
+            if option.lower() == text.lower():
+                return option
+        self.add(name, f"must be one of {', '.join(options)}", shown=text)
+        return None
+
+    def choice(self, name: str, options: tuple[_T, ...]) -> _T:
+        """One of options; the first (the default) when the value is not one."""
+        return self.optional_choice(name, options) or options[0]
+
+    def number(
+        self, name: str, low: float, high: float, unit: str, step: float | None = None
+    ) -> float:
+        """A decimal number within [low, high], optionally a multiple of step."""
+        text = self.line(name) or _default(name)
+        limits = f"a number from {low:g} to {high:g}{unit}"
+        # float() would also take "1_0", "inf" and non-ASCII digits; an input is plain decimal.
+        if not _DECIMAL.fullmatch(text):
+            self.add(name, f"must be {limits}", shown=text)
+            return float(_default(name))
+        value = float(text)
+        if not low <= value <= high:
+            self.add(name, f"must be {limits}", shown=text)
+        elif step is not None and abs(value / step - round(value / step)) > 1e-9:
+            self.add(name, f"must be {limits} in steps of {step:g}", shown=text)
+        return value
+
+    def boolean(self, name: str) -> bool:
+        """true or false, in the spellings GitHub's toolkit accepts."""
+        text = self.line(name) or _default(name)
+        if text in ("true", "True", "TRUE"):
+            return True
+        if text in ("false", "False", "FALSE"):
+            return False
+        self.add(name, "must be true or false", shown=text)
+        return _default(name) == "true"
+
+    def pairs(
+        self, name: str, key_rule: re.Pattern[str], key_hint: str, strip: bool = False
+    ) -> Pairs:
+        """Multiline ``KEY=VALUE``: split on the first ``=``, the value kept exactly as written.
+
+        Blank lines and lines starting with ``#`` are skipped (YAML comments cannot go inside a
+        block scalar); a ``#`` anywhere else is part of the value. ``strip`` trims values.
+        """
+        raw = self.raw(name)
+        if raw is None:
+            return ()
+        secret = name in SECRET_INPUTS
+        pairs: list[tuple[str, str]] = []
+        for number, line in enumerate(raw.split("\n"), start=1):
+            line = line.removesuffix("\r")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            key, sep, value = line.partition("=")
+            key = key.strip()
+            # In a secret input even the "name" may be a piece of a secret: only line numbers.
+            where = f"line {number}" if secret else f"line {number} ({key or 'no name'})"
+            if not sep:
+                self.add(name, f"line {number} is not KEY=VALUE: it has no `=`", shown=line.strip())
+            elif not key_rule.fullmatch(key):
+                self.add(name, f"{where}: the name is not valid ({key_hint})", shown=key)
+            elif any(key == seen for seen, _ in pairs):
+                self.add(name, f"{where}: the name is set twice")
+            else:
+                pairs.append((key, value.strip() if strip else value))
+        return tuple(pairs)
+
+
+def _default(name: str) -> str:
+    """The static default of an input that has one."""
+    value = INPUT_DEFAULTS[name]
+    if value is None:
+        raise KeyError(f"input {name!r} has no static default")  # a bug here, not a user error
+    return value
+
+
+def _valid_https_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and bool(parts.hostname)
+        and port_ok
+        and not parts.username
+        and not parts.query
+        and not parts.fragment
+    )
+
+
+def _parse_creds(reader: _Reader) -> Creds | None:
+    """The ``creds`` JSON; problems never quote it, because it holds the client secret."""
+    raw = reader.raw("creds")
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        # JSONDecodeError's msg/position say where, never what; the text itself stays hidden.
+        where = (
+            f" ({exc.msg}, line {exc.lineno} column {exc.colno})"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        reader.add("creds", f"is not valid JSON{where}")
+        return None
+    if not isinstance(data, dict):
+        reader.add("creds", "must be a JSON object")
+        return None
+    keys = ("clientId", "clientSecret", "tenantId", "subscriptionId")
+    missing = [key for key in keys if not isinstance(data.get(key), str) or not data[key].strip()]
+    if missing:
+        reader.add("creds", f"is missing {', '.join(missing)}")
+        return None
+    values = {key: str(data[key]).strip() for key in keys}
+    wrong = [key for key in ("clientId", "subscriptionId") if not _GUID.fullmatch(values[key])]
+    if not (_GUID.fullmatch(values["tenantId"]) or _DOMAIN_NAME.fullmatch(values["tenantId"])):
+        wrong.append("tenantId")
+    if wrong:
+        reader.add("creds", f"has {', '.join(wrong)} that are not GUIDs")
+        return None
+    return Creds(
+        values["clientId"], values["clientSecret"], values["tenantId"], values["subscriptionId"]
+    )
+
+
+def _parse_tags(reader: _Reader) -> tuple[str, ...]:
+    raw = reader.raw("tags")
+    if raw is None:
+        return ()
+    tags: list[str] = []
+    for tag in re.split(r"[\n,]", raw):
+        tag = tag.strip()
+        if not tag:
+            continue
+        if not _TAG.fullmatch(tag):
+            reader.add(
+                "tags",
+                "each tag must be 1-128 letters, digits, `_`, `.` or `-`, "
+                "not starting with `.` or `-`",
+                shown=tag,
+            )
+            continue
+        tags.append(tag)
+    return tuple(dict.fromkeys(tags))
+
+
+def _parse_ports(reader: _Reader) -> tuple[int, ...]:
+    raw = reader.raw("ports") or _default("ports")
+    ports: list[int] = []
+    for item in re.split(r"[\s,]+", raw.strip()):
+        if not item:
+            continue
+        if not re.fullmatch(r"[0-9]+", item):
+            reader.add("ports", "each port must be a whole number from 1 to 65535", shown=item)
+        elif not 1 <= int(item) <= 65535:
+            reader.add("ports", "each port must be from 1 to 65535", shown=item)
+        elif int(item) in ports:
+            reader.add("ports", "lists the same port twice", shown=item)
+        else:
+            ports.append(int(item))
+    return tuple(ports)
+
+
+def _parse_command_line(reader: _Reader) -> tuple[str, ...]:
+    raw = reader.raw("command-line")
+    if raw is None:
+        return ()
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            words = json.loads(text)
+        except ValueError:
+            reader.add("command-line", "starts with `[` but is not a valid JSON array", shown=text)
+            return ()
+        if not isinstance(words, list) or not all(isinstance(word, str) for word in words):
+            reader.add("command-line", "must be a JSON array of strings", shown=text)
+            return ()
+        return tuple(words)
+    try:
+        return tuple(shlex.split(text))
+    except ValueError as exc:  # e.g. "No closing quotation"
+        reader.add("command-line", f"is not valid shell words ({exc})", shown=text)
+        return ()
+
+
+def _default_name(ctx: GitHubContext, image_name: str | None, image: str | None) -> str | None:
+    """The container group name when ``name`` is not given; None if nothing to derive it from."""
+    if ctx.repository:
+        return naming.default_group_name(
+            ctx.repository, ctx.pr_number if ctx.is_pull_request else None
+        )
+    # Outside GitHub Actions there is no repository; fall back to the image's last path component.
+    source = image_name or (image.rsplit("@", 1)[0] if image else None)
+    if not source:
+        return None
+    last = source.rsplit("/", 1)[-1].split(":", 1)[0]
+    return naming.sanitize_group_name(last)
+
+
+def parse_inputs(env: Mapping[str, str]) -> Inputs:
+    """Parse and validate every input; raise one InputError listing all problems."""
+    ctx = github_context(env)
+    r = _Reader(env)
+    mode = r.choice("mode", _MODES)
+
+    # Auth: OIDC (all three ids), or `creds`, or neither (Azure CLI / environment credentials).
+    client_id = r.valid(
+        "client-id", _GUID.fullmatch, "must be the app's Application (client) ID, a GUID"
+    )
+    tenant_id = r.valid(
+        "tenant-id",
+        lambda value: bool(_GUID.fullmatch(value) or _DOMAIN_NAME.fullmatch(value)),
+        "must be the Directory (tenant) ID, a GUID (or the tenant's domain name)",
+    )
+    subscription_id = r.valid(
+        "subscription-id", _GUID.fullmatch, "must be a subscription ID, a GUID"
+    )
+    creds = _parse_creds(r)
+    oidc = ("client-id", "tenant-id", "subscription-id")
+    oidc_given = [input_name for input_name in oidc if input_name in r.given]
+    if "creds" in r.given and oidc_given:
+        r.add(
+            "creds",
+            f"cannot be combined with {', '.join(oidc_given)}: sign in either with OIDC "
+            "(client-id, tenant-id, subscription-id) or with a service principal secret (creds)",
+            example=_OIDC_EXAMPLE,
+        )
+    elif oidc_given:
+        r.require(
+            [input_name for input_name in oidc if input_name not in r.given],
+            f"is required with {', '.join(oidc_given)}: signing in with OIDC needs client-id, "
+            "tenant-id and subscription-id",
+            example=_OIDC_EXAMPLE,
+        )
+    environment = r.choice("environment", _CLOUDS)
+    endpoint = r.valid("resource-manager-endpoint", _valid_https_url, "must be an https:// URL")
+    audience = r.line("audience") or _default("audience")
+
+    resource_group = r.valid(
+        "resource-group",
+        _RESOURCE_GROUP.fullmatch,
+        "must be 1-90 letters, digits, `_`, `-`, `.`, `(` or `)`, not ending with `.`",
+    )
+    r.require(["resource-group"], "is required")
+    location = r.valid(
+        "location",
+        _LOCATION.fullmatch,
+        "must be an Azure region name such as westeurope (`az account list-locations -o table`)",
+        # ARM names regions in lower case without spaces; accept the display name too.
+        normalize=lambda value: re.sub(r"\s+", "", value).lower(),
+    )
+
+    # The image: built from the context (deploy, build) or given (`image`); none for delete.
+    registry = r.valid(
+        "registry",
+        _ACR_NAME.fullmatch,
+        "must be the registry's name: 5-50 letters and digits (not its login server)",
+    )
+    image = r.valid(
+        "image",
+        lambda value: len(value) <= 255 and bool(_IMAGE_REF.fullmatch(value)),
+        "must be an image reference such as registry.example.com/team/app:tag or …@sha256:…",
+    )
+    if mode == "build":
+        r.conflict(["image"], "cannot be used with mode: build, which builds the image itself")
+    builds = mode != "delete" and "image" not in r.given
+    if builds:
+        r.require(["registry"], "is required to push the image (or give `image` to deploy one)")
+    image_name = r.valid(
+        "image-name",
+        lambda value: len(value) <= 200 and bool(_IMAGE_NAME.fullmatch(value)),
+        "must be lower-case letters and digits separated by `.`, `_`, `__`, `-` or `/`",
+    )
+    tags = _parse_tags(r)
+    if builds and ctx.repository:
+        image_name = image_name or naming.default_image_name(ctx.repository)
+    if builds and not tags:
+        tags = naming.default_tags(ctx)
+    if builds and not image_name:
+        r.require(["image-name"], "is required outside GitHub Actions (no GITHUB_REPOSITORY)")
+    if builds and not tags:
+        r.require(["tags"], "is required outside GitHub Actions (no GITHUB_SHA)")
+    context = r.line("context") or _default("context")
+    dockerfile = r.line("dockerfile")
+    build_args = r.pairs("build-args", _ENV_NAME, _ENV_RULE)
+    target = r.valid("target", _STAGE.fullmatch, "must be a build stage name (`FROM … AS name`)")
+    labels = r.pairs("labels", _LABEL_KEY, "letters, digits, `.`, `_`, `-` and `/`")
+    platform = r.valid(
+        "platform", _PLATFORM.fullmatch, "must be one platform such as linux/amd64 or linux/arm64"
+    )
+    network = r.optional_choice("network", _NETWORKS)
+    if "image" in r.given:
+        r.conflict(
+            ["image-name", "tags", "dockerfile", "build-args", "target", "labels", "network"],
+            "cannot be combined with `image`, which deploys an existing image without building",
+            example=EXAMPLES["image"],
+        )
+
+    # Pull credentials and app secrets: from Key Vault, or given directly (aci-deploy style).
+    key_vault = r.valid(
+        "key-vault",
+        lambda value: (
+            _valid_https_url(value)
+            if value.lower().startswith("https://")
+            else bool(_VAULT_NAME.fullmatch(value))
+        ),
+        "must be a vault name (3-24 letters, digits and single `-`, starting with a letter) "
+        "or its https:// URL",
+    )
+    secret_name = f"must be a Key Vault secret name: {_SECRET_RULE}"
+    username_secret = r.valid("registry-username-secret", _SECRET_NAME.fullmatch, secret_name)
+    password_secret = r.valid("registry-password-secret", _SECRET_NAME.fullmatch, secret_name)
+    if key_vault is not None and registry is not None:
+        # The names the usual ACR setup stores for its AcrPull service principal.
+        username_secret = username_secret or f"{registry}-pull-usr"
+        password_secret = password_secret or f"{registry}-pull-pwd"
+    from_vault = r.pairs(
+        "secrets-from-key-vault", _ENV_NAME, f"the ENV_NAME before `=`: {_ENV_RULE}", strip=True
+    )
+    for env_name, secret in from_vault:
+        if not _SECRET_NAME.fullmatch(secret):
+            r.add(
+                "secrets-from-key-vault",
+                f"{env_name}: the secret name after `=` must be {_SECRET_RULE}",
+                shown=secret,
+            )
+    registry_username = r.line("registry-username")
+    registry_password = r.secret_line("registry-password")
+    if "key-vault" in r.given:
+        r.conflict(
+            ["registry-username", "registry-password"],
+            "cannot be combined with `key-vault`: the pull credentials come from the vault "
+            "(registry-username-secret, registry-password-secret)",
+            example=EXAMPLES["key-vault"],
+        )
+    else:
+        r.conflict(
+            ["registry-username-secret", "registry-password-secret", "secrets-from-key-vault"],
+            "needs `key-vault`, the vault to read it from",
+            example=EXAMPLES["key-vault"],
+        )
+        if "registry-username" in r.given:
+            r.require(["registry-password"], "is required with `registry-username`")
+        if "registry-password" in r.given:
+            r.require(["registry-username"], "is required with `registry-password`")
+
+    # The container group.
+    name = r.valid(
+        "name",
+        lambda value: len(value) <= 63 and bool(_GROUP_NAME.fullmatch(value)),
+        "must be 1-63 lower-case letters, digits and single `-`, not starting or ending with `-`",
+    )
+    name = name or _default_name(ctx, image_name, image)
+    # Without a repository the name comes from image-name, whose problem already covers this.
+    if "image-name" not in r.reported:
+        r.require([] if name else ["name"], "is required outside GitHub Actions")
+    label = r.valid(
+        "dns-name-label",
+        _DNS_LABEL.fullmatch,
+        "must be 5-63 lower-case letters, digits and `-`, starting with a letter and ending "
+        "with a letter or digit",
+    )
+    salt = r.secret_line("dns-label-salt")
+    if "dns-name-label" in r.given:
+        r.conflict(
+            ["dns-label-salt"], "has no effect with `dns-name-label`: it salts the derived one"
+        )
+    if label is None and name is not None:
+        label = naming.default_dns_label(name, ctx.repository, salt)
+    cpu = r.number("cpu", CPU_MIN, CPU_MAX, " cores")
+    memory = r.number("memory", MEMORY_MIN, MEMORY_MAX, " GB", step=0.1)
+    ports = _parse_ports(r)
+    protocol = r.choice("protocol", _PROTOCOLS)
+    environment_variables = r.pairs("environment-variables", _ENV_NAME, _ENV_RULE)
+    secure_variables = r.pairs("secure-environment-variables", _ENV_NAME, _ENV_RULE)
+    # One name in two inputs would make the container's value depend on merge order.
+    owners: dict[str, str] = {}
+    for source, pairs in (
+        ("environment-variables", environment_variables),
+        ("secure-environment-variables", secure_variables),
+        ("secrets-from-key-vault", from_vault),
+    ):
+        for key, _value in pairs:
+            if key in owners:
+                r.add(source, f"sets {key}, which `{owners[key]}` already sets")
+            owners.setdefault(key, source)
+    command_line = _parse_command_line(r)
+    restart_policy = r.choice("restart-policy", _RESTART_POLICIES)
+    os_type = r.choice("os-type", _OS_TYPES)
+    if builds and platform is not None and not platform.startswith(f"{os_type.lower()}/"):
+        r.add("platform", f"must be {os_type.lower()}/… when os-type is {os_type}", shown=platform)
+    resource_tags = _parse_resource_tags(r)
+    on_immutable_change = r.choice("on-immutable-change", _ON_IMMUTABLE)
+
+    wait = r.boolean("wait")
+    timeout = r.valid(
+        "timeout",
+        lambda value: (parse_duration(value) or 0) > 0,
+        "must be a positive duration such as 600, 90s, 10m or 1h30m",
+    )
+    health_check_path = _parse_health_check_path(r)
+
+    if r.problems:
+        raise InputError(r.problems)
+    # Every required value was checked above; these asserts only narrow the types for mypy.
+    assert resource_group is not None
+    assert name is not None
+    assert label is not None
+    return Inputs(
+        mode=mode,
+        client_id=client_id,
+        tenant_id=tenant_id,
+        subscription_id=subscription_id,
+        creds=creds,
+        environment=environment,
+        resource_manager_endpoint=endpoint.rstrip("/") if endpoint else None,
+        audience=audience,
+        resource_group=resource_group,
+        location=location,
+        registry=registry,
+        image_name=image_name if builds else None,
+        tags=tags if builds else (),
+        context=context,
+        dockerfile=dockerfile,
+        build_args=build_args,
+        target=target,
+        labels=labels,
+        platform=platform or _default("platform"),
+        network=network,
+        image=image,
+        key_vault=key_vault,
+        registry_username_secret=username_secret,
+        registry_password_secret=password_secret,
+        secrets_from_key_vault=from_vault,
+        registry_username=registry_username,
+        registry_password=registry_password,
+        name=name,
+        dns_name_label=label,
+        cpu=cpu,
+        memory=memory,
+        ports=ports,
+        protocol=protocol,
+        environment_variables=environment_variables,
+        secure_environment_variables=secure_variables,
+        command_line=command_line,
+        restart_policy=restart_policy,
+        os_type=os_type,
+        resource_tags=resource_tags,
+        on_immutable_change=on_immutable_change,
+        dns_label_salt=salt,
+        wait=wait,
+        timeout=parse_duration(timeout or _default("timeout")) or 600.0,
+        health_check_path=health_check_path,
+        github=ctx,
+    )
+
+
+def _parse_resource_tags(r: _Reader) -> Pairs:
+    """Azure resource tags: names up to 512 characters without ``<>%&\\?/``, values up to 256."""
+    tags = r.pairs("resource-tags", _AZURE_TAG_NAME, "at most 512 characters, none of <>%&\\?/")
+    for key, value in tags:
+        if len(value) > 256:
+            r.add("resource-tags", f"{key}: the value must be at most 256 characters")
+    if len(tags) > 50:
+        r.add("resource-tags", "Azure allows at most 50 tags on a resource")
+    return tags
+
+
+def _parse_health_check_path(r: _Reader) -> str | None:
+    """The readiness path. Unlike other inputs, an explicit empty value means "no check"."""
+    # Inside Actions the runner passes action.yml's default "/" when the input is omitted, so an
+    # empty value can only come from `health-check-path: ''`: the documented way to turn it off.
+    if r.explicitly_empty("health-check-path"):
+        return None
+    return r.valid(
+        "health-check-path",
+        lambda value: value.startswith("/") and not re.search(r"\s", value),
+        "must be a URL path starting with `/`, without spaces",
+    )
+
+
+def secret_values(env: Mapping[str, str]) -> list[str]:
+    """Every secret-bearing input value, one line each, for ``::add-mask::`` before anything else.
+
+    Deliberately lenient: it runs before validation, so it also finds secrets in inputs that
+    turn out to be malformed.
+    """
+    found: list[str] = []
+    creds = env.get(env_key("creds"), "")
+    if creds.strip():
+        secret: object = None
+        try:
+            data = json.loads(creds)
+            secret = data.get("clientSecret") if isinstance(data, dict) else None
+        except ValueError:
+            match = re.search(r'"clientSecret"\s*:\s*"((?:[^"\\]|\\.)*)"', creds)
+            if match:
+                secret = match.group(1)
+            else:
+                # Cannot tell where the secret is in broken JSON: mask all of it.
+                found.append(creds)
+        if isinstance(secret, str):
+            found.append(secret)
+    found.append(env.get(env_key("registry-password"), ""))
+    found.append(env.get(env_key("dns-label-salt"), ""))
+    for line in env.get(env_key("secure-environment-variables"), "").split("\n"):
+        line = line.removesuffix("\r")
+        key, sep, value = line.partition("=")
+        if sep and _ENV_NAME.fullmatch(key.strip()):
+            found.append(value)
+        else:
+            # Not KEY=VALUE: perhaps a line of a multi-line secret pasted by mistake, whose
+            # "name" is a piece of the secret too. Mask the line and both halves.
+            found.extend((line, key, value))
+    lines: list[str] = []
+    for value in found:
+        for line in value.splitlines():
+            # Masking a scrap such as "{" or "==" would blank every one in the log and protect
+            # nothing; any value with a letter or digit, or of 4+ characters, is masked.
+            if line.strip() and (len(line.strip()) >= 4 or re.search(r"[^\W_]", line)):
+                lines.extend((line, line.strip()))
+    return list(dict.fromkeys(lines))
