@@ -1,0 +1,285 @@
+"""Azure Resource Manager reads: subscriptions, resource groups, registries and vaults.
+
+Path segments are matched case-insensitively, as ARM does. Every call is authenticated and
+authorized by role assignments (`auth.require`) with the real action names, before the
+resource's existence is checked (ARM authorizes the requested scope, so a caller without a role
+learns nothing about what exists). Errors use the ARM envelope with the messages of
+`azure-reference/arm_error_envelopes.md`; 404s for missing resources carry
+`x-ms-failure-cause: gateway` like the real front door. Container groups belong to `aci.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from . import auth
+from .state import App
+from .web import Router, arm_error, json_response
+
+if TYPE_CHECKING:
+    from .server import Emulator
+
+SUB = r"(?i)/subscriptions/(?P<subscription>[^/]+)"
+RG = SUB + r"/resourcegroups/(?P<rg>[^/]+)"
+PROVIDERS = RG + r"/providers"
+
+RG_READ = "Microsoft.Resources/subscriptions/resourceGroups/read"
+REGISTRY_READ = "Microsoft.ContainerRegistry/registries/read"
+VAULT_READ = "Microsoft.KeyVault/vaults/read"
+
+
+def add_arm_headers(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Give a response the request-id headers every ARM answer has (for any ARM service module)."""
+    correlation = request.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
+    response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
+    response.headers.setdefault("x-ms-correlation-request-id", correlation)
+    response.headers.setdefault("Cache-Control", "no-cache")
+    return response
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+class Service:
+    """The ARM read endpoints of the emulated subscription."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.created = dt.datetime.now(dt.UTC)
+
+    def register(self, router: Router) -> None:
+        """Add the subscription, resource group, registry and vault routes."""
+        routes = {
+            r"(?i)/subscriptions/?": self.list_subscriptions,
+            SUB + "/?": self.get_subscription,
+            RG + "/?": self.get_resource_group,
+            PROVIDERS
+            + r"/Microsoft\.ContainerRegistry/registries/(?P<name>[^/]+)/?": self.get_registry,
+            PROVIDERS + r"/Microsoft\.KeyVault/vaults/(?P<name>[^/]+)/?": self.get_vault,
+        }
+        for pattern, handler in routes.items():
+            router.add("arm", "GET", pattern, self._wrap(handler))
+
+    def _wrap(self, handler: Any) -> Any:
+        async def handle(request: web.Request, **params: str) -> web.StreamResponse:
+            if not request.query.get("api-version"):
+                response: web.StreamResponse = arm_error(
+                    400,
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                )
+            else:
+                # Any api-version is accepted: the SDKs, the CLI and the action each send their own.
+                response = await handler(request, **params)
+            if response.status >= 400:
+                # The SDKs raise on errors with the connection still referenced by the exception;
+                # closing from this side keeps the emulator's shutdown free of open sockets.
+                response.force_close()
+            return add_arm_headers(request, response)
+
+        return handle
+
+    # --- subscriptions ---------------------------------------------------------------------
+    def _subscription_known(self, subscription: str) -> bool:
+        return subscription.lower() == self.emulator.state.subscription_id.lower()
+
+    def _subscription_not_found(self, subscription: str) -> web.Response:
+        return arm_error(
+            404, "SubscriptionNotFound", f"The subscription '{subscription}' could not be found."
+        )
+
+    def _can_see_subscription(self, app: App) -> bool:
+        """Azure lists a subscription to a principal with any role assignment inside it."""
+        state = self.emulator.state
+        ids = {app.client_id.lower(), app.object_id.lower()}
+        prefix = state.subscription_scope().lower()
+        with state.lock:
+            return any(
+                ra.principal.lower() in ids and (ra.scope.lower() + "/").startswith(prefix + "/")
+                for ra in state.role_assignments
+            )
+
+    def _subscription_body(self) -> dict[str, Any]:
+        state = self.emulator.state
+        return {
+            "id": state.subscription_scope(),
+            "authorizationSource": "RoleBased",
+            "managedByTenants": [],
+            "subscriptionId": state.subscription_id,
+            "tenantId": state.tenant_id,
+            "displayName": state.subscription_name,
+            "state": "Enabled",
+            "subscriptionPolicies": {
+                "locationPlacementId": "Public_2014-09-01",
+                "quotaId": "PayAsYouGo_2014-09-01",
+                "spendingLimit": "Off",
+            },
+        }
+
+    async def list_subscriptions(self, request: web.Request) -> web.Response:
+        """`GET /subscriptions`: those the caller has a role in (`az login` lists them)."""
+        app = auth.authenticate_arm(self.emulator, request)
+        if isinstance(app, web.Response):
+            return app
+        value = [self._subscription_body()] if self._can_see_subscription(app) else []
+        return json_response({"value": value, "count": {"type": "Total", "value": len(value)}})
+
+    async def get_subscription(self, request: web.Request, subscription: str) -> web.Response:
+        """`GET /subscriptions/{id}`."""
+        app = auth.authenticate_arm(self.emulator, request)
+        if isinstance(app, web.Response):
+            return app
+        if not self._subscription_known(subscription) or not self._can_see_subscription(app):
+            return self._subscription_not_found(subscription)
+        return json_response(self._subscription_body())
+
+    # --- resource groups and resources -----------------------------------------------------
+    def _check(
+        self, request: web.Request, subscription: str, action: str, scope: str
+    ) -> web.Response | None:
+        """Authentication, subscription and role checks in ARM's order; None when all pass."""
+        app = auth.authenticate_arm(self.emulator, request)
+        if isinstance(app, web.Response):
+            return app
+        if not self._subscription_known(subscription):
+            return self._subscription_not_found(subscription)
+        if not self.emulator.state.authorized(app, action, scope):
+            return auth.authorization_failed(app, action, scope)
+        return None
+
+    def _resource_group(self, rg: str) -> tuple[str, str] | web.Response:
+        found = self.emulator.state.resource_group(rg)
+        if found is None:
+            return arm_error(
+                404,
+                "ResourceGroupNotFound",
+                f"Resource group '{rg}' could not be found.",
+                {"x-ms-failure-cause": "gateway"},
+            )
+        return found
+
+    @staticmethod
+    def _resource_not_found(kind: str, name: str, rg: str) -> web.Response:
+        return arm_error(
+            404,
+            "ResourceNotFound",
+            f"The Resource '{kind}/{name}' under resource group '{rg}' was not found."
+            " For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+            {"x-ms-failure-cause": "gateway"},
+        )
+
+    async def get_resource_group(
+        self, request: web.Request, subscription: str, rg: str
+    ) -> web.Response:
+        """`GET .../resourcegroups/{rg}`: where the group is (the action reads its location)."""
+        state = self.emulator.state
+        refusal = self._check(request, subscription, RG_READ, state.rg_scope(rg))
+        if refusal is not None:
+            return refusal
+        found = self._resource_group(rg)
+        if isinstance(found, web.Response):
+            return found
+        name, location = found
+        return json_response(
+            {
+                "id": state.rg_scope(name),
+                "name": name,
+                "type": "Microsoft.Resources/resourceGroups",
+                "location": location,
+                "properties": {"provisioningState": "Succeeded"},
+            }
+        )
+
+    async def get_registry(
+        self, request: web.Request, subscription: str, rg: str, name: str
+    ) -> web.Response:
+        """`GET .../Microsoft.ContainerRegistry/registries/{name}` (as the 2025-11-01 example)."""
+        state = self.emulator.state
+        scope = f"{state.rg_scope(rg)}/providers/Microsoft.ContainerRegistry/registries/{name}"
+        refusal = self._check(request, subscription, REGISTRY_READ, scope)
+        if refusal is not None:
+            return refusal
+        found = self._resource_group(rg)
+        if isinstance(found, web.Response):
+            return found
+        registry = state.registries.get(name.lower())
+        if registry is None or registry.resource_group.lower() != rg.lower():
+            return self._resource_not_found("Microsoft.ContainerRegistry/registries", name, rg)
+        return json_response(
+            {
+                "id": state.registry_id(registry),
+                "name": registry.name,
+                "type": "Microsoft.ContainerRegistry/registries",
+                "location": registry.location or found[1],
+                "tags": {},
+                "sku": {"name": registry.sku, "tier": registry.sku},
+                "properties": {
+                    "loginServer": self.emulator.login_server(registry.name),
+                    "creationDate": _iso(self.created),
+                    "provisioningState": "Succeeded",
+                    "adminUserEnabled": False,
+                    "policies": {
+                        "quarantinePolicy": {"status": "disabled"},
+                        "trustPolicy": {"type": "Notary", "status": "disabled"},
+                        "retentionPolicy": {"days": 7, "status": "disabled"},
+                        "exportPolicy": {"status": "enabled"},
+                        "azureADAuthenticationAsArmPolicy": {"status": "enabled"},
+                    },
+                    "encryption": {"status": "disabled"},
+                    "status": None,
+                    "dataEndpointEnabled": False,
+                    "dataEndpointHostNames": [],
+                    "privateEndpointConnections": [],
+                    "publicNetworkAccess": "Enabled",
+                    "networkRuleBypassOptions": "AzureServices",
+                    "networkRuleBypassAllowedForTasks": False,
+                    "zoneRedundancy": "Disabled",
+                    "anonymousPullEnabled": False,
+                    "roleAssignmentMode": "LegacyRegistryPermissions",
+                },
+            }
+        )
+
+    async def get_vault(
+        self, request: web.Request, subscription: str, rg: str, name: str
+    ) -> web.Response:
+        """`GET .../Microsoft.KeyVault/vaults/{name}`: an RBAC-mode vault and its URI."""
+        state = self.emulator.state
+        scope = f"{state.rg_scope(rg)}/providers/Microsoft.KeyVault/vaults/{name}"
+        refusal = self._check(request, subscription, VAULT_READ, scope)
+        if refusal is not None:
+            return refusal
+        found = self._resource_group(rg)
+        if isinstance(found, web.Response):
+            return found
+        vault = state.vaults.get(name.lower())
+        if vault is None or vault.resource_group.lower() != rg.lower():
+            return self._resource_not_found("Microsoft.KeyVault/vaults", name, rg)
+        return json_response(
+            {
+                "id": state.vault_id(vault),
+                "name": vault.name,
+                "type": "Microsoft.KeyVault/vaults",
+                "location": vault.location or found[1],
+                "tags": {},
+                "properties": {
+                    "sku": {"family": "A", "name": "standard"},
+                    "tenantId": state.tenant_id,
+                    "accessPolicies": [],
+                    "enabledForDeployment": False,
+                    "enabledForDiskEncryption": False,
+                    "enabledForTemplateDeployment": False,
+                    "enableSoftDelete": True,
+                    "softDeleteRetentionInDays": 90,
+                    "enableRbacAuthorization": True,
+                    "vaultUri": self.emulator.vault_url(vault.name.lower()) + "/",
+                    "provisioningState": "Succeeded",
+                    "publicNetworkAccess": "Enabled",
+                },
+            }
+        )

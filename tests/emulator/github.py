@@ -1,0 +1,350 @@
+"""The GitHub REST subset that pull-request previews use: a pull request's state and issue comments.
+
+Served at `emulator.github_api_url` (the action reads it from `GITHUB_API_URL`). A test registers
+the job's token and the pull requests:
+
+    gh = azure.services["github"]
+    gh.add_token("ghs_test", "octo-org/iris-api")
+    gh.add_pull("octo-org/iris-api", 7, head_sha="abc123")
+
+Answers follow docs.github.com/rest: `Authorization: Bearer|token <t>`, 401 "Bad credentials",
+403 "Resource not accessible by integration" for a token of another repository or a read-only one
+(a fork's `GITHUB_TOKEN`), 404 "Not Found", `per_page`/`page` pagination with a `Link` header.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from .web import Router, json_response
+
+if TYPE_CHECKING:
+    from .server import Emulator
+
+DOCS = "https://docs.github.com/rest"
+BOT_LOGIN, BOT_ID = "github-actions[bot]", 41898282  # the user GITHUB_TOKEN writes as
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _node_id(kind: str, number: int) -> str:
+    return kind + "_" + base64.urlsafe_b64encode(f"{kind}{number}".encode()).decode().rstrip("=")
+
+
+def _gh_error(status: int, message: str) -> web.Response:
+    return json_response(
+        {"message": message, "documentation_url": DOCS, "status": str(status)}, status
+    )
+
+
+@dataclass
+class Token:
+    """A job token: the repository it belongs to, whether it can write, who it writes as."""
+
+    repository: str
+    write: bool = True
+    login: str = BOT_LOGIN
+    user_id: int = BOT_ID
+
+
+@dataclass
+class Pull:
+    """A pull request of a repository."""
+
+    number: int
+    state: str = "open"
+    merged: bool = False
+    head_sha: str = "0" * 40
+    head_ref: str = "feature"
+    base_ref: str = "main"
+    fork: bool = False
+    title: str = "A change"
+    id: int = 0
+    created_at: str = field(default_factory=_now)
+
+
+@dataclass
+class Comment:
+    """An issue comment."""
+
+    id: int
+    repository: str
+    number: int
+    body: str
+    login: str
+    user_id: int
+    created_at: str = field(default_factory=_now)
+    updated_at: str = ""
+
+
+class Service:
+    """The GitHub REST subset of one emulator."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.lock = threading.Lock()
+        self.tokens: dict[str, Token] = {}
+        self.pulls: dict[tuple[str, int], Pull] = {}
+        self.issue_comments: dict[int, Comment] = {}
+        self._ids = itertools.count(1_900_000_001)
+
+    def register(self, router: Router) -> None:
+        """Add the REST routes."""
+        repo = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+        router.add("github", "GET", repo + r"/pulls/(?P<number>\d+)", self.get_pull)
+        router.add("github", "GET", repo + r"/issues/(?P<number>\d+)/comments", self.list_comments)
+        router.add(
+            "github", "POST", repo + r"/issues/(?P<number>\d+)/comments", self.create_comment
+        )
+        router.add("github", "GET", repo + r"/issues/comments/(?P<comment>\d+)", self.get_comment)
+        router.add(
+            "github", "PATCH", repo + r"/issues/comments/(?P<comment>\d+)", self.update_comment
+        )
+        router.add(
+            "github", "DELETE", repo + r"/issues/comments/(?P<comment>\d+)", self.delete_comment
+        )
+
+    # --- hooks for tests -------------------------------------------------------------------
+    def add_token(
+        self, token: str, repository: str, *, write: bool = True, login: str | None = None
+    ) -> None:
+        """Accept `token` for `repository` (read-only with `write=False`, like a fork's token)."""
+        self.tokens[token] = Token(repository.lower(), write, login or BOT_LOGIN)
+
+    def add_pull(
+        self,
+        repository: str,
+        number: int,
+        state: str = "open",
+        merged: bool = False,
+        head_sha: str | None = None,
+        fork: bool = False,
+        **fields: Any,
+    ) -> Pull:
+        """Create or replace a pull request (extra fields: head_ref, base_ref, title)."""
+        pull = Pull(number, state, merged, head_sha or f"{number:040x}", fork=fork, **fields)
+        pull.id = next(self._ids)
+        with self.lock:
+            self.pulls[(repository.lower(), number)] = pull
+        return pull
+
+    def comments(self, repository: str, number: int) -> list[Comment]:
+        """The comments of an issue or pull request, oldest first."""
+        with self.lock:
+            return [
+                c
+                for c in self.issue_comments.values()
+                if c.repository == repository.lower() and c.number == number
+            ]
+
+    # --- request helpers -------------------------------------------------------------------
+    def _caller(
+        self, request: web.Request, owner: str, repo: str, *, write: bool
+    ) -> Token | web.Response:
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        token = self.tokens.get(value.strip()) if scheme.lower() in ("bearer", "token") else None
+        if token is None:
+            return _gh_error(401, "Bad credentials")
+        if token.repository != f"{owner}/{repo}".lower() or (write and not token.write):
+            return _gh_error(403, "Resource not accessible by integration")
+        return token
+
+    def _comment_json(self, comment: Comment) -> dict[str, Any]:
+        api = f"{self.emulator.github_api_url}/repos/{comment.repository}"
+        return {
+            "url": f"{api}/issues/comments/{comment.id}",
+            "html_url": f"https://github.com/{comment.repository}/pull/{comment.number}#issuecomment-{comment.id}",
+            "issue_url": f"{api}/issues/{comment.number}",
+            "id": comment.id,
+            "node_id": _node_id("IC", comment.id),
+            "user": {"login": comment.login, "id": comment.user_id, "type": "Bot"},
+            "created_at": comment.created_at,
+            "updated_at": comment.updated_at or comment.created_at,
+            "author_association": "NONE",
+            "body": comment.body,
+        }
+
+    async def _body(self, request: web.Request) -> str | web.Response:
+        try:
+            data = json.loads(await request.text() or "{}")
+        except json.JSONDecodeError:
+            return _gh_error(400, "Problems parsing JSON")
+        if not isinstance(data, dict) or not isinstance(data.get("body"), str):
+            return json_response(
+                {
+                    "message": 'Invalid request.\n\n"body" wasn\'t supplied.',
+                    "documentation_url": DOCS,
+                    "status": "422",
+                },
+                422,
+            )
+        return data["body"]
+
+    # --- handlers --------------------------------------------------------------------------
+    async def get_pull(
+        self, request: web.Request, owner: str, repo: str, number: str
+    ) -> web.Response:
+        """`GET /repos/{owner}/{repo}/pulls/{n}`."""
+        caller = self._caller(request, owner, repo, write=False)
+        if isinstance(caller, web.Response):
+            return caller
+        full = f"{owner}/{repo}"
+        pull = self.pulls.get((full.lower(), int(number)))
+        if pull is None:
+            return _gh_error(404, "Not Found")
+        head_owner = f"{owner}-fork-user" if pull.fork else owner
+        head_repo = f"{head_owner}/{repo}"
+        return json_response(
+            {
+                "url": f"{self.emulator.github_api_url}/repos/{full}/pulls/{pull.number}",
+                "id": pull.id,
+                "node_id": _node_id("PR", pull.id),
+                "html_url": f"https://github.com/{full}/pull/{pull.number}",
+                "number": pull.number,
+                "state": pull.state,
+                "locked": False,
+                "title": pull.title,
+                "user": {"login": "octocat", "id": 583231, "type": "User"},
+                "created_at": pull.created_at,
+                "updated_at": pull.created_at,
+                "closed_at": None if pull.state == "open" else pull.created_at,
+                "merged_at": pull.created_at if pull.merged else None,
+                "draft": False,
+                "merged": pull.merged,
+                "head": {
+                    "label": f"{head_owner}:{pull.head_ref}",
+                    "ref": pull.head_ref,
+                    "sha": pull.head_sha,
+                    "repo": {
+                        "full_name": head_repo,
+                        "name": repo,
+                        "fork": pull.fork,
+                        "owner": {"login": head_owner},
+                    },
+                },
+                "base": {
+                    "label": f"{owner}:{pull.base_ref}",
+                    "ref": pull.base_ref,
+                    "repo": {
+                        "full_name": full,
+                        "name": repo,
+                        "fork": False,
+                        "owner": {"login": owner},
+                    },
+                },
+            }
+        )
+
+    async def list_comments(
+        self, request: web.Request, owner: str, repo: str, number: str
+    ) -> web.Response:
+        """`GET /repos/{owner}/{repo}/issues/{n}/comments`, paged (`per_page` <= 100, `page`)."""
+        caller = self._caller(request, owner, repo, write=False)
+        if isinstance(caller, web.Response):
+            return caller
+        if (f"{owner}/{repo}".lower(), int(number)) not in self.pulls:
+            return _gh_error(404, "Not Found")
+        try:
+            per_page = max(1, min(int(request.query.get("per_page", 30)), 100))
+            page = max(1, int(request.query.get("page", 1)))
+        except ValueError:
+            per_page, page = 30, 1
+        everything = self.comments(f"{owner}/{repo}", int(number))
+        chunk = everything[(page - 1) * per_page : page * per_page]
+        last = max(1, -(-len(everything) // per_page))
+        links = []
+        base = f"{self.emulator.github_api_url}{request.path}"
+
+        def link(target: int, rel: str) -> str:
+            return f'<{base}?{urlencode({"per_page": per_page, "page": target})}>; rel="{rel}"'
+
+        if page > 1:
+            links.append(link(page - 1, "prev"))
+        if page < last:
+            links += [link(page + 1, "next"), link(last, "last")]
+        if page > 1:
+            links.append(link(1, "first"))
+        headers = {"Link": ", ".join(links)} if links else {}
+        return json_response([self._comment_json(c) for c in chunk], 200, headers)
+
+    async def create_comment(
+        self, request: web.Request, owner: str, repo: str, number: str
+    ) -> web.Response:
+        """`POST /repos/{owner}/{repo}/issues/{n}/comments` -> 201 with the comment."""
+        caller = self._caller(request, owner, repo, write=True)
+        if isinstance(caller, web.Response):
+            return caller
+        full = f"{owner}/{repo}".lower()
+        if (full, int(number)) not in self.pulls:
+            return _gh_error(404, "Not Found")
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        comment = Comment(next(self._ids), full, int(number), body, caller.login, caller.user_id)
+        with self.lock:
+            self.issue_comments[comment.id] = comment
+        data = self._comment_json(comment)
+        return json_response(data, 201, {"Location": data["url"]})
+
+    def _find_comment(self, owner: str, repo: str, comment: str) -> Comment | None:
+        found = self.issue_comments.get(int(comment))
+        return (
+            found if found is not None and found.repository == f"{owner}/{repo}".lower() else None
+        )
+
+    async def get_comment(
+        self, request: web.Request, owner: str, repo: str, comment: str
+    ) -> web.Response:
+        """`GET /repos/{owner}/{repo}/issues/comments/{id}`."""
+        caller = self._caller(request, owner, repo, write=False)
+        if isinstance(caller, web.Response):
+            return caller
+        found = self._find_comment(owner, repo, comment)
+        return (
+            _gh_error(404, "Not Found")
+            if found is None
+            else json_response(self._comment_json(found))
+        )
+
+    async def update_comment(
+        self, request: web.Request, owner: str, repo: str, comment: str
+    ) -> web.Response:
+        """`PATCH /repos/{owner}/{repo}/issues/comments/{id}` with a new body."""
+        caller = self._caller(request, owner, repo, write=True)
+        if isinstance(caller, web.Response):
+            return caller
+        found = self._find_comment(owner, repo, comment)
+        if found is None:
+            return _gh_error(404, "Not Found")
+        body = await self._body(request)
+        if isinstance(body, web.Response):
+            return body
+        with self.lock:
+            found.body = body
+            found.updated_at = _now()
+        return json_response(self._comment_json(found))
+
+    async def delete_comment(
+        self, request: web.Request, owner: str, repo: str, comment: str
+    ) -> web.Response:
+        """`DELETE /repos/{owner}/{repo}/issues/comments/{id}` -> 204."""
+        caller = self._caller(request, owner, repo, write=True)
+        if isinstance(caller, web.Response):
+            return caller
+        found = self._find_comment(owner, repo, comment)
+        if found is None:
+            return _gh_error(404, "Not Found")
+        with self.lock:
+            del self.issue_comments[found.id]
+        return web.Response(status=204)
