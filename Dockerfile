@@ -1,0 +1,54 @@
+# The action image. GitHub builds it from this file on the runner (action.yml: `image: Dockerfile`)
+# with the public defaults below. Where Docker Hub cannot be reached, the tests and the demo pass
+# local stand-ins (scripts/base-images.sh) and the host network for the pip step:
+#
+#   DOCKER_BUILDKIT=1 docker build --network host \
+#     --build-arg BASE_IMAGE=acr-action-local/python:3.11-bookworm \
+#     --build-arg DOCKER_CLI_IMAGE=acr-action-local/docker-cli \
+#     -t acr-action .
+#
+# (No `# syntax=` line: it would pull a frontend image from Docker Hub. Nothing here needs more
+# than the daemon's built-in Dockerfile frontend.)
+
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+# Source of the Docker CLI and its buildx plugin. docker-py's build API is the legacy builder,
+# which rejects `RUN --mount` and other current syntax; the action runs `docker build` with BuildKit
+# through this CLI against the runner's daemon (the mounted /var/run/docker.sock).
+ARG DOCKER_CLI_IMAGE=docker:27-cli
+
+FROM ${DOCKER_CLI_IMAGE} AS docker-cli
+
+# ---- builder: a virtual environment with exactly the locked packages ----
+FROM ${BASE_IMAGE} AS builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_ROOT_USER_ACTION=ignore
+COPY requirements/action.lock /tmp/action.lock
+# --require-hashes --no-deps: only the files the lock names, each checked against its hash.
+# The venv's own pip and setuptools go afterwards: the final image installs nothing.
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --require-hashes --no-deps -r /tmp/action.lock \
+ && /opt/venv/bin/pip uninstall --yes pip setuptools \
+ && rm -rf /opt/venv/bin/activate* /opt/venv/bin/Activate.ps1
+
+# ---- the action ----
+# Runs as root, on purpose (no USER instruction): GitHub mounts the workspace, the outputs and
+# step-summary files and the runner's Docker socket into the container, and only the default
+# user, root, can use them. Nor a WORKDIR: GitHub mounts GITHUB_WORKSPACE and makes it the working
+# directory, so the entry point is an absolute path.
+# https://docs.github.com/en/actions/sharing-automations/creating-actions/dockerfile-support-for-github-actions#user
+FROM ${BASE_IMAGE}
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PATH=/opt/venv/bin:$PATH \
+    DOCKER_BUILDKIT=1
+COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
+# A wildcard, so that a CLI image without buildx (the local stand-in) still copies cleanly;
+# the action falls back to DOCKER_BUILDKIT=1 `docker build` when the plugin is absent.
+COPY --from=docker-cli /usr/local/libexec/docker/cli-plugins/docker-buildx* /usr/local/libexec/docker/cli-plugins/
+COPY --from=builder /opt/venv /opt/venv
+COPY entrypoint.py /app/entrypoint.py
+COPY acr_action/ /app/acr_action/
+# Bytecode compiled once here, since PYTHONDONTWRITEBYTECODE keeps each run from writing it.
+RUN /opt/venv/bin/python -m compileall -q /app
+ENTRYPOINT ["/opt/venv/bin/python", "/app/entrypoint.py"]

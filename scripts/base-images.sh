@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Build local stand-ins for the public base images that the Dockerfiles name by default, because
+# Docker Hub cannot be reached from this kind of machine. Each image is built once: an image that
+# already exists is kept, so a rerun takes a second. `--rebuild` builds them all again.
+#
+#   acr-action-local/debian:bookworm       debootstrap --variant=minbase bookworm, `docker import`ed
+#   acr-action-local/python:3.11-bookworm  for python:3.11-slim-bookworm (Debian's python3 + venv + pip)
+#   acr-action-local/busybox               for busybox:1.36 (FROM scratch + busybox-static)
+#   acr-action-local/docker-cli            for docker:27-cli (Debian's docker CLI 20.10, no buildx)
+#
+# The debootstrap root file system is cached as a tarball under .cache/base-images/, so even a
+# rebuild after `docker image rm` does not download Debian again.
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# debootstrap reads the same mirror as the host's apt (override with DEBIAN_MIRROR).
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+DEBIAN_SUITE=bookworm
+# The CA bundle that the host trusts. HTTPS to package indexes may pass a TLS-intercepting proxy
+# whose CA only this bundle holds, so the images carry it (see the python image below).
+HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+
+IMAGE_CACHE="$CACHE_DIR/base-images"
+ROOTFS_TAR="$IMAGE_CACHE/debian-$DEBIAN_SUITE-minbase.tar"
+
+REBUILD=0
+WORK_DIRS=()
+
+cleanup() {
+    local d
+    for d in "${WORK_DIRS[@]+"${WORK_DIRS[@]}"}"; do
+        rm -rf -- "$d"
+    done
+}
+trap cleanup EXIT
+
+# new_context -> a fresh temporary build-context directory, removed on exit.
+new_context() {
+    local d
+    d="$(mktemp -d "${TMPDIR:-/tmp}/acr-action-base.XXXXXX")"
+    WORK_DIRS+=("$d")
+    printf '%s\n' "$d"
+}
+
+# Report an image that was already there, or time a build of it. Args: IMAGE BUILD-FUNCTION.
+ensure_image() {
+    local image="$1" build="$2"
+    if ((REBUILD == 0)) && image_exists "$image"; then
+        log "$image: present ($(image_size "$image"))"
+        return 0
+    fi
+    log "$image: building"
+    local start
+    start="$(now)"
+    "$build" "$image"
+    log "$image: built in $(elapsed "$start") ($(image_size "$image"))"
+}
+
+# A minimal Debian root file system, written as a tarball (cached across runs).
+make_rootfs_tar() {
+    if [[ -s "$ROOTFS_TAR" ]]; then
+        log "reusing cached root file system $ROOTFS_TAR"
+        return 0
+    fi
+    require_root "debootstrap"
+    command -v debootstrap >/dev/null 2>&1 || die "debootstrap not found; run scripts/setup.sh first"
+    mkdir -p "$IMAGE_CACHE"
+    local rootfs="$IMAGE_CACHE/rootfs.tmp" logfile="$IMAGE_CACHE/debootstrap.log"
+    rm -rf -- "$rootfs"
+    WORK_DIRS+=("$rootfs")
+    local start
+    start="$(now)"
+    log "debootstrap --variant=minbase $DEBIAN_SUITE (log: $logfile)"
+    if ! debootstrap --variant=minbase "$DEBIAN_SUITE" "$rootfs" "$DEBIAN_MIRROR" >"$logfile" 2>&1; then
+        tail -n 20 "$logfile" >&2 || true
+        die "debootstrap failed; see $logfile"
+    fi
+    log "debootstrap done in $(elapsed "$start")"
+    trim_rootfs "$rootfs"
+    # Numeric owners: the tarball must not depend on the host's user names.
+    tar --numeric-owner -C "$rootfs" -cf "$ROOTFS_TAR.tmp" .
+    mv -f -- "$ROOTFS_TAR.tmp" "$ROOTFS_TAR"
+    rm -rf -- "$rootfs"
+    log "cached $ROOTFS_TAR ($(du -h "$ROOTFS_TAR" | cut -f1))"
+}
+
+# Make the debootstrap tree look like Debian's official container image: the same apt sources
+# (with updates and security), no downloaded packages or indexes, files that Docker provides at
+# run time left empty, and apt told not to keep caches that would bloat every layer.
+trim_rootfs() {
+    local r="$1"
+    rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/* "$r"/var/log/*.log
+    rm -f "$r/etc/apt/sources.list"
+    cat >"$r/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $DEBIAN_MIRROR
+Suites: $DEBIAN_SUITE $DEBIAN_SUITE-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: ${DEBIAN_MIRROR%/debian}/debian-security
+Suites: $DEBIAN_SUITE-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+    cat >"$r/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+// As in Debian's official image: no package caches inside image layers.
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+Acquire::Languages "none";
+EOF
+    # The snapshot mirrors that some machines use serve Release files past their Valid-Until
+    # date; the host's apt accepts them, so the image's apt must too.
+    if apt-config dump 2>/dev/null | grep -q '^Acquire::Check-Valid-Until "false"'; then
+        printf 'Acquire::Check-Valid-Until "false";\n' >"$r/etc/apt/apt.conf.d/99check-valid-until"
+    fi
+    : >"$r/etc/hostname"
+    : >"$r/etc/resolv.conf"
+    : >"$r/etc/machine-id"
+}
+
+build_debian() {
+    local image="$1"
+    make_rootfs_tar
+    "$DOCKER" import \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'CMD ["bash"]' \
+        --message "debootstrap --variant=minbase $DEBIAN_SUITE" \
+        "$ROOTFS_TAR" "$image" >/dev/null
+}
+
+# Stands in for python:3.11-slim-bookworm: Debian's python3 (3.11) with venv and pip, `python` on
+# PATH, and the host CA bundle so that pip in a build reaches the index from this machine.
+build_python() {
+    local image="$1" ctx
+    ctx="$(new_context)"
+    cp "$HOST_CA_BUNDLE" "$ctx/ca-certificates.crt"
+    cat >"$ctx/Dockerfile" <<'EOF'
+ARG DEBIAN_IMAGE
+FROM ${DEBIAN_IMAGE}
+# EXTERNALLY-MANAGED is removed because the official python image has no such marker: Dockerfiles
+# written for it run `pip install` outside a venv, and must work against this stand-in too.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        python3 python3-venv python3-pip ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && rm -f /usr/lib/python3.*/EXTERNALLY-MANAGED \
+ && ln -s /usr/bin/python3 /usr/local/bin/python
+# After the apt step: installing ca-certificates regenerates this file.
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+ENV LANG=C.UTF-8 \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+CMD ["python3"]
+EOF
+    # --network host: containers on the default bridge have no route out on this machine.
+    "$DOCKER" build --quiet --network host --build-arg "DEBIAN_IMAGE=$LOCAL_DEBIAN_IMAGE" \
+        -t "$image" "$ctx" >/dev/null
+}
+
+# Stands in for busybox:1.36: the static busybox binary with its applet links.
+build_busybox() {
+    local image="$1" ctx busybox
+    busybox="$(command -v busybox || true)"
+    [[ -n "$busybox" ]] || die "busybox not found; run scripts/setup.sh first (package busybox-static)"
+    file_is_static "$busybox" || die "$busybox is not statically linked; install busybox-static"
+    ctx="$(new_context)"
+    cp "$busybox" "$ctx/busybox"
+    cat >"$ctx/Dockerfile" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "mkdir", "-p", "/sbin", "/usr/bin", "/usr/sbin", "/tmp", "/etc", "/root"]
+RUN ["/bin/busybox", "--install", "-s"]
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+CMD ["sh"]
+EOF
+    "$DOCKER" build --quiet -t "$image" "$ctx" >/dev/null
+}
+
+# True when FILE is a static executable: busybox-static is, the `busybox` package is not, and
+# only a static binary runs in a FROM scratch image.
+file_is_static() {
+    # glibc's ldd says "not a dynamic executable" (or "statically linked" for static-pie).
+    local out
+    out="$(ldd "$1" 2>&1 || true)"
+    [[ "$out" == *"not a dynamic executable"* || "$out" == *"statically linked"* ]]
+}
+
+# Stands in for docker:27-cli as the source of the action image's Docker CLI: Debian's client
+# (BuildKit through DOCKER_BUILDKIT=1, no buildx plugin) at the same path as in docker:27-cli, and
+# the cli-plugins directory left empty. Based on the local Debian image (the client links to
+# glibc); the action image copies only the files.
+build_docker_cli() {
+    local image="$1" ctx
+    [[ -x "$DOCKER" ]] || die "no Docker CLI at $DOCKER"
+    ctx="$(new_context)"
+    cp "$DOCKER" "$ctx/docker"
+    cat >"$ctx/Dockerfile" <<'EOF'
+ARG DEBIAN_IMAGE
+FROM ${DEBIAN_IMAGE}
+COPY docker /usr/local/bin/docker
+RUN mkdir -p /usr/local/libexec/docker/cli-plugins && docker --version
+CMD ["docker", "--help"]
+EOF
+    "$DOCKER" build --quiet --build-arg "DEBIAN_IMAGE=$LOCAL_DEBIAN_IMAGE" \
+        -t "$image" "$ctx" >/dev/null
+}
+
+usage() {
+    script_help "$0"
+    printf '\nUsage: %s [--rebuild]\n' "$0"
+}
+
+main() {
+    case "${1:-}" in
+        "") ;;
+        --rebuild) REBUILD=1 ;;
+        -h | --help)
+            usage
+            return 0
+            ;;
+        *)
+            usage >&2
+            return 2
+            ;;
+    esac
+    ensure_dockerd
+    local start
+    start="$(now)"
+    ensure_image "$LOCAL_DEBIAN_IMAGE" build_debian
+    ensure_image "$LOCAL_PYTHON_IMAGE" build_python
+    ensure_image "$LOCAL_BUSYBOX_IMAGE" build_busybox
+    ensure_image "$LOCAL_DOCKER_CLI_IMAGE" build_docker_cli
+    log "base images ready in $(elapsed "$start")"
+}
+
+main "$@"
