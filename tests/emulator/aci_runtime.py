@@ -100,6 +100,10 @@ class Runtime:
                 }
                 break
         try:
+            # The daemon skips the registry when a pulled-by-digest image is already local, so
+            # a principal that lost AcrPull would still "pull". ACI authenticates every pull:
+            # ask the registry for the manifest with the group's credentials first.
+            self.client.api.inspect_distribution(image, auth_config=auth)
             self.client.images.pull(repository, tag=tag or "latest", auth_config=auth)
         except docker.errors.APIError as exc:
             raise PullRefused(str(exc.explanation or exc)) from None

@@ -1,0 +1,86 @@
+"""Turning Azure Resource Manager error answers into errors a user can act on."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import (
+    AzureCallFailed,
+    DnsLabelTaken,
+    ImmutableChange,
+    PermissionDenied,
+    ResourceMissing,
+)
+
+_AUTHORIZATION = re.compile(
+    r"client '(?P<principal>[^']*)'.*?action '(?P<action>[^']*)' over scope '(?P<scope>[^']*)'",
+    re.DOTALL,
+)
+# The smallest built-in role that grants each action the action performs.
+ROLE_FOR_ACTION = {
+    "microsoft.containerinstance": "Contributor",
+    "microsoft.containerregistry/registries/read": "Reader",
+    "microsoft.resources/subscriptions/resourcegroups/read": "Reader",
+}
+
+
+def role_hint(action: str) -> str:
+    """The built-in role to grant for an ARM action."""
+    lowered = action.lower()
+    for prefix, role in ROLE_FOR_ACTION.items():
+        if lowered.startswith(prefix):
+            return role
+    return "Contributor"
+
+
+def translate(
+    exc: Any, dependency: str, *, name: str = "", group: str = "", region: str = ""
+) -> Exception:
+    """The project's error for an `HttpResponseError` from an ARM call."""
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None)
+    message = str(getattr(error, "message", None) or getattr(exc, "message", "") or exc)
+    return from_envelope(
+        getattr(exc, "status_code", None),
+        code,
+        message,
+        dependency,
+        name=name,
+        group=group,
+        region=region,
+    )
+
+
+def from_envelope(
+    status: int | None,
+    code: str | None,
+    message: str,
+    dependency: str,
+    *,
+    name: str = "",
+    group: str = "",
+    region: str = "",
+) -> Exception:
+    """The project's error for an ARM error envelope `{"error": {"code", "message"}}`."""
+    if code == "AuthorizationFailed":
+        match = _AUTHORIZATION.search(message)
+        if match:
+            return PermissionDenied(
+                action=match["action"],
+                scope=match["scope"],
+                principal=match["principal"],
+                role_hint=role_hint(match["action"]),
+            )
+    if code in ("ResourceGroupNotFound", "ResourceNotFound"):
+        return ResourceMissing(
+            "resource group" if code == "ResourceGroupNotFound" else "resource",
+            name or group,
+            message,
+        )
+    if code == "DnsNameLabelAlreadyTaken":
+        label = re.search(r"label '([^']*)'", message)
+        return DnsLabelTaken(label.group(1) if label else name, region)
+    if code == "InvalidContainerGroupUpdate":
+        return ImmutableChange(name, ())
+    return AzureCallFailed(dependency, status, code, message)

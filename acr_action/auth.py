@@ -1,0 +1,157 @@
+"""Logging in to Azure: GitHub OIDC federation first, a `creds` secret second, a laptop's login last.
+
+The OIDC path asks the runner for a fresh GitHub ID token every time Entra needs an assertion:
+ID tokens live for minutes, a long build can outlive one, and Entra refuses an expired
+assertion with AADSTS700024. azure-identity calls the assertion function per token request, so
+handing it a function (not a token) is the whole fix.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .errors import (
+    AuthError,
+    EntraRefused,
+    FederatedCredentialMismatch,
+    ForkPullRequest,
+    OidcUnavailable,
+)
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+    from .cloud import Endpoints
+    from .inputs import Inputs
+
+# Claims shown next to an Entra refusal: what the federated credential has to match.
+SHOWN_CLAIMS = (
+    "sub",
+    "aud",
+    "iss",
+    "repository",
+    "ref",
+    "environment",
+    "job_workflow_ref",
+    "event_name",
+)
+FEDERATION_CODES = ("AADSTS700211", "AADSTS700213", "AADSTS7002138", "AADSTS70021")
+
+
+def unverified_claims(jwt_text: str) -> dict[str, Any]:
+    """The payload of a JWT, without checking it (only to explain a refusal; never trusted)."""
+    try:
+        payload = jwt_text.split(".")[1]
+        padded = payload + "=" * (-len(payload) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(padded))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+class GitHubOidc:
+    """Fetches GitHub Actions ID tokens from the runner's token service."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        audience: str,
+        mask: Callable[[str], None],
+        *,
+        is_fork_pr: bool,
+    ) -> None:
+        self._url = env.get("ACTIONS_ID_TOKEN_REQUEST_URL", "")
+        self._bearer = env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
+        self._audience = audience
+        self._mask = mask
+        self._is_fork_pr = is_fork_pr
+        self.last_claims: dict[str, Any] = {}
+
+    @property
+    def available(self) -> bool:
+        """Did the runner give this job an ID token endpoint (`permissions: id-token: write`)?"""
+        return bool(self._url and self._bearer)
+
+    def check_available(self) -> None:
+        """Raise the error that explains why there is no ID token, if there is none."""
+        if self.available:
+            return
+        if self._is_fork_pr:
+            raise ForkPullRequest()
+        raise OidcUnavailable()
+
+    def token(self) -> str:
+        """A fresh ID token for the configured audience."""
+        import requests
+
+        self.check_available()
+        separator = "&" if "?" in self._url else "?"
+        url = f"{self._url}{separator}audience={quote(self._audience, safe='')}"
+        try:
+            response = requests.get(
+                url, headers={"Authorization": f"bearer {self._bearer}"}, timeout=(5, 20)
+            )
+        except requests.RequestException as exc:
+            raise AuthError(f"the GitHub OIDC token request failed: {exc}") from exc
+        if response.status_code != 200:
+            raise AuthError(
+                f"the GitHub OIDC token request answered HTTP {response.status_code}; "
+                "check that the job has `permissions: id-token: write`"
+            )
+        value = response.json().get("value")
+        if not isinstance(value, str) or not value:
+            raise AuthError("the GitHub OIDC token response had no `value`")
+        self._mask(value)
+        self.last_claims = unverified_claims(value)
+        return value
+
+
+def make_credential(
+    inputs: Inputs, endpoints: Endpoints, oidc: GitHubOidc, *, on_actions: bool
+) -> TokenCredential:
+    """The one credential of this run (it caches its tokens per scope)."""
+    if inputs.creds is not None:
+        from azure.identity import ClientSecretCredential
+
+        return ClientSecretCredential(
+            inputs.creds.tenant_id,
+            inputs.creds.client_id,
+            inputs.creds.client_secret,
+            authority=endpoints.authority_host,
+            # MSAL would ask Microsoft's public host to validate a custom authority.
+            disable_instance_discovery=endpoints.custom,
+        )
+    if inputs.client_id and inputs.tenant_id and (oidc.available or on_actions):
+        from azure.identity import ClientAssertionCredential
+
+        oidc.check_available()  # on a runner without a token: fork PR or missing id-token permission
+        return ClientAssertionCredential(
+            inputs.tenant_id, inputs.client_id, oidc.token, authority=endpoints.authority_host
+        )
+    # Outside Actions: a person on a laptop, logged in with `az login` or AZURE_* variables.
+    from azure.identity import AzureCliCredential, ChainedTokenCredential, EnvironmentCredential
+
+    return ChainedTokenCredential(
+        EnvironmentCredential(), AzureCliCredential(tenant_id=inputs.tenant_id or "")
+    )
+
+
+_CODE = re.compile(r"\b(AADSTS\d+)\b")
+
+
+def explain_refusal(exc: Exception, oidc: GitHubOidc) -> AuthError:
+    """Turn azure-identity's `ClientAuthenticationError` into the error a user can act on."""
+    text = str(exc)
+    match = _CODE.search(text)
+    code = match.group(1) if match else "unknown"
+    # Entra's description runs up to "Trace ID"; what follows is noise for the reader.
+    described = text.split("Trace ID")[0].strip()
+    if code in FEDERATION_CODES:
+        claims = {name: oidc.last_claims.get(name) for name in SHOWN_CLAIMS}
+        return FederatedCredentialMismatch(code, described, claims)
+    return EntraRefused(code, described)

@@ -1,0 +1,106 @@
+"""Where Azure is: the endpoints of public Azure, the sovereign clouds, or a custom cloud.
+
+Every client factory takes an `Endpoints` value, so public Azure, Azure China, US Government,
+Azure Stack and the local emulator differ only in data. A custom cloud is read from its ARM
+metadata document, the same document `az cloud register --endpoint-resource-manager` reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .errors import AzureCallFailed
+
+METADATA_API_VERSION = "2022-09-01"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """The URLs and DNS suffixes of one Azure cloud."""
+
+    name: str
+    authority_host: str  # Microsoft Entra ID, e.g. https://login.microsoftonline.com
+    resource_manager: str  # ARM, without a trailing slash
+    arm_audience: str  # the token audience ARM accepts
+    key_vault_suffix: str  # host suffix of vaults (may carry a port in a custom cloud)
+    custom: bool = False  # read from metadata: MSAL must not ask Microsoft's instance discovery
+
+    @property
+    def arm_scope(self) -> str:
+        """The OAuth scope of an ARM token."""
+        return self.arm_audience.rstrip("/") + "/.default"
+
+    def vault_url(self, vault: str) -> str:
+        """A vault's URL from its name, or the URL itself when one is given."""
+        if vault.startswith("https://"):
+            return vault.rstrip("/")
+        return f"https://{vault}.{self.key_vault_suffix}"
+
+
+AZURE_PUBLIC = Endpoints(
+    name="AzureCloud",
+    authority_host="https://login.microsoftonline.com",
+    resource_manager="https://management.azure.com",
+    arm_audience="https://management.azure.com/",
+    key_vault_suffix="vault.azure.net",
+)
+AZURE_CHINA = Endpoints(
+    name="AzureChinaCloud",
+    authority_host="https://login.chinacloudapi.cn",
+    resource_manager="https://management.chinacloudapi.cn",
+    arm_audience="https://management.chinacloudapi.cn/",
+    key_vault_suffix="vault.azure.cn",
+)
+AZURE_US_GOVERNMENT = Endpoints(
+    name="AzureUSGovernment",
+    authority_host="https://login.microsoftonline.us",
+    resource_manager="https://management.usgovcloudapi.net",
+    arm_audience="https://management.usgovcloudapi.net/",
+    key_vault_suffix="vault.usgovcloudapi.net",
+)
+KNOWN_CLOUDS = {cloud.name: cloud for cloud in (AZURE_PUBLIC, AZURE_CHINA, AZURE_US_GOVERNMENT)}
+
+
+def for_environment(name: str) -> Endpoints:
+    """The endpoints of a named cloud (`AzureCloud`, `AzureChinaCloud`, `AzureUSGovernment`)."""
+    return KNOWN_CLOUDS[name]
+
+
+def from_metadata(resource_manager_endpoint: str, *, timeout: float = 10.0) -> Endpoints:
+    """Read a custom cloud's endpoints from `{endpoint}/metadata/endpoints`."""
+    import requests
+
+    base = resource_manager_endpoint.rstrip("/")
+    url = f"{base}/metadata/endpoints?api-version={METADATA_API_VERSION}"
+    try:
+        response = requests.get(url, timeout=(5, timeout))
+    except requests.RequestException as exc:
+        raise AzureCallFailed(
+            dependency="cloud metadata",
+            status=None,
+            code=type(exc).__name__,
+            message=f"could not read {url}: {exc}",
+        ) from exc
+    if response.status_code != 200:
+        raise AzureCallFailed(
+            dependency="cloud metadata",
+            status=response.status_code,
+            code="MetadataUnavailable",
+            message=f"{url} answered HTTP {response.status_code}; check `resource-manager-endpoint`",
+        )
+    document = response.json()
+    # Azure returns either one cloud object (2022-09-01) or, for older versions, a list of them.
+    cloud = document[0] if isinstance(document, list) else document
+    authentication = cloud.get("authentication", {})
+    audiences = authentication.get("audiences") or [base + "/"]
+    suffixes = cloud.get("suffixes", {})
+    vault_suffix = suffixes.get("keyVaultDns", "")
+    return Endpoints(
+        name=cloud.get("name", urlsplit(base).hostname or base),
+        authority_host=authentication.get("loginEndpoint", "").rstrip("/"),
+        resource_manager=cloud.get("resourceManager", base).rstrip("/"),
+        arm_audience=audiences[0],
+        key_vault_suffix=vault_suffix.lstrip("."),
+        custom=True,
+    )

@@ -1,0 +1,56 @@
+"""Reading secrets from Azure Key Vault: registry pull credentials and app secrets.
+
+Every value is masked the moment it arrives, before anything could print it. Reads run in
+parallel (a handful of GETs after one challenge round-trip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from .errors import AzureCallFailed, KeyVaultForbidden, KeyVaultSecretMissing
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+
+def read_secrets(
+    credential: TokenCredential,
+    vault_url: str,
+    names: Mapping[str, str],
+    mask: Callable[[str], None],
+    *,
+    principal: str = "the workflow's identity",
+) -> dict[str, str]:
+    """Read `names` (key -> secret name) from the vault; returns key -> value, all masked."""
+    if not names:
+        return {}
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+    from azure.keyvault.secrets import SecretClient
+
+    client = SecretClient(vault_url, credential, connection_timeout=10, read_timeout=30)
+
+    def read(secret_name: str) -> str:
+        try:
+            value = client.get_secret(secret_name).value
+        except ResourceNotFoundError as exc:
+            raise KeyVaultSecretMissing(vault_url, secret_name) from exc
+        except HttpResponseError as exc:
+            if exc.status_code == 403:
+                raise KeyVaultForbidden(vault_url, principal) from exc
+            code = exc.error.code if exc.error is not None else None
+            raise AzureCallFailed("Key Vault", exc.status_code, code, exc.message) from exc
+        except ServiceRequestError as exc:
+            raise AzureCallFailed(
+                "Key Vault", None, "Unreachable", f"{vault_url} could not be reached: {exc}"
+            ) from exc
+        if value is None:
+            raise KeyVaultSecretMissing(vault_url, secret_name)
+        mask(value)
+        return value
+
+    with client, ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
+        futures = {key: pool.submit(read, secret) for key, secret in names.items()}
+        return {key: future.result() for key, future in futures.items()}

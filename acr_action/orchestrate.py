@@ -1,0 +1,392 @@
+"""One run of the action: the phases in order, independent work in parallel, outputs at the end.
+
+sign in → (registry login server, Key Vault reads, the existing group: in the background)
+→ build → push → deploy by digest → wait until Running → HTTP readiness → outputs and summary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import cloud, deploy, keyvault, registry
+from .auth import GitHubOidc, explain_refusal, make_credential
+from .clock import Deadline, Phases
+from .errors import AzureCallFailed, InputError, InputProblem
+from .naming import oci_labels
+from .spec import GroupSpec, RegistryCredential
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, TokenCredential
+
+    from .cloud import Endpoints
+    from .inputs import Inputs
+    from .runner import Runner
+
+
+@dataclass
+class Outcome:
+    """What the run produced: step outputs plus facts for the summary."""
+
+    outputs: dict[str, str] = field(default_factory=dict)
+    phases: Phases = field(default_factory=Phases)
+    notes: list[str] = field(default_factory=list)
+
+
+def endpoints_for(inputs: Inputs) -> Endpoints:
+    """The cloud the inputs name."""
+    if inputs.resource_manager_endpoint:
+        return cloud.from_metadata(inputs.resource_manager_endpoint)
+    return cloud.for_environment(inputs.environment)
+
+
+def subscription_of(inputs: Inputs) -> str:
+    """The subscription from `subscription-id` or `creds`."""
+    subscription = inputs.subscription_id or (
+        inputs.creds.subscription_id if inputs.creds else None
+    )
+    if not subscription:
+        raise InputError(
+            [
+                InputProblem(
+                    "subscription-id",
+                    "is required to reach Azure",
+                    "subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}",
+                    None,
+                )
+            ]
+        )
+    return subscription
+
+
+def sign_in(credential: TokenCredential, endpoints: Endpoints, oidc: GitHubOidc) -> AccessToken:
+    """An ARM token, or the error that explains the refusal."""
+    from azure.core.exceptions import ClientAuthenticationError
+
+    try:
+        return credential.get_token(endpoints.arm_scope)
+    except ClientAuthenticationError as exc:
+        raise explain_refusal(exc, oidc) from exc
+
+
+def resource_group_location(
+    token: str, endpoints: Endpoints, subscription: str, resource_group: str
+) -> str:
+    """The resource group's region (the default `location`)."""
+    import requests
+
+    from .arm import from_envelope
+
+    url = f"{endpoints.resource_manager}/subscriptions/{subscription}/resourcegroups/{resource_group}?api-version=2021-04-01"
+    try:
+        answer = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=(5, 30))
+    except requests.RequestException as exc:
+        raise AzureCallFailed("Azure Resource Manager", None, type(exc).__name__, str(exc)) from exc
+    if answer.status_code == 200:
+        return str(answer.json()["location"])
+    try:
+        error = answer.json().get("error", {})
+    except ValueError:
+        error = {}
+    raise from_envelope(
+        answer.status_code,
+        error.get("code"),
+        error.get("message", answer.text),
+        "Azure Resource Manager",
+        name=resource_group,
+    )
+
+
+def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
+    """Carry out `inputs.mode`; raises an `ActionError` subclass on failure."""
+    outcome = Outcome()
+    phases = outcome.phases
+    deadline = Deadline(inputs.timeout)
+    with phases.timed("sign in"):
+        endpoints = endpoints_for(inputs)
+        subscription = subscription_of(inputs)
+        oidc = GitHubOidc(
+            env, inputs.audience, runner.mask, is_fork_pr=inputs.github.pr_head_repo_fork
+        )
+        credential = make_credential(
+            inputs, endpoints, oidc, on_actions=env.get("GITHUB_ACTIONS") == "true"
+        )
+        arm_token = sign_in(credential, endpoints, oidc)
+    aci = deploy.client(credential, endpoints, subscription)
+    if inputs.mode == "delete":
+        with phases.timed("delete"):
+            existed = deploy.delete(aci, inputs.resource_group, inputs.name)
+        outcome.outputs.update(name=inputs.name, state="Deleted" if existed else "NotFound")
+        outcome.notes.append(
+            f"container group {inputs.name} {'deleted' if existed else 'was already gone'}"
+        )
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="acr-action") as pool:
+        background = _start_background(
+            pool, inputs, endpoints, credential, arm_token.token, subscription, runner
+        )
+        image_ref, digest, first_tag = _image(
+            inputs, env, runner, phases, deadline, background, arm_token.token
+        )
+        outcome.outputs.update(image=first_tag, digest=digest, **{"image-ref": image_ref})
+        if inputs.mode == "build":
+            return outcome
+        with phases.timed("deploy"):
+            secrets = background["secrets"].result() if "secrets" in background else {}
+            location = inputs.location or background["location"].result()
+            existing = background["existing"].result()
+        spec = _group_spec(inputs, location, image_ref, secrets, background)
+        with phases.timed("deploy"):
+            plan = deploy.apply(
+                aci,
+                inputs.resource_group,
+                spec,
+                existing,
+                on_immutable_change=inputs.on_immutable_change,
+                warn=runner.warning,
+            )
+    outcome.notes.append(
+        f"plan: {plan.action}" + (f" ({', '.join(plan.changed)})" if plan.changed else "")
+    )
+    group = existing if plan.action == "noop" and existing is not None else None
+    if inputs.wait or group is None:
+        with phases.timed("wait"):
+            group = (
+                deploy.wait_running(aci, inputs.resource_group, inputs.name, deadline)
+                if inputs.wait
+                else deploy.get_group(aci, inputs.resource_group, inputs.name)
+            )
+    assert group is not None
+    deployed = deploy.describe(group, plan)
+    url = (
+        f"http://{deployed.fqdn}" + (f":{inputs.ports[0]}" if inputs.ports[0] != 80 else "")
+        if deployed.fqdn
+        else ""
+    )
+    if inputs.wait and inputs.health_check_path is not None and deployed.ip:
+        with phases.timed("readiness"):
+            deploy.probe(
+                deployed.ip, inputs.ports[0], inputs.health_check_path, deployed.fqdn, deadline
+            )
+    outcome.outputs.update(
+        fqdn=deployed.fqdn or "",
+        url=url,
+        **{"ip-address": deployed.ip or "", "container-group-id": deployed.group_id},
+        name=deployed.name,
+        state=deployed.state,
+    )
+    return outcome
+
+
+def _start_background(
+    pool: ThreadPoolExecutor,
+    inputs: Inputs,
+    endpoints: Endpoints,
+    credential: TokenCredential,
+    arm_token: str,
+    subscription: str,
+    runner: Runner,
+) -> dict[str, Future[Any]]:
+    """Start the reads that don't depend on the build, so they overlap it."""
+    futures: dict[str, Future[Any]] = {}
+    if inputs.registry:
+        futures["login"] = pool.submit(
+            registry.login_server,
+            credential,
+            endpoints,
+            subscription,
+            inputs.resource_group,
+            inputs.registry,
+        )
+    if inputs.mode != "deploy":
+        return futures
+    if inputs.key_vault:
+        names: dict[str, str] = dict(inputs.secrets_from_key_vault)
+        if inputs.registry_username_secret and inputs.registry_password_secret:
+            names["registry-username"] = inputs.registry_username_secret
+            names["registry-password"] = inputs.registry_password_secret
+        futures["secrets"] = pool.submit(
+            keyvault.read_secrets,
+            credential,
+            endpoints.vault_url(inputs.key_vault),
+            names,
+            runner.mask,
+        )
+    if not inputs.location:
+        futures["location"] = pool.submit(
+            resource_group_location, arm_token, endpoints, subscription, inputs.resource_group
+        )
+    aci = deploy.client(credential, endpoints, subscription)
+    futures["existing"] = pool.submit(deploy.get_group, aci, inputs.resource_group, inputs.name)
+    return futures
+
+
+def _image(
+    inputs: Inputs,
+    env: Mapping[str, str],
+    runner: Runner,
+    phases: Phases,
+    deadline: Deadline,
+    background: dict[str, Future[Any]],
+    arm_token: str,
+) -> tuple[str, str, str]:
+    """Build and push, or resolve the given image; returns (image ref by digest, digest, first tag ref)."""
+    import docker
+
+    engine = docker.from_env(timeout=300)
+    tenant = inputs.tenant_id or (inputs.creds.tenant_id if inputs.creds else None)
+    if inputs.image:
+        login = background["login"].result() if "login" in background else None
+        password = None
+        if login and inputs.image.startswith(login + "/"):
+            password = registry.refresh_token(login, arm_token, tenant)
+            runner.mask(password)
+        with phases.timed("resolve image"):
+            digest = registry.resolve_digest(engine, inputs.image, password)
+        repository = (
+            inputs.image.split("@")[0].rsplit(":", 1)[0]
+            if ":" in inputs.image.split("/")[-1]
+            else inputs.image.split("@")[0]
+        )
+        return f"{repository}@{digest}", digest, inputs.image
+    with phases.timed("registry"):
+        login = background["login"].result()
+        refresh = registry.refresh_token(login, arm_token, tenant)
+        runner.mask(refresh)
+    repository = f"{login}/{inputs.image_name}"
+    refs = [f"{repository}:{tag}" for tag in inputs.tags]
+    created = source_date(env, inputs.context, cwd=inputs.github.workspace or None)
+    labels = {**oci_labels(inputs.github, created), **dict(inputs.labels)}
+    deadline.check("build")
+    with phases.timed("build"), registry.docker_config(login, refresh) as config:
+        iidfile = config / "iid"
+        command = registry.build_command(
+            context=inputs.context,
+            dockerfile=inputs.dockerfile,
+            tags=refs,
+            build_args=inputs.build_args,
+            labels=sorted(labels.items()),
+            target=inputs.target,
+            platform=inputs.platform,
+            network=inputs.network,
+            iidfile=iidfile,
+            docker=shutil.which("docker", path=env.get("PATH")) or "docker",
+        )
+        # The CLI gets the step's environment minus the inputs and the OIDC request token.
+        build_env = {
+            k: v for k, v in env.items() if not k.startswith(("INPUT_", "ACTIONS_ID_TOKEN"))
+        }
+        build_env.update(DOCKER_BUILDKIT="1", DOCKER_CONFIG=str(config))
+        with runner.group(f"Build {refs[0]}"):
+            registry.run_build(
+                command, build_env, runner.untrusted_block, cwd=inputs.github.workspace or None
+            )
+    deadline.check("push")
+    with phases.timed("push"), runner.group(f"Push {repository}"):
+        pushed = registry.push(engine, repository, inputs.tags, refresh, runner.info)
+    runner.info(
+        f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"
+    )
+    return f"{repository}@{pushed.digest}", pushed.digest, refs[0]
+
+
+def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None) -> dt.datetime:
+    """The `created` time of the image: the commit's time, so an unchanged rebuild is identical.
+
+    A wall-clock label would give every rebuild a new config blob, hence a new digest, hence an
+    ACI update on every run. Order: `SOURCE_DATE_EPOCH` (the reproducible-builds convention),
+    the checked-out commit's time, the pushed head commit's time, and only then now.
+    """
+    epoch = env.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+    git = shutil.which("git")
+    if git:
+        found = subprocess.run(  # noqa: S603 - fixed argv
+            [git, "-C", context, "log", "-1", "--format=%ct"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=cwd,
+        )
+        if found.returncode == 0 and found.stdout.strip().isdigit():
+            return dt.datetime.fromtimestamp(int(found.stdout.strip()), dt.timezone.utc)
+    event_path = env.get("GITHUB_EVENT_PATH")
+    if event_path:
+        try:
+            payload = json.loads(Path(event_path).read_text(encoding="utf-8"))
+            stamp = payload.get("head_commit", {}).get("timestamp")
+            if stamp:
+                return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except (OSError, ValueError, AttributeError):
+            pass
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _group_spec(
+    inputs: Inputs,
+    location: str,
+    image_ref: str,
+    secrets: dict[str, str],
+    background: dict[str, Future[Any]],
+) -> GroupSpec:
+    """The desired group from the inputs and what was read."""
+    server = image_ref.split("/", 1)[0]
+    credentials: tuple[RegistryCredential, ...] = ()
+    username = secrets.get("registry-username") or inputs.registry_username
+    password = secrets.get("registry-password") or inputs.registry_password
+    if username and password:
+        credentials = (RegistryCredential(server, username, password),)
+    secure = list(inputs.secure_environment_variables)
+    secure += [(env_name, secrets[env_name]) for env_name, _ in inputs.secrets_from_key_vault]
+    return GroupSpec(
+        name=inputs.name,
+        location=location,
+        image_ref=image_ref,
+        cpu=inputs.cpu,
+        memory=inputs.memory,
+        ports=inputs.ports,
+        protocol=inputs.protocol,
+        environment_variables=inputs.environment_variables,
+        secure_environment_variables=tuple(secure),
+        command_line=inputs.command_line,
+        restart_policy=inputs.restart_policy,
+        os_type=inputs.os_type,
+        dns_name_label=inputs.dns_name_label,
+        registry_credentials=credentials,
+        tags=tuple(inputs.resource_tags) + _provenance_tags(inputs),
+    )
+
+
+def _provenance_tags(inputs: Inputs) -> tuple[tuple[str, str], ...]:
+    """Tags recording where the group came from, so it can be found and audited."""
+    github = inputs.github
+    tags = [("managed-by", "acr-action")]
+    if github.repository:
+        tags.append(("github-repository", github.repository))
+    if github.pr_number:
+        tags.append(("github-pr", str(github.pr_number)))
+    return tuple(tags)
+
+
+def write_outputs(outcome: Outcome, runner: Runner) -> None:
+    """Set every output (empty ones too, so `steps.x.outputs.y` is always defined)."""
+    for name, value in outcome.outputs.items():
+        runner.set_output(name, value)
+
+
+def summary_rows(outcome: Outcome) -> Iterator[tuple[str, str]]:
+    """Rows of the job summary table."""
+    for key in ("image", "digest", "url", "state", "name"):
+        if outcome.outputs.get(key):
+            yield key, outcome.outputs[key]
+    for phase, seconds in outcome.phases.seconds.items():
+        yield f"time: {phase}", f"{seconds:.1f} s"

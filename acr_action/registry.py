@@ -1,0 +1,264 @@
+"""Azure Container Registry: the login server, a push token without stored secrets, build, push.
+
+Push auth follows ACR's documented AAD flow: the registry's `/v2/` challenge names the token
+realm; the Entra ARM token is exchanged at `/oauth2/exchange` for an ACR refresh token, which the
+Docker daemon uses as the password of the null-GUID user. Nothing is written to disk except a
+temporary Docker config for the build (private base images), removed even on failure.
+
+The build runs through the Docker CLI with BuildKit: docker-py's build endpoint is the legacy
+builder, which rejects `RUN --mount=...` and the other syntax current Dockerfiles use.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .arm import translate
+from .errors import AzureCallFailed, BuildFailed, PushFailed, ResourceMissing
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+    from .cloud import Endpoints
+
+NULL_GUID = "00000000-0000-0000-0000-000000000000"
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push did: the manifest digest and how many layers were uploaded."""
+
+    digest: str
+    layers_pushed: int
+    layers_existing: int
+
+
+def login_server(
+    credential: TokenCredential,
+    endpoints: Endpoints,
+    subscription_id: str,
+    resource_group: str,
+    registry: str,
+) -> str:
+    """The registry's login server as ARM reports it (never assumed to be `*.azurecr.io`)."""
+    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+    from azure.mgmt.containerregistry import ContainerRegistryManagementClient
+
+    client = ContainerRegistryManagementClient(
+        credential,
+        subscription_id,
+        base_url=endpoints.resource_manager,
+        credential_scopes=[endpoints.arm_scope],
+    )
+    try:
+        found = client.registries.get(resource_group, registry)
+    except ResourceNotFoundError as exc:
+        raise ResourceMissing("container registry", registry, str(exc.message)) from exc
+    except HttpResponseError as exc:
+        raise translate(
+            exc, "Azure Resource Manager (registry)", name=registry, group=resource_group
+        ) from exc
+    finally:
+        client.close()
+    server = found.properties.login_server if found.properties is not None else None  # type: ignore[union-attr]
+    if not server:
+        raise AzureCallFailed(
+            "Azure Resource Manager (registry)",
+            200,
+            "NoLoginServer",
+            f"registry {registry} has no login server",
+        )
+    return str(server).lower()
+
+
+def refresh_token(login: str, arm_token: str, tenant_id: str | None, *, timeout: float = 20) -> str:
+    """Exchange an Entra ARM token for an ACR refresh token, at the realm the registry names."""
+    import requests
+
+    try:
+        challenge = requests.get(f"https://{login}/v2/", timeout=(5, timeout))
+        params = dict(_CHALLENGE_PARAM.findall(challenge.headers.get("WWW-Authenticate", "")))
+        realm, service = params.get("realm"), params.get("service", login)
+        if challenge.status_code != 401 or not realm:
+            raise AzureCallFailed(
+                "ACR token exchange",
+                challenge.status_code,
+                "NoChallenge",
+                f"https://{login}/v2/ gave no Bearer challenge",
+            )
+        exchange_url = realm.rsplit("/oauth2/", 1)[0] + "/oauth2/exchange"
+        form = {"grant_type": "access_token", "service": service, "access_token": arm_token}
+        if tenant_id:
+            form["tenant"] = tenant_id
+        answer = requests.post(exchange_url, data=form, timeout=(5, timeout))
+    except requests.RequestException as exc:
+        raise AzureCallFailed(
+            "ACR token exchange", None, type(exc).__name__, f"{login} could not be reached: {exc}"
+        ) from exc
+    if answer.status_code != 200:
+        raise AzureCallFailed(
+            "ACR token exchange",
+            answer.status_code,
+            "ExchangeRefused",
+            f"{exchange_url} refused the Entra token (HTTP {answer.status_code}); the identity needs AcrPush on the registry",
+        )
+    token = answer.json().get("refresh_token")
+    if not isinstance(token, str) or not token:
+        raise AzureCallFailed(
+            "ACR token exchange", 200, "NoRefreshToken", f"{exchange_url} returned no refresh_token"
+        )
+    return token
+
+
+@contextmanager
+def docker_config(login: str | None, password: str | None) -> Iterator[Path]:
+    """A throw-away `DOCKER_CONFIG` folder (auth for the registry if given), removed on exit."""
+    folder = Path(tempfile.mkdtemp(prefix="acr-action-docker-"))
+    try:
+        os.chmod(folder, 0o700)
+        config: dict[str, Any] = {}
+        if login and password:
+            auth = base64.b64encode(f"{NULL_GUID}:{password}".encode()).decode()
+            config["auths"] = {login: {"auth": auth}}
+        path = folder / "config.json"
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(config), encoding="utf-8")
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def build_command(
+    *,
+    context: str,
+    dockerfile: str | None,
+    tags: Sequence[str],
+    build_args: Sequence[tuple[str, str]],
+    labels: Sequence[tuple[str, str]],
+    target: str | None,
+    platform: str | None,
+    network: str | None,
+    iidfile: Path,
+    docker: str = "docker",
+) -> list[str]:
+    """The `docker build` command line (never carries a secret)."""
+    command = [docker, "build", "--progress", "plain", "--iidfile", str(iidfile)]
+    if dockerfile:
+        command += ["--file", dockerfile]
+    for tag in tags:
+        command += ["--tag", tag]
+    for key, value in build_args:
+        command += ["--build-arg", f"{key}={value}"]
+    for key, value in labels:
+        command += ["--label", f"{key}={value}"]
+    if target:
+        command += ["--target", target]
+    if platform:
+        command += ["--platform", platform]
+    if network:
+        command += ["--network", network]
+    command.append(context)
+    return command
+
+
+def run_build(
+    command: list[str],
+    env: dict[str, str],
+    show: Callable[[Iterator[str]], None],
+    *,
+    cwd: str | None = None,
+) -> str:
+    """Run the build, streaming its log through `show`; returns the image id."""
+    iidfile = Path(command[command.index("--iidfile") + 1])
+    tail: list[str] = []
+
+    def lines(stream: Any) -> Iterator[str]:
+        for raw in stream:
+            line = raw.rstrip("\n")
+            tail.append(line)
+            del tail[:-60]
+            yield line
+
+    try:
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=cwd,
+            errors="replace",
+        )
+    except FileNotFoundError as exc:
+        raise BuildFailed(
+            "starting docker", f"the Docker CLI ({command[0]}) is not installed: {exc}"
+        ) from exc
+    assert process.stdout is not None
+    with process:
+        show(lines(process.stdout))
+    if process.returncode != 0:
+        raise BuildFailed(_failing_step(tail), "\n".join(tail[-30:]))
+    return iidfile.read_text(encoding="utf-8").strip()
+
+
+def _failing_step(tail: Sequence[str]) -> str:
+    """The BuildKit step that failed (`ERROR [stage 3/5] RUN ...`), or the last step seen."""
+    for line in reversed(tail):
+        if "ERROR" in line and "[" in line:
+            return line.split("ERROR", 1)[1].strip(" :")
+    for line in reversed(tail):
+        if line.startswith("#") and "[" in line:
+            return line
+    return "the build"
+
+
+def push(
+    client: Any, repository: str, tags: Sequence[str], refresh: str, on_line: Callable[[str], None]
+) -> PushResult:
+    """Push every tag of `repository` with the null-GUID user; returns the manifest digest."""
+    auth = {"username": NULL_GUID, "password": refresh}
+    digest = ""
+    pushed: set[str] = set()
+    existing: set[str] = set()
+    for tag in tags:
+        for event in client.api.push(
+            repository, tag=tag, auth_config=auth, stream=True, decode=True
+        ):
+            if "error" in event:
+                detail = event.get("errorDetail", {}).get("message") or event["error"]
+                raise PushFailed(f"{repository}:{tag}", str(detail))
+            status = event.get("status", "")
+            layer = event.get("id", "")
+            if status == "Pushed":
+                pushed.add(layer)
+            elif status == "Layer already exists":
+                existing.add(layer)
+            aux = event.get("aux") or {}
+            if aux.get("Digest"):
+                digest = str(aux["Digest"])
+                on_line(f"pushed {repository}:{tag} ({digest})")
+    if not digest:
+        raise PushFailed(repository, "the registry did not report a manifest digest")
+    return PushResult(digest, len(pushed), len(existing - pushed))
+
+
+def resolve_digest(client: Any, image: str, password: str | None) -> str:
+    """The manifest digest of an existing image (deploys go by digest, so ACI never re-resolves a tag)."""
+    auth = {"username": NULL_GUID, "password": password} if password else None
+    try:
+        data = client.api.inspect_distribution(image, auth_config=auth)
+    except Exception as exc:
+        raise ResourceMissing("image", image, str(exc)) from exc
+    return str(data["Descriptor"]["digest"])

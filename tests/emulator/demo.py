@@ -1,0 +1,70 @@
+"""The demo: the local Azure, the iris API example, and the action run as a container action."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from .container_action import build_action_image, run_container_action
+from .server import Emulator
+from .state import Seed
+from .workflow import read_outputs, step_env
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def predict(ip: str, fqdn: str, features: list[float]) -> dict[str, object]:
+    """POST /predict to the deployed API (by its IP, with its FQDN as Host)."""
+    connection = http.client.HTTPConnection(ip, 80, timeout=15)
+    try:
+        body = json.dumps({"features": features})
+        connection.request(
+            "POST",
+            "/predict",
+            body=body,
+            headers={"Host": fqdn, "Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        return {"status": response.status, **json.loads(response.read() or b"{}")}
+    finally:
+        connection.close()
+
+
+def run_demo(keep: bool = False) -> int:
+    """Deploy examples/iris-api through the action; print FQDN, URL and a prediction."""
+    workdir = Path(tempfile.mkdtemp(prefix="acr-action-demo-"))
+    print("== building the action image (the runner builds it from the Dockerfile)", flush=True)
+    image = build_action_image(REPO_ROOT)
+    print("== starting the local Azure", flush=True)
+    with Emulator(Seed.default(), workdir=workdir / "azure") as azure:
+        workspace = workdir / "workspace"
+        shutil.copytree(REPO_ROOT / "examples" / "iris-api", workspace)
+        runner_dir = workdir / "runner"
+        inputs = {
+            "name": "iris-api",
+            # No NAT for containers on this machine: pip inside the build uses the host network.
+            "network": "host",
+            "build-args": "BASE_IMAGE=acr-action-local/python:3.11-bookworm",
+            "timeout": "15m",
+        }
+        env = step_env(azure, runner_dir, inputs=inputs, in_container=True)
+        print("== running the action as a container action (push to main)", flush=True)
+        result = run_container_action(image, env, runner_dir, workspace, azure.ca_path, stream=True)
+        if result.exit_code != 0:
+            print(f"== the action failed with exit code {result.exit_code}")
+            return result.exit_code
+        outputs = read_outputs(runner_dir / "file_commands" / "output")
+        answer = predict(outputs["ip-address"], outputs["fqdn"], [5.1, 3.5, 1.4, 0.2])
+        print("\n== outputs")
+        for key in ("fqdn", "url", "ip-address", "image-ref", "state"):
+            print(f"{key:>12}: {outputs.get(key, '')}")
+        print(f'\n== POST {outputs["url"]}/predict {{"features": [5.1, 3.5, 1.4, 0.2]}}')
+        print(f"   -> {json.dumps(answer)}")
+        if keep:
+            input(
+                "\nThe local Azure keeps running; press Enter to stop it and remove what it started. "
+            )
+        return 0 if answer.get("status") == 200 else 1

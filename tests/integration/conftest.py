@@ -1,0 +1,102 @@
+"""Running the action in-process against the local Azure, a real Docker engine and registry."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from acr_action.__main__ import main
+from tests.conftest import unavailable
+from tests.emulator.server import Emulator
+from tests.emulator.workflow import Event, read_outputs, step_env
+
+BUSYBOX_IMAGE = "acr-action-local/busybox"
+
+
+@dataclass
+class Run:
+    """What one run of the action left behind."""
+
+    exit_code: int
+    stdout: str
+    outputs: dict[str, str]
+    summary: str
+
+    @property
+    def everything(self) -> str:
+        """All text the run wrote where a user (or an attacker) could read it.
+
+        `::add-mask::` lines are left out: the runner consumes them and never shows them.
+        """
+        shown = [line for line in self.stdout.splitlines() if not line.startswith("::add-mask::")]
+        return "\n".join([*shown, self.summary, *self.outputs.values()])
+
+
+@pytest.fixture(scope="session")
+def busybox_image(docker_engine) -> str:  # type: ignore[no-untyped-def]
+    """The local stand-in for busybox (built by scripts/base-images.sh)."""
+    try:
+        docker_engine.images.get(BUSYBOX_IMAGE)
+    except Exception:
+        unavailable(f"image {BUSYBOX_IMAGE} is missing; run scripts/base-images.sh")
+    return BUSYBOX_IMAGE
+
+
+@pytest.fixture
+def hello_app(tmp_path: Path, repo_root: Path, busybox_image: str) -> Path:
+    """A copy of examples/hello as the workflow's workspace."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(repo_root / "examples" / "hello", workspace)
+    return workspace
+
+
+@pytest.fixture
+def run_action(
+    azure: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, busybox_image: str
+) -> Callable[..., Run]:
+    """Run the action's `main()` as a workflow step would; returns what it wrote."""
+    # The SDKs read the CA bundle from the process environment, as they do on a runner.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(azure.ca_path))
+    # Debian's docker CLI does BuildKit without the buildx plugin (the action image ships buildx).
+    monkeypatch.setenv("PATH", "/usr/bin:" + os.environ.get("PATH", ""))
+    counter = iter(range(1000))
+
+    def run(
+        *,
+        event: Event | None = None,
+        inputs: dict[str, str] | None = None,
+        workspace: Path | None = None,
+        oidc: bool = True,
+    ) -> Run:
+        runner_dir = tmp_path / f"runner-{next(counter)}"
+        merged = {"build-args": f"BUSYBOX_IMAGE={busybox_image}", "timeout": "3m", **(inputs or {})}
+        env = step_env(
+            azure, runner_dir, event=event, inputs=merged, workspace=workspace, oidc=oidc
+        )
+        env["PATH"] = os.environ["PATH"]
+        env["REQUESTS_CA_BUNDLE"] = str(azure.ca_path)
+        out = io.StringIO()
+        code = main(env, out=out)
+        return Run(
+            exit_code=code,
+            stdout=out.getvalue(),
+            outputs=read_outputs(Path(env["GITHUB_OUTPUT"])),
+            summary=Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8"),
+        )
+
+    return run
+
+
+@pytest.fixture
+def cleanup_groups(run_action: Callable[..., Run]) -> Iterator[list[str]]:
+    """Names of container groups to delete after the test (with the action's own delete mode)."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        run_action(inputs={"mode": "delete", "name": name})
