@@ -1,4 +1,5 @@
 """The container's entry point: everything lives in the `acr_action` package."""
+
 from __future__ import annotations
 
 import os

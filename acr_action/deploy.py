@@ -156,7 +156,7 @@ def wait_running(
         except HttpResponseError as exc:
             raise translate(exc, DEPENDENCY, name=name, group=resource_group) from exc
         containers = group.containers or []
-        states = []
+        states: list[str | None] = []
         for container in containers:
             view = container.instance_view
             current = view.current_state if view is not None else None

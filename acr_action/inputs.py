@@ -229,7 +229,7 @@ _DURATION = re.compile(rf"(?:({_NUM})h)?(?:({_NUM})m)?(?:({_NUM})s)?")
 _DECIMAL = re.compile(r"[0-9]*\.?[0-9]+")
 _AZURE_TAG_NAME = re.compile(r"[^<>%&\\?/]{1,512}")
 _ENV_RULE = "letters, digits and `_`, not starting with a digit"
-_SECRET_RULE = "1-127 letters, digits and `-`"
+_SECRET_RULE = "1-127 letters, digits and `-`"  # noqa: S105 - a naming rule, not a password
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 _T = TypeVar("_T", bound=str)

@@ -10,10 +10,10 @@ import datetime as dt
 import json
 import shutil
 import subprocess
-from pathlib import Path
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import cloud, deploy, keyvault, registry
@@ -307,7 +307,7 @@ def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None)
     """
     epoch = env.get("SOURCE_DATE_EPOCH", "")
     if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc)
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
     git = shutil.which("git")
     if git:
         found = subprocess.run(  # noqa: S603 - fixed argv
@@ -318,7 +318,7 @@ def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None)
             cwd=cwd,
         )
         if found.returncode == 0 and found.stdout.strip().isdigit():
-            return dt.datetime.fromtimestamp(int(found.stdout.strip()), dt.timezone.utc)
+            return dt.datetime.fromtimestamp(int(found.stdout.strip()), dt.UTC)
     event_path = env.get("GITHUB_EVENT_PATH")
     if event_path:
         try:
@@ -328,7 +328,7 @@ def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None)
                 return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         except (OSError, ValueError, AttributeError):
             pass
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _group_spec(

@@ -72,7 +72,7 @@ def login_server(
         ) from exc
     finally:
         client.close()
-    server = found.properties.login_server if found.properties is not None else None  # type: ignore[union-attr]
+    server = found.properties.login_server if found.properties is not None else None
     if not server:
         raise AzureCallFailed(
             "Azure Resource Manager (registry)",
@@ -192,7 +192,7 @@ def run_build(
             yield line
 
     try:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # noqa: S603 - an argument list built by build_command, no shell
             command,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -57,13 +57,13 @@ def login_server(azure: Emulator) -> str:
 
 def post(azure: Emulator, path: str, data: dict[str, Any]) -> requests.Response:
     return requests.post(
-        f"https://{login_server(azure)}{path}", data=data, verify=azure.ca_path, timeout=30
+        f"https://{login_server(azure)}{path}", data=data, verify=str(azure.ca_path), timeout=30
     )
 
 
 def get(azure: Emulator, path: str, **kwargs: Any) -> requests.Response:
     return requests.get(
-        f"https://{login_server(azure)}{path}", verify=azure.ca_path, timeout=30, **kwargs
+        f"https://{login_server(azure)}{path}", verify=str(azure.ca_path), timeout=30, **kwargs
     )
 
 
@@ -483,7 +483,7 @@ def test_manifest_head_returns_the_pushed_digest(azure: Emulator, pushed: dict[s
     answer = requests.head(
         f"https://{server}/v2/{name}/manifests/v1",
         headers={"Authorization": f"Bearer {token}", "Accept": SCHEMA2},
-        verify=azure.ca_path,
+        verify=str(azure.ca_path),
         timeout=30,
     )
     assert answer.status_code == 200

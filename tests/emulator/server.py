@@ -234,7 +234,7 @@ class Emulator:
         if self._runner is not None:
             await self._runner.cleanup()
         for transport in list(self._transports):
-            if not transport.is_closing():
+            if not transport.is_closing() and isinstance(transport, asyncio.Transport):
                 transport.abort()
         await asyncio.sleep(0.05)  # let connection_lost callbacks run before the loop closes
 

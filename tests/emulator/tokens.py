@@ -90,7 +90,7 @@ class SigningKey:
             self.private_key.public_key(),
             algorithms=["RS256"],
             audience=audience,
-            options=options,
+            options=options,  # type: ignore[arg-type]  # PyJWT types options as a TypedDict
             leeway=0,
         )
 

@@ -46,8 +46,17 @@ class Event:
             "fork": False,
         }
         if self.name != "pull_request":
-            head_commit = {"id": self.sha, "timestamp": "2026-11-27T09:30:00Z", "message": "Predict v2"}
-            return {"ref": self.ref, "after": self.sha, "head_commit": head_commit, "repository": repo}
+            head_commit = {
+                "id": self.sha,
+                "timestamp": "2026-11-27T09:30:00Z",
+                "message": "Predict v2",
+            }
+            return {
+                "ref": self.ref,
+                "after": self.sha,
+                "head_commit": head_commit,
+                "repository": repo,
+            }
         head_repo = (
             {**repo, "full_name": f"contributor/{name}", "fork": True} if self.fork else repo
         )

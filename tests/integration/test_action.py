@@ -34,7 +34,7 @@ def assert_no_leak(run: Run) -> None:
 
 
 def test_deploy_on_push_serves_the_app(
-    run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
 ) -> None:
     cleanup_groups.append("hello-push")
     run = run_action(inputs={"name": "hello-push"}, workspace=hello_app)
@@ -44,16 +44,15 @@ def test_deploy_on_push_serves_the_app(
     assert outputs["fqdn"].endswith(".westeurope.azurecontainer.io")
     assert outputs["url"] == f"http://{outputs['fqdn']}"
     assert outputs["digest"].startswith("sha256:")
-    assert (
-        outputs["image-ref"]
-        == f"{REGISTRY}.azurecr.localhost:{outputs['image-ref'].split(':')[1].split('/')[0]}/iris-api@{outputs['digest']}"
-    )
+    login = azure.login_server(REGISTRY)
+    assert outputs["image-ref"] == f"{login}/iris-api@{outputs['digest']}"
     assert outputs["image"].endswith(":sha-" + Event().sha[:7])
     assert outputs["state"] == "Running"
     assert outputs["name"] == "hello-push"
     assert outputs["container-group-id"].endswith("/containerGroups/hello-push")
     status, body = http_get(outputs["ip-address"], 80, "/", outputs["fqdn"])
-    assert status == 200 and "hello" in body.lower()
+    assert status == 200
+    assert "hello" in body.lower()
     assert "| digest |" in run.summary.replace("`", "")
     assert_no_leak(run)
 
@@ -84,7 +83,8 @@ def test_cpu_change_recreates_with_a_warning(
     run = run_action(inputs={"name": "hello-cpu", "cpu": "2"}, workspace=hello_app)
 
     assert run.exit_code == 0, run.stdout
-    assert "::warning" in run.stdout and "cpu" in run.stdout
+    assert "::warning" in run.stdout
+    assert "cpu" in run.stdout
     assert azure.count("DELETE", "/containerGroups/hello-cpu") == 1
     status, _ = http_get(run.outputs["ip-address"], 80)
     assert status == 200
@@ -102,7 +102,8 @@ def test_immutable_change_can_be_refused(
     )
 
     assert run.exit_code == 1
-    assert "on-immutable-change" in run.stdout and "memory" in run.stdout
+    assert "on-immutable-change" in run.stdout
+    assert "memory" in run.stdout
 
 
 def test_delete_removes_the_group_and_is_idempotent(
@@ -113,8 +114,10 @@ def test_delete_removes_the_group_and_is_idempotent(
     first = run_action(inputs={"name": "hello-delete", "mode": "delete"})
     again = run_action(inputs={"name": "hello-delete", "mode": "delete"})
 
-    assert first.exit_code == 0 and first.outputs["state"] == "Deleted", first.stdout
-    assert again.exit_code == 0 and again.outputs["state"] == "NotFound", again.stdout
+    assert first.exit_code == 0, first.stdout
+    assert first.outputs["state"] == "Deleted"
+    assert again.exit_code == 0, again.stdout
+    assert again.outputs["state"] == "NotFound"
 
 
 def test_build_only_pushes_without_deploying(
