@@ -6,6 +6,7 @@ given as options: `python -m acr_action --resource-group demo-rg --registry myac
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -59,6 +60,9 @@ def main(
     env: Mapping[str, str] | None = None, argv: Sequence[str] = (), out: TextIO | None = None
 ) -> int:
     """Run the action; print any failure the way a user can act on it; return the exit code."""
+    # azure-identity logs each refusal as a WARNING; with no handler configured Python would print
+    # it raw to stderr next to our explained error. The explained error is the one to show.
+    logging.getLogger("azure").setLevel(logging.CRITICAL)
     environment = dict(os.environ if env is None else env)
     environment.update(options_to_env(argv))
     runner = Runner(environment, out or sys.stdout)

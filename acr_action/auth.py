@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from .cloud import Endpoints
-    from .inputs import Inputs
+    from .inputs import GitHubContext, Inputs
 
 # Claims shown next to an Entra refusal: what the federated credential has to match.
 SHOWN_CLAIMS = (
@@ -63,13 +63,13 @@ class GitHubOidc:
         audience: str,
         mask: Callable[[str], None],
         *,
-        is_fork_pr: bool,
+        github: GitHubContext,
     ) -> None:
         self._url = env.get("ACTIONS_ID_TOKEN_REQUEST_URL", "")
         self._bearer = env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
         self._audience = audience
         self._mask = mask
-        self._is_fork_pr = is_fork_pr
+        self._github = github
         self.last_claims: dict[str, Any] = {}
 
     @property
@@ -81,8 +81,10 @@ class GitHubOidc:
         """Raise the error that explains why there is no ID token, if there is none."""
         if self.available:
             return
-        if self._is_fork_pr:
-            raise ForkPullRequest()
+        if self._github.pr_head_repo_fork:
+            raise ForkPullRequest(
+                self._github.repository or None, self._github.pr_head_repository or None
+            )
         raise OidcUnavailable()
 
     def token(self) -> str:

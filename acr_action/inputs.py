@@ -278,6 +278,7 @@ class GitHubContext:
     repository_owner: str = ""
     pr_number: int | None = None
     pr_head_repo_fork: bool = False
+    pr_head_repository: str = ""  # owner/name of the pull request's head repository
     head_ref: str = ""
     run_id: str = ""
     run_attempt: str = ""
@@ -311,6 +312,7 @@ def github_context(env: Mapping[str, str]) -> GitHubContext:
     pull_request = payload.get("pull_request")
     pr_number: int | None = None
     fork = False
+    head_repository = ""
     if isinstance(pull_request, dict):
         number = pull_request.get("number")
         pr_number = number if isinstance(number, int) and not isinstance(number, bool) else None
@@ -321,6 +323,7 @@ def github_context(env: Mapping[str, str]) -> GitHubContext:
                 fork = True  # the fork was deleted; it certainly is not this repository
             elif isinstance(head_repo, dict):
                 full_name = head_repo.get("full_name")
+                head_repository = full_name if isinstance(full_name, str) else ""
                 # `head.repo.fork` is also true for a same-repository PR when this repository is
                 # itself a fork, so compare names and use the flag only when a name is missing.
                 if isinstance(full_name, str) and repository:
@@ -339,6 +342,7 @@ def github_context(env: Mapping[str, str]) -> GitHubContext:
         repository_owner=env.get("GITHUB_REPOSITORY_OWNER", repository.partition("/")[0]),
         pr_number=pr_number,
         pr_head_repo_fork=fork,
+        pr_head_repository=head_repository,
         head_ref=env.get("GITHUB_HEAD_REF", ""),
         run_id=env.get("GITHUB_RUN_ID", ""),
         run_attempt=env.get("GITHUB_RUN_ATTEMPT", ""),

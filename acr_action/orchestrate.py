@@ -112,9 +112,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     with phases.timed("sign in"):
         endpoints = endpoints_for(inputs)
         subscription = subscription_of(inputs)
-        oidc = GitHubOidc(
-            env, inputs.audience, runner.mask, is_fork_pr=inputs.github.pr_head_repo_fork
-        )
+        oidc = GitHubOidc(env, inputs.audience, runner.mask, github=inputs.github)
         credential = make_credential(
             inputs, endpoints, oidc, on_actions=env.get("GITHUB_ACTIONS") == "true"
         )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,28 @@ from tests.emulator.server import Emulator
 from tests.emulator.workflow import Event, read_outputs, step_env
 
 BUSYBOX_IMAGE = "acr-action-local/busybox"
+# A JWT (GitHub ID token, Entra token, ACR refresh token) anywhere in what a user can read.
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
+
+
+def known_secrets(azure: Emulator) -> set[str]:
+    """Every secret value the local Azure holds: vault secrets and application secrets."""
+    with azure.state.lock:
+        values = {
+            v.value
+            for vault in azure.state.vaults.values()
+            for vs in vault.secrets.values()
+            for v in vs
+        }
+        values |= {app.secret for app in azure.state.apps.values() if app.secret}
+    # Client ids stored as pull "usernames" are identifiers, not secrets.
+    return {value for value in values if len(value) >= 6 and not GUID.fullmatch(value)}
+
+
+def leftover_docker_configs() -> set[str]:
+    """Temporary Docker config folders of the action (they hold a registry token)."""
+    return {p.name for p in Path(tempfile.gettempdir()).glob("acr-action-docker-*")}
 
 
 @dataclass
@@ -82,13 +106,30 @@ def run_action(
         env["PATH"] = os.environ["PATH"]
         env["REQUESTS_CA_BUNDLE"] = str(azure.ca_path)
         out = io.StringIO()
+        configs_before = leftover_docker_configs()
         code = main(env, out=out)
-        return Run(
+        run = Run(
             exit_code=code,
             stdout=out.getvalue(),
             outputs=read_outputs(Path(env["GITHUB_OUTPUT"])),
             summary=Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8"),
         )
+        # The leak detector: every run of every test, success or failure.
+        secrets = known_secrets(azure) | {
+            value
+            for line in merged.get("secure-environment-variables", "").splitlines()
+            for value in [line.partition("=")[2]]
+            if len(value) >= 6
+        }
+        leaked = sorted(secret for secret in secrets if secret in run.everything)
+        assert not leaked, (
+            f"{len(leaked)} secret value(s) appear in the step's output, summary or outputs"
+        )
+        assert not JWT.search(run.everything), "a token (JWT) appears in the step's output"
+        assert leftover_docker_configs() <= configs_before, (
+            "a temporary Docker config outlived the step"
+        )
+        return run
 
     return run
 

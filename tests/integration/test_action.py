@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import http.client
+import json
+import time
 from collections.abc import Callable
 
 import pytest
 
 from tests.emulator.server import Emulator
+from tests.emulator.state import SecretVersion
 from tests.emulator.workflow import DEPLOYER, REGISTRY, VAULT, Event
 
 from .conftest import Run
@@ -200,3 +203,165 @@ def test_dns_label_taken_is_explained(
 
     assert run.exit_code == 1
     assert "taken-label-1" in run.stdout
+
+
+def test_pull_request_preview_gets_its_own_group_and_tag(
+    run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("iris-api-pr-12")
+    event = Event(name="pull_request", pr_number=12)
+
+    run = run_action(event=event, workspace=hello_app)
+
+    assert run.exit_code == 0, run.stdout
+    assert run.outputs["name"] == "iris-api-pr-12"
+    assert run.outputs["image"].endswith(":sha-" + event.sha[:7])
+    assert "/iris-api:pr-12 (sha256:" in run.stdout  # pushed under the PR's tag too
+
+
+def test_crashing_app_fails_with_its_exit_code_and_logs(
+    run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-crash")
+    command = (
+        '["/bin/busybox", "sh", "-c", "echo starting up; echo fatal: no model file >&2; exit 3"]'
+    )
+
+    run = run_action(
+        inputs={"name": "hello-crash", "command-line": command, "restart-policy": "Never"},
+        workspace=hello_app,
+    )
+
+    assert run.exit_code == 1
+    assert "exit code 3" in run.stdout
+    assert "fatal: no model file" in run.stdout
+
+
+def test_app_that_never_answers_fails_within_the_timeout(
+    run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-deaf")
+    started = time.monotonic()
+
+    # The app listens on 80; the group publishes 8080, so the readiness probe never gets an answer.
+    run = run_action(
+        inputs={"name": "hello-deaf", "ports": "8080", "timeout": "12s"}, workspace=hello_app
+    )
+
+    assert run.exit_code == 1
+    assert ":8080/" in run.stdout
+    assert time.monotonic() - started < 30
+
+
+def test_key_vault_secret_reaches_the_container_as_a_secure_variable(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-secret")
+    secret = "s3cr3t value=with 'quotes' #and-hash"
+    plain = "a=b c #d 'e'"
+    azure.state.vaults[VAULT].secrets["app-api-key"] = [SecretVersion(secret)]
+    serve_env = (
+        '["/bin/busybox", "sh", "-c", "/bin/busybox mkdir -p /srv'
+        ' && echo \\"$API_KEY|$PLAIN\\" > /srv/env.txt'
+        ' && exec /bin/busybox httpd -f -p 80 -h /srv"]'
+    )
+    try:
+        run = run_action(
+            inputs={
+                "name": "hello-secret",
+                "secrets-from-key-vault": "API_KEY=app-api-key",
+                "environment-variables": f"PLAIN={plain}",
+                "command-line": serve_env,
+            },
+            workspace=hello_app,
+        )
+    finally:
+        del azure.state.vaults[VAULT].secrets["app-api-key"]
+
+    assert run.exit_code == 0, run.stdout
+    status, body = http_get(run.outputs["ip-address"], 80, "/env.txt")
+    assert status == 200
+    assert body.strip() == f"{secret}|{plain}"
+    assert f"::add-mask::{secret}" in run.stdout
+
+
+def test_creds_secret_signs_in_without_oidc(
+    azure: Emulator, run_action: Callable[..., Run]
+) -> None:
+    scope = azure.state.rg_scope("demo-rg")
+    creds = {
+        "clientId": PULL_SP,
+        "clientSecret": PULL_PASSWORD,
+        "tenantId": azure.state.tenant_id,
+        "subscriptionId": azure.state.subscription_id,
+    }
+    no_oidc_ids = {"client-id": "", "tenant-id": "", "subscription-id": ""}
+    azure.state.grant(PULL_SP, "Contributor", scope)
+    try:
+        ok = run_action(
+            inputs={
+                **no_oidc_ids,
+                "creds": json.dumps(creds),
+                "mode": "delete",
+                "name": "hello-creds",
+            }
+        )
+        bad = run_action(
+            inputs={
+                **no_oidc_ids,
+                "creds": json.dumps({**creds, "clientSecret": "wrong-secret-value"}),
+                "mode": "delete",
+            }
+        )
+    finally:
+        azure.state.revoke(PULL_SP, "Contributor")
+
+    assert ok.exit_code == 0, ok.stdout
+    assert ok.outputs["state"] == "NotFound"
+    assert bad.exit_code == 1
+    assert "AADSTS7000215" in bad.stdout
+
+
+def test_fork_pull_request_gets_a_clear_message(run_action: Callable[..., Run], hello_app) -> None:
+    event = Event(name="pull_request", pr_number=31, fork=True)
+
+    run = run_action(event=event, workspace=hello_app, oidc=False)
+
+    assert run.exit_code == 1
+    assert "pull requests from forks do not get one" in run.stdout
+    assert "contributor/iris-api" in run.stdout
+    assert "if: github.event.pull_request.head.repo.full_name == github.repository" in run.stdout
+
+
+def write_dockerfile(workspace, text: str) -> None:
+    (workspace / "Dockerfile").write_text(text, encoding="utf-8")
+
+
+def test_failed_build_shows_the_failing_step(run_action: Callable[..., Run], hello_app) -> None:
+    write_dockerfile(
+        hello_app,
+        "ARG BUSYBOX_IMAGE=busybox:1.36\nFROM ${BUSYBOX_IMAGE}\n"
+        'RUN ["/bin/busybox", "sh", "-c", "echo compiling the model; exit 7"]\n',
+    )
+
+    run = run_action(inputs={"name": "hello-broken", "mode": "build"}, workspace=hello_app)
+
+    assert run.exit_code == 1
+    assert "compiling the model" in run.stdout
+    assert "RUN" in run.stdout.split("::error", 1)[1]
+
+
+def test_buildkit_only_syntax_builds(run_action: Callable[..., Run], hello_app) -> None:
+    write_dockerfile(
+        hello_app,
+        "ARG BUSYBOX_IMAGE=busybox:1.36\nFROM ${BUSYBOX_IMAGE}\n"
+        'RUN --mount=type=cache,target=/cache ["/bin/busybox", "sh", "-c", "echo cached > /cache/x"]\n'
+        'CMD ["/bin/busybox", "httpd", "-f", "-p", "80"]\n',
+    )
+
+    run = run_action(
+        inputs={"name": "hello-buildkit", "mode": "build", "tags": "buildkit"}, workspace=hello_app
+    )
+
+    assert run.exit_code == 0, run.stdout
+    assert run.outputs["digest"].startswith("sha256:")
