@@ -16,7 +16,7 @@
     │   ├── KeyVaultForbidden           the principal may not read the vault's secrets
     │   └── AzureCallFailed             any other failed call
     ├── RegistryError                   building, pushing or pulling the image failed
-    │   ├── BuildFailed                 `docker buildx build` failed
+    │   ├── BuildFailed                 `docker build` (BuildKit) failed
     │   ├── PushFailed                  the registry refused the push
     │   └── ImagePullRefused            Container Instances could not pull the image
     ├── DeployError                     the container group did not come up
@@ -649,7 +649,9 @@ class BuildFailed(RegistryError):
         details = (
             "The Dockerfile did not build. The failing step and the end of its output are below; "
             "the full log is in the collapsed *Build* group above. Reproduce locally with:\n\n"
-            + _block("docker buildx build --platform linux/amd64 --file Dockerfile .", "sh")
+            + _block(
+                "DOCKER_BUILDKIT=1 docker build --platform linux/amd64 --file Dockerfile .", "sh"
+            )
             + "\n\nLast lines of the build output:\n\n"
             + _block(untrusted_text(output_tail) or "(no output)")
         )

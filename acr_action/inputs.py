@@ -756,7 +756,8 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
             "(client-id, tenant-id, subscription-id) or with a service principal secret (creds)",
             example=_OIDC_EXAMPLE,
         )
-    elif oidc_given:
+    elif "client-id" in r.given or "tenant-id" in r.given:
+        # subscription-id alone is the laptop path: `az login` (or AZURE_* variables) signs in.
         r.require(
             [input_name for input_name in oidc if input_name not in r.given],
             f"is required with {', '.join(oidc_given)}: signing in with OIDC needs client-id, "
@@ -874,6 +875,15 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
             r.require(["registry-password"], "is required with `registry-username`")
         if "registry-password" in r.given:
             r.require(["registry-username"], "is required with `registry-password`")
+        if mode == "deploy" and image is None and "registry-username" not in r.given:
+            # ACI pulls the image itself, later and on its own: without credentials the group
+            # would fail with InaccessibleImage after the build and push have already happened.
+            r.add(
+                "key-vault",
+                "is required to deploy from the registry: Azure Container Instances needs pull "
+                "credentials, read from the vault (`<registry>-pull-usr` / `<registry>-pull-pwd`) "
+                "or given as `registry-username` / `registry-password`",
+            )
 
     # The container group.
     name = r.valid(

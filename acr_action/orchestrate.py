@@ -25,6 +25,7 @@ from .spec import GroupSpec, RegistryCredential
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken, TokenCredential
+    from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
     from .cloud import Endpoints
     from .inputs import Inputs
@@ -129,7 +130,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="acr-action") as pool:
         background = _start_background(
-            pool, inputs, endpoints, credential, arm_token.token, subscription, runner
+            pool, aci, inputs, endpoints, credential, arm_token.token, subscription, runner
         )
         image_ref, digest, first_tag = _image(
             inputs, env, runner, phases, deadline, background, arm_token.token
@@ -141,7 +142,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
             secrets = background["secrets"].result() if "secrets" in background else {}
             location = inputs.location or background["location"].result()
             existing = background["existing"].result()
-        spec = _group_spec(inputs, location, image_ref, secrets, background)
+        spec = _group_spec(inputs, location, image_ref, secrets)
         with phases.timed("deploy"):
             plan = deploy.apply(
                 aci,
@@ -186,6 +187,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
 
 def _start_background(
     pool: ThreadPoolExecutor,
+    aci: ContainerInstanceManagementClient,
     inputs: Inputs,
     endpoints: Endpoints,
     credential: TokenCredential,
@@ -222,7 +224,6 @@ def _start_background(
         futures["location"] = pool.submit(
             resource_group_location, arm_token, endpoints, subscription, inputs.resource_group
         )
-    aci = deploy.client(credential, endpoints, subscription)
     futures["existing"] = pool.submit(deploy.get_group, aci, inputs.resource_group, inputs.name)
     return futures
 
@@ -334,7 +335,6 @@ def _group_spec(
     location: str,
     image_ref: str,
     secrets: dict[str, str],
-    background: dict[str, Future[Any]],
 ) -> GroupSpec:
     """The desired group from the inputs and what was read."""
     server = image_ref.split("/", 1)[0]
@@ -375,10 +375,24 @@ def _provenance_tags(inputs: Inputs) -> tuple[tuple[str, str], ...]:
     return tuple(tags)
 
 
+# The outputs declared in action.yml, in its order (a unit test keeps the two in step).
+OUTPUTS = (
+    "fqdn",
+    "url",
+    "ip-address",
+    "image",
+    "digest",
+    "image-ref",
+    "container-group-id",
+    "name",
+    "state",
+)
+
+
 def write_outputs(outcome: Outcome, runner: Runner) -> None:
-    """Set every output (empty ones too, so `steps.x.outputs.y` is always defined)."""
-    for name, value in outcome.outputs.items():
-        runner.set_output(name, value)
+    """Set every output, empty where the mode has none, so `steps.x.outputs.y` is always defined."""
+    for name in OUTPUTS:
+        runner.set_output(name, outcome.outputs.get(name, ""))
 
 
 def summary_rows(outcome: Outcome) -> Iterator[tuple[str, str]]:

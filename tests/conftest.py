@@ -31,6 +31,12 @@ def docker_client():  # type: ignore[no-untyped-def]
     """A Docker Engine API client, or fail/skip when no engine answers."""
     import docker
 
+    from tests.emulator.dockerd import DockerdUnavailable, ensure_dockerd
+
+    try:
+        ensure_dockerd()  # starts dockerd when none answers and we may (root, installed)
+    except DockerdUnavailable as exc:
+        unavailable(str(exc))
     try:
         client = docker.from_env(timeout=120)
         client.ping()

@@ -9,6 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .control import control_env
+from .dockerd import DockerdUnavailable, ensure_dockerd
 from .server import Emulator
 from .state import Seed
 from .workflow import default_inputs
@@ -23,6 +25,9 @@ def serve(seed_path: Path | None, port: int) -> int:
         )
         env = {"REQUESTS_CA_BUNDLE": str(azure.ca_path), **job}
         env.update({f"INPUT_{k.upper()}": v for k, v in default_inputs(azure).items()})
+        env.update(
+            control_env(azure)
+        )  # the control API (/_emulator/), for tests in other processes
         print(json.dumps(env, indent=2), flush=True)
         print(
             "local Azure is running; Ctrl-C stops it and removes what it started",
@@ -53,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         "--keep", action="store_true", help="keep the local Azure running until Enter"
     )
     args = parser.parse_args(argv)
+    try:
+        ensure_dockerd()  # both commands run containers: start the engine if none answers
+    except DockerdUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.command == "serve":
         return serve(args.seed, args.port)
     from .demo import run_demo

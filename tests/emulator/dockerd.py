@@ -182,7 +182,9 @@ def ensure_dockerd(timeout: float = 60, *, host: Host | None = None) -> None:
         )
     dockerd = host.which("dockerd")
     if dockerd is None:
-        raise DockerdUnavailable(f"no Docker engine answers and dockerd is not installed; {SETUP_HINT}")
+        raise DockerdUnavailable(
+            f"no Docker engine answers and dockerd is not installed; {SETUP_HINT}"
+        )
     if not host.is_root():
         raise DockerdUnavailable(
             f"no Docker engine answers, and starting dockerd needs root; {SETUP_HINT}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import secrets
 import threading
 import time
 import traceback
@@ -44,7 +45,19 @@ HOST_PATTERNS = {
 }
 
 # Service modules, in start order; each defines `Service(emulator)`.
-SERVICE_MODULES = ("metadata", "oidc", "identity", "arm", "keyvault", "github", "acr", "aci")
+SERVICE_MODULES = (
+    "metadata",
+    "oidc",
+    "identity",
+    "arm",
+    "keyvault",
+    "github",
+    "acr",
+    "aci",
+    "control",
+)
+# Paths of the control API (control.py): never faulted, never recorded.
+CONTROL_PREFIX = "/_emulator/"
 
 
 class Service(Protocol):
@@ -91,6 +104,8 @@ class Emulator:
         )
         self.keys = Keys()
         self.faults = Faults()
+        # The secret of the control API (`X-Emulator-Token`), for callers in other processes.
+        self.control_token = secrets.token_urlsafe(32)
         self.router = Router(HOST_PATTERNS)
         self.requests: list[RequestRecord] = []
         self.pki: Pki | None = None
@@ -251,7 +266,8 @@ class Emulator:
         started = time.monotonic()
         host = request.host.rsplit(":", 1)[0].lower()
         response: web.StreamResponse
-        rule = self.faults.take(request.method, host, request.path)
+        control = request.path.startswith(CONTROL_PREFIX)
+        rule = None if control else self.faults.take(request.method, host, request.path)
         if rule is not None:
             if rule.delay:
                 await asyncio.sleep(rule.delay)
@@ -289,6 +305,8 @@ class Emulator:
                     response = arm_error(
                         500, "InternalServerError", "The local Azure emulator failed; see its log."
                     )
+        if control:
+            return response
         self.requests.append(
             RequestRecord(
                 request.method,

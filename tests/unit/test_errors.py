@@ -119,7 +119,7 @@ EXAMPLES = [
     ),
     pytest.param(
         BuildFailed("[3/5] RUN pip install -r requirements.txt", "ERROR: no such file"),
-        ["RUN pip install", "ERROR: no such file", "docker buildx build"],
+        ["RUN pip install", "ERROR: no such file", "DOCKER_BUILDKIT=1 docker build"],
         id="build-failed",
     ),
     pytest.param(

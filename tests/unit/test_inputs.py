@@ -56,7 +56,7 @@ GITHUB_PUSH = {
     "GITHUB_WORKSPACE": "/github/workspace",
     "GITHUB_ACTOR": "octocat",
 }
-REQUIRED = {"resource-group": "my-app-rg", "registry": "mycompanyacr"}
+REQUIRED = {"resource-group": "my-app-rg", "registry": "mycompanyacr", "key-vault": "mycompany-kv"}
 
 
 def make_env(
@@ -622,20 +622,27 @@ INVALID = [
         None,
         id="key-vault-with-registry-password",
     ),
+    pytest.param({"key-vault": ""}, "key-vault", None, id="deploy-without-pull-credentials"),
     pytest.param(
-        {"registry-username": "u"}, "registry-password", None, id="username-without-password"
+        {"registry-username": "u", "key-vault": ""},
+        "registry-password",
+        None,
+        id="username-without-password",
     ),
     pytest.param(
-        {"registry-password": SECRET}, "registry-username", None, id="password-without-username"
+        {"registry-password": SECRET, "key-vault": ""},
+        "registry-username",
+        None,
+        id="password-without-username",
     ),
     pytest.param(
-        {"registry-username-secret": "usr"},
+        {"registry-username-secret": "usr", "key-vault": ""},
         "registry-username-secret",
         None,
         id="secret-name-without-key-vault",
     ),
     pytest.param(
-        {"secrets-from-key-vault": "A=b"},
+        {"secrets-from-key-vault": "A=b", "key-vault": ""},
         "secrets-from-key-vault",
         None,
         id="secrets-without-key-vault",

@@ -107,7 +107,10 @@ def test_success_writes_outputs_and_a_summary_table(
         )  # fmt: skip
 
     monkeypatch.setattr(orchestrate, "run", fake_run)
-    env = step(runner_files, **{"resource-group": "demo-rg", "registry": "acractiondemo"})
+    env = step(
+        runner_files,
+        **{"resource-group": "demo-rg", "registry": "acractiondemo", "key-vault": "demo-kv"},
+    )
 
     code, stdout = run_main(env)
 
@@ -130,7 +133,10 @@ def test_known_failure_is_rendered_as_an_annotation(
     monkeypatch.setattr(orchestrate, "run", fail)
 
     code, stdout = run_main(
-        step(runner_files, **{"resource-group": "demo-rg", "registry": "acractiondemo"})
+        step(
+            runner_files,
+            **{"resource-group": "demo-rg", "registry": "acractiondemo", "key-vault": "demo-kv"},
+        )
     )
 
     assert code == 1
@@ -149,7 +155,10 @@ def test_a_bug_is_reported_without_leaking_masked_values(
     monkeypatch.setattr(orchestrate, "run", crash)
 
     code, stdout = run_main(
-        step(runner_files, **{"resource-group": "demo-rg", "registry": "acractiondemo"})
+        step(
+            runner_files,
+            **{"resource-group": "demo-rg", "registry": "acractiondemo", "key-vault": "demo-kv"},
+        )
     )
 
     assert code == 1
@@ -179,3 +188,13 @@ def test_command_line_options_become_inputs(argv: list[str], expected: dict[str,
 def test_option_without_value_is_refused() -> None:
     with pytest.raises(SystemExit, match="needs a value"):
         entry.options_to_env(["--registry"])
+
+
+def test_every_declared_output_is_written(repo_root: Path) -> None:
+    import yaml
+
+    declared = tuple(
+        yaml.safe_load((repo_root / "action.yml").read_text(encoding="utf-8"))["outputs"]
+    )
+
+    assert declared == orchestrate.OUTPUTS

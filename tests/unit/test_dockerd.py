@@ -1,0 +1,180 @@
+"""The decisions of `ensure_dockerd`, with a fake host: when to return, start, wait or give up."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.emulator.dockerd import (
+    DOCKERD_ARGS,
+    DockerdUnavailable,
+    Host,
+    ensure_dockerd,
+    running_dockerd_pid,
+)
+
+
+class FakeProcess:
+    """A spawned daemon; it has no kill/terminate, so any attempt to stop it would fail the test."""
+
+    def __init__(self, exits_with: int | None = None) -> None:
+        self.pid = 4242
+        self.exits_with = exits_with
+
+    def poll(self) -> int | None:
+        return self.exits_with
+
+
+class FakeHost:
+    """A machine where the engine answers after `answers_after` pings (never when None)."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        answers_after: int | None = 0,
+        dockerd: str | None = "/usr/sbin/dockerd",
+        root: bool = True,
+        running_pid: int | None = None,
+        process: FakeProcess | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.pings = 0
+        self.answers_after = answers_after
+        self.now = 0.0
+        self.spawned: list[tuple[list[str], Path]] = []
+        self.process = process or FakeProcess()
+        self.host = Host(
+            answers=self.answers,
+            which=lambda name: dockerd if name == "dockerd" else None,
+            is_root=lambda: root,
+            running_pid=lambda: running_pid,
+            spawn=self.spawn,
+            log_dir=lambda: tmp_path,
+            environ=environ or {},
+            sleep=self.sleep,
+            clock=lambda: self.now,
+        )
+
+    def answers(self) -> bool:
+        self.pings += 1
+        return self.answers_after is not None and self.pings > self.answers_after
+
+    def spawn(self, argv: list[str], log_file: Path) -> FakeProcess:
+        self.spawned.append((argv, log_file))
+        return self.process
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_engine_answering_is_left_alone(tmp_path: Path) -> None:
+    fake = FakeHost(tmp_path, answers_after=0, dockerd=None, root=False)
+
+    ensure_dockerd(host=fake.host)
+
+    assert fake.spawned == []
+    assert fake.pings == 1
+
+
+def test_starts_dockerd_without_iptables_and_waits(tmp_path: Path) -> None:
+    fake = FakeHost(tmp_path, answers_after=4)
+
+    ensure_dockerd(host=fake.host)
+
+    assert fake.spawned == [(["/usr/sbin/dockerd", *DOCKERD_ARGS], tmp_path / "dockerd.log")]
+    assert DOCKERD_ARGS == ("--iptables=false", "--ip-masq=false")
+    assert fake.pings == 5
+
+
+def test_not_installed_says_run_setup(tmp_path: Path) -> None:
+    fake = FakeHost(tmp_path, answers_after=None, dockerd=None)
+
+    with pytest.raises(DockerdUnavailable, match=r"not installed; run scripts/setup\.sh"):
+        ensure_dockerd(host=fake.host)
+    assert fake.spawned == []
+
+
+def test_not_root_says_run_setup(tmp_path: Path) -> None:
+    fake = FakeHost(tmp_path, answers_after=None, root=False)
+
+    with pytest.raises(DockerdUnavailable, match=r"needs root; run scripts/setup\.sh"):
+        ensure_dockerd(host=fake.host)
+    assert fake.spawned == []
+
+
+def test_remote_docker_host_is_not_replaced_by_a_local_daemon(tmp_path: Path) -> None:
+    fake = FakeHost(tmp_path, answers_after=None, environ={"DOCKER_HOST": "tcp://10.0.0.5:2376"})
+
+    with pytest.raises(DockerdUnavailable, match=r"DOCKER_HOST=tcp://10\.0\.0\.5:2376"):
+        ensure_dockerd(host=fake.host)
+    assert fake.spawned == []
+
+
+def test_default_docker_host_still_starts(tmp_path: Path) -> None:
+    fake = FakeHost(
+        tmp_path, answers_after=2, environ={"DOCKER_HOST": "unix:///var/run/docker.sock"}
+    )
+
+    ensure_dockerd(host=fake.host)
+
+    assert len(fake.spawned) == 1
+
+
+def test_a_starting_dockerd_is_waited_for_not_doubled(tmp_path: Path) -> None:
+    fake = FakeHost(tmp_path, answers_after=6, running_pid=777)
+
+    ensure_dockerd(host=fake.host)
+
+    assert fake.spawned == []
+
+
+def test_someone_elses_hung_dockerd_is_left_alone(tmp_path: Path) -> None:
+    fake = FakeHost(tmp_path, answers_after=None, running_pid=777)
+
+    with pytest.raises(DockerdUnavailable, match=r"pid 777, not started by us"):
+        ensure_dockerd(timeout=5, host=fake.host)
+    assert fake.spawned == []
+
+
+def test_dockerd_exiting_at_start_up_shows_its_log(tmp_path: Path) -> None:
+    (tmp_path / "dockerd.log").write_text("failed to start daemon: iptables not found\n")
+    fake = FakeHost(tmp_path, answers_after=None, process=FakeProcess(exits_with=1))
+
+    with pytest.raises(DockerdUnavailable) as caught:
+        ensure_dockerd(host=fake.host)
+
+    message = str(caught.value)
+    assert "exited with status 1" in message
+    assert "iptables not found" in message
+    assert str(tmp_path / "dockerd.log") in message
+
+
+def test_timeout_leaves_the_daemon_running(tmp_path: Path) -> None:
+    fake = FakeHost(tmp_path, answers_after=None)
+
+    with pytest.raises(DockerdUnavailable, match=r"did not answer within 3 s; it is left running"):
+        ensure_dockerd(timeout=3, host=fake.host)
+
+    assert len(fake.spawned) == 1
+    assert fake.now >= 3
+
+
+def test_engine_up_after_the_lock_skips_the_start(tmp_path: Path) -> None:
+    # Another caller started it while this one waited for the lock: the second ping answers.
+    fake = FakeHost(tmp_path, answers_after=1)
+
+    ensure_dockerd(host=fake.host)
+
+    assert fake.spawned == []
+
+
+def test_pid_file_reading(tmp_path: Path) -> None:
+    pid_file = tmp_path / "docker.pid"
+    assert running_dockerd_pid(pid_file) is None  # no file
+    pid_file.write_text("not a pid")
+    assert running_dockerd_pid(pid_file) is None
+    pid_file.write_text(str(os.getpid()))  # alive, but a python, not a dockerd
+    assert running_dockerd_pid(pid_file) is None
