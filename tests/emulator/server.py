@@ -17,7 +17,6 @@ import secrets
 import threading
 import time
 import traceback
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,10 +112,6 @@ class Emulator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
-        # Client connections seen, so shutdown can abort the idle keep-alive ones: a graceful TLS
-        # close does not finish before the loop closes, and the leftover sockets would raise
-        # ResourceWarnings (errors under pytest's filterwarnings=error).
-        self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
 
     # --- addresses ---------------------------------------------------------------------
     def url(self, host: str) -> str:
@@ -247,11 +242,15 @@ class Emulator:
             except Exception:
                 log.exception("stopping service %s failed", name)
         if self._runner is not None:
+            # Abort every open client connection first (idle keep-alives, ones that never sent a
+            # request): a graceful TLS close does not finish before the loop closes, and the
+            # leftover sockets raise ResourceWarnings (errors under filterwarnings=error).
+            server = self._runner.server
+            for handler in list(server.connections) if server is not None else []:
+                if handler.transport is not None:
+                    handler.transport.abort()
+            await asyncio.sleep(0.05)  # let connection_lost callbacks run
             await self._runner.cleanup()
-        for transport in list(self._transports):
-            if not transport.is_closing() and isinstance(transport, asyncio.Transport):
-                transport.abort()
-        await asyncio.sleep(0.05)  # let connection_lost callbacks run before the loop closes
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -261,8 +260,6 @@ class Emulator:
 
     # --- the one handler ---------------------------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        if request.transport is not None:
-            self._transports.add(request.transport)
         started = time.monotonic()
         host = request.host.rsplit(":", 1)[0].lower()
         response: web.StreamResponse
