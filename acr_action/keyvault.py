@@ -1,7 +1,7 @@
 """Reading secrets from Azure Key Vault: registry pull credentials and app secrets.
 
-Every value is masked the moment it arrives, before anything could print it. Reads run in
-parallel (a handful of GETs after one challenge round-trip).
+Every value is masked the moment it arrives, before anything could print it. After the first
+read (one challenge round-trip and one token), the others run in parallel.
 """
 
 from __future__ import annotations
@@ -51,6 +51,14 @@ def read_secrets(
         mask(value)
         return value
 
-    with client, ThreadPoolExecutor(max_workers=min(8, len(names))) as pool:
-        futures = {key: pool.submit(read, secret) for key, secret in names.items()}
-        return {key: future.result() for key, future in futures.items()}
+    items = list(names.items())
+    with client:
+        # The first read goes alone: it answers the vault's 401 challenge and gets the token.
+        # Reads started together would each meet the challenge and each fetch a token.
+        first_key, first_secret = items[0]
+        values = {first_key: read(first_secret)}
+        if len(items) > 1:
+            with ThreadPoolExecutor(max_workers=min(8, len(items) - 1)) as pool:
+                futures = {key: pool.submit(read, secret) for key, secret in items[1:]}
+                values.update({key: future.result() for key, future in futures.items()})
+    return values

@@ -365,3 +365,71 @@ def test_buildkit_only_syntax_builds(run_action: Callable[..., Run], hello_app) 
 
     assert run.exit_code == 0, run.stdout
     assert run.outputs["digest"].startswith("sha256:")
+
+
+def test_existing_image_is_deployed_by_digest(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-image")
+    built = run_action(
+        inputs={"name": "hello-image", "mode": "build", "tags": "release-1"}, workspace=hello_app
+    )
+    assert built.exit_code == 0, built.stdout
+    tagged = f"{azure.login_server(REGISTRY)}/iris-api:release-1"
+
+    # No build inputs at all: deploy what the registry already holds, pinned to its digest.
+    run = run_action(inputs={"name": "hello-image", "image": tagged, "build-args": ""})
+
+    assert run.exit_code == 0, run.stdout
+    assert (
+        run.outputs["image-ref"]
+        == f"{azure.login_server(REGISTRY)}/iris-api@{built.outputs['digest']}"
+    )
+    assert run.outputs["digest"] == built.outputs["digest"]
+    status, _ = http_get(run.outputs["ip-address"], 80)
+    assert status == 200
+
+
+def test_pull_credentials_without_key_vault(
+    run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-userpass")
+
+    run = run_action(
+        inputs={
+            "name": "hello-userpass",
+            "key-vault": "",
+            "registry-username": PULL_SP,
+            "registry-password": PULL_PASSWORD,
+        },
+        workspace=hello_app,
+    )
+
+    assert run.exit_code == 0, run.stdout
+    assert run.outputs["state"] == "Running"
+
+
+def test_no_wait_returns_after_the_operation(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-nowait")
+
+    run = run_action(inputs={"name": "hello-nowait", "wait": "false"}, workspace=hello_app)
+
+    assert run.exit_code == 0, run.stdout
+    assert run.outputs["fqdn"]
+    assert "time: readiness" not in run.summary
+
+
+def test_each_entra_token_gets_a_fresh_github_id_token(
+    azure: Emulator, run_action: Callable[..., Run], hello_app
+) -> None:
+    before = azure.count("GET", "/idtoken")
+
+    run = run_action(inputs={"name": "hello-tokens"}, workspace=hello_app)
+    run_action(inputs={"name": "hello-tokens", "mode": "delete"})
+
+    assert run.exit_code == 0, run.stdout
+    # One Entra token for ARM, one for Key Vault: each from its own, fresh ID token, so a long
+    # build can never present an expired assertion (AADSTS700024).
+    assert azure.count("GET", "/idtoken") - before == 2 + 1  # + the delete run's ARM token
