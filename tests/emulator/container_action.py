@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 DOCKER = "/usr/bin/docker"  # Debian's CLI: BuildKit through DOCKER_BUILDKIT=1, no buildx needed
 LOCAL_BUILD_ARGS = {
@@ -38,6 +41,26 @@ def build_action_image(repo_root: Path, tag: str = "acr-action:local") -> str:
     return tag
 
 
+def with_action_defaults(env: Mapping[str, str], action_yml: Path) -> dict[str, str]:
+    """`env` plus an `INPUT_<NAME>` for every input of `action_yml` that the step did not give.
+
+    The runner merges the step's `with:` over action.yml: an input the step omits gets its
+    `default`, or the empty string when it declares none, so a container action sees every declared
+    input (actions/runner `ActionRunner.cs`, "Merge the default inputs from the definition", and
+    `ActionManifestManager.ConvertInputs`). A given input, even `""`, is kept as it is.
+    """
+    declared = yaml.safe_load(action_yml.read_text(encoding="utf-8")).get("inputs") or {}
+    merged = dict(env)
+    for name, spec in declared.items():
+        key = f"INPUT_{name.replace(' ', '_').upper()}"
+        if key not in merged:
+            default = (spec or {}).get("default")
+            if isinstance(default, bool):  # YAML's `true` reaches the action as the text "true"
+                default = "true" if default else "false"
+            merged[key] = "" if default is None else str(default)
+    return merged
+
+
 def run_container_action(
     image: str,
     env: dict[str, str],
@@ -61,17 +84,19 @@ def run_container_action(
     for name in sorted(env):
         command += ["-e", name]  # values travel in the environment, not on the command line
     command.append(image)
-    process = subprocess.Popen(
+    lines = []
+    # `with`: the pipe is closed when the run ends (an open one is a ResourceWarning in pytest).
+    with subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={"PATH": "/usr/bin:/bin", **env},
-    )
-    assert process.stdout is not None
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if stream:
-            print(line, end="", flush=True)
-    return ContainerRun(process.wait(), "".join(lines))
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if stream:
+                print(line, end="", flush=True)
+        exit_code = process.wait()
+    return ContainerRun(exit_code, "".join(lines))

@@ -1,0 +1,253 @@
+"""The action as GitHub runs it: the image built from the Dockerfile, one `docker run` per step.
+
+The runner contract (actions/runner `ContainerActionHandler`): the working directory is
+`/github/workspace`; the Docker socket, `/github/home`, `/github/workflow`, `/github/file_commands`
+and `/github/workspace` are mounted; `HOME=/github/home`; the file commands and the event payload
+are paths inside those mounts; every input of action.yml arrives as `INPUT_<NAME>` (upper-cased,
+hyphens kept), given or defaulted. Every step run here goes through the leak detector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import unavailable
+from tests.emulator.container_action import (
+    DOCKER,
+    LOCAL_BUILD_ARGS,
+    build_action_image,
+    run_container_action,
+    with_action_defaults,
+)
+from tests.emulator.server import Emulator
+from tests.emulator.workflow import REGISTRY, Event, read_outputs, step_env
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTION_IMAGE = "acr-action:e2e"
+BUSYBOX_IMAGE = "acr-action-local/busybox"
+PYTHON_IMAGE = "acr-action-local/python:3.11-bookworm"
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
+# The runner gives every step an Actions runtime token (cache, artifacts). The action never needs
+# it; it is seeded with a known value here so the leak detector can look for it.
+RUNTIME_TOKEN = "rt-" + secrets.token_urlsafe(32)
+
+
+@dataclass
+class Step:
+    """What one `docker run` of the action left: exit code, log, outputs file, step summary."""
+
+    exit_code: int
+    log: str
+    outputs: dict[str, str]
+    summary: str
+    seconds: float
+    runner_dir: Path = field(repr=False)
+
+    @property
+    def shown(self) -> str:
+        """Everything a reader of the job sees; `::add-mask::` lines the runner consumes."""
+        lines = [line for line in self.log.splitlines() if not line.startswith("::add-mask::")]
+        return "\n".join([*lines, self.summary, *self.outputs.values()])
+
+
+def known_secrets(azure: Emulator) -> set[str]:
+    """Every secret value the local Azure holds: vault secrets and application secrets."""
+    with azure.state.lock:
+        values = {
+            version.value
+            for vault in azure.state.vaults.values()
+            for versions in vault.secrets.values()
+            for version in versions
+        }
+        values |= {app.secret for app in azure.state.apps.values() if app.secret}
+    # Client ids stored as pull "usernames" are identifiers, not secrets.
+    return {value for value in values if len(value) >= 6 and not GUID.fullmatch(value)}
+
+
+def files_holding(folder: Path, needles: set[str]) -> list[str]:
+    """Files under `folder` that contain one of `needles` or a JWT."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
+        data = path.read_bytes()
+        text = data.decode("utf-8", "replace")
+        if JWT.search(text) or any(needle in text for needle in needles):
+            found.append(str(path.relative_to(folder)))
+    return found
+
+
+def complete_runner_env(env: dict[str, str], event: Event, runner_dir: Path) -> dict[str, str]:
+    """The rest of what the runner sets for a step: `GITHUB_*`, `RUNNER_*`, `ACTIONS_*` values.
+
+    `step_env` gives those the action reads; these are the others a real step has, so that the
+    action runs in the full environment (and must ignore, or keep secret, what it does not use).
+    """
+    for name in ("add_path", "save_state"):
+        (runner_dir / "file_commands" / name).touch()
+    owner, repo = event.repository.split("/")
+    ref = env["GITHUB_REF"]
+    extra = {
+        "GITHUB_JOB": "deploy",
+        "GITHUB_ACTION": "deploy",
+        "GITHUB_ACTION_REPOSITORY": "acr-action/acr-action",
+        "GITHUB_ACTION_REF": "v1",
+        "GITHUB_ACTOR_ID": "583231",
+        "GITHUB_TRIGGERING_ACTOR": env.get("GITHUB_ACTOR", "octocat"),
+        "GITHUB_REPOSITORY_ID": "123456789",
+        "GITHUB_REPOSITORY_OWNER_ID": "9919",
+        "GITHUB_RUN_NUMBER": "7",
+        "GITHUB_REF_TYPE": "tag" if ref.startswith("refs/tags/") else "branch",
+        "GITHUB_REF_PROTECTED": "false",
+        "GITHUB_WORKFLOW_REF": f"{event.repository}/.github/workflows/deploy.yml@{ref}",
+        "GITHUB_WORKFLOW_SHA": event.sha,
+        "GITHUB_GRAPHQL_URL": env["GITHUB_API_URL"].rstrip("/") + "/graphql",
+        "GITHUB_RETENTION_DAYS": "90",
+        "GITHUB_PATH": "/github/file_commands/add_path",
+        "GITHUB_STATE": "/github/file_commands/save_state",
+        "RUNNER_OS": "Linux",
+        "RUNNER_ARCH": "X64",
+        "RUNNER_NAME": "GitHub Actions 2",
+        "RUNNER_ENVIRONMENT": "github-hosted",
+        "RUNNER_TOOL_CACHE": "/opt/hostedtoolcache",
+        "RUNNER_WORKSPACE": f"/home/runner/work/{repo}",
+        "RUNNER_DEBUG": "",
+        # Loopback names that nothing serves: a request to them would fail, not leave the machine.
+        "ACTIONS_RUNTIME_URL": f"https://pipelines.actions.githubusercontent.localhost/{owner}/",
+        "ACTIONS_RESULTS_URL": "https://results-receiver.actions.githubusercontent.localhost/",
+        "ACTIONS_RUNTIME_TOKEN": RUNTIME_TOKEN,
+    }
+    return {**extra, **env}
+
+
+@pytest.fixture(scope="session")
+def action_image(docker_engine) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The action image, built once from the repository's Dockerfile as the runner builds it."""
+    for image in [*LOCAL_BUILD_ARGS.values(), BUSYBOX_IMAGE, PYTHON_IMAGE]:
+        try:
+            docker_engine.images.get(image)
+        except Exception:
+            unavailable(f"image {image} is missing; run scripts/base-images.sh")
+    started = time.monotonic()
+    try:
+        build_action_image(ROOT, ACTION_IMAGE)
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(f"building the action image failed: {exc}", pytrace=False)
+    print(f"action image built in {time.monotonic() - started:.1f} s")
+    yield ACTION_IMAGE
+    # The tag goes; BuildKit's cache keeps the next build quick.
+    subprocess.run(
+        [DOCKER, "image", "rm", "--force", ACTION_IMAGE], capture_output=True, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def pushed_images(azure: Emulator) -> Iterator[None]:
+    """Removes, at the end, the local tags the action's builds left under this emulator's registry."""
+    login_server = azure.login_server(REGISTRY)
+
+    def references() -> set[str]:
+        listed = subprocess.run(
+            [DOCKER, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        return {ref for ref in listed if ref.startswith(login_server + "/")}
+
+    before = references()
+    yield
+    stale = sorted(ref for ref in references() - before if not ref.endswith(":<none>"))
+    if stale:
+        subprocess.run([DOCKER, "image", "rm", *stale], capture_output=True, check=False)
+
+
+@pytest.fixture
+def step(
+    azure: Emulator, action_image: str, pushed_images: None, tmp_path: Path
+) -> Callable[..., Step]:
+    """Run the action container for one workflow step; returns what it left behind."""
+    counter = iter(range(1000))
+
+    def run(
+        *,
+        event: Event | None = None,
+        inputs: dict[str, str] | None = None,
+        workspace: Path | None = None,
+        oidc: bool = True,
+    ) -> Step:
+        event = event or Event()
+        runner_dir = tmp_path / f"runner-{next(counter)}"
+        merged = {"timeout": "3m", **(inputs or {})}
+        env = step_env(azure, runner_dir, event=event, inputs=merged, oidc=oidc, in_container=True)
+        env = complete_runner_env(env, event, runner_dir)
+        env = with_action_defaults(env, ROOT / "action.yml")
+        workspace = workspace or runner_dir / "workspace"
+        started = time.monotonic()
+        result = run_container_action(action_image, env, runner_dir, workspace, azure.ca_path)
+        files = runner_dir / "file_commands"
+        done = Step(
+            exit_code=result.exit_code,
+            log=result.log,
+            outputs=read_outputs(files / "output"),
+            summary=(files / "step_summary").read_text(encoding="utf-8"),
+            seconds=time.monotonic() - started,
+            runner_dir=runner_dir,
+        )
+        # The leak detector, on every run, success or failure: no known secret and no token in
+        # the log, the summary or the outputs, nor in any file left in the runner's folders.
+        needles = known_secrets(azure) | {RUNTIME_TOKEN}
+        needles |= {
+            value
+            for line in merged.get("secure-environment-variables", "").splitlines()
+            for value in [line.partition("=")[2]]
+            if len(value) >= 6
+        }
+        if "ACTIONS_ID_TOKEN_REQUEST_TOKEN" in env:
+            needles.add(env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+        leaked = sorted(needle for needle in needles if needle in done.shown)
+        assert not leaked, f"{len(leaked)} secret value(s) appear in the step's log or files"
+        assert not JWT.search(done.shown), "a token (JWT) appears in the step's log or files"
+        for folder in (runner_dir, workspace):
+            holding = files_holding(folder, needles)
+            assert not holding, f"files left in {folder} hold a secret or token: {holding}"
+        return done
+
+    return run
+
+
+@pytest.fixture
+def groups(step: Callable[..., Step]) -> Iterator[list[str]]:
+    """Container groups to remove after the test, with the action's own `mode: delete`."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        deleted = step(inputs={"mode": "delete", "name": name})
+        assert deleted.exit_code == 0, deleted.log[-2000:]
+
+
+@pytest.fixture
+def hello(tmp_path: Path) -> Path:
+    """A copy of examples/hello (busybox httpd, about 2 MB) as the job's workspace."""
+    workspace = tmp_path / "hello"
+    shutil.copytree(ROOT / "examples" / "hello", workspace)
+    return workspace
+
+
+def hello_inputs(**more: str) -> dict[str, str]:
+    """Inputs for a step that builds examples/hello from the local busybox stand-in."""
+    return {"build-args": f"BUSYBOX_IMAGE={BUSYBOX_IMAGE}", **more}
+
+
+def commit_sha(label: str) -> str:
+    """A stable fake commit SHA for a named commit."""
+    return hashlib.sha1(label.encode()).hexdigest()
