@@ -10,7 +10,10 @@
 # (No `# syntax=` line: it would pull a frontend image from Docker Hub. Nothing here needs more
 # than the daemon's built-in Dockerfile frontend.)
 
-ARG BASE_IMAGE=python:3.11-slim-bookworm
+# Pinned by digest (the multi-platform index of python:3.11-slim-bookworm, Python 3.11.16, as
+# recorded by docker-library/repo-info repos/python/remote/3.11-slim-bookworm.md); the tag stays
+# for readers. Override with --build-arg BASE_IMAGE=... (the tests pass a local stand-in).
+ARG BASE_IMAGE=python:3.11-slim-bookworm@sha256:0bee7276f83efd4a1ee05bbbf4281d95ed28e079220a9457f25a93e3f1e3c31b
 # Source of the Docker CLI and its buildx plugin. docker-py's build API is the legacy builder,
 # which rejects `RUN --mount` and other current syntax; the action runs `docker build` with BuildKit
 # through this CLI against the runner's daemon (the mounted /var/run/docker.sock).

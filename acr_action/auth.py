@@ -17,17 +17,20 @@ from urllib.parse import quote
 
 from .errors import (
     AuthError,
+    DependencyUnavailable,
     EntraRefused,
     FederatedCredentialMismatch,
     ForkPullRequest,
     OidcUnavailable,
 )
+from .retry import RETRY_STATUSES
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from .cloud import Endpoints
     from .inputs import GitHubContext, Inputs
+    from .retry import Retrier
 
 # Claims shown next to an Entra refusal: what the federated credential has to match.
 SHOWN_CLAIMS = (
@@ -41,6 +44,11 @@ SHOWN_CLAIMS = (
     "event_name",
 )
 FEDERATION_CODES = ("AADSTS700211", "AADSTS700213", "AADSTS7002138", "AADSTS70021")
+OIDC_DEPENDENCY = "GitHub OIDC token endpoint"
+OIDC_CHECK = (
+    "GitHub's token service (https://www.githubstatus.com, *Actions*); on GitHub Enterprise "
+    "Server, the runner's connection to the server"
+)
 
 
 def unverified_claims(jwt_text: str) -> dict[str, Any]:
@@ -64,7 +72,11 @@ class GitHubOidc:
         mask: Callable[[str], None],
         *,
         github: GitHubContext,
+        retrier: Retrier | None = None,
     ) -> None:
+        from .retry import Retrier
+
+        self._retrier = retrier or Retrier()
         self._url = env.get("ACTIONS_ID_TOKEN_REQUEST_URL", "")
         self._bearer = env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
         self._audience = audience
@@ -95,11 +107,17 @@ class GitHubOidc:
         separator = "&" if "?" in self._url else "?"
         url = f"{self._url}{separator}audience={quote(self._audience, safe='')}"
         try:
-            response = requests.get(
-                url, headers={"Authorization": f"bearer {self._bearer}"}, timeout=(5, 20)
+            response = self._retrier.http(
+                OIDC_DEPENDENCY,
+                "GET",
+                url,
+                headers={"Authorization": f"bearer {self._bearer}"},
+                read=20,
             )
         except requests.RequestException as exc:
-            raise AuthError(f"the GitHub OIDC token request failed: {exc}") from exc
+            raise DependencyUnavailable(OIDC_DEPENDENCY, type(exc).__name__, OIDC_CHECK) from exc
+        if response.status_code in RETRY_STATUSES:
+            raise DependencyUnavailable(OIDC_DEPENDENCY, f"HTTP {response.status_code}", OIDC_CHECK)
         if response.status_code != 200:
             raise AuthError(
                 f"the GitHub OIDC token request answered HTTP {response.status_code}; "
@@ -114,9 +132,18 @@ class GitHubOidc:
 
 
 def make_credential(
-    inputs: Inputs, endpoints: Endpoints, oidc: GitHubOidc, *, on_actions: bool
+    inputs: Inputs,
+    endpoints: Endpoints,
+    oidc: GitHubOidc,
+    *,
+    on_actions: bool,
+    options: Mapping[str, Any] | None = None,
 ) -> TokenCredential:
-    """The one credential of this run (it caches its tokens per scope)."""
+    """The one credential of this run (it caches its tokens per scope).
+
+    `options` are the retry and timeout settings of `retry.azure_options(..., identity=True)`.
+    """
+    sdk = dict(options or {})
     if inputs.creds is not None:
         from azure.identity import ClientSecretCredential
 
@@ -127,13 +154,18 @@ def make_credential(
             authority=endpoints.authority_host,
             # MSAL would ask Microsoft's public host to validate a custom authority.
             disable_instance_discovery=endpoints.custom,
+            **sdk,
         )
     if inputs.client_id and inputs.tenant_id and (oidc.available or on_actions):
         from azure.identity import ClientAssertionCredential
 
         oidc.check_available()  # on a runner without a token: fork PR or missing id-token permission
         return ClientAssertionCredential(
-            inputs.tenant_id, inputs.client_id, oidc.token, authority=endpoints.authority_host
+            inputs.tenant_id,
+            inputs.client_id,
+            oidc.token,
+            authority=endpoints.authority_host,
+            **sdk,
         )
     # Outside Actions: a person on a laptop, logged in with `az login` or AZURE_* variables.
     from azure.identity import AzureCliCredential, ChainedTokenCredential, EnvironmentCredential

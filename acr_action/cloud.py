@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import AzureCallFailed
+from .errors import AzureCallFailed, DependencyUnavailable
+from .retry import RETRY_STATUSES, Retrier
 
 METADATA_API_VERSION = "2022-09-01"
 
@@ -67,21 +68,21 @@ def for_environment(name: str) -> Endpoints:
     return KNOWN_CLOUDS[name]
 
 
-def from_metadata(resource_manager_endpoint: str, *, timeout: float = 10.0) -> Endpoints:
+def from_metadata(
+    resource_manager_endpoint: str, *, timeout: float = 10.0, retrier: Retrier | None = None
+) -> Endpoints:
     """Read a custom cloud's endpoints from `{endpoint}/metadata/endpoints`."""
     import requests
 
     base = resource_manager_endpoint.rstrip("/")
     url = f"{base}/metadata/endpoints?api-version={METADATA_API_VERSION}"
+    check = f"that `resource-manager-endpoint` ({base}) is up and reachable from the runner"
     try:
-        response = requests.get(url, timeout=(5, timeout))
+        response = (retrier or Retrier()).http("Cloud metadata", "GET", url, read=timeout)
     except requests.RequestException as exc:
-        raise AzureCallFailed(
-            dependency="cloud metadata",
-            status=None,
-            code=type(exc).__name__,
-            message=f"could not read {url}: {exc}",
-        ) from exc
+        raise DependencyUnavailable("Cloud metadata", type(exc).__name__, check) from exc
+    if response.status_code in RETRY_STATUSES:
+        raise DependencyUnavailable("Cloud metadata", f"HTTP {response.status_code}", check)
     if response.status_code != 200:
         raise AzureCallFailed(
             dependency="cloud metadata",

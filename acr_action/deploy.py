@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import http.client
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .arm import translate
 from .clock import Deadline
-from .errors import ContainerFailed, ImagePullRefused, ImmutableChange, NotReady
+from .errors import (
+    ContainerFailed,
+    DependencyUnavailable,
+    ImagePullRefused,
+    ImmutableChange,
+    NotReady,
+    StepTimeout,
+)
+from .retry import RETRY_STATUSES, Backoff, Retrier, Transient, retry_after
 from .spec import GroupSpec, Plan, diff, to_model
 
 if TYPE_CHECKING:
@@ -29,6 +37,15 @@ if TYPE_CHECKING:
 # ACI answers `Retry-After` on its operations; this is only the fallback when it doesn't.
 POLL_SECONDS = 2.0
 DEPENDENCY = "Azure Container Instances"
+CHECK = "https://status.azure.com (Container Instances, Resource Manager) and the runner's network"
+# ARM refuses a PUT or DELETE while another operation on the group runs: ACI answers 409
+# `ContainerGroupTransitioning` ("The container group '<name>' is still transitioning, please
+# retry later."; learn.microsoft.com/troubleshoot/azure/azure-container-instances/, "Container
+# group remains in a transitioning state"), other providers `AnotherOperationInProgress`, and
+# ARM itself `Conflict` "Another operation on this or dependent resource is in progress."
+IN_PROGRESS_CODES = frozenset({"ContainerGroupTransitioning", "AnotherOperationInProgress"})
+# Another operation takes tens of seconds: wait longer between tries than for a 503.
+CONFLICT_BACKOFF = Backoff(attempts=40, base=2.0, cap=10.0)
 
 
 @dataclass(frozen=True)
@@ -45,33 +62,88 @@ class Deployed:
 
 
 def client(
-    credential: TokenCredential, endpoints: Endpoints, subscription_id: str
+    credential: TokenCredential,
+    endpoints: Endpoints,
+    subscription_id: str,
+    *,
+    options: Mapping[str, Any] | None = None,
 ) -> ContainerInstanceManagementClient:
-    """An ACI management client for this cloud."""
+    """An ACI management client for this cloud (`options`: `retry.azure_options`)."""
     from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
+    settings: dict[str, Any] = {"connection_timeout": 10, "read_timeout": 60, **(options or {})}
     return ContainerInstanceManagementClient(
         credential,
         subscription_id,
         base_url=endpoints.resource_manager,
         credential_scopes=[endpoints.arm_scope],
-        connection_timeout=10,
-        read_timeout=60,
+        **settings,
     )
+
+
+def in_progress(exc: Any) -> bool:
+    """Is this ARM answer "another operation on the resource is in progress" (409)?"""
+    if getattr(exc, "status_code", None) != 409:
+        return False
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None) or ""
+    message = str(getattr(error, "message", None) or getattr(exc, "message", "") or "")
+    return code in IN_PROGRESS_CODES or (code == "Conflict" and "in progress" in message.lower())
+
+
+def _conflict_verdict(outcome: Any) -> Transient | None:
+    if not in_progress(outcome):
+        return None
+    code = getattr(getattr(outcome, "error", None), "code", None) or "Conflict"
+    response = getattr(outcome, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    return Transient(
+        f"answered HTTP 409 {code} (another operation on the group is still running)",
+        retry_after(headers.get("Retry-After")),
+    )
+
+
+def failure(exc: Any, *, name: str = "", group: str = "", region: str = "") -> Exception:
+    """The project's error for an Azure SDK exception from an ACI call."""
+    from azure.core.exceptions import HttpResponseError
+
+    if not isinstance(exc, HttpResponseError):  # no answer: dropped or timed out, retries spent
+        return DependencyUnavailable(DEPENDENCY, type(exc).__name__, CHECK)
+    if exc.status_code in RETRY_STATUSES:
+        return DependencyUnavailable(DEPENDENCY, f"HTTP {exc.status_code}", CHECK)
+    if in_progress(exc):
+        code = exc.error.code if exc.error is not None else "Conflict"
+        return DependencyUnavailable(
+            DEPENDENCY,
+            f"HTTP 409 {code}",
+            f"what else is changing the group: `az container show --resource-group {group} "
+            f"--name {name} --query provisioningState`; wait for it to finish",
+        )
+    return translate(exc, DEPENDENCY, name=name, group=group, region=region)
+
+
+def _finish(poller: Any, deadline: Deadline | None, phase: str) -> Any:
+    """The long-running operation's result, waiting no longer than the run may last."""
+    if deadline is None:
+        return poller.result()
+    poller.wait(timeout=deadline.remaining())  # raises the operation's error, if any
+    if not poller.done():
+        raise StepTimeout(phase, deadline.seconds)
+    return poller.result()
 
 
 def get_group(
     aci: ContainerInstanceManagementClient, resource_group: str, name: str
 ) -> ContainerGroup | None:
     """The existing container group, or None."""
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
     try:
         return aci.container_groups.get(resource_group, name)
     except ResourceNotFoundError:
         return None
-    except HttpResponseError as exc:
-        raise translate(exc, DEPENDENCY, name=name, group=resource_group) from exc
+    except (HttpResponseError, AzureError) as exc:
+        raise failure(exc, name=name, group=resource_group) from exc
 
 
 def apply(
@@ -82,9 +154,15 @@ def apply(
     *,
     on_immutable_change: str,
     warn: Callable[[str], None],
+    deadline: Deadline | None = None,
+    retrier: Retrier | None = None,
 ) -> Plan:
-    """Create, update or recreate the group as the plan says; returns the plan carried out."""
-    from azure.core.exceptions import HttpResponseError
+    """Create, update or recreate the group as the plan says; returns the plan carried out.
+
+    A 409 "another operation is in progress" is waited out (within the deadline); the operation
+    itself is waited for no longer than the deadline allows.
+    """
+    from azure.core.exceptions import AzureError, HttpResponseError
 
     plan = diff(existing, spec)
     if plan.action == "noop":
@@ -96,34 +174,51 @@ def apply(
             f"Recreating container group {spec.name}: {', '.join(plan.changed) or plan.reason} cannot change in place"
             " (ACI rejects it); the app is briefly unavailable."
         )
-        delete(aci, resource_group, spec.name)
-    try:
-        poller = aci.container_groups.begin_create_or_update(
+        delete(aci, resource_group, spec.name, deadline=deadline, retrier=retrier)
+    retry = retrier or Retrier(deadline)
+
+    def put() -> Any:
+        return aci.container_groups.begin_create_or_update(
             resource_group, spec.name, to_model(spec), polling_interval=POLL_SECONDS
         )
-        poller.result()
+
+    try:
+        poller = retry.call(DEPENDENCY, put, _conflict_verdict, backoff=CONFLICT_BACKOFF)
+        _finish(poller, deadline, f"the deployment of {spec.name} ({DEPENDENCY})")
     except HttpResponseError as exc:
-        error = translate(
-            exc, DEPENDENCY, name=spec.name, group=resource_group, region=spec.location
-        )
         if "InaccessibleImage" in str(exc) or "RegistryErrorResponse" in str(exc):
             raise ImagePullRefused(spec.image_ref, str(getattr(exc, "message", exc))) from exc
-        raise error from exc
+        raise failure(exc, name=spec.name, group=resource_group, region=spec.location) from exc
+    except AzureError as exc:
+        raise failure(exc, name=spec.name, group=resource_group) from exc
     return plan
 
 
-def delete(aci: ContainerInstanceManagementClient, resource_group: str, name: str) -> bool:
+def delete(
+    aci: ContainerInstanceManagementClient,
+    resource_group: str,
+    name: str,
+    *,
+    deadline: Deadline | None = None,
+    retrier: Retrier | None = None,
+) -> bool:
     """Delete the group; True if it existed. Already gone is success."""
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+
+    retry = retrier or Retrier(deadline)
+
+    def start() -> Any:
+        return aci.container_groups.begin_delete(
+            resource_group, name, polling_interval=POLL_SECONDS
+        )
 
     try:
-        result = aci.container_groups.begin_delete(
-            resource_group, name, polling_interval=POLL_SECONDS
-        ).result()
+        poller = retry.call(DEPENDENCY, start, _conflict_verdict, backoff=CONFLICT_BACKOFF)
+        result = _finish(poller, deadline, f"the deletion of {name} ({DEPENDENCY})")
     except ResourceNotFoundError:
         return False
-    except HttpResponseError as exc:
-        raise translate(exc, DEPENDENCY, name=name, group=resource_group) from exc
+    except (HttpResponseError, AzureError) as exc:
+        raise failure(exc, name=name, group=resource_group) from exc
     return result is not None
 
 
@@ -148,13 +243,13 @@ def wait_running(
     poll: float = 1.0,
 ) -> ContainerGroup:
     """Poll until every container runs; a terminated or restarting container fails the step."""
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import AzureError
 
     while True:
         try:
             group = aci.container_groups.get(resource_group, name)
-        except HttpResponseError as exc:
-            raise translate(exc, DEPENDENCY, name=name, group=resource_group) from exc
+        except AzureError as exc:
+            raise failure(exc, name=name, group=resource_group) from exc
         containers = group.containers or []
         states: list[str | None] = []
         for container in containers:
@@ -202,29 +297,56 @@ def _logs(
 
 
 def probe(
-    ip: str, port: int, path: str, host: str | None, deadline: Deadline, *, poll: float = 0.5
+    ip: str,
+    port: int,
+    path: str,
+    host: str | None,
+    deadline: Deadline,
+    *,
+    poll: float = 0.5,
+    log: Callable[[str], None] | None = None,
 ) -> int:
-    """GET `http://ip:port/path` with `Host: host` until it answers below 500; returns the status."""
+    """GET `http://ip:port/path` with `Host: host` until it answers below 500; returns the status.
+
+    Each retry is logged once (through `log`); an app's `Retry-After` is honoured, within the
+    deadline. The app is the user's own, so the probe keeps trying until the deadline.
+    """
     last: str | int | None = None
+    attempt = 0
+    url = f"http://{host or ip}:{port}{path}"
     while True:
-        connection = http.client.HTTPConnection(ip, port, timeout=5)
+        attempt += 1
+        wait = poll
+        connection = http.client.HTTPConnection(
+            ip, port, timeout=max(0.5, min(5.0, deadline.remaining()))
+        )
         try:
             connection.request(
                 "GET",
                 path,
                 headers={"Host": host or ip, "User-Agent": "acr-action readiness probe"},
             )
-            status = connection.getresponse().status
-            if status < 500:
+            response = connection.getresponse()
+            status = response.status
+            # Below 500 means the app is up; 408 and 429 say "not yet", like a 503.
+            if status < 500 and status not in RETRY_STATUSES:
                 return status
             last = status
+            asked = retry_after(response.getheader("Retry-After"))
+            wait = poll if asked is None else max(poll, asked)
+            what = f"answered HTTP {status}"
         except OSError as exc:
             last = type(exc).__name__
+            what = f"did not answer ({last})"
         finally:
             connection.close()
-        if deadline.remaining() <= 0:
-            raise NotReady(f"http://{host or ip}:{port}{path}", last)
-        time.sleep(poll)
+        left = deadline.remaining()
+        if left <= 0:
+            raise NotReady(url, last)
+        wait = min(wait, left)
+        if log is not None:
+            log(f"Readiness probe {url} {what}; retrying in {wait:.1f} s (attempt {attempt + 1})")
+        time.sleep(wait)
 
 
 def describe(group: ContainerGroup, plan: Plan) -> Deployed:

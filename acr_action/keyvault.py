@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .errors import AzureCallFailed, KeyVaultForbidden, KeyVaultSecretMissing
+from .errors import (
+    AzureCallFailed,
+    DependencyUnavailable,
+    KeyVaultForbidden,
+    KeyVaultSecretMissing,
+)
+from .retry import RETRY_STATUSES
+
+CHECK = "https://status.azure.com (Key Vault), and the vault's firewall and private endpoints"
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -23,14 +31,19 @@ def read_secrets(
     mask: Callable[[str], None],
     *,
     principal: str = "the workflow's identity",
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
-    """Read `names` (key -> secret name) from the vault; returns key -> value, all masked."""
+    """Read `names` (key -> secret name) from the vault; returns key -> value, all masked.
+
+    `options`: the client's retry and timeout settings (`retry.azure_options`).
+    """
     if not names:
         return {}
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
     from azure.keyvault.secrets import SecretClient
 
-    client = SecretClient(vault_url, credential, connection_timeout=10, read_timeout=30)
+    settings: dict[str, Any] = {"connection_timeout": 10, "read_timeout": 30, **(options or {})}
+    client = SecretClient(vault_url, credential, **settings)
 
     def read(secret_name: str) -> str:
         try:
@@ -40,11 +53,13 @@ def read_secrets(
         except HttpResponseError as exc:
             if exc.status_code == 403:
                 raise KeyVaultForbidden(vault_url, principal) from exc
+            if exc.status_code in RETRY_STATUSES:
+                raise DependencyUnavailable("Key Vault", f"HTTP {exc.status_code}", CHECK) from exc
             code = exc.error.code if exc.error is not None else None
             raise AzureCallFailed("Key Vault", exc.status_code, code, exc.message) from exc
-        except ServiceRequestError as exc:
-            raise AzureCallFailed(
-                "Key Vault", None, "Unreachable", f"{vault_url} could not be reached: {exc}"
+        except AzureError as exc:  # no answer: unreachable, dropped or timed out, retries spent
+            raise DependencyUnavailable(
+                "Key Vault", f"{type(exc).__name__} reaching {vault_url}", CHECK
             ) from exc
         if value is None:
             raise KeyVaultSecretMissing(vault_url, secret_name)

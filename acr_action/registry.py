@@ -18,21 +18,36 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .arm import translate
-from .errors import AzureCallFailed, BuildFailed, PushFailed, ResourceMissing
+from .errors import (
+    AzureCallFailed,
+    BuildFailed,
+    DependencyUnavailable,
+    PushFailed,
+    ResourceMissing,
+)
+from .retry import RETRY_STATUSES, Retrier, Transient
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from .cloud import Endpoints
 
+EXCHANGE = "ACR token exchange"
+EXCHANGE_CHECK = (
+    "the registry's health (`az acr check-health --name <registry>`) and "
+    "https://status.azure.com (Container Registry)"
+)
+
 NULL_GUID = "00000000-0000-0000-0000-000000000000"
+ARM_CHECK = "https://status.azure.com (Azure Resource Manager) and the runner's network"
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
 
 
@@ -51,9 +66,14 @@ def login_server(
     subscription_id: str,
     resource_group: str,
     registry: str,
+    *,
+    options: Mapping[str, Any] | None = None,
 ) -> str:
-    """The registry's login server as ARM reports it (never assumed to be `*.azurecr.io`)."""
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+    """The registry's login server as ARM reports it (never assumed to be `*.azurecr.io`).
+
+    `options`: the client's retry and timeout settings (`retry.azure_options`).
+    """
+    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
     from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 
     client = ContainerRegistryManagementClient(
@@ -61,6 +81,7 @@ def login_server(
         subscription_id,
         base_url=endpoints.resource_manager,
         credential_scopes=[endpoints.arm_scope],
+        **dict(options or {}),
     )
     try:
         found = client.registries.get(resource_group, registry)
@@ -69,6 +90,10 @@ def login_server(
     except HttpResponseError as exc:
         raise translate(
             exc, "Azure Resource Manager (registry)", name=registry, group=resource_group
+        ) from exc
+    except AzureError as exc:  # no answer: connection dropped or timed out, retries spent
+        raise DependencyUnavailable(
+            "Azure Resource Manager (registry)", type(exc).__name__, ARM_CHECK
         ) from exc
     finally:
         client.close()
@@ -83,12 +108,24 @@ def login_server(
     return str(server).lower()
 
 
-def refresh_token(login: str, arm_token: str, tenant_id: str | None, *, timeout: float = 20) -> str:
+def refresh_token(
+    login: str,
+    arm_token: str,
+    tenant_id: str | None,
+    *,
+    timeout: float = 20,
+    retrier: Retrier | None = None,
+) -> str:
     """Exchange an Entra ARM token for an ACR refresh token, at the realm the registry names."""
     import requests
 
+    retry = retrier or Retrier()
     try:
-        challenge = requests.get(f"https://{login}/v2/", timeout=(5, timeout))
+        challenge = retry.http(EXCHANGE, "GET", f"https://{login}/v2/", read=timeout)
+        if challenge.status_code in RETRY_STATUSES:
+            raise DependencyUnavailable(
+                EXCHANGE, f"HTTP {challenge.status_code} from /v2/", EXCHANGE_CHECK
+            )
         params = dict(_CHALLENGE_PARAM.findall(challenge.headers.get("WWW-Authenticate", "")))
         realm, service = params.get("realm"), params.get("service", login)
         if challenge.status_code != 401 or not realm:
@@ -102,11 +139,15 @@ def refresh_token(login: str, arm_token: str, tenant_id: str | None, *, timeout:
         form = {"grant_type": "access_token", "service": service, "access_token": arm_token}
         if tenant_id:
             form["tenant"] = tenant_id
-        answer = requests.post(exchange_url, data=form, timeout=(5, timeout))
+        answer = retry.http(EXCHANGE, "POST", exchange_url, data=form, read=timeout)
     except requests.RequestException as exc:
-        raise AzureCallFailed(
-            "ACR token exchange", None, type(exc).__name__, f"{login} could not be reached: {exc}"
+        raise DependencyUnavailable(
+            EXCHANGE, f"{type(exc).__name__} reaching {login}", EXCHANGE_CHECK
         ) from exc
+    if answer.status_code in RETRY_STATUSES:
+        raise DependencyUnavailable(
+            EXCHANGE, f"HTTP {answer.status_code} from /oauth2/exchange", EXCHANGE_CHECK
+        )
     if answer.status_code != 200:
         raise AzureCallFailed(
             "ACR token exchange",
@@ -224,21 +265,72 @@ def _failing_step(tail: Sequence[str]) -> str:
     return "the build"
 
 
+class _PushError(Exception):
+    """The daemon reported a push error (judged transient or final by `_push_verdict`)."""
+
+    def __init__(self, image: str, detail: str) -> None:
+        super().__init__(detail)
+        self.image = image
+        self.detail = detail
+
+
+# What the Docker daemon says when the registry answered a transient status or the connection
+# broke (moby's distribution errors quote the registry's status text).
+_TRANSIENT_PUSH = re.compile(
+    r"\b(408|429|500|502|503|504)\b|too many requests|service unavailable|bad gateway|"
+    r"gateway time-?out|internal server error|request timeout|toomanyrequests|"
+    r"connection reset|broken pipe|\bEOF\b|i/o timeout|connection refused|"
+    r"TLS handshake timeout|unexpected status",
+    re.IGNORECASE,
+)
+
+
+def _push_verdict(outcome: Any) -> Transient | None:
+    if isinstance(outcome, _PushError) and _TRANSIENT_PUSH.search(outcome.detail):
+        status = re.search(r"\b(408|429|500|502|503|504)\b", outcome.detail)
+        said = f"HTTP {status.group(1)}" if status else _first(outcome.detail)
+        return Transient(f"failed the push transiently ({said})")
+    import requests
+
+    if isinstance(outcome, requests.ConnectionError | requests.Timeout):
+        return Transient(f"dropped the connection to the Docker daemon ({type(outcome).__name__})")
+    return None
+
+
+def _first(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:80]
+
+
 def push(
-    client: Any, repository: str, tags: Sequence[str], refresh: str, on_line: Callable[[str], None]
+    client: Any,
+    repository: str,
+    tags: Sequence[str],
+    refresh: str,
+    on_line: Callable[[str], None],
+    *,
+    retrier: Retrier | None = None,
 ) -> PushResult:
-    """Push every tag of `repository` with the null-GUID user; returns the manifest digest."""
+    """Push every tag of `repository` with the null-GUID user; returns the manifest digest.
+
+    The daemon retries a failed layer upload itself; a push that still fails transiently (the
+    registry's 429/5xx on a blob or the manifest, a broken connection) is pushed again: layers
+    already uploaded are skipped, so a repeat costs little.
+    """
     auth = {"username": NULL_GUID, "password": refresh}
     digest = ""
     pushed: set[str] = set()
     existing: set[str] = set()
-    for tag in tags:
+    retry = retrier or Retrier()
+
+    def one(tag: str) -> str:
+        found = ""
         for event in client.api.push(
             repository, tag=tag, auth_config=auth, stream=True, decode=True
         ):
             if "error" in event:
                 detail = event.get("errorDetail", {}).get("message") or event["error"]
-                raise PushFailed(f"{repository}:{tag}", str(detail))
+                raise _PushError(f"{repository}:{tag}", str(detail))
             status = event.get("status", "")
             layer = event.get("id", "")
             if status == "Pushed":
@@ -247,8 +339,16 @@ def push(
                 existing.add(layer)
             aux = event.get("aux") or {}
             if aux.get("Digest"):
-                digest = str(aux["Digest"])
-                on_line(f"pushed {repository}:{tag} ({digest})")
+                found = str(aux["Digest"])
+        return found
+
+    for tag in tags:
+        try:
+            digest = retry.call("The registry (Docker push)", partial(one, tag), _push_verdict)
+        except _PushError as exc:
+            raise PushFailed(exc.image, exc.detail) from None
+        if digest:
+            on_line(f"pushed {repository}:{tag} ({digest})")
     if not digest:
         raise PushFailed(repository, "the registry did not report a manifest digest")
     return PushResult(digest, len(pushed), len(existing - pushed))

@@ -79,6 +79,7 @@ class RequestRecord:
     query: str
     status: int
     seconds: float
+    at: float = 0.0  # time.monotonic() when the request arrived (for Retry-After timing)
 
 
 class Emulator:
@@ -312,6 +313,7 @@ class Emulator:
                 request.query_string,
                 response.status,
                 time.monotonic() - started,
+                started,
             )
         )
         return response
