@@ -24,6 +24,12 @@
     │   ├── ImmutableChange             a property ACI cannot update in place changed
     │   ├── ContainerFailed             a container terminated or keeps restarting
     │   └── NotReady                    the HTTP readiness check never passed
+    ├── PreviewError                    a pull-request preview rule stopped the run
+    │   ├── PreviewLimitReached         `max-previews` reached and `on-max-previews: fail`
+    │   ├── PreviewNameTaken            the preview's group belongs to another repository
+    │   ├── GitHubCallFailed            a GitHub REST call (pull request state) failed
+    │   └── SweepFailed                 some previews could not be deleted by `mode: sweep`
+    ├── DependencyUnavailable           a service kept failing transiently until retries ran out
     └── StepTimeout                     the `timeout` input ran out
 
 Every error carries a one-line ``title`` (what failed and why) and a markdown ``details`` body
@@ -57,11 +63,13 @@ __all__ = [
     "AzureError",
     "BuildFailed",
     "ContainerFailed",
+    "DependencyUnavailable",
     "DeployError",
     "DnsLabelTaken",
     "EntraRefused",
     "FederatedCredentialMismatch",
     "ForkPullRequest",
+    "GitHubCallFailed",
     "ImagePullRefused",
     "ImmutableChange",
     "InputError",
@@ -71,10 +79,14 @@ __all__ = [
     "NotReady",
     "OidcUnavailable",
     "PermissionDenied",
+    "PreviewError",
+    "PreviewLimitReached",
+    "PreviewNameTaken",
     "PushFailed",
     "RegistryError",
     "ResourceMissing",
     "StepTimeout",
+    "SweepFailed",
     "display_value",
     "untrusted_text",
 ]
@@ -823,6 +835,26 @@ class NotReady(DeployError):
         super().__init__(title, details)
 
 
+class DependencyUnavailable(ActionError):
+    """A service kept failing transiently (429, 5xx, dropped, slow) until retries ran out."""
+
+    def __init__(self, dependency: str, last: str, check: str) -> None:
+        self.dependency = dependency
+        self.last = last
+        self.check = check
+        title = f"{dependency} kept failing (last: {last}); gave up after retrying"
+        details = (
+            f"The action retried {dependency} with exponential backoff, honouring `Retry-After`, "
+            "until its attempts or the run's `timeout` ran out. Every attempt failed in a way "
+            "that is usually brief: throttling (429), a server error (5xx), a dropped connection "
+            f"or no answer in time.\n\nCheck: {check}.\n\n"
+            "Then rerun the job: a rerun converges from wherever this run stopped. If the "
+            "service is only slow, give the run more time:\n\n"
+            + _block("with:\n  timeout: 20m", "yaml")
+        )
+        super().__init__(title, details)
+
+
 class StepTimeout(ActionError):
     """The run did not finish within the `timeout` input."""
 
@@ -836,5 +868,105 @@ class StepTimeout(ActionError):
             "Large images and first deployments in a region take longer.\n\n"
             "Fix: raise it:\n\n"
             + _block(f"with:\n  timeout: {_duration(max(timeout_seconds * 2, 60))}", "yaml")
+        )
+        super().__init__(title, details)
+
+
+# --------------------------------------------------------------------------- previews
+
+
+class PreviewError(ActionError):
+    """A pull-request preview rule stopped the run."""
+
+
+class PreviewLimitReached(PreviewError):
+    """The resource group already holds `max-previews` previews and `on-max-previews` is `fail`."""
+
+    def __init__(self, limit: int, resource_group: str, previews: Sequence[str]) -> None:
+        self.limit = limit
+        self.resource_group = resource_group
+        self.previews = tuple(previews)
+        title = (
+            f"Preview limit reached: resource group `{resource_group}` already holds "
+            f"{len(self.previews)} preview(s), `max-previews` is {limit}"
+        )
+        listed = "\n".join(f"- `{name}`" for name in self.previews[:20])
+        more = f"\n- … and {len(self.previews) - 20} more" if len(self.previews) > 20 else ""
+        details = (
+            "No new preview was created, so nothing more is billed. Close or merge pull requests "
+            "whose previews are no longer needed (their `mode: delete` job removes them), run the "
+            "scheduled `mode: sweep`, raise the limit, or let the action make room by removing the "
+            "oldest preview of this repository:\n\n"
+            + _block("with:\n  max-previews: 10\n  on-max-previews: evict-oldest", "yaml")
+            + f"\n\nPreviews in `{resource_group}`:\n\n{listed or '(none)'}{more}"
+        )
+        super().__init__(title, details)
+
+
+class PreviewNameTaken(PreviewError):
+    """The preview's container group exists but its tags say another repository made it."""
+
+    def __init__(self, name: str, owner: str, repository: str) -> None:
+        self.name = name
+        self.owner = owner
+        self.repository = repository
+        title = f"Container group `{name}` belongs to {owner}, not {repository}"
+        details = (
+            "Its `acr-action.repository` tag names another repository: two repositories whose "
+            "names sanitize to the same group name deploy previews into one resource group. The "
+            "group was left alone. Give this repository's previews their own names:\n\n"
+            + _block(
+                "with:\n  name: ${{ github.repository_owner }}-${{ github.event.repository.name }}"
+                "-pr-${{ github.event.pull_request.number }}",
+                "yaml",
+            )
+            + "\n\nor use a resource group per repository."
+        )
+        super().__init__(title, details)
+
+
+class GitHubCallFailed(PreviewError):
+    """A GitHub REST call failed (reading a pull request's state for `mode: sweep`)."""
+
+    def __init__(self, what: str, status: int | None, message: str) -> None:
+        self.what = what
+        self.status = status
+        self.message = message
+        status_text = f"HTTP {status}" if status is not None else "no response"
+        title = f"GitHub API call failed: {what}: {status_text}"
+        if status in (401, 403):
+            meaning = (
+                "The token was refused. Pass the job's token and grant it read access to pull "
+                "requests (write access to comment):\n\n"
+                + _block(
+                    "permissions:\n  pull-requests: write\n"
+                    "steps:\n  - uses: acr-action/acr-action@v1\n    with:\n"
+                    "      github-token: ${{ github.token }}",
+                    "yaml",
+                )
+            )
+        else:
+            meaning = (
+                "GitHub (or GitHub Enterprise Server at `GITHUB_API_URL`) did not answer as "
+                "expected; re-running the job usually works."
+            )
+        super().__init__(title, f"{meaning}\n\n" + _said("GitHub", message))
+
+
+class SweepFailed(PreviewError):
+    """`mode: sweep` could not delete some previews; the others were still processed."""
+
+    def __init__(self, failures: Sequence[tuple[str, str]]) -> None:
+        self.failures = tuple(failures)
+        count = len(self.failures)
+        title = f"Sweep: {count} preview(s) could not be deleted"
+        lines = "\n".join(f"- `{name}`: {_one_line(reason)}" for name, reason in self.failures)
+        details = (
+            "Every other preview was processed (see the summary table). The next scheduled sweep "
+            "retries these; the reasons below say what Azure answered. To see what a sweep would "
+            "do without deleting anything:\n\n"
+            + _block("with:\n  mode: sweep\n  dry-run: true", "yaml")
+            + "\n\n"
+            + lines
         )
         super().__init__(title, details)

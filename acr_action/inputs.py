@@ -34,19 +34,25 @@ __all__ = [
     "GitHubContext",
     "Inputs",
     "Mode",
+    "OnFork",
     "OnImmutableChange",
+    "OnMaxPreviews",
     "OsType",
     "Pairs",
+    "PreviewSettings",
     "Protocol",
     "RestartPolicy",
     "env_key",
     "github_context",
+    "parse_age",
     "parse_duration",
     "parse_inputs",
     "secret_values",
 ]
 
-Mode = Literal["deploy", "build", "delete"]
+Mode = Literal["deploy", "build", "delete", "sweep"]
+OnMaxPreviews = Literal["fail", "evict-oldest"]
+OnFork = Literal["fail", "notice"]
 Cloud = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"]
 Protocol = Literal["TCP", "UDP"]
 RestartPolicy = Literal["Always", "OnFailure", "Never"]
@@ -101,6 +107,15 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "wait": "true",
     "timeout": "10m",
     "health-check-path": "/",
+    "comment-on-pr": "false",
+    "github-token": None,
+    "delete-image-tag": "false",
+    "max-previews": None,
+    "on-max-previews": "fail",
+    "on-fork": "fail",
+    "max-age": None,
+    "dry-run": "false",
+    "sweep-concurrency": "8",
 }
 
 # Inputs whose value may span lines; every other input must be one line.
@@ -121,7 +136,7 @@ MULTILINE_INPUTS = frozenset(
 
 # Inputs whose value is never shown in a message (the caller also masks them, see secret_values).
 SECRET_INPUTS = frozenset(
-    {"creds", "registry-password", "secure-environment-variables", "dns-label-salt"}
+    {"creds", "registry-password", "secure-environment-variables", "dns-label-salt", "github-token"}
 )
 
 # A correct example for every input, as the YAML a user would put under `with:`.
@@ -134,7 +149,7 @@ EXAMPLES: dict[str, str] = {
     "environment": "environment: AzureUSGovernment  # or AzureCloud, AzureChinaCloud",
     "resource-manager-endpoint": "resource-manager-endpoint: https://management.local.azurestack.external",
     "audience": "audience: api://AzureADTokenExchange",
-    "mode": "mode: deploy  # or build, delete",
+    "mode": "mode: deploy  # or build, delete, sweep",
     "resource-group": "resource-group: my-app-rg",
     "location": "location: westeurope",
     "registry": "registry: mycompanyacr  # the registry's name, not its login server",
@@ -178,6 +193,15 @@ EXAMPLES: dict[str, str] = {
     "wait": "wait: false",
     "timeout": "timeout: 15m  # or 900, 1h30m, 90s",
     "health-check-path": "health-check-path: /healthz  # '' turns the check off",
+    "comment-on-pr": "comment-on-pr: true  # needs github-token and permissions: pull-requests: write",
+    "github-token": "github-token: ${{ github.token }}",
+    "delete-image-tag": "delete-image-tag: true  # mode: delete or sweep; needs registry",
+    "max-previews": "max-previews: 10  # previews per resource group",
+    "on-max-previews": "on-max-previews: evict-oldest  # or fail",
+    "on-fork": "on-fork: notice  # or fail",
+    "max-age": "max-age: 7d  # mode: sweep; or 36h, 90m",
+    "dry-run": "dry-run: true  # mode: sweep",
+    "sweep-concurrency": "sweep-concurrency: 8  # mode: sweep, 1 to 32",
 }
 
 _OIDC_EXAMPLE = (
@@ -186,7 +210,9 @@ _OIDC_EXAMPLE = (
     "subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}"
 )
 
-_MODES: tuple[Mode, ...] = ("deploy", "build", "delete")
+_MODES: tuple[Mode, ...] = ("deploy", "build", "delete", "sweep")
+_ON_MAX_PREVIEWS: tuple[OnMaxPreviews, ...] = ("fail", "evict-oldest")
+_ON_FORK: tuple[OnFork, ...] = ("fail", "notice")
 _CLOUDS: tuple[Cloud, ...] = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
 _PROTOCOLS: tuple[Protocol, ...] = ("TCP", "UDP")
 _RESTART_POLICIES: tuple[RestartPolicy, ...] = ("Always", "OnFailure", "Never")
@@ -226,6 +252,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LABEL_KEY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?")
 _NUM = r"[0-9]+(?:\.[0-9]+)?"
 _DURATION = re.compile(rf"(?:({_NUM})h)?(?:({_NUM})m)?(?:({_NUM})s)?")
+_AGE = re.compile(rf"(?:({_NUM})d)?(?:({_NUM})h)?(?:({_NUM})m)?(?:({_NUM})s)?")
 _DECIMAL = re.compile(r"[0-9]*\.?[0-9]+")
 _AZURE_TAG_NAME = re.compile(r"[^<>%&\\?/]{1,512}")
 _ENV_RULE = "letters, digits and `_`, not starting with a digit"
@@ -279,6 +306,7 @@ class GitHubContext:
     pr_number: int | None = None
     pr_head_repo_fork: bool = False
     pr_head_repository: str = ""  # owner/name of the pull request's head repository
+    pr_head_sha: str = ""  # the pull request's head commit (GITHUB_SHA is the merge commit)
     head_ref: str = ""
     run_id: str = ""
     run_attempt: str = ""
@@ -313,10 +341,13 @@ def github_context(env: Mapping[str, str]) -> GitHubContext:
     pr_number: int | None = None
     fork = False
     head_repository = ""
+    head_sha = ""
     if isinstance(pull_request, dict):
         number = pull_request.get("number")
         pr_number = number if isinstance(number, int) and not isinstance(number, bool) else None
         head = pull_request.get("head")
+        if isinstance(head, dict) and isinstance(head.get("sha"), str):
+            head_sha = head["sha"]
         if isinstance(head, dict) and "repo" in head:
             head_repo = head["repo"]
             if head_repo is None:
@@ -343,6 +374,7 @@ def github_context(env: Mapping[str, str]) -> GitHubContext:
         pr_number=pr_number,
         pr_head_repo_fork=fork,
         pr_head_repository=head_repository,
+        pr_head_sha=head_sha,
         head_ref=env.get("GITHUB_HEAD_REF", ""),
         run_id=env.get("GITHUB_RUN_ID", ""),
         run_attempt=env.get("GITHUB_RUN_ATTEMPT", ""),
@@ -364,6 +396,22 @@ class Creds:
     client_secret: str = field(repr=False)
     tenant_id: str
     subscription_id: str
+
+
+@dataclass(frozen=True)
+class PreviewSettings:
+    """The pull-request preview inputs: comment, limits, forks, image cleanup and sweep."""
+
+    comment_on_pr: bool = False
+    github_token: str | None = field(default=None, repr=False)
+    delete_image_tag: bool = False
+    image_repository: str | None = None  # the image whose `pr-<N>` tag delete-image-tag removes
+    max_previews: int | None = None
+    on_max_previews: OnMaxPreviews = "fail"
+    on_fork: OnFork = "fail"
+    max_age: float | None = None  # seconds; sweep only
+    dry_run: bool = False
+    sweep_concurrency: int = 8
 
 
 @dataclass(frozen=True)
@@ -415,6 +463,7 @@ class Inputs:
     timeout: float
     health_check_path: str | None  # None: no HTTP readiness check
     github: GitHubContext
+    preview: PreviewSettings = field(default_factory=lambda: PreviewSettings())
 
     @property
     def auth_mode(self) -> Literal["oidc", "creds", "ambient"]:
@@ -795,7 +844,7 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     )
     if mode == "build":
         r.conflict(["image"], "cannot be used with mode: build, which builds the image itself")
-    builds = mode != "delete" and "image" not in r.given
+    builds = mode not in ("delete", "sweep") and "image" not in r.given
     if builds:
         r.require(["registry"], "is required to push the image (or give `image` to deploy one)")
     image_name = r.valid(
@@ -893,7 +942,7 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     )
     name = name or _default_name(ctx, image_name, image)
     # Without a repository the name comes from image-name, whose problem already covers this.
-    if "image-name" not in r.reported:
+    if "image-name" not in r.reported and mode != "sweep":
         r.require([] if name else ["name"], "is required outside GitHub Actions")
     label = r.valid(
         "dns-name-label",
@@ -941,6 +990,9 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     )
     health_check_path = _parse_health_check_path(r)
 
+    preview = _parse_preview(r, mode, ctx, registry, image_name)
+    if mode == "sweep":
+        name, label = name or "", label or ""  # a sweep acts on many groups, never on `name`
     if r.problems:
         raise InputError(r.problems)
     # Every required value was checked above; these asserts only narrow the types for mypy.
@@ -993,6 +1045,7 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         timeout=parse_duration(timeout or _default("timeout")) or 600.0,
         health_check_path=health_check_path,
         github=ctx,
+        preview=preview,
     )
 
 
@@ -1020,6 +1073,119 @@ def _parse_health_check_path(r: _Reader) -> str | None:
     )
 
 
+def parse_age(text: str) -> float | None:
+    """Seconds in ``7d``, ``36h``, ``1d12h``, ``90m`` or plain seconds; None if none of these."""
+    compact = re.sub(r"\s+", "", text).lower()
+    if re.fullmatch(_NUM, compact):
+        return float(compact)
+    match = _AGE.fullmatch(compact)
+    if not compact or match is None:
+        return None
+    days, hours, minutes, seconds = (float(group) if group else 0.0 for group in match.groups())
+    return days * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def _integer(r: _Reader, name: str, low: int, high: int) -> int | None:
+    """A whole number within [low, high]; None when unset or invalid (then reported)."""
+    text = r.line(name)
+    if text is None:
+        return None
+    if not re.fullmatch(r"[0-9]+", text) or not low <= int(text) <= high:
+        r.add(name, f"must be a whole number from {low} to {high}", shown=text)
+        return None
+    return int(text)
+
+
+def _set(r: _Reader, names: Iterable[str]) -> list[str]:
+    """Those of names given with a value other than their static default.
+
+    The runner passes action.yml's default as if the user had written it, so an input that is
+    only refused in some modes may be refused only when it says something else.
+    """
+    found = []
+    for name in names:
+        default = INPUT_DEFAULTS[name]
+        value = (r._env.get(env_key(name)) or "").strip()
+        if name in r.given and (default is None or value.lower() != default.lower()):
+            found.append(name)
+    return found
+
+
+def _parse_preview(
+    r: _Reader, mode: Mode, ctx: GitHubContext, registry: str | None, image_name: str | None
+) -> PreviewSettings:
+    """The preview inputs, each refused in the modes where it would silently do nothing."""
+    comment = r.boolean("comment-on-pr")
+    token = r.secret_line("github-token")
+    delete_tag = r.boolean("delete-image-tag")
+    max_previews = _integer(r, "max-previews", 1, 1000)
+    on_max = r.choice("on-max-previews", _ON_MAX_PREVIEWS)
+    on_fork = r.choice("on-fork", _ON_FORK)
+    max_age_text = r.valid(
+        "max-age",
+        lambda value: (parse_age(value) or 0) > 0,
+        "must be a positive age such as 7d, 36h, 1d12h or 90m",
+    )
+    dry_run = r.boolean("dry-run")
+    concurrency = _integer(r, "sweep-concurrency", 1, 32)
+
+    def refuse(names: Iterable[str], message: str) -> None:
+        for name in _set(r, names):
+            r.add(name, message)
+
+    if comment:
+        r.require(
+            ["github-token"],
+            "is required with `comment-on-pr: true`: the comment is written with it",
+        )
+    elif mode != "sweep":
+        refuse(["github-token"], "has no effect without `comment-on-pr: true`")
+    if mode == "build":
+        refuse(["comment-on-pr"], "has no effect with mode: build, which deploys nothing")
+    if mode != "deploy":
+        refuse(["max-previews", "on-max-previews"], f"only applies to mode: deploy, not {mode}")
+    elif "max-previews" not in r.given:
+        refuse(["on-max-previews"], "has no effect without `max-previews`")
+    if mode == "sweep":
+        refuse(["on-fork"], "has no effect with mode: sweep, which no pull request triggers")
+        if "github-token" not in r.given and "max-age" not in r.given:
+            r.add(
+                "github-token",
+                "is required with mode: sweep unless `max-age` is given: without it the sweep "
+                "cannot tell closed pull requests from open ones",
+            )
+        if not ctx.repository:
+            r.add(
+                "mode",
+                "sweep needs GITHUB_REPOSITORY (run it in a workflow): it only sweeps previews "
+                "of the repository it runs in",
+                shown=mode,
+            )
+    else:
+        refuse(
+            ["max-age", "dry-run", "sweep-concurrency"], f"only applies to mode: sweep, not {mode}"
+        )
+    if mode not in ("delete", "sweep"):
+        refuse(["delete-image-tag"], f"only applies to mode: delete or sweep, not {mode}")
+    elif delete_tag and registry is None and "registry" not in r.reported:
+        r.add("registry", "is required with `delete-image-tag: true`: the tag is deleted there")
+    repository = image_name or (
+        naming.default_image_name(ctx.repository) if ctx.repository else None
+    )
+    return PreviewSettings(
+        comment_on_pr=comment,
+        github_token=token,
+        delete_image_tag=delete_tag,
+        image_repository=repository,
+        max_previews=max_previews,
+        on_max_previews=on_max,
+        on_fork=on_fork,
+        max_age=parse_age(max_age_text) if max_age_text else None,
+        dry_run=dry_run,
+        sweep_concurrency=concurrency or int(_default("sweep-concurrency")),
+    )
+
+
 def secret_values(env: Mapping[str, str]) -> list[str]:
     """Every secret-bearing input value, one line each, for ``::add-mask::`` before anything else.
 
@@ -1044,6 +1210,7 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
             found.append(secret)
     found.append(env.get(env_key("registry-password"), ""))
     found.append(env.get(env_key("dns-label-salt"), ""))
+    found.append(env.get(env_key("github-token"), ""))
     for line in env.get(env_key("secure-environment-variables"), "").split("\n"):
         line = line.removesuffix("\r")
         key, sep, value = line.partition("=")

@@ -61,13 +61,28 @@ def sanitize_group_name(text: str, max_length: int = GROUP_NAME_MAX) -> str:
 
 
 def default_group_name(repository: str, pr_number: int | None) -> str:
-    """The default container group name: the repository's name, or ``<repo>-pr-<N>`` for a PR."""
+    """The default container group name: the repository's name, or ``<repo>-pr-<N>`` for a PR.
+
+    A preview's repository part is the name as written when it survives sanitizing unchanged
+    (``my-app-pr-7``). When sanitizing loses information (``web.site``, ``my_app``, ``App--2``) or
+    the name is too long, it carries a 6-character hash of the whole ``owner/name``
+    (``web-site-1bc443-pr-7``), so ``web.site`` and ``web-site``, or ``my_app`` of two owners,
+    never share a preview group. Two owners' identical, lossless names (``a/app``, ``b/app``) in
+    one resource group still meet: the deploy refuses a group another repository's tags claim.
+    Non-preview names keep the plain rule: changing them would move existing deployments.
+    """
     repo = _repo_name(repository)
     if pr_number is None:
         return sanitize_group_name(repo)
     # Shorten the repository part, never the PR suffix: the suffix is what tells previews apart.
     suffix = f"-pr-{pr_number}"
-    return sanitize_group_name(repo, GROUP_NAME_MAX - len(suffix)) + suffix
+    room = GROUP_NAME_MAX - len(suffix)
+    clean = sanitize_group_name(repo, max_length=len(repo) + len(_FALLBACK_NAME) + 1)
+    if clean == repo.lower() and len(clean) <= room:
+        return clean + suffix
+    # Lossy or too long: a hash of the whole owner/name keeps different repositories apart.
+    tag = short_hash(repository.lower())
+    return clean[: room - len(tag) - 1].rstrip("-") + "-" + tag + suffix
 
 
 def default_dns_label(group_name: str, repository: str, salt: str | None = None) -> str:
@@ -75,6 +90,8 @@ def default_dns_label(group_name: str, repository: str, salt: str | None = None)
 
     Labels are shared by every Azure customer in a region, so the hash keeps ours unique; with a
     salt nobody else can compute it, so a preview's URL cannot be guessed from the repository.
+    Without a salt every input of the hash is public (repository and PR number), so anyone can
+    compute a preview's URL: the label is unique, not secret. Treat unsalted previews as public.
     """
     digest = short_hash(repository.lower(), group_name, salt or "", length=8)
     base = re.sub(r"[^a-z0-9-]+", "-", group_name.lower())

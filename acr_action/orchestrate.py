@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import cloud, deploy, keyvault, registry
+from . import cloud, deploy, keyvault, preview, registry
 from .auth import GitHubOidc, explain_refusal, make_credential
 from .clock import Deadline, Phases
-from .errors import AzureCallFailed, InputError, InputProblem
+from .errors import DependencyUnavailable, InputError, InputProblem
 from .naming import oci_labels
+from .retry import RETRY_STATUSES, Retrier, azure_options
 from .spec import GroupSpec, RegistryCredential
 
 if TYPE_CHECKING:
@@ -41,10 +42,10 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def endpoints_for(inputs: Inputs) -> Endpoints:
+def endpoints_for(inputs: Inputs, retrier: Retrier | None = None) -> Endpoints:
     """The cloud the inputs name."""
     if inputs.resource_manager_endpoint:
-        return cloud.from_metadata(inputs.resource_manager_endpoint)
+        return cloud.from_metadata(inputs.resource_manager_endpoint, retrier=retrier)
     return cloud.for_environment(inputs.environment)
 
 
@@ -69,27 +70,47 @@ def subscription_of(inputs: Inputs) -> str:
 
 def sign_in(credential: TokenCredential, endpoints: Endpoints, oidc: GitHubOidc) -> AccessToken:
     """An ARM token, or the error that explains the refusal."""
-    from azure.core.exceptions import ClientAuthenticationError
+    from azure.core.exceptions import AzureError, ClientAuthenticationError
 
+    check = "https://status.azure.com (Microsoft Entra ID) and the runner's network"
     try:
         return credential.get_token(endpoints.arm_scope)
     except ClientAuthenticationError as exc:
+        # azure-identity retried 408/429/5xx already; what is left is Entra being unavailable.
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        if status in RETRY_STATUSES:
+            raise DependencyUnavailable(ENTRA, f"HTTP {status}", check) from exc
         raise explain_refusal(exc, oidc) from exc
+    except AzureError as exc:  # no answer: dropped or timed out, retries spent
+        raise DependencyUnavailable(ENTRA, type(exc).__name__, check) from exc
+
+
+ENTRA = "Microsoft Entra ID (token request)"
+ARM_CHECK = "https://status.azure.com (Azure Resource Manager) and the runner's network"
 
 
 def resource_group_location(
-    token: str, endpoints: Endpoints, subscription: str, resource_group: str
+    token: str,
+    endpoints: Endpoints,
+    subscription: str,
+    resource_group: str,
+    retrier: Retrier | None = None,
 ) -> str:
     """The resource group's region (the default `location`)."""
     import requests
 
     from .arm import from_envelope
 
+    dependency = "Azure Resource Manager (resource group)"
     url = f"{endpoints.resource_manager}/subscriptions/{subscription}/resourcegroups/{resource_group}?api-version=2021-04-01"
     try:
-        answer = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=(5, 30))
+        answer = (retrier or Retrier()).http(
+            dependency, "GET", url, headers={"Authorization": f"Bearer {token}"}
+        )
     except requests.RequestException as exc:
-        raise AzureCallFailed("Azure Resource Manager", None, type(exc).__name__, str(exc)) from exc
+        raise DependencyUnavailable(dependency, type(exc).__name__, ARM_CHECK) from exc
+    if answer.status_code in RETRY_STATUSES:
+        raise DependencyUnavailable(dependency, f"HTTP {answer.status_code}", ARM_CHECK)
     if answer.status_code == 200:
         return str(answer.json()["location"])
     try:
@@ -110,30 +131,73 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     outcome = Outcome()
     phases = outcome.phases
     deadline = Deadline(inputs.timeout)
+    if preview.skip_fork(inputs, runner):  # before any network call
+        outcome.outputs.update(name=inputs.name, state="Skipped")
+        outcome.notes.append("pull request from a fork: no preview (on-fork: notice)")
+        return outcome
+    # One retry rule for the whole run, bounded by its deadline; each retry is one log line.
+    retrier = Retrier(deadline, runner.info)
     with phases.timed("sign in"):
-        endpoints = endpoints_for(inputs)
+        endpoints = endpoints_for(inputs, retrier)
         subscription = subscription_of(inputs)
-        oidc = GitHubOidc(env, inputs.audience, runner.mask, github=inputs.github)
+        oidc = GitHubOidc(env, inputs.audience, runner.mask, github=inputs.github, retrier=retrier)
         credential = make_credential(
-            inputs, endpoints, oidc, on_actions=env.get("GITHUB_ACTIONS") == "true"
+            inputs,
+            endpoints,
+            oidc,
+            on_actions=env.get("GITHUB_ACTIONS") == "true",
+            options=azure_options("Microsoft Entra ID", deadline, runner.info, identity=True),
         )
         arm_token = sign_in(credential, endpoints, oidc)
-    aci = deploy.client(credential, endpoints, subscription)
+    aci = deploy.client(
+        credential,
+        endpoints,
+        subscription,
+        options=azure_options(deploy.DEPENDENCY, deadline, runner.info),
+    )
+
+    def remove(name: str) -> bool:
+        return deploy.delete(aci, inputs.resource_group, name, deadline=deadline, retrier=retrier)
+
+    registry_session = preview.once(
+        lambda: _registry_session(
+            inputs, credential, endpoints, subscription, arm_token.token, runner, retrier
+        )
+    )
+    if inputs.mode == "sweep":
+        with phases.timed("sweep"):
+            swept = preview.sweep(aci, inputs, runner, remove, registry_session)
+        preview.report_sweep(swept, inputs, runner)
+        return outcome
     if inputs.mode == "delete":
+        number = inputs.github.pr_number if inputs.github.is_pull_request else None
+        if number is None and (inputs.preview.comment_on_pr or inputs.preview.delete_image_tag):
+            number = preview.pr_of(deploy.get_group(aci, inputs.resource_group, inputs.name))
         with phases.timed("delete"):
-            existed = deploy.delete(aci, inputs.resource_group, inputs.name)
+            existed = deploy.delete(
+                aci, inputs.resource_group, inputs.name, deadline=deadline, retrier=retrier
+            )
         outcome.outputs.update(name=inputs.name, state="Deleted" if existed else "NotFound")
         outcome.notes.append(
             f"container group {inputs.name} {'deleted' if existed else 'was already gone'}"
         )
+        preview.after_delete(inputs, runner, existed, registry_session, number)
         return outcome
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="acr-action") as pool:
         background = _start_background(
-            pool, aci, inputs, endpoints, credential, arm_token.token, subscription, runner
+            pool,
+            aci,
+            inputs,
+            endpoints,
+            credential,
+            arm_token.token,
+            subscription,
+            runner,
+            retrier=retrier,
         )
         image_ref, digest, first_tag = _image(
-            inputs, env, runner, phases, deadline, background, arm_token.token
+            inputs, env, runner, phases, deadline, background, arm_token.token, retrier=retrier
         )
         outcome.outputs.update(image=first_tag, digest=digest, **{"image-ref": image_ref})
         if inputs.mode == "build":
@@ -143,6 +207,9 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
             location = inputs.location or background["location"].result()
             existing = background["existing"].result()
         spec = _group_spec(inputs, location, image_ref, secrets)
+        preview.check_owner(inputs, existing)
+        spec = preview.settle_tags(spec, existing)
+        preview.enforce_limit(aci, inputs, runner, existing, remove)
         with phases.timed("deploy"):
             plan = deploy.apply(
                 aci,
@@ -151,6 +218,8 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
                 existing,
                 on_immutable_change=inputs.on_immutable_change,
                 warn=runner.warning,
+                deadline=deadline,
+                retrier=retrier,
             )
     outcome.notes.append(
         f"plan: {plan.action}" + (f" ({', '.join(plan.changed)})" if plan.changed else "")
@@ -173,7 +242,12 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     if inputs.wait and inputs.health_check_path is not None and deployed.ip:
         with phases.timed("readiness"):
             deploy.probe(
-                deployed.ip, inputs.ports[0], inputs.health_check_path, deployed.fqdn, deadline
+                deployed.ip,
+                inputs.ports[0],
+                inputs.health_check_path,
+                deployed.fqdn,
+                deadline,
+                log=runner.info,
             )
     outcome.outputs.update(
         fqdn=deployed.fqdn or "",
@@ -182,7 +256,41 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
         name=deployed.name,
         state=deployed.state,
     )
+    github = inputs.github
+    preview.comment(
+        inputs,
+        runner,
+        github.pr_number if github.is_pull_request else None,
+        preview.CommentFacts(
+            deployed.name,
+            deployed.state,
+            url=url,
+            sha=github.pr_head_sha or github.sha,
+            digest=digest,
+            run_url=preview.run_url(github),
+        ),
+    )
     return outcome
+
+
+def _registry_session(
+    inputs: Inputs,
+    credential: TokenCredential,
+    endpoints: Endpoints,
+    subscription: str,
+    arm_token: str,
+    runner: Runner,
+    retrier: Retrier,
+) -> tuple[str, str]:
+    """The registry's login server and an ACR refresh token (masked), for deleting image tags."""
+    assert inputs.registry is not None  # parse_inputs requires it with delete-image-tag
+    login = registry.login_server(
+        credential, endpoints, subscription, inputs.resource_group, inputs.registry
+    )
+    tenant = inputs.tenant_id or (inputs.creds.tenant_id if inputs.creds else None)
+    refresh = registry.refresh_token(login, arm_token, tenant, retrier=retrier)
+    runner.mask(refresh)
+    return login, refresh
 
 
 def _start_background(
@@ -194,9 +302,12 @@ def _start_background(
     arm_token: str,
     subscription: str,
     runner: Runner,
+    *,
+    retrier: Retrier,
 ) -> dict[str, Future[Any]]:
     """Start the reads that don't depend on the build, so they overlap it."""
     futures: dict[str, Future[Any]] = {}
+    deadline = retrier.deadline
     if inputs.registry:
         futures["login"] = pool.submit(
             registry.login_server,
@@ -205,6 +316,7 @@ def _start_background(
             subscription,
             inputs.resource_group,
             inputs.registry,
+            options=azure_options("Azure Resource Manager (registry)", deadline, runner.info),
         )
     if inputs.mode != "deploy":
         return futures
@@ -219,10 +331,16 @@ def _start_background(
             endpoints.vault_url(inputs.key_vault),
             names,
             runner.mask,
+            options=azure_options("Key Vault", deadline, runner.info),
         )
     if not inputs.location:
         futures["location"] = pool.submit(
-            resource_group_location, arm_token, endpoints, subscription, inputs.resource_group
+            resource_group_location,
+            arm_token,
+            endpoints,
+            subscription,
+            inputs.resource_group,
+            retrier,
         )
     futures["existing"] = pool.submit(deploy.get_group, aci, inputs.resource_group, inputs.name)
     return futures
@@ -236,6 +354,8 @@ def _image(
     deadline: Deadline,
     background: dict[str, Future[Any]],
     arm_token: str,
+    *,
+    retrier: Retrier | None = None,
 ) -> tuple[str, str, str]:
     """Build and push, or resolve the given image; returns (image ref by digest, digest, first tag ref)."""
     import docker
@@ -246,7 +366,7 @@ def _image(
         login = background["login"].result() if "login" in background else None
         password = None
         if login and inputs.image.startswith(login + "/"):
-            password = registry.refresh_token(login, arm_token, tenant)
+            password = registry.refresh_token(login, arm_token, tenant, retrier=retrier)
             runner.mask(password)
         with phases.timed("resolve image"):
             digest = registry.resolve_digest(engine, inputs.image, password)
@@ -258,7 +378,7 @@ def _image(
         return f"{repository}@{digest}", digest, inputs.image
     with phases.timed("registry"):
         login = background["login"].result()
-        refresh = registry.refresh_token(login, arm_token, tenant)
+        refresh = registry.refresh_token(login, arm_token, tenant, retrier=retrier)
         runner.mask(refresh)
     repository = f"{login}/{inputs.image_name}"
     refs = [f"{repository}:{tag}" for tag in inputs.tags]
@@ -290,7 +410,9 @@ def _image(
             )
     deadline.check("push")
     with phases.timed("push"), runner.group(f"Push {repository}"):
-        pushed = registry.push(engine, repository, inputs.tags, refresh, runner.info)
+        pushed = registry.push(
+            engine, repository, inputs.tags, refresh, runner.info, retrier=retrier
+        )
     runner.info(
         f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"
     )
@@ -365,14 +487,8 @@ def _group_spec(
 
 
 def _provenance_tags(inputs: Inputs) -> tuple[tuple[str, str], ...]:
-    """Tags recording where the group came from, so it can be found and audited."""
-    github = inputs.github
-    tags = [("managed-by", "acr-action")]
-    if github.repository:
-        tags.append(("github-repository", github.repository))
-    if github.pr_number:
-        tags.append(("github-pr", str(github.pr_number)))
-    return tuple(tags)
+    """Tags recording where the group came from, so it can be found, audited and swept."""
+    return preview.provenance_tags(inputs.github, dt.datetime.now(dt.UTC))
 
 
 # The outputs declared in action.yml, in its order (a unit test keeps the two in step).

@@ -173,6 +173,49 @@ class Service:
         self._watching = False
         self._actions: set[asyncio.Task[None]] = set()
 
+    # --- hooks for tests and benchmarks ---------------------------------------------------
+    def add_group(
+        self,
+        resource_group: str,
+        name: str,
+        *,
+        tags: dict[str, str] | None = None,
+        location: str = "westeurope",
+        image: str = "mcr.microsoft.com/azuredocs/aci-helloworld:latest",
+    ) -> Group:
+        """Put a container group in the state without provisioning it: no container ever runs.
+
+        It reads, lists and deletes like a provisioned group (`provisioningState` Succeeded, no
+        IP address), so list, tag and delete logic can be tested at scale without Docker.
+        """
+        body = {
+            "location": location,
+            "tags": dict(tags or {}),
+            "properties": {
+                "osType": "Linux",
+                "restartPolicy": "Always",
+                "containers": [
+                    {
+                        "name": name,
+                        "properties": {
+                            "image": image,
+                            "resources": {"requests": {"cpu": 0.1, "memoryInGB": 0.1}},
+                        },
+                    }
+                ],
+            },
+        }
+        spec = v.validate(name, body)
+        resource_id = self._resource_id(self.emulator.state.subscription_id, resource_group, name)
+        with self.emulator.state.lock:
+            self._order += 1
+            group = Group(
+                resource_id, name, resource_id.split("/")[4], spec["location"], spec, self._order
+            )
+            group.provisioning_state = "Succeeded"
+            self.emulator.state.container_groups[resource_id.lower()] = group
+        return group
+
     # --- routes ---------------------------------------------------------------------------
     def register(self, router: Router) -> None:
         """Add the ACI routes."""

@@ -1,6 +1,7 @@
 """The GitHub REST subset that pull-request previews use: a pull request's state and issue comments.
 
-Served at `emulator.github_api_url` (the action reads it from `GITHUB_API_URL`). A test registers
+Served at `emulator.github_api_url` (the action reads it from `GITHUB_API_URL`): get a pull request,
+list pull requests (`state`, paged), and list/create/get/edit/delete issue comments. A test registers
 the job's token and the pull requests:
 
     gh = azure.services["github"]
@@ -103,6 +104,7 @@ class Service:
         """Add the REST routes."""
         repo = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
         router.add("github", "GET", repo + r"/pulls/(?P<number>\d+)", self.get_pull)
+        router.add("github", "GET", repo + r"/pulls", self.list_pulls)
         router.add("github", "GET", repo + r"/issues/(?P<number>\d+)/comments", self.list_comments)
         router.add(
             "github", "POST", repo + r"/issues/(?P<number>\d+)/comments", self.create_comment
@@ -245,6 +247,60 @@ class Service:
                 },
             }
         )
+
+    async def list_pulls(self, request: web.Request, owner: str, repo: str) -> web.Response:
+        """`GET /repos/{owner}/{repo}/pulls?state=open|closed|all`, paged like the comments.
+
+        Items carry `number`, `state`, `merged_at` and `head.sha` (the list omits `merged`).
+        """
+        caller = self._caller(request, owner, repo, write=False)
+        if isinstance(caller, web.Response):
+            return caller
+        wanted = request.query.get("state", "open")
+        with self.lock:
+            pulls = sorted(
+                (
+                    p
+                    for (full, _), p in self.pulls.items()
+                    if full == f"{owner}/{repo}".lower() and wanted in ("all", p.state)
+                ),
+                key=lambda p: -p.number,  # GitHub's default: newest first
+            )
+        items = [
+            {
+                "number": p.number,
+                "state": p.state,
+                "merged_at": p.created_at if p.merged else None,
+                "head": {"sha": p.head_sha, "ref": p.head_ref},
+            }
+            for p in pulls
+        ]
+        return self._paged(request, items)
+
+    def _paged(self, request: web.Request, everything: list[Any]) -> web.Response:
+        try:
+            per_page = max(1, min(int(request.query.get("per_page", 30)), 100))
+            page = max(1, int(request.query.get("page", 1)))
+        except ValueError:
+            per_page, page = 30, 1
+        chunk = everything[(page - 1) * per_page : page * per_page]
+        last = max(1, -(-len(everything) // per_page))
+        links = []
+        base = f"{self.emulator.github_api_url}{request.path}"
+        extra = {k: v for k, v in request.query.items() if k not in ("per_page", "page")}
+
+        def link(target: int, rel: str) -> str:
+            query = urlencode({**extra, "per_page": per_page, "page": target})
+            return f'<{base}?{query}>; rel="{rel}"'
+
+        if page > 1:
+            links.append(link(page - 1, "prev"))
+        if page < last:
+            links += [link(page + 1, "next"), link(last, "last")]
+        if page > 1:
+            links.append(link(1, "first"))
+        headers = {"Link": ", ".join(links)} if links else {}
+        return json_response(chunk, 200, headers)
 
     async def list_comments(
         self, request: web.Request, owner: str, repo: str, number: str

@@ -18,11 +18,13 @@ from acr_action.errors import (
     AzureError,
     BuildFailed,
     ContainerFailed,
+    DependencyUnavailable,
     DeployError,
     DnsLabelTaken,
     EntraRefused,
     FederatedCredentialMismatch,
     ForkPullRequest,
+    GitHubCallFailed,
     ImagePullRefused,
     ImmutableChange,
     InputError,
@@ -32,10 +34,14 @@ from acr_action.errors import (
     NotReady,
     OidcUnavailable,
     PermissionDenied,
+    PreviewError,
+    PreviewLimitReached,
+    PreviewNameTaken,
     PushFailed,
     RegistryError,
     ResourceMissing,
     StepTimeout,
+    SweepFailed,
     display_value,
     untrusted_text,
 )
@@ -52,6 +58,26 @@ CLAIMS = {
 
 # One instance of every concrete class, with the text its render must contain.
 EXAMPLES = [
+    pytest.param(
+        PreviewLimitReached(3, "demo-rg", ["app-pr-1", "app-pr-2", "app-pr-3"]),
+        ["max-previews", "evict-oldest", "`app-pr-2`"],
+        id="preview-limit",
+    ),
+    pytest.param(
+        PreviewNameTaken("app-pr-1", "alice/app", "bob/app"),
+        ["alice/app", "name:"],
+        id="preview-name-taken",
+    ),
+    pytest.param(
+        GitHubCallFailed("GET pull request #7", 403, "Resource not accessible by integration"),
+        ["pull-requests: write", "github-token"],
+        id="github-call-failed",
+    ),
+    pytest.param(
+        SweepFailed([("app-pr-9", "HTTP 500 InjectedFault")]),
+        ["`app-pr-9`", "dry-run: true"],
+        id="sweep-failed",
+    ),
     pytest.param(
         InputError([InputProblem("cpu", "must be from 0.1 to 4", "cpu: 0.5", "9")]),
         ["`cpu`", "`9`", "cpu: 0.5"],
@@ -155,6 +181,11 @@ EXAMPLES = [
         id="not-ready",
     ),
     pytest.param(StepTimeout("deploy", 600), ["10m", "timeout: 20m"], id="step-timeout"),
+    pytest.param(
+        DependencyUnavailable("Key Vault", "HTTP 503", "https://status.azure.com"),
+        ["Key Vault", "HTTP 503", "status.azure.com", "timeout:"],
+        id="dependency-unavailable",
+    ),
 ]
 
 
@@ -180,7 +211,7 @@ def test_render_has_title_details_and_fix(error: ActionError, expected: list[str
 
 def test_every_concrete_class_has_an_example() -> None:
     concrete = {type(param.values[0]) for param in EXAMPLES}
-    bases = {ActionError, AuthError, AzureError, RegistryError, DeployError}
+    bases = {ActionError, AuthError, AzureError, RegistryError, DeployError, PreviewError}
     assert concrete == set(_error_classes()) - bases
 
 

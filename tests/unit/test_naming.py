@@ -16,6 +16,7 @@ from acr_action.naming import (
     oci_labels,
     sanitize_group_name,
     sanitize_tag,
+    short_hash,
 )
 
 GROUP_NAME = re.compile(r"[a-z](?:-?[a-z0-9])*")
@@ -88,7 +89,12 @@ def test_long_names_keep_a_stable_distinct_hash_suffix() -> None:
     [
         pytest.param("octo-org/My-App", None, "my-app", id="push"),
         pytest.param("octo-org/My-App", 42, "my-app-pr-42", id="pull-request"),
-        pytest.param("octo-org/web.site", 7, "web-site-pr-7", id="dotted-repo"),
+        pytest.param(
+            "octo-org/web.site",
+            7,
+            "web-site-" + short_hash("octo-org/web.site") + "-pr-7",
+            id="dotted-repo",
+        ),
     ],
 )
 def test_default_group_name(repository: str, pr_number: int | None, expected: str) -> None:

@@ -1,0 +1,156 @@
+"""The GitHub REST calls previews make: a pull request's state, open pull requests, issue comments.
+
+The base URL is `GITHUB_API_URL` (`https://api.github.com`, `https://HOST/api/v3` on GitHub
+Enterprise Server, the emulator in tests), never assumed. Lists follow the `Link: rel="next"`
+header (https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api) until
+the last page. The token is masked by the caller before this module ever sees it and never
+appears in an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from .errors import GitHubCallFailed
+
+API_VERSION = "2022-11-28"  # https://docs.github.com/rest/about-the-rest-api/api-versions
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+_MAX_PAGES = 50  # 5000 items at 100 a page: far beyond any real preview or comment count
+
+
+class CommentJson(TypedDict, total=False):
+    """An issue comment as the REST API returns it (the fields used here)."""
+
+    id: int
+    body: str
+    html_url: str
+
+
+class PullJson(TypedDict, total=False):
+    """A pull request as the REST API returns it (the fields used here)."""
+
+    number: int
+    state: str
+    merged: bool
+    merged_at: str | None
+
+
+@dataclass(frozen=True)
+class PullState:
+    """Whether a pull request is still open, and how it ended if not."""
+
+    number: int
+    state: str  # "open" or "closed"
+    merged: bool
+
+    @property
+    def open(self) -> bool:
+        """True while the pull request is open."""
+        return self.state == "open"
+
+
+class GitHub:
+    """A small client for one repository on one GitHub (github.com, GHES or the emulator)."""
+
+    def __init__(self, api_url: str, token: str, repository: str, *, timeout: float = 20) -> None:
+        import requests
+
+        self._api = api_url.rstrip("/")
+        self._repo = repository
+        self._timeout = timeout
+        self._session = requests.Session()
+        self._session.headers.update(
+            {
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": "acr-action",
+            }
+        )
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self._session.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _call(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+        import requests
+
+        try:
+            answer = self._session.request(method, url, timeout=(5, self._timeout), **kwargs)
+        except requests.RequestException as exc:
+            raise GitHubCallFailed(what, None, f"{type(exc).__name__}: {exc}") from exc
+        if answer.status_code >= 400:
+            try:
+                message = str(answer.json().get("message", answer.text))
+            except ValueError:
+                message = answer.text
+            raise GitHubCallFailed(what, answer.status_code, message[:500])
+        return answer
+
+    def _pages(self, path: str, what: str, params: dict[str, str]) -> Iterator[Any]:
+        url: str | None = f"{self._api}{path}"
+        query: dict[str, str] | None = {**params, "per_page": "100"}
+        for _ in range(_MAX_PAGES):
+            if url is None:
+                return
+            answer = self._call("GET", url, what, params=query)
+            yield from answer.json()
+            match = _NEXT.search(answer.headers.get("Link", ""))
+            # The next link already carries every query parameter.
+            url, query = (match.group(1), None) if match else (None, None)
+
+    # -- pull requests ----------------------------------------------------------------------
+
+    def pull(self, number: int) -> PullState:
+        """One pull request's state."""
+        data: PullJson = self._call(
+            "GET", f"{self._api}/repos/{self._repo}/pulls/{number}", f"GET pull request #{number}"
+        ).json()
+        return PullState(number, str(data.get("state")), bool(data.get("merged")))
+
+    def open_pulls(self) -> set[int]:
+        """The numbers of every open pull request (all pages)."""
+        pulls = self._pages(
+            f"/repos/{self._repo}/pulls", "list open pull requests", {"state": "open"}
+        )
+        return {int(pull["number"]) for pull in pulls}
+
+    # -- issue comments ---------------------------------------------------------------------
+
+    def comments(self, number: int) -> list[CommentJson]:
+        """Every comment of an issue or pull request, oldest first (all pages)."""
+        return list(
+            self._pages(
+                f"/repos/{self._repo}/issues/{number}/comments", f"list comments of #{number}", {}
+            )
+        )
+
+    def create_comment(self, number: int, body: str) -> CommentJson:
+        """Add a comment to an issue or pull request."""
+        url = f"{self._api}/repos/{self._repo}/issues/{number}/comments"
+        answer: CommentJson = self._call(
+            "POST", url, f"comment on #{number}", json={"body": body}
+        ).json()
+        return answer
+
+    def update_comment(self, comment_id: int, body: str) -> CommentJson:
+        """Replace a comment's body."""
+        url = f"{self._api}/repos/{self._repo}/issues/comments/{comment_id}"
+        answer: CommentJson = self._call(
+            "PATCH", url, f"update comment {comment_id}", json={"body": body}
+        ).json()
+        return answer
+
+    def delete_comment(self, comment_id: int) -> None:
+        """Delete a comment; already gone is fine."""
+        url = f"{self._api}/repos/{self._repo}/issues/comments/{comment_id}"
+        try:
+            self._call("DELETE", url, f"delete comment {comment_id}")
+        except GitHubCallFailed as exc:
+            if exc.status != 404:
+                raise

@@ -1,0 +1,739 @@
+"""Pull-request previews: provenance tags, the sticky comment, forks, limits, cleanup and sweep.
+
+A preview is a container group the action deployed for a pull request. It carries tags under the
+`acr-action.` prefix (repository, pull request, commits, ref, run, created time), which is how
+`mode: sweep` finds the previews of its repository and decides which to delete, and how a deploy
+refuses a group another repository made. Every ACI write goes through `deploy` (`deploy.delete`,
+`deploy.apply`, handed in by the orchestrator), so their retries (ARM 409 "another operation is
+in progress", throttling) apply to previews, evictions and sweeps as well.
+
+The comment is found by a hidden first line `<!-- acr-action:preview:<group> -->`: one comment per
+preview, created on the first deploy and edited afterwards. Two runs at once can both find no
+comment and both create one; each run lists again after creating and keeps only the oldest, so
+they converge on one comment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+from . import deploy
+from .errors import (
+    ActionError,
+    ForkPullRequest,
+    PreviewLimitReached,
+    PreviewNameTaken,
+    SweepFailed,
+)
+from .github_api import GitHub
+
+if TYPE_CHECKING:
+    from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+    from azure.mgmt.containerinstance.models import ContainerGroup
+
+    from .inputs import GitHubContext, Inputs
+    from .runner import Runner
+    from .spec import GroupSpec
+
+TAG_PREFIX = "acr-action."
+TAG_REPOSITORY = "acr-action.repository"
+TAG_PR = "acr-action.pr"
+TAG_HEAD_SHA = "acr-action.head-sha"
+TAG_SHA = "acr-action.sha"
+TAG_REF = "acr-action.ref"
+TAG_RUN = "acr-action.run"
+TAG_RUN_URL = "acr-action.run-url"
+TAG_CREATED = "acr-action.created"
+# Tags that describe a run rather than the group: when nothing else changed they keep the values
+# of the run that last changed the group, so an unchanged rerun stays a no-op (no PUT).
+RUN_TAGS = (TAG_RUN, TAG_RUN_URL)
+# Previews made after the open pull requests were listed are never swept for "closed": their pull
+# request may be newer than the list.
+_LIST_GRACE = dt.timedelta(minutes=10)
+_PR_EVENTS = ("pull_request", "pull_request_target")
+_T = TypeVar("_T")
+
+RegistrySession = Callable[[], tuple[str, str]]  # () -> (login server, ACR refresh token)
+# Deletes one group by name through `deploy.delete` (with the run's deadline and retries); True if
+# it existed. Passed in so that previews, evictions and sweeps share the one delete path.
+Remove = Callable[[str], bool]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def stamp(when: dt.datetime) -> str:
+    """RFC 3339 UTC to the second, as the created tag stores it."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_stamp(text: str | None) -> dt.datetime | None:
+    """The time in a created tag, or None when missing or unreadable."""
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+# --------------------------------------------------------------------------- tags
+
+
+def provenance_tags(github: GitHubContext, created: dt.datetime) -> tuple[tuple[str, str], ...]:
+    """Tags recording where the group came from, so it can be found, audited and swept."""
+    tags: list[tuple[str, str]] = []
+    if github.repository:
+        tags.append((TAG_REPOSITORY, github.repository))
+    if github.pr_number is not None and github.event_name in _PR_EVENTS:
+        tags.append((TAG_PR, str(github.pr_number)))
+        if github.pr_head_sha:
+            tags.append((TAG_HEAD_SHA, github.pr_head_sha))
+    if github.sha:
+        tags.append((TAG_SHA, github.sha))
+    if github.ref:
+        tags.append((TAG_REF, github.ref[:256]))
+    if github.run_id:
+        tags.append((TAG_RUN, f"{github.run_id}/{github.run_attempt or '1'}"))
+        if github.repository:
+            url = (
+                f"{github.server_url.rstrip('/')}/{github.repository}/actions/runs/{github.run_id}"
+            )
+            if github.run_attempt:
+                url += f"/attempts/{github.run_attempt}"
+            tags.append((TAG_RUN_URL, url[:256]))
+    tags.append((TAG_CREATED, stamp(created)))
+    return tuple(tags)
+
+
+def settle_tags(spec: GroupSpec, existing: ContainerGroup | None) -> GroupSpec:
+    """Carry the created time over from `existing`, and the run tags too if nothing else changed.
+
+    Without this every run would change the tags, so every run would be an update.
+    """
+    from .spec import diff
+
+    if existing is None:
+        return spec
+    old = dict(existing.tags or {})
+    tags = dict(spec.tags)
+    if TAG_CREATED in tags and TAG_CREATED in old:
+        tags[TAG_CREATED] = old[TAG_CREATED]
+    settled = replace(spec, tags=tuple(tags.items()))
+    if all(name in old for name in RUN_TAGS if name in tags):
+        quiet = replace(
+            spec, tags=tuple((k, old[k] if k in RUN_TAGS else v) for k, v in tags.items())
+        )
+        if diff(existing, quiet).action == "noop":
+            return quiet
+    return settled
+
+
+def check_owner(inputs: Inputs, existing: ContainerGroup | None) -> None:
+    """Refuse to deploy a preview over a group whose tags name another repository."""
+    github = inputs.github
+    if existing is None or not github.is_pull_request or not github.repository:
+        return
+    owner = (existing.tags or {}).get(TAG_REPOSITORY)
+    if owner and owner.lower() != github.repository.lower():
+        raise PreviewNameTaken(inputs.name, owner, github.repository)
+
+
+# --------------------------------------------------------------------------- forks
+
+
+def skip_fork(inputs: Inputs, runner: Runner) -> bool:
+    """True when the run is a fork's pull request and `on-fork: notice` says to skip it.
+
+    With `on-fork: fail` it raises `ForkPullRequest`. Checked before any network call, also for
+    `pull_request_target` runs, which do get a token: building a fork's code with it is exactly
+    what must not happen.
+    """
+    github = inputs.github
+    if github.event_name not in _PR_EVENTS or not github.pr_head_repo_fork:
+        return False
+    if inputs.preview.on_fork == "fail":
+        raise ForkPullRequest(github.repository or None, github.pr_head_repository or None)
+    runner.notice(
+        f"Preview skipped: pull request #{github.pr_number} comes from the fork "
+        f"{github.pr_head_repository or 'of another repository'}. GitHub gives pull requests "
+        "from forks no OIDC token and no secrets, so they cannot sign in to Azure; that protects "
+        "your subscription from code you have not reviewed. Skip such jobs with `if: "
+        "github.event.pull_request.head.repo.full_name == github.repository`; never use "
+        "pull_request_target with a checkout of the fork's code.",
+        title="acr-action: no preview for a fork's pull request",
+    )
+    return True
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A preview container group, as its tags describe it."""
+
+    name: str
+    repository: str
+    pr: int | None
+    created: dt.datetime | None
+
+
+def list_previews(aci: ContainerInstanceManagementClient, resource_group: str) -> list[Preview]:
+    """Every group of the resource group with a pull-request tag (all pages of the list)."""
+    from azure.core.exceptions import AzureError
+
+    found: list[Preview] = []
+    try:
+        for group in aci.container_groups.list_by_resource_group(resource_group):
+            tags = group.tags or {}
+            if TAG_PR not in tags:
+                continue
+            number = tags[TAG_PR]
+            found.append(
+                Preview(
+                    name=str(group.name),
+                    repository=tags.get(TAG_REPOSITORY, ""),
+                    pr=int(number) if number.isdigit() else None,
+                    created=parse_stamp(tags.get(TAG_CREATED)),
+                )
+            )
+    except AzureError as exc:
+        raise deploy.failure(exc, group=resource_group) from exc
+    return found
+
+
+def pr_of(group: ContainerGroup | None) -> int | None:
+    """The pull request number a group's tags record, if any."""
+    number = ((group.tags or {}) if group is not None else {}).get(TAG_PR, "")
+    return int(number) if number.isdigit() else None
+
+
+def once(make: Callable[[], _T]) -> Callable[[], _T]:
+    """`make` called at most once, also from several threads; later calls return its result."""
+    lock = threading.Lock()
+    made: list[_T] = []
+
+    def get() -> _T:
+        with lock:
+            if not made:
+                made.append(make())
+            return made[0]
+
+    return get
+
+
+def _age(created: dt.datetime | None, now: dt.datetime) -> str:
+    if created is None:
+        return "?"
+    seconds = max(0, int((now - created).total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {rest // 60}m"
+    return f"{rest // 60}m"
+
+
+def _duration(seconds: float) -> str:
+    days, rest = divmod(int(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [
+        f"{days}d" if days else "",
+        f"{hours}h" if hours else "",
+        f"{minutes}m" if minutes else "",
+    ]
+    return "".join(parts) or f"{int(seconds)}s"
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def enforce_limit(
+    aci: ContainerInstanceManagementClient,
+    inputs: Inputs,
+    runner: Runner,
+    existing: ContainerGroup | None,
+    remove: Remove,
+) -> None:
+    """Keep the resource group within `max-previews` before a new preview is created."""
+    limit = inputs.preview.max_previews
+    github = inputs.github
+    if limit is None or existing is not None or not github.is_pull_request:
+        return
+    others = [p for p in list_previews(aci, inputs.resource_group) if p.name != inputs.name]
+    excess = len(others) - limit + 1
+    if excess <= 0:
+        return
+    names = sorted(p.name for p in others)
+    if inputs.preview.on_max_previews == "fail":
+        raise PreviewLimitReached(limit, inputs.resource_group, names)
+    floor = dt.datetime.min.replace(tzinfo=dt.UTC)  # no created tag: oldest of all
+    own = sorted(
+        (p for p in others if p.repository.lower() == github.repository.lower()),
+        key=lambda p: (p.created or floor, p.name),
+    )
+    if len(own) < excess:
+        # Only this repository's previews are ours to evict.
+        raise PreviewLimitReached(limit, inputs.resource_group, names)
+    for victim in own[:excess]:
+        remove(victim.name)
+        runner.warning(
+            f"Deleted the oldest preview {victim.name} (pull request #{victim.pr}) to stay within "
+            f"max-previews: {limit}.",
+            title="acr-action: preview evicted",
+        )
+        comment(
+            replace(inputs, name=victim.name),
+            runner,
+            victim.pr,
+            CommentFacts(victim.name, "removed", reason=f"evicted: max-previews is {limit}"),
+        )
+
+
+# --------------------------------------------------------------------------- the comment
+
+
+def marker(group: str) -> str:
+    """The hidden first line that identifies a preview's comment."""
+    return f"<!-- acr-action:preview:{group} -->"
+
+
+@dataclass(frozen=True)
+class CommentFacts:
+    """What the comment shows."""
+
+    group: str
+    state: str  # Running, ..., or "removed"
+    url: str = ""
+    sha: str = ""
+    digest: str = ""
+    when: dt.datetime | None = None
+    run_url: str = ""
+    reason: str = ""
+
+
+def _inline(text: str) -> str:
+    """Inline code that is safe in a comment (no backticks or line breaks from outside)."""
+    return "`" + re.sub(r"[`\r\n|<>]", "", text) + "`"
+
+
+def render_comment(facts: CommentFacts) -> str:
+    """The comment's markdown, marker first."""
+    when = stamp(facts.when or _now())
+    lines = [marker(facts.group)]
+    if facts.state == "removed":
+        lines += [
+            f"### Preview {_inline(facts.group)}: removed",
+            "",
+            f"The preview's container group was deleted at {when}"
+            + (f" ({facts.reason})." if facts.reason else "."),
+            "Nothing of it is running or billed any more.",
+        ]
+    else:
+        rows = [("State", facts.state)]
+        if facts.url:
+            rows.append(("URL", facts.url))
+        if facts.sha:
+            rows.append(("Commit", _inline(facts.sha[:7])))
+        if facts.digest:
+            rows.append(("Image digest", _inline(facts.digest)))
+        rows.append(("Updated", when))
+        if facts.run_url:
+            rows.append(("Run", facts.run_url))
+        lines += [
+            f"### Preview {_inline(facts.group)}",
+            "",
+            "| | |",
+            "|---|---|",
+            *(f"| {key} | {value} |" for key, value in rows),
+            "",
+            "Updated on every push to this pull request; removed when it is closed.",
+        ]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def upsert_comment(gh: GitHub, number: int, group: str, body: str) -> Literal["created", "updated"]:
+    """Create the preview's comment or edit the one there is; never leave two."""
+    tag = marker(group)
+
+    def ours() -> list[int]:
+        return sorted(
+            int(c["id"]) for c in gh.comments(number) if str(c.get("body", "")).startswith(tag)
+        )
+
+    found = ours() or ours()  # list again right before creating: another run may have just made it
+    if found:
+        gh.update_comment(found[0], body)
+        for extra in found[1:]:
+            gh.delete_comment(extra)
+        return "updated"
+    created = int(gh.create_comment(number, body)["id"])
+    # Two runs at once may both have created one: everyone keeps the oldest and drops the rest.
+    after = ours()
+    if after and after[0] != created:
+        gh.update_comment(after[0], body)
+    for extra in after[1:]:
+        gh.delete_comment(extra)
+    return "created"
+
+
+def _client(inputs: Inputs) -> GitHub | None:
+    token = inputs.preview.github_token
+    if not token or not inputs.github.repository:
+        return None
+    return GitHub(inputs.github.api_url, token, inputs.github.repository)
+
+
+def comment(inputs: Inputs, runner: Runner, number: int | None, facts: CommentFacts) -> None:
+    """Write the preview's comment if `comment-on-pr` asks for it; failures only warn."""
+    if not inputs.preview.comment_on_pr:
+        return
+    if number is None:
+        runner.info(
+            "comment-on-pr: not a pull request run, so there is no pull request to comment on"
+        )
+        return
+    gh = _client(inputs)
+    if gh is None:
+        return
+    try:
+        done = upsert_comment(gh, number, facts.group, render_comment(facts))
+        runner.info(f"preview comment {done} on pull request #{number}")
+    except ActionError as exc:
+        # The deploy or delete itself succeeded; a missing comment must not undo that.
+        runner.warning(
+            f"{exc.title}. The preview comment on #{number} was not written; grant the job "
+            "`permissions: pull-requests: write` and pass `github-token: ${{ github.token }}`.",
+            title="acr-action: preview comment failed",
+        )
+    finally:
+        gh.close()
+
+
+def run_url(github: GitHubContext) -> str:
+    """The link to this workflow run."""
+    if not github.run_id or not github.repository:
+        return ""
+    return f"{github.server_url.rstrip('/')}/{github.repository}/actions/runs/{github.run_id}"
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+_MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
+
+
+def delete_image_tag(login: str, refresh: str, repository: str, tag: str) -> str | None:
+    """Delete the manifest `repository:tag` points at; returns its digest, None if already gone.
+
+    Distribution (and ACR) delete manifests by digest, which removes every tag of that manifest.
+    The access token comes from the registry's token endpoint for `pull,delete` on the repository
+    (ACR grants `delete` to principals with `.../artifacts/delete`, e.g. Contributor or
+    AcrDelete).
+    """
+    import requests
+
+    from .errors import AzureCallFailed
+
+    what = "ACR (delete image tag)"
+    try:
+        challenge = requests.get(f"https://{login}/v2/", timeout=(5, 20))
+        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge.headers.get("WWW-Authenticate", "")))
+        realm = params.get("realm") or f"https://{login}/oauth2/token"
+        answer = requests.post(
+            realm,
+            data={
+                "grant_type": "refresh_token",
+                "service": params.get("service", login),
+                "scope": f"repository:{repository}:pull,delete",
+                "refresh_token": refresh,
+            },
+            timeout=(5, 20),
+        )
+        if answer.status_code != 200:
+            raise AzureCallFailed(what, answer.status_code, "TokenRefused", answer.text[:300])
+        headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+        head = requests.head(
+            f"https://{login}/v2/{repository}/manifests/{tag}",
+            headers={**headers, "Accept": _MANIFEST_TYPES},
+            timeout=(5, 20),
+        )
+        if head.status_code == 404:
+            return None
+        digest = head.headers.get("Docker-Content-Digest", "")
+        if head.status_code != 200 or not digest:
+            raise AzureCallFailed(
+                what, head.status_code, "ManifestLookupFailed", f"{repository}:{tag}"
+            )
+        gone = requests.delete(
+            f"https://{login}/v2/{repository}/manifests/{digest}", headers=headers, timeout=(5, 30)
+        )
+    except requests.RequestException as exc:
+        raise AzureCallFailed(what, None, type(exc).__name__, str(exc)) from exc
+    if gone.status_code not in (200, 202, 404):
+        raise AzureCallFailed(
+            what,
+            gone.status_code,
+            "DeleteRefused",
+            f"{gone.text[:300]} (the identity needs delete rights on the registry, e.g. AcrDelete)",
+        )
+    return digest
+
+
+# --------------------------------------------------------------------------- delete and sweep
+
+
+def after_delete(
+    inputs: Inputs,
+    runner: Runner,
+    existed: bool,
+    registry_session: RegistrySession | None,
+    number: int | None = None,
+) -> None:
+    """After `mode: delete`: remove the pull request's image tag, mark the comment removed."""
+    number = number if number is not None else inputs.github.pr_number
+    if inputs.preview.delete_image_tag:
+        _delete_tag(inputs, runner, registry_session, number)
+    comment(
+        inputs,
+        runner,
+        number,
+        CommentFacts(
+            inputs.name,
+            "removed",
+            reason="the pull request was closed" if existed else "it was already gone",
+        ),
+    )
+
+
+def _delete_tag(
+    inputs: Inputs, runner: Runner, registry_session: RegistrySession | None, number: int | None
+) -> None:
+    repository = inputs.preview.image_repository
+    if number is None or repository is None or registry_session is None:
+        runner.info("delete-image-tag: no pull request number, so no `pr-<N>` tag to delete")
+        return
+    login, refresh = registry_session()
+    digest = delete_image_tag(login, refresh, repository, f"pr-{number}")
+    runner.info(
+        f"deleted image {login}/{repository}:pr-{number} ({digest})"
+        if digest
+        else f"image {login}/{repository}:pr-{number} was already gone"
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the sweep does with one preview, and why."""
+
+    preview: Preview
+    delete: bool
+    reason: str
+
+
+def decide(
+    previews: Iterable[Preview],
+    *,
+    repository: str,
+    open_pulls: set[int] | None,
+    max_age: float | None,
+    now: dt.datetime,
+    listed_at: dt.datetime | None = None,
+) -> list[Decision]:
+    """The sweep's decision for each preview (pure: unit-tested with made-up previews)."""
+    decisions = []
+    listed_at = listed_at or now
+    for preview in sorted(previews, key=lambda p: p.name):
+        age = (now - preview.created).total_seconds() if preview.created else None
+        if preview.repository.lower() != repository.lower():
+            decision = Decision(
+                preview, False, f"belongs to {preview.repository or 'no repository'}"
+            )
+        elif preview.pr is None:
+            decision = Decision(preview, False, "no pull request number in its tags")
+        elif open_pulls is not None and preview.pr not in open_pulls:
+            if preview.created is not None and preview.created > listed_at - _LIST_GRACE:
+                decision = Decision(preview, False, "created after the pull requests were listed")
+            else:
+                decision = Decision(preview, True, f"PR #{preview.pr} is closed or merged")
+        elif max_age is not None and age is not None and age > max_age:
+            decision = Decision(preview, True, f"older than max-age {_duration(max_age)}")
+        elif max_age is not None and age is None:
+            decision = Decision(preview, False, "no created tag, so its age is unknown")
+        elif open_pulls is not None:
+            decision = Decision(preview, False, f"PR #{preview.pr} is open")
+        else:
+            decision = Decision(preview, False, f"younger than max-age {_duration(max_age or 0)}")
+        decisions.append(decision)
+    return decisions
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def sweep_table(rows: Sequence[tuple[str, str, str, str, str]]) -> str:
+    """The summary table: group, PR, age, decision, reason."""
+    lines = ["| group | PR | age | decision | reason |", "| --- | --- | --- | --- | --- |"]
+    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ARM throttles deletes per subscription and principal with a token bucket of 200 that refills at
+# 10 per second (https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling).
+# The sweep paces its delete starts with the same bucket, so by itself it never draws ARM's bucket
+# dry; `sweep-concurrency` separately bounds how many deletes are in flight. ACI's own quota
+# (100 container group deletes per 5 minutes, 300 per hour, per subscription by default:
+# https://learn.microsoft.com/azure/container-instances/container-instances-resource-and-quota-limits)
+# is stricter; a sweep beyond it gets 429 answers, which the SDK's retry waits out (Retry-After).
+DELETE_BURST = 200
+DELETES_PER_SECOND = 10.0
+
+
+class Pacer:
+    """A token bucket: `wait()` returns when one more request may start."""
+
+    def __init__(self, burst: int = DELETE_BURST, rate: float = DELETES_PER_SECOND) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._sleep = time.sleep
+        self._burst = float(burst)
+        self._rate = rate
+        self._tokens = float(burst)
+        self._at = self._clock()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Take one token, sleeping until there is one."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+            self._at = now
+            self._tokens -= 1
+            delay = -self._tokens / self._rate if self._tokens < 0 else 0.0
+        if delay:
+            self._sleep(delay)
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did: one row per preview, and the deletes that failed."""
+
+    rows: list[tuple[str, str, str, str, str]]
+    failures: list[tuple[str, str]]
+    deleted: int
+
+
+def sweep(
+    aci: ContainerInstanceManagementClient,
+    inputs: Inputs,
+    runner: Runner,
+    remove: Remove,
+    registry_session: RegistrySession | None,
+) -> SweepResult:
+    """List the previews, decide, delete (bounded concurrency), report; raise if any failed."""
+    settings = inputs.preview
+    previews = list_previews(aci, inputs.resource_group)
+    listed_at = _now()
+    gh = _client(inputs)
+    try:
+        open_pulls = gh.open_pulls() if gh is not None else None
+    finally:
+        if gh is not None:
+            gh.close()
+    now = _now()
+    decisions = decide(
+        previews,
+        repository=inputs.github.repository,
+        open_pulls=open_pulls,
+        max_age=settings.max_age,
+        now=now,
+        listed_at=listed_at,
+    )
+    doomed = [d for d in decisions if d.delete]
+    outcome: dict[str, str] = {}
+    failures: list[tuple[str, str]] = []
+    pacer = Pacer()
+
+    def delete_one(decision: Decision) -> None:
+        name = decision.preview.name
+        pacer.wait()
+        remove(name)
+        per_group = replace(inputs, name=name)
+        notes = []
+        if settings.delete_image_tag:
+            try:
+                _delete_tag(per_group, runner, registry_session, decision.preview.pr)
+            except ActionError as exc:
+                notes.append(f"image tag kept: {exc.title}")
+        comment(
+            per_group,
+            runner,
+            decision.preview.pr,
+            CommentFacts(name, "removed", reason=f"swept: {decision.reason}"),
+        )
+        outcome[name] = "deleted" + (f" ({'; '.join(notes)})" if notes else "")
+
+    if doomed and not settings.dry_run:
+        with ThreadPoolExecutor(
+            max_workers=settings.sweep_concurrency, thread_name_prefix="acr-action-sweep"
+        ) as pool:
+            futures = {pool.submit(delete_one, d): d.preview.name for d in doomed}
+            for future, name in futures.items():
+                error = future.exception()
+                if error is not None:
+                    reason = error.title if isinstance(error, ActionError) else repr(error)
+                    failures.append((name, reason))
+                    outcome[name] = f"delete failed: {reason}"
+    rows = []
+    for d in decisions:
+        if not d.delete:
+            verdict = "keep"
+        elif settings.dry_run:
+            verdict = "would delete"
+        else:
+            verdict = outcome.get(d.preview.name, "delete")
+        pr = f"#{d.preview.pr}" if d.preview.pr is not None else "?"
+        rows.append((d.preview.name, pr, _age(d.preview.created, now), verdict, d.reason))
+    deleted = sum(1 for v in outcome.values() if v.startswith("deleted"))
+    return SweepResult(rows, sorted(failures), deleted)
+
+
+def report_sweep(result: SweepResult, inputs: Inputs, runner: Runner) -> None:
+    """Print and summarise the sweep; raise `SweepFailed` when any delete failed."""
+    verb = "would delete" if inputs.preview.dry_run else "deleted"
+    count = (
+        sum(1 for row in result.rows if row[3] == "would delete")
+        if inputs.preview.dry_run
+        else result.deleted
+    )
+    headline = (
+        f"{len(result.rows)} preview(s) in {inputs.resource_group}: {verb} {count}, "
+        f"kept {sum(1 for row in result.rows if row[3] == 'keep')}, failed {len(result.failures)}"
+    )
+    table = sweep_table(result.rows)
+    runner.info(headline)
+    runner.untrusted_block(table.splitlines())
+    runner.summary(f"\n{headline}\n\n{table}\n")
+    if result.failures:
+        raise SweepFailed(result.failures)
