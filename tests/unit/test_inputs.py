@@ -874,3 +874,12 @@ def test_inputs_is_frozen() -> None:
     with pytest.raises(AttributeError):
         inputs.cpu = 2  # type: ignore[misc]
     assert isinstance(inputs, Inputs)
+
+
+def test_subscription_alone_is_the_laptop_path() -> None:
+    env = make_env({"subscription-id": "2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11"}, github={})
+
+    inputs = parse_inputs({**env, "INPUT_IMAGE-NAME": "my-app", "INPUT_TAGS": "dev"})
+
+    assert inputs.auth_mode == "ambient"
+    assert inputs.subscription_id == "2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11"
