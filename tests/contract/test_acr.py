@@ -490,3 +490,18 @@ def test_manifest_head_returns_the_pushed_digest(azure: Emulator, pushed: dict[s
     assert answer.headers["Docker-Content-Digest"] == pushed["digest"]
     assert answer.headers["Content-Type"] == SCHEMA2
     assert int(answer.headers["Content-Length"]) > 0
+
+
+def test_exchange_accepts_an_acr_audience_token(azure: Emulator) -> None:
+    """`az acr login` asks Entra for ACR's own audience, not ARM's (azure-cli 2.91)."""
+    deployer = app(azure, DEPLOYER)
+    token, _ = issue_access_token(azure, deployer, "https://containerregistry.azure.net")
+
+    answer = post(
+        azure,
+        "/oauth2/exchange",
+        {"grant_type": "access_token", "service": login_server(azure), "access_token": token},
+    )
+
+    assert answer.status_code == 200
+    assert claims(answer.json()["refresh_token"])["sub"] == deployer.object_id

@@ -44,7 +44,7 @@ import jwt
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .auth import arm_audiences
+from .auth import acr_exchange_audiences
 from .distribution import DistributionRegistry, TokenAuth
 from .state import App, Registry
 from .tokens import new_jti, now
@@ -354,7 +354,7 @@ class Service:
             return unauthorized()
         try:
             claims = self.emulator.keys.entra.decode(
-                str(form.get("access_token", "")), audience=arm_audiences(self.emulator)
+                str(form.get("access_token", "")), audience=acr_exchange_audiences(self.emulator)
             )
         except jwt.InvalidTokenError:
             return unauthorized()

@@ -45,6 +45,16 @@ def issue_access_token(
     return emulator.keys.entra.sign(claims), lifetime
 
 
+# ACR's own Entra resource. Current clients (az acr login since 2.6x) ask Entra for a token with
+# this audience for /oauth2/exchange; ARM-audience tokens are the older, still accepted way.
+ACR_AUDIENCE = "https://containerregistry.azure.net"
+
+
+def acr_exchange_audiences(emulator: Emulator) -> list[str]:
+    """The audiences ACR's /oauth2/exchange accepts: ACR's own resource, or ARM's."""
+    return [ACR_AUDIENCE, ACR_AUDIENCE + "/", *arm_audiences(emulator)]
+
+
 def arm_audiences(emulator: Emulator) -> list[str]:
     """The audiences ARM accepts (with and without the trailing slash, as Azure does)."""
     return [emulator.arm_url + "/", emulator.arm_url]

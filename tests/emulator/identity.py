@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import jwt
 from aiohttp import web
 
-from .auth import issue_access_token
+from .auth import ACR_AUDIENCE, issue_access_token
 from .state import App, FederatedCredential
 from .web import Router, json_response
 
@@ -213,8 +213,8 @@ class Service:
 
     # --- the resources this tenant issues tokens for -------------------------------------
     def known_resources(self) -> list[str]:
-        """Resources (audiences) with a service principal here: ARM and Key Vault."""
-        return [self.emulator.arm_url, self.emulator.vault_resource]
+        """Resources (audiences) with a service principal here: ARM, Key Vault and ACR."""
+        return [self.emulator.arm_url, self.emulator.vault_resource, ACR_AUDIENCE]
 
     def _tenant_known(self, tenant: str) -> bool:
         return tenant.lower() == self.emulator.state.tenant_id.lower()
