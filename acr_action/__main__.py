@@ -2,21 +2,50 @@
 
 On a runner, inputs arrive as `INPUT_<NAME>` variables. From a laptop the same inputs can be
 given as options: `python -m acr_action --resource-group demo-rg --registry myacr ...`.
+
+Cancelling: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process tree 2.5 s
+after that (https://docs.github.com/actions/reference/workflow-cancellation-reference); a
+container action gets them through `docker run`'s signal proxy. Python, as the container's PID 1,
+would ignore SIGTERM without a handler. Each cancel signal unwinds the run (temporary files
+removed, the build stopped) and ends it with one error naming the signal and the phase.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import FrameType
 from typing import TextIO
 
 from .errors import ActionError
 from .runner import Runner
 
 USAGE = "usage: python -m acr_action [--INPUT-NAME VALUE ...]  (inputs as in action.yml)"
+
+CANCEL_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+# After a cancel signal the process ends within this many seconds even when a worker thread is
+# stuck in a network call (the thread pool and interpreter exit would wait for it); None: never
+# (for tests that signal their own process).
+EXIT_GRACE_SECONDS: float | None = 5.0
+# The phase a cancel interrupted, by the innermost acr_action function running at the time.
+_PHASES = {
+    "sign_in": "sign-in",
+    "refresh_token": "the registry token exchange",
+    "run_build": "the image build",
+    "push": "the push to the registry",
+    "resolve_digest": "resolving the image",
+    "apply": "the deployment (Azure Container Instances completes the operation it accepted)",
+    "wait_running": "the wait for the containers to run",
+    "probe": "the readiness probe",
+    "delete": "the deletion",
+    "sweep": "the sweep",
+}
 
 
 def options_to_env(argv: Sequence[str]) -> dict[str, str]:
@@ -34,6 +63,81 @@ def options_to_env(argv: Sequence[str]) -> dict[str, str]:
             value = args.pop(0)
         env[f"INPUT_{name.upper()}"] = value
     return env
+
+
+class Cancellation:
+    """Turns the runner's cancel signals into `KeyboardInterrupt` and reports the cancel once."""
+
+    def __init__(self, runner: Runner) -> None:
+        """Report through `runner`."""
+        self.runner = runner
+        self.signal_name: str | None = None
+        self._reported: int | None = None
+        self._lock = threading.Lock()
+
+    def install(self) -> Callable[[], None]:
+        """Handle the cancel signals (main thread only); returns what puts the old handlers back."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {}
+        for name in CANCEL_SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None:
+                previous[number] = signal.signal(number, self._handle)
+
+        def restore() -> None:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+
+        return restore
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.signal_name is not None:
+            self._exit_now()  # the second signal: the runner kills the process tree next
+        self.signal_name = signal.Signals(number).name
+        if EXIT_GRACE_SECONDS is not None:
+            watchdog = threading.Timer(EXIT_GRACE_SECONDS, self._exit_now)
+            watchdog.daemon = True
+            watchdog.start()
+        raise KeyboardInterrupt(self.signal_name)
+
+    def report(self, exc: BaseException | None = None) -> int:
+        """Print the cancel (once) and return the exit code: 128 + the signal number."""
+        with self._lock:
+            if self._reported is not None:
+                return self._reported
+            phase = _phase_of(exc)
+            during = f" during {phase}" if phase else ""
+            if self.signal_name:
+                what = f"Cancelled by {self.signal_name}{during}"
+                code = 128 + int(getattr(signal, self.signal_name))
+            else:
+                what, code = f"Interrupted{during}", 130
+            message = (
+                f"{what}. Temporary files are removed and the build is stopped; what Azure "
+                "already has (the pushed image, the container group) is kept. Rerun the step "
+                "with the same inputs: it picks up from there and converges to the same state."
+            )
+            self.runner.error(message, title="acr-action cancelled")
+            self.runner.summary(f"### acr-action cancelled\n\n{message}\n")
+            self._reported = code
+            return code
+
+    def _exit_now(self) -> None:
+        code = self.report()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing to save
+                stream.flush()
+        os._exit(code)
+
+
+def _phase_of(exc: BaseException | None) -> str | None:
+    """The phase the exception interrupted: the innermost acr_action function with a name for it."""
+    found = None
+    for frame, _ in traceback.walk_tb(exc.__traceback__ if exc is not None else None):
+        if frame.f_globals.get("__name__", "").startswith("acr_action."):
+            found = _PHASES.get(frame.f_code.co_name, found)
+    return found
 
 
 def run(env: Mapping[str, str], runner: Runner) -> int:
@@ -76,6 +180,8 @@ def main(
 
     for secret in secret_values(environment):
         runner.mask(secret)  # before anything could print them
+    cancellation = Cancellation(runner)
+    restore = cancellation.install()
     try:
         return run(environment, runner)
     except ActionError as exc:
@@ -83,12 +189,8 @@ def main(
         runner.error(message, title=runner.scrub(exc.title))
         runner.summary(f"### acr-action failed\n\n{message}\n")
         return exc.exit_code
-    except KeyboardInterrupt:
-        runner.error(
-            "Interrupted; a rerun converges from wherever this run stopped.",
-            title="acr-action interrupted",
-        )
-        return 130
+    except KeyboardInterrupt as exc:
+        return cancellation.report(exc)
     except Exception as exc:
         detail = runner.scrub("".join(traceback.format_exception(exc)))
         runner.error(
@@ -98,6 +200,8 @@ def main(
         with runner.group("Details of the unexpected error"):
             runner.info(detail)
         return 1
+    finally:
+        restore()
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ CHECK = "https://status.azure.com (Container Instances, Resource Manager) and th
 IN_PROGRESS_CODES = frozenset({"ContainerGroupTransitioning", "AnotherOperationInProgress"})
 # Another operation takes tens of seconds: wait longer between tries than for a 503.
 CONFLICT_BACKOFF = Backoff(attempts=40, base=2.0, cap=10.0)
+# The readiness probe retries every half second for as long as the app starts: it logs a retry
+# when the answer changes, and otherwise at most once per this many seconds.
+PROBE_LOG_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -308,11 +311,13 @@ def probe(
 ) -> int:
     """GET `http://ip:port/path` with `Host: host` until it answers below 500; returns the status.
 
-    Each retry is logged once (through `log`); an app's `Retry-After` is honoured, within the
-    deadline. The app is the user's own, so the probe keeps trying until the deadline.
+    A retry is logged (through `log`) when the answer differs from the last one logged, else at
+    most every `PROBE_LOG_SECONDS`; an app's `Retry-After` is honoured, within the deadline. The
+    app is the user's own, so the probe keeps trying until the deadline.
     """
     last: str | int | None = None
     attempt = 0
+    logged: tuple[str, float] | None = None  # what the last retry line said, and when
     url = f"http://{host or ip}:{port}{path}"
     while True:
         attempt += 1
@@ -344,8 +349,12 @@ def probe(
         if left <= 0:
             raise NotReady(url, last)
         wait = min(wait, left)
-        if log is not None:
+        now = time.monotonic()
+        if log is not None and (
+            logged is None or logged[0] != what or now - logged[1] >= PROBE_LOG_SECONDS
+        ):
             log(f"Readiness probe {url} {what}; retrying in {wait:.1f} s (attempt {attempt + 1})")
+            logged = (what, now)
         time.sleep(wait)
 
 

@@ -163,12 +163,29 @@ def refresh_token(
     return token
 
 
+# The temporary Docker config folders: `<tmp>/acr-action-docker-*`, each holding `.lock` locked
+# (flock) by the run that made it for as long as the folder exists.
+CONFIG_PREFIX = "acr-action-docker-"
+_CONFIG_LOCK = ".lock"
+# A folder without a lock file is another run's between `mkdtemp` and locking, unless it is older.
+STALE_UNLOCKED_SECONDS = 60.0
+
+
 @contextmanager
 def docker_config(login: str | None, password: str | None) -> Iterator[Path]:
-    """A throw-away `DOCKER_CONFIG` folder (auth for the registry if given), removed on exit."""
-    folder = Path(tempfile.mkdtemp(prefix="acr-action-docker-"))
+    """A throw-away `DOCKER_CONFIG` folder (auth for the registry if given), removed on exit.
+
+    Removed on any exception, SIGINT and SIGTERM included. Only a run killed outright (SIGKILL,
+    the runner's last resort) leaves one behind: the next run removes it first
+    (`remove_stale_configs`), so a token outlives its run only until the next run starts (and
+    the ACR refresh token in it expires on its own within hours).
+    """
+    remove_stale_configs()
+    folder = Path(tempfile.mkdtemp(prefix=CONFIG_PREFIX))
+    lock: int | None = None
     try:
         os.chmod(folder, 0o700)
+        lock = _hold_lock(folder)
         config: dict[str, Any] = {}
         if login and password:
             auth = base64.b64encode(f"{NULL_GUID}:{password}".encode()).decode()
@@ -179,6 +196,52 @@ def docker_config(login: str | None, password: str | None) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)
+
+
+def _hold_lock(folder: Path) -> int:
+    """Lock `folder`'s lock file for this process; the kernel drops the lock when it dies."""
+    import fcntl
+
+    descriptor = os.open(folder / _CONFIG_LOCK, os.O_RDWR | os.O_CREAT, 0o600)  # not inherited
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return descriptor
+
+
+def remove_stale_configs(root: str | None = None) -> list[str]:
+    """Remove the Docker config folders of earlier runs that were killed; returns their names.
+
+    A folder is stale when no live process holds its lock (flock works across processes and
+    containers sharing the folder, unlike a PID). Other users' folders and symlinks are skipped.
+    """
+    import fcntl
+    import stat
+    import time
+
+    removed: list[str] = []
+    for folder in Path(root or tempfile.gettempdir()).glob(CONFIG_PREFIX + "*"):
+        try:
+            info = folder.lstat()
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            descriptor = os.open(folder / _CONFIG_LOCK, os.O_RDWR | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            if folder.exists() and time.time() - info.st_mtime >= STALE_UNLOCKED_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(descriptor)
+            continue  # a live run holds it
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(descriptor)
+        removed.append(folder.name)
+    return removed
 
 
 def build_command(
@@ -248,7 +311,13 @@ def run_build(
         ) from exc
     assert process.stdout is not None
     with process:
-        show(lines(process.stdout))
+        try:
+            show(lines(process.stdout))
+        except BaseException:
+            # Cancelled (SIGINT/SIGTERM) or the log could not be shown: stop the build as well,
+            # rather than leave it running on the daemon with nobody reading its log.
+            process.terminate()
+            raise
     if process.returncode != 0:
         raise BuildFailed(_failing_step(tail), "\n".join(tail[-30:]))
     return iidfile.read_text(encoding="utf-8").strip()

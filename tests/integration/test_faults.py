@@ -4,7 +4,8 @@ One table of dependencies (how to fault each one, which log name its retries car
 fault kinds. A transient run schedules the kind on *every* dependency at once, so six runs cover
 the matrix; a persistent run faults one dependency forever and must fail within its `timeout`,
 naming the dependency. The readiness probe cannot be faulted by the emulator (the app is a real
-container), so the app itself answers the fault once (busybox `nc`) before it starts serving.
+container), so the app answers the fault itself: a busybox httpd CGI (`PROBE_CGI`) answers the
+status kinds for its first requests, and busybox `nc` drops or delays the first connection.
 
 The matrix is printed at the end of the module (`pytest -s` or the terminal summary).
 """
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,25 +121,58 @@ class Kind:
     rule: dict[str, Any]
     app: str | None  # shell snippet: what the app does with its first connection (None: not run)
     retried: bool = True  # a slow answer is not retried, only waited for
+    health: dict[str, str] | None = None  # PROBE_CGI's settings: the app answers the status
 
 
-def _answer(status: str, headers: str = "") -> str | None:
-    # Open: under the emulator the app's `nc` does not exit after answering a status line (the
-    # same script works under plain `docker run`), so the app never starts serving. Until that is
-    # understood, status faults are not injected into the app; the matrix shows "-" there.
-    del status, headers
-    return None
+# The readiness route of the probe app: answers FAIL_STATUS (with Retry-After FAIL_RETRY_AFTER)
+# to its first FAIL_TIMES requests, counting them in a file, then 200. Shell builtins only: the
+# image is FROM scratch with /bin/busybox alone (no applet links).
+PROBE_CGI = """#!/bin/busybox sh
+n=0
+[ -f /www/.health-count ] && read -r n < /www/.health-count
+n=$((n + 1))
+echo "$n" > /www/.health-count
+if [ "$n" -le "${FAIL_TIMES:-0}" ]; then
+  printf 'Status: %s\\r\\n' "${FAIL_STATUS:-503 Service Unavailable}"
+  [ -n "$FAIL_RETRY_AFTER" ] && printf 'Retry-After: %s\\r\\n' "$FAIL_RETRY_AFTER"
+  printf 'Content-Type: text/plain\\r\\n\\r\\nnot ready (%s)\\n' "$n"
+else
+  printf 'Content-Type: text/plain\\r\\n\\r\\nready (%s)\\n' "$n"
+fi
+"""
+PROBE_PATH = "/cgi-bin/health"
+
+
+def add_probe_cgi(workspace: Path) -> Path:
+    """Put PROBE_CGI into the app's web root (busybox httpd runs files under /www/cgi-bin)."""
+    script = workspace / "www" / "cgi-bin" / "health"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(PROBE_CGI, encoding="utf-8")
+    script.chmod(0o755)  # COPY keeps the mode
+    return workspace
+
+
+def probe_inputs(kind: Kind) -> dict[str, str]:
+    """The inputs that make the app answer `kind` to the readiness probe once."""
+    if kind.health is None:
+        return {"command-line": app_command(kind.app)} if kind.app else {}
+    settings = {"FAIL_TIMES": "1", **kind.health}
+    return {
+        "health-check-path": PROBE_PATH,
+        "environment-variables": "\n".join(f"{k}={v}" for k, v in settings.items()),
+    }
 
 
 KINDS = [
     Kind(
         "429+Retry-After",
         {"status": 429, "headers": {"Retry-After": "1"}},
-        _answer("429 Too Many Requests", "Retry-After: 1\\r\\n"),
+        None,
+        health={"FAIL_STATUS": "429 Too Many Requests", "FAIL_RETRY_AFTER": "1"},
     ),
-    Kind("500", {"status": 500}, _answer("500 Internal Server Error")),
-    Kind("502", {"status": 502}, _answer("502 Bad Gateway")),
-    Kind("503", {"status": 503}, _answer("503 Service Unavailable")),
+    Kind("500", {"status": 500}, None, health={"FAIL_STATUS": "500 Internal Server Error"}),
+    Kind("502", {"status": 502}, None, health={"FAIL_STATUS": "502 Bad Gateway"}),
+    Kind("503", {"status": 503}, None, health={"FAIL_STATUS": "503 Service Unavailable"}),
     Kind("dropped", {"drop": True}, "/bin/busybox nc -l -p 80 </dev/null >/dev/null"),
     Kind(
         "slow (2 s)",
@@ -147,6 +182,12 @@ KINDS = [
         retried=False,
     ),
 ]
+
+
+@pytest.fixture
+def probe_app(hello_app: Path) -> Path:
+    """The hello app with PROBE_CGI as its readiness route."""
+    return add_probe_cgi(hello_app)
 
 
 def app_command(first: str) -> str:
@@ -230,6 +271,7 @@ def test_transient_fault_on_every_dependency_is_survived(
     hello_app,
     cleanup_groups: list[str],
     matrix: Matrix,
+    probe_app: Path,
 ) -> None:
     name = "faults-" + re.sub(r"[^a-z0-9]+", "-", kind.name.lower()).strip("-")
     cleanup_groups.append(name)
@@ -241,10 +283,10 @@ def test_transient_fault_on_every_dependency_is_survived(
             "name": name,
             # A new config blob each run, so the push really uploads (and meets the fault).
             "labels": f"test.fault-run={uuid.uuid4()}",
-            **({"command-line": app_command(kind.app)} if kind.app else {}),
+            **probe_inputs(kind),
             "timeout": "2m",
         },
-        workspace=hello_app,
+        workspace=probe_app,
     )
 
     assert run.exit_code == 0, run.stdout[-4000:]
@@ -276,15 +318,25 @@ def test_transient_fault_on_every_dependency_is_survived(
                 if dependency.log == log:
                     matrix.cells[(dependency.name, kind.name)] = "log count"
     probe_lines = retry_lines(run, "Readiness probe")
-    answered = kind.name.split("+")[0]
-    if (
-        kind.app is not None
-        and kind.retried
-        and not any(answered in line or "did not answer" in line for line in probe_lines)
-    ):
-        problems.append(f"readiness probe: no retry line for {kind.name}")
-        probe_ok = all(not p.startswith("readiness") for p in problems)
-        matrix.cells[(PROBE, kind.name)] = "ok" if probe_ok else "no log"
+    if kind.health is not None:
+        # The app answered the status once: exactly one retry line says so (a refused connection
+        # while httpd starts may add its own line).
+        status = kind.name.split("+")[0]
+        said = [line for line in probe_lines if f"answered HTTP {status}" in line]
+        mark = "ok"
+        if len(said) != 1:
+            problems.append(f"readiness probe: {len(said)} retry line(s) for one HTTP {status}")
+            mark = "log count"
+        elif kind.rule.get("headers", {}).get("Retry-After") and "retrying in 1.0 s" not in said[0]:
+            problems.append(f"readiness probe: Retry-After not honoured: {said[0]}")
+            mark = "no Retry-After"
+        matrix.cells[(PROBE, kind.name)] = mark
+    elif kind.app is not None:
+        mark = "ok"
+        if kind.retried and not any("did not answer" in line for line in probe_lines):
+            problems.append(f"readiness probe: no retry line for {kind.name}")
+            mark = "no log"
+        matrix.cells[(PROBE, kind.name)] = mark
     assert not problems, "\n".join(problems) + "\n" + run.stdout[-3000:]
 
 
@@ -325,22 +377,19 @@ def test_persistent_fault_fails_within_the_timeout_naming_the_dependency(
 
 
 def test_persistent_probe_failure_fails_within_the_timeout(
-    run_action: Callable[..., Run], hello_app, cleanup_groups: list[str], matrix: Matrix
+    run_action: Callable[..., Run], probe_app: Path, cleanup_groups: list[str], matrix: Matrix
 ) -> None:
     cleanup_groups.append("persist-probe")
-    always_503 = (
-        "while true; do printf 'HTTP/1.0 503 Service Unavailable\\r\\nContent-Length: 0\\r\\n\\r\\n'"
-        " | /bin/busybox nc -l -p 80 >/dev/null; done"
-    )
     started = time.monotonic()
 
     run = run_action(
         inputs={
             "name": "persist-probe",
-            "command-line": json.dumps(["/bin/busybox", "sh", "-c", always_503]),
+            "health-check-path": PROBE_PATH,
+            "environment-variables": "FAIL_TIMES=1000000",  # 503 for ever
             "timeout": "20s",
         },
-        workspace=hello_app,
+        workspace=probe_app,
     )
     elapsed = time.monotonic() - started
 
@@ -348,6 +397,9 @@ def test_persistent_probe_failure_fails_within_the_timeout(
     assert run.exit_code == 1, run.stdout[-3000:]
     assert elapsed < 30
     assert "never answered below HTTP 500" in run.stdout
+    assert "(last: 503)" in run.stdout
+    # A retry every 0.5 s for the whole wait, logged when the answer changes or every ~5 s.
+    assert len(retry_lines(run, "Readiness probe")) <= 8
 
 
 def test_aci_conflict_while_another_operation_runs_is_waited_out(
