@@ -165,11 +165,41 @@ def apply(
     A 409 "another operation is in progress" is waited out (within the deadline); the operation
     itself is waited for no longer than the deadline allows.
     """
+    plan, operation = start(
+        aci,
+        resource_group,
+        spec,
+        existing,
+        on_immutable_change=on_immutable_change,
+        warn=warn,
+        deadline=deadline,
+        retrier=retrier,
+    )
+    if operation is not None:
+        settle(operation, spec, resource_group, deadline)
+    return plan
+
+
+def start(
+    aci: ContainerInstanceManagementClient,
+    resource_group: str,
+    spec: GroupSpec,
+    existing: ContainerGroup | None,
+    *,
+    on_immutable_change: str,
+    warn: Callable[[str], None],
+    deadline: Deadline | None = None,
+    retrier: Retrier | None = None,
+) -> tuple[Plan, Any]:
+    """Send the create/update (after a delete, for a recreate); returns the plan and the operation.
+
+    The operation is an azure-core poller (None for a no-op), still running: `settle` waits for it.
+    """
     from azure.core.exceptions import AzureError, HttpResponseError
 
     plan = diff(existing, spec)
     if plan.action == "noop":
-        return plan
+        return plan, None
     if plan.action == "recreate":
         if on_immutable_change == "fail":
             raise ImmutableChange(spec.name, plan.changed)
@@ -187,14 +217,29 @@ def apply(
 
     try:
         poller = retry.call(DEPENDENCY, put, _conflict_verdict, backoff=CONFLICT_BACKOFF)
-        _finish(poller, deadline, f"the deployment of {spec.name} ({DEPENDENCY})")
     except HttpResponseError as exc:
-        if "InaccessibleImage" in str(exc) or "RegistryErrorResponse" in str(exc):
-            raise ImagePullRefused(spec.image_ref, str(getattr(exc, "message", exc))) from exc
-        raise failure(exc, name=spec.name, group=resource_group, region=spec.location) from exc
+        raise _deploy_failure(exc, spec, resource_group) from exc
     except AzureError as exc:
         raise failure(exc, name=spec.name, group=resource_group) from exc
-    return plan
+    return plan, poller
+
+
+def settle(operation: Any, spec: GroupSpec, resource_group: str, deadline: Deadline | None) -> None:
+    """Wait for the create/update operation to end; raise the error a failed one explains."""
+    from azure.core.exceptions import AzureError, HttpResponseError
+
+    try:
+        _finish(operation, deadline, f"the deployment of {spec.name} ({DEPENDENCY})")
+    except HttpResponseError as exc:
+        raise _deploy_failure(exc, spec, resource_group) from exc
+    except AzureError as exc:
+        raise failure(exc, name=spec.name, group=resource_group) from exc
+
+
+def _deploy_failure(exc: Any, spec: GroupSpec, resource_group: str) -> Exception:
+    if "InaccessibleImage" in str(exc) or "RegistryErrorResponse" in str(exc):
+        return ImagePullRefused(spec.image_ref, str(getattr(exc, "message", exc)))
+    return failure(exc, name=spec.name, group=resource_group, region=spec.location)
 
 
 def delete(
@@ -243,11 +288,18 @@ def wait_running(
     deadline: Deadline,
     *,
     log_lines: int = 40,
-    poll: float = 1.0,
+    poll: float = 0.2,
+    max_poll: float = 2.0,
+    eager_seconds: float = 3.0,
 ) -> ContainerGroup:
-    """Poll until every container runs; a terminated or restarting container fails the step."""
+    """Poll, after the create/update operation, until every container runs.
+
+    A terminated or restarting container fails the step. Polls are short for the first seconds
+    (containers usually run within seconds of the operation ending), then back off.
+    """
     from azure.core.exceptions import AzureError
 
+    started = time.monotonic()
     while True:
         try:
             group = aci.container_groups.get(resource_group, name)
@@ -281,7 +333,9 @@ def wait_running(
         if containers and all(state == "Running" for state in states):
             return group
         deadline.check("waiting for the containers to run")
-        time.sleep(poll)
+        time.sleep(min(poll, max(0.0, deadline.remaining())))
+        if time.monotonic() - started > eager_seconds:  # then back off: ARM reads are budgeted
+            poll = min(poll * 1.5, max_poll)
 
 
 def _logs(

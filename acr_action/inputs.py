@@ -631,7 +631,9 @@ class _Reader:
             key, sep, value = line.partition("=")
             key = key.strip()
             # In a secret input even the "name" may be a piece of a secret: only line numbers.
-            where = f"line {number}" if secret else f"line {number} ({key or 'no name'})"
+            # A name that could start a workflow command is described by `add`, never echoed here.
+            safe_key = not secret and key and _unsafe_reason(key) is None
+            where = f"line {number} ({key})" if safe_key else f"line {number}"
             if not sep:
                 self.add(name, f"line {number} is not KEY=VALUE: it has no `=`", shown=line.strip())
             elif not key_rule.fullmatch(key):

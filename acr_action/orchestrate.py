@@ -385,7 +385,10 @@ def _image(
     created = source_date(env, inputs.context, cwd=inputs.github.workspace or None)
     labels = {**oci_labels(inputs.github, created), **dict(inputs.labels)}
     deadline.check("build")
-    with phases.timed("build"), registry.docker_config(login, refresh) as config:
+    with (
+        phases.timed("build"),
+        registry.docker_config(login, refresh, root=env.get("RUNNER_TEMP") or None) as config,
+    ):
         iidfile = config / "iid"
         command = registry.build_command(
             context=inputs.context,

@@ -172,16 +172,23 @@ STALE_UNLOCKED_SECONDS = 60.0
 
 
 @contextmanager
-def docker_config(login: str | None, password: str | None) -> Iterator[Path]:
+def docker_config(
+    login: str | None, password: str | None, root: str | None = None
+) -> Iterator[Path]:
     """A throw-away `DOCKER_CONFIG` folder (auth for the registry if given), removed on exit.
 
     Removed on any exception, SIGINT and SIGTERM included. Only a run killed outright (SIGKILL,
     the runner's last resort) leaves one behind: the next run removes it first
     (`remove_stale_configs`), so a token outlives its run only until the next run starts (and
     the ACR refresh token in it expires on its own within hours).
+
+    `root` is the job's `RUNNER_TEMP` on a runner: the runner empties it after every job, so
+    even a killed run's folder does not outlive the job.
     """
-    remove_stale_configs()
-    folder = Path(tempfile.mkdtemp(prefix=CONFIG_PREFIX))
+    if root is not None and not Path(root).is_dir():
+        root = None
+    remove_stale_configs(root)
+    folder = Path(tempfile.mkdtemp(prefix=CONFIG_PREFIX, dir=root))
     lock: int | None = None
     try:
         os.chmod(folder, 0o700)

@@ -201,6 +201,10 @@ def _retry_policy_class() -> type[Any]:
 
         def __init__(self, *, deadline: Deadline | None = None, **kwargs: Any) -> None:
             kwargs.setdefault("retry_total", SDK_RETRY_TOTAL)
+            # azure-core also caps status and connection retries at 3 each by default, which
+            # would cut the budget short of retry_total (and make "attempt N of 6" untrue).
+            kwargs.setdefault("retry_status", SDK_RETRY_TOTAL)
+            kwargs.setdefault("retry_connect", SDK_RETRY_TOTAL)
             super().__init__(**kwargs)
             self._deadline = deadline
             self._rng = random.Random()  # noqa: S311 - jitter, not cryptography

@@ -6,7 +6,6 @@ import io
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,9 +37,13 @@ def known_secrets(azure: Emulator) -> set[str]:
     return {value for value in values if len(value) >= 6 and not GUID.fullmatch(value)}
 
 
-def leftover_docker_configs() -> set[str]:
-    """Temporary Docker config folders of the action (they hold a registry token)."""
-    return {p.name for p in Path(tempfile.gettempdir()).glob("acr-action-docker-*")}
+def leftover_docker_configs(runner_temp: str) -> set[str]:
+    """Temporary Docker config folders of the action (they hold a registry token).
+
+    The action keeps them in the job's RUNNER_TEMP, so this looks only at the run's own
+    folder: other runs on the machine cannot make a test fail or pass.
+    """
+    return {p.name for p in Path(runner_temp).glob("acr-action-docker-*")}
 
 
 @dataclass
@@ -97,6 +100,7 @@ def run_action(
         inputs: dict[str, str] | None = None,
         workspace: Path | None = None,
         oidc: bool = True,
+        env_overrides: dict[str, str] | None = None,
     ) -> Run:
         runner_dir = tmp_path / f"runner-{next(counter)}"
         merged = {"build-args": f"BUSYBOX_IMAGE={busybox_image}", "timeout": "3m", **(inputs or {})}
@@ -105,8 +109,9 @@ def run_action(
         )
         env["PATH"] = os.environ["PATH"]
         env["REQUESTS_CA_BUNDLE"] = str(azure.ca_path)
+        env.update(env_overrides or {})
         out = io.StringIO()
-        configs_before = leftover_docker_configs()
+        configs_before = leftover_docker_configs(env["RUNNER_TEMP"])
         code = main(env, out=out)
         run = Run(
             exit_code=code,
@@ -126,7 +131,7 @@ def run_action(
             f"{len(leaked)} secret value(s) appear in the step's output, summary or outputs"
         )
         assert not JWT.search(run.everything), "a token (JWT) appears in the step's output"
-        assert leftover_docker_configs() <= configs_before, (
+        assert leftover_docker_configs(env["RUNNER_TEMP"]) <= configs_before, (
             "a temporary Docker config outlived the step"
         )
         return run

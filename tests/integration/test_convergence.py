@@ -17,7 +17,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +44,7 @@ class Child:
     """`python -m acr_action` in a child process, its output collected as it comes."""
 
     def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
         self.process = subprocess.Popen(
             [sys.executable, "-m", "acr_action"],
             env=env,
@@ -263,7 +263,12 @@ def test_an_interrupted_run_converges_on_rerun(
         assert not child.config_dirs()
     azure.faults.clear()
 
-    rerun = run_action(event=event, inputs=inputs, workspace=workspace)
+    # The rerun shares the killed run's RUNNER_TEMP, as a self-hosted runner's later run would
+    # share a machine temp folder; a GitHub-hosted runner also empties it between jobs.
+    runner_temp = child.env["RUNNER_TEMP"]
+    rerun = run_action(
+        event=event, inputs=inputs, workspace=workspace, env_overrides={"RUNNER_TEMP": runner_temp}
+    )
 
     assert rerun.exit_code == 0, rerun.stdout[-4000:]
     if scenario.phase == "during-build":
@@ -289,5 +294,5 @@ def test_an_interrupted_run_converges_on_rerun(
         assert len(comments) == 1
         assert digest in comments[0].body or rerun.outputs["url"] in comments[0].body
     if isinstance(held, set):
-        leftovers = {p.name for p in Path(tempfile.gettempdir()).glob("acr-action-docker-*")}
+        leftovers = {p.name for p in Path(runner_temp).glob("acr-action-docker-*")}
         assert not leftovers & {folder.name for folder in held}

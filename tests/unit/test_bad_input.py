@@ -317,10 +317,6 @@ CASES = [
             "build-args", {"build-args": f"::stop-commands::{EVIL}=1"}, DESCRIBED, hostile=(EVIL,)
         ),
         id="stop-commands-as-build-arg",
-        # `_Reader.pairs` puts the key in the message ("line 1 (<key>): ...") without the
-        # `_unsafe_reason` check that `add` gives `shown`. Inert on stdout (inside an escaped
-        # `::error`), but against the "described, not echoed" rule. Fix in acr_action/inputs.py.
-        marks=pytest.mark.xfail(reason="a KEY=VALUE key with `::` is echoed in the message"),
     ),
     bad(
         "warning-command-as-label",
