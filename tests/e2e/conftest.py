@@ -10,7 +10,6 @@ hyphens kept), given or defaulted. Every step run here goes through the leak det
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import shutil
 import subprocess
@@ -31,13 +30,12 @@ from tests.emulator.container_action import (
 )
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import REGISTRY, Event, read_outputs, step_env
+from tests.leaks import JWT, known_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION_IMAGE = "acr-action:e2e"
 BUSYBOX_IMAGE = "acr-action-local/busybox"
 PYTHON_IMAGE = "acr-action-local/python:3.11-bookworm"
-GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
 # The runner gives every step an Actions runtime token (cache, artifacts). The action never needs
 # it; it is seeded with a known value here so the leak detector can look for it.
 RUNTIME_TOKEN = "rt-" + secrets.token_urlsafe(32)
@@ -59,20 +57,6 @@ class Step:
         """Everything a reader of the job sees; `::add-mask::` lines the runner consumes."""
         lines = [line for line in self.log.splitlines() if not line.startswith("::add-mask::")]
         return "\n".join([*lines, self.summary, *self.outputs.values()])
-
-
-def known_secrets(azure: Emulator) -> set[str]:
-    """Every secret value the local Azure holds: vault secrets and application secrets."""
-    with azure.state.lock:
-        values = {
-            version.value
-            for vault in azure.state.vaults.values()
-            for versions in vault.secrets.values()
-            for version in versions
-        }
-        values |= {app.secret for app in azure.state.apps.values() if app.secret}
-    # Client ids stored as pull "usernames" are identifiers, not secrets.
-    return {value for value in values if len(value) >= 6 and not GUID.fullmatch(value)}
 
 
 def files_holding(folder: Path, needles: set[str]) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,25 +15,9 @@ from acr_action.__main__ import main
 from tests.conftest import unavailable
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import Event, read_outputs, step_env
+from tests.leaks import JWT, known_secrets
 
 BUSYBOX_IMAGE = "acr-action-local/busybox"
-# A JWT (GitHub ID token, Entra token, ACR refresh token) anywhere in what a user can read.
-GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
-
-
-def known_secrets(azure: Emulator) -> set[str]:
-    """Every secret value the local Azure holds: vault secrets and application secrets."""
-    with azure.state.lock:
-        values = {
-            v.value
-            for vault in azure.state.vaults.values()
-            for vs in vault.secrets.values()
-            for v in vs
-        }
-        values |= {app.secret for app in azure.state.apps.values() if app.secret}
-    # Client ids stored as pull "usernames" are identifiers, not secrets.
-    return {value for value in values if len(value) >= 6 and not GUID.fullmatch(value)}
 
 
 def leftover_docker_configs(runner_temp: str) -> set[str]:

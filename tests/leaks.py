@@ -1,0 +1,29 @@
+"""The leak detector's knowledge, shared by the integration and end-to-end suites.
+
+Every run of the action in those suites is checked against it: no secret value the local Azure
+holds and no token may appear anywhere a reader of the job (or an attacker) could see.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.emulator.server import Emulator
+
+# A JWT (GitHub ID token, Entra token, ACR refresh token) anywhere in what a user can read.
+JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def known_secrets(azure: Emulator) -> set[str]:
+    """Every secret value the local Azure holds: vault secrets and application secrets."""
+    with azure.state.lock:
+        values = {
+            version.value
+            for vault in azure.state.vaults.values()
+            for versions in vault.secrets.values()
+            for version in versions
+        }
+        values |= {app.secret for app in azure.state.apps.values() if app.secret}
+    # Client ids stored as pull "usernames" are identifiers, not secrets.
+    return {value for value in values if len(value) >= 6 and not GUID.fullmatch(value)}
