@@ -165,41 +165,11 @@ def apply(
     A 409 "another operation is in progress" is waited out (within the deadline); the operation
     itself is waited for no longer than the deadline allows.
     """
-    plan, operation = start(
-        aci,
-        resource_group,
-        spec,
-        existing,
-        on_immutable_change=on_immutable_change,
-        warn=warn,
-        deadline=deadline,
-        retrier=retrier,
-    )
-    if operation is not None:
-        settle(operation, spec, resource_group, deadline)
-    return plan
-
-
-def start(
-    aci: ContainerInstanceManagementClient,
-    resource_group: str,
-    spec: GroupSpec,
-    existing: ContainerGroup | None,
-    *,
-    on_immutable_change: str,
-    warn: Callable[[str], None],
-    deadline: Deadline | None = None,
-    retrier: Retrier | None = None,
-) -> tuple[Plan, Any]:
-    """Send the create/update (after a delete, for a recreate); returns the plan and the operation.
-
-    The operation is an azure-core poller (None for a no-op), still running: `settle` waits for it.
-    """
     from azure.core.exceptions import AzureError, HttpResponseError
 
     plan = diff(existing, spec)
     if plan.action == "noop":
-        return plan, None
+        return plan
     if plan.action == "recreate":
         if on_immutable_change == "fail":
             raise ImmutableChange(spec.name, plan.changed)
@@ -221,7 +191,8 @@ def start(
         raise _deploy_failure(exc, spec, resource_group) from exc
     except AzureError as exc:
         raise failure(exc, name=spec.name, group=resource_group) from exc
-    return plan, poller
+    settle(poller, spec, resource_group, deadline)
+    return plan
 
 
 def settle(operation: Any, spec: GroupSpec, resource_group: str, deadline: Deadline | None) -> None:
