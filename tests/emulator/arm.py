@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -195,27 +196,54 @@ class Service:
             }
         )
 
-    async def get_registry(
-        self, request: web.Request, subscription: str, rg: str, name: str
-    ) -> web.Response:
-        """`GET .../Microsoft.ContainerRegistry/registries/{name}` (as the 2025-11-01 example)."""
-        state = self.emulator.state
-        scope = f"{state.rg_scope(rg)}/providers/Microsoft.ContainerRegistry/registries/{name}"
-        refusal = self._check(request, subscription, REGISTRY_READ, scope)
+    def _read_resource(
+        self,
+        request: web.Request,
+        subscription: str,
+        rg: str,
+        kind: str,
+        name: str,
+        action: str,
+        table: Mapping[str, Any],
+    ) -> tuple[Any, str] | web.Response:
+        """A resource of `kind` in `rg` and the group's location, checked as ARM checks a read.
+
+        Order as in ARM: the caller's role first, then the group, then the resource.
+        """
+        refusal = self._check(
+            request,
+            subscription,
+            action,
+            f"{self.emulator.state.rg_scope(rg)}/providers/{kind}/{name}",
+        )
         if refusal is not None:
             return refusal
         found = self._resource_group(rg)
         if isinstance(found, web.Response):
             return found
-        registry = state.registries.get(name.lower())
-        if registry is None or registry.resource_group.lower() != rg.lower():
-            return self._resource_not_found("Microsoft.ContainerRegistry/registries", name, rg)
+        resource = table.get(name.lower())
+        if resource is None or resource.resource_group.lower() != rg.lower():
+            return self._resource_not_found(kind, name, rg)
+        return resource, found[1]
+
+    async def get_registry(
+        self, request: web.Request, subscription: str, rg: str, name: str
+    ) -> web.Response:
+        """`GET .../Microsoft.ContainerRegistry/registries/{name}` (as the 2025-11-01 example)."""
+        state = self.emulator.state
+        found = self._read_resource(
+            request, subscription, rg, "Microsoft.ContainerRegistry/registries", name,
+            REGISTRY_READ, state.registries,
+        )  # fmt: skip
+        if isinstance(found, web.Response):
+            return found
+        registry, rg_location = found
         return json_response(
             {
                 "id": state.registry_id(registry),
                 "name": registry.name,
                 "type": "Microsoft.ContainerRegistry/registries",
-                "location": registry.location or found[1],
+                "location": registry.location or rg_location,
                 "tags": {},
                 "sku": {"name": registry.sku, "tier": registry.sku},
                 "properties": {
@@ -250,22 +278,18 @@ class Service:
     ) -> web.Response:
         """`GET .../Microsoft.KeyVault/vaults/{name}`: an RBAC-mode vault and its URI."""
         state = self.emulator.state
-        scope = f"{state.rg_scope(rg)}/providers/Microsoft.KeyVault/vaults/{name}"
-        refusal = self._check(request, subscription, VAULT_READ, scope)
-        if refusal is not None:
-            return refusal
-        found = self._resource_group(rg)
+        found = self._read_resource(
+            request, subscription, rg, "Microsoft.KeyVault/vaults", name, VAULT_READ, state.vaults
+        )
         if isinstance(found, web.Response):
             return found
-        vault = state.vaults.get(name.lower())
-        if vault is None or vault.resource_group.lower() != rg.lower():
-            return self._resource_not_found("Microsoft.KeyVault/vaults", name, rg)
+        vault, rg_location = found
         return json_response(
             {
                 "id": state.vault_id(vault),
                 "name": vault.name,
                 "type": "Microsoft.KeyVault/vaults",
-                "location": vault.location or found[1],
+                "location": vault.location or rg_location,
                 "tags": {},
                 "properties": {
                     "sku": {"family": "A", "name": "standard"},

@@ -353,36 +353,34 @@ class Service:
         data = self._comment_json(comment)
         return json_response(data, 201, {"Location": data["url"]})
 
-    def _find_comment(self, owner: str, repo: str, comment: str) -> Comment | None:
+    def _comment(
+        self, request: web.Request, owner: str, repo: str, comment: str, *, write: bool
+    ) -> Comment | web.Response:
+        """The caller-visible comment `comment` of `owner/repo`, or GitHub's refusal or 404."""
+        caller = self._caller(request, owner, repo, write=write)
+        if isinstance(caller, web.Response):
+            return caller
         found = self.issue_comments.get(int(comment))
-        return (
-            found if found is not None and found.repository == f"{owner}/{repo}".lower() else None
-        )
+        if found is None or found.repository != f"{owner}/{repo}".lower():
+            return _gh_error(404, "Not Found")
+        return found
 
     async def get_comment(
         self, request: web.Request, owner: str, repo: str, comment: str
     ) -> web.Response:
         """`GET /repos/{owner}/{repo}/issues/comments/{id}`."""
-        caller = self._caller(request, owner, repo, write=False)
-        if isinstance(caller, web.Response):
-            return caller
-        found = self._find_comment(owner, repo, comment)
-        return (
-            _gh_error(404, "Not Found")
-            if found is None
-            else json_response(self._comment_json(found))
-        )
+        found = self._comment(request, owner, repo, comment, write=False)
+        if isinstance(found, web.Response):
+            return found
+        return json_response(self._comment_json(found))
 
     async def update_comment(
         self, request: web.Request, owner: str, repo: str, comment: str
     ) -> web.Response:
         """`PATCH /repos/{owner}/{repo}/issues/comments/{id}` with a new body."""
-        caller = self._caller(request, owner, repo, write=True)
-        if isinstance(caller, web.Response):
-            return caller
-        found = self._find_comment(owner, repo, comment)
-        if found is None:
-            return _gh_error(404, "Not Found")
+        found = self._comment(request, owner, repo, comment, write=True)
+        if isinstance(found, web.Response):
+            return found
         body = await self._body(request)
         if isinstance(body, web.Response):
             return body
@@ -395,12 +393,9 @@ class Service:
         self, request: web.Request, owner: str, repo: str, comment: str
     ) -> web.Response:
         """`DELETE /repos/{owner}/{repo}/issues/comments/{id}` -> 204."""
-        caller = self._caller(request, owner, repo, write=True)
-        if isinstance(caller, web.Response):
-            return caller
-        found = self._find_comment(owner, repo, comment)
-        if found is None:
-            return _gh_error(404, "Not Found")
+        found = self._comment(request, owner, repo, comment, write=True)
+        if isinstance(found, web.Response):
+            return found
         with self.lock:
             del self.issue_comments[found.id]
         return web.Response(status=204)
