@@ -11,13 +11,13 @@ CACHE_DIR="${ACR_ACTION_CACHE:-$REPO_ROOT/.cache}"
 
 VENV_DIR="$REPO_ROOT/.venv"
 
-# The one Docker CLI the scripts use. Debian's /usr/bin/docker (20.10) matches the engine that
-# setup.sh installs and builds with the daemon's built-in BuildKit (DOCKER_BUILDKIT=1) without the
-# buildx plugin; a newer client elsewhere on PATH may lack buildx and then refuses BuildKit builds.
+# The one Docker CLI the scripts use: Debian's /usr/bin/docker (20.10), from the docker.io package
+# that setup.sh installs. It matches that engine and builds with the daemon's built-in BuildKit
+# (DOCKER_BUILDKIT=1) without the buildx plugin. There is deliberately no fallback to another
+# `docker` on PATH: a newer client without buildx refuses every BuildKit build ("BuildKit is
+# enabled but the buildx component is missing"), and this file is sourced before setup.sh has
+# installed docker.io, so a fallback chosen here would stick for the whole first run.
 DOCKER="${DOCKER:-/usr/bin/docker}"
-if [[ ! -x "$DOCKER" ]] && command -v docker >/dev/null 2>&1; then
-    DOCKER="$(command -v docker)"
-fi
 export DOCKER
 # `docker build` uses BuildKit (cache mounts, multi-stage pruning); the legacy builder cannot.
 export DOCKER_BUILDKIT=1
@@ -46,11 +46,17 @@ require_root() {
     [[ "$(id -u)" == 0 ]] || die "$1 needs root (apt-get, dockerd, debootstrap); run it as root"
 }
 
-docker_ready() { "$DOCKER" info >/dev/null 2>&1; }
+docker_ready() { [[ -x "$DOCKER" ]] && "$DOCKER" info >/dev/null 2>&1; }
+
+# Fail early, with the fix, when the chosen Docker CLI is not there (setup.sh installs it).
+require_docker_cli() {
+    [[ -x "$DOCKER" ]] || die "no Docker CLI at $DOCKER; run scripts/setup.sh (it installs docker.io), or set DOCKER"
+}
 
 # Start dockerd in the background unless an engine already answers. Never restarts a running one:
 # other work on the machine may be using it.
 ensure_dockerd() {
+    require_docker_cli
     if docker_ready; then
         return 0
     fi
