@@ -55,6 +55,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .runner import inert_line
+
 __all__ = [
     "MISSING",
     "ActionError",
@@ -113,12 +115,9 @@ def untrusted_text(text: str) -> str:
     text = _CONTROL.sub("", text.replace("\r", "\n"))
     lines = []
     for line in text.split("\n"):
-        # The runner treats any line that starts with "::" or the legacy "##[" (after leading
-        # blanks) as a workflow command; build logs and container output must not be able to
-        # set outputs or masks.
-        if line.lstrip().startswith(("::", "##[")):
-            line = "| " + line
-        lines.append(line)
+        # Build logs and container output must not be able to set outputs or masks: a line
+        # that the runner could read as a workflow command is made inert.
+        lines.append(inert_line(line))
     return "\n".join(lines)
 
 
@@ -126,8 +125,8 @@ def display_value(value: str) -> str:
     """Render one user-given value on a single line: escaped, shortened, inert."""
     shown = json.dumps(value, ensure_ascii=False)[1:-1]  # escapes quotes, newlines and controls
     # A shown value is never at the start of a line, but break "::" anyway so that no copy of
-    # the text can ever be read as a workflow command.
-    shown = shown.replace("::", ": :")
+    # the text can ever be read as a workflow command; the legacy "##[" counts anywhere.
+    shown = shown.replace("::", ": :").replace("##[", "# #[")
     if len(shown) > _MAX_SHOWN:
         shown = shown[: _MAX_SHOWN - 1] + "…"
     return shown

@@ -6,17 +6,30 @@ https://docs.github.com/actions/reference/workflow-commands-for-github-actions.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
 
-# The runner parses a line as a command when, after leading whitespace, it starts with `::` (the
-# current syntax) or `##[` (the legacy one, still accepted): actions/runner ActionCommandManager.
-_COMMAND_PREFIXES = ("::", "##[")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# Characters a reader cannot see. The runner finds `##[` and `::` with .NET's culture-sensitive
+# IndexOf/StartsWith, which on ICU skips "weightless" characters such as NUL or a zero-width
+# space (https://learn.microsoft.com/dotnet/standard/base-types/string-comparison-net-5-plus),
+# so they are ignored when deciding whether a line could read as a command.
+_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]"
+)
+# The runner shows at most this much of a step summary: a larger file is dropped whole, with an
+# error (actions/runner FileCommandManager.cs, CreateStepSummaryCommand.AttachmentSizeLimit).
+SUMMARY_LIMIT = 1024 * 1024
+_SUMMARY_CUT = (
+    "\n\n> [!NOTE]\n> The rest of this summary was left out: GitHub shows at most 1 MiB of a "
+    "step summary. The full details are in the step's log.\n"
+)
 
 
 def escape_data(text: str) -> str:
@@ -29,8 +42,25 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _looks_like_command(line: str) -> bool:
-    return line.lstrip().startswith(_COMMAND_PREFIXES)
+def looks_like_command(line: str) -> bool:
+    """Could the runner read `line` as a workflow command?
+
+    actions/runner (src/Runner.Common/ActionCommand.cs) tries `::name::` at the start of the
+    left-trimmed line, then the legacy `##[name]` found *anywhere* in it (`IndexOf("##[")`).
+    """
+    visible = _INVISIBLE.sub("", line)
+    return "##[" in visible or visible.lstrip().startswith("::")
+
+
+def inert_line(line: str) -> str:
+    """`line` changed just enough that the runner cannot read it as a workflow command.
+
+    Its invisible characters go (the runner's search skips them), each `##[` is broken up and
+    a prefix keeps `::` off the start of the line.
+    """
+    if not looks_like_command(line):
+        return line
+    return "| " + _INVISIBLE.sub("", line).replace("##[", "# #[")
 
 
 def _table_cell(text: str) -> str:
@@ -42,7 +72,11 @@ def _table_cell(text: str) -> str:
 
 
 class Runner:
-    """Talks to the GitHub runner through stdout and the files named by its environment."""
+    """Talks to the GitHub runner through stdout and the files named by its environment.
+
+    Safe to use from several threads: every write is whole lines under one lock, and no
+    command is ever written while a `::stop-commands::` window is open (see `_command_line`).
+    """
 
     def __init__(self, env: Mapping[str, str], out: TextIO | None = None) -> None:
         """Read the runner's file paths from `env`; write to `out` (default: the current stdout)."""
@@ -52,7 +86,14 @@ class Runner:
         # An empty path means the same as no path: a local run.
         self._output_path = env.get("GITHUB_OUTPUT") or None
         self._summary_path = env.get("GITHUB_STEP_SUMMARY") or None
+        self._summary_full = False
         self._masked: set[str] = set()
+        # Reentrant: a signal handler (the cancel report) may write while its thread holds it.
+        self._lock = threading.RLock()
+        # The open stop-commands window: its token, and how many untrusted blocks (from any
+        # thread) are printing inside it.
+        self._stop_token: str | None = None
+        self._open_blocks = 0
 
     # -- secrets -----------------------------------------------------------------------------
 
@@ -60,17 +101,20 @@ class Runner:
         """Have the runner hide `value` in the log, line by line, and remember it for `scrub`."""
         # The runner matches masks against single log lines, so a multi-line secret registered
         # whole is not hidden when its lines are printed one by one: register each line.
-        for line in _LINE_BREAK.split(value):
-            line = line.strip()
-            # Masking whitespace or an empty string would blank out every log line.
-            if line and line not in self._masked:
-                self._masked.add(line)
-                self._write(f"::add-mask::{escape_data(line)}")
+        with self._lock:
+            for line in _LINE_BREAK.split(value):
+                line = line.strip()
+                # Masking whitespace or an empty string would blank out every log line.
+                if line and line not in self._masked:
+                    self._masked.add(line)
+                    self._command_line(f"::add-mask::{escape_data(line)}")
 
     def scrub(self, text: str) -> str:
         """Return `text` with every masked value replaced by `***`, as the runner's log does."""
+        with self._lock:
+            masked = sorted(self._masked, key=len, reverse=True)
         # Longest first, so that a secret containing a shorter one is replaced whole.
-        for secret in sorted(self._masked, key=len, reverse=True):
+        for secret in masked:
             text = text.replace(secret, "***")
         return text
 
@@ -80,27 +124,52 @@ class Runner:
         """Print `text`; lines that would read as workflow commands are printed inert."""
         text = self.scrub(text)
         lines = _LINE_BREAK.split(text)
-        if any(_looks_like_command(line) for line in lines):
+        if any(looks_like_command(line) for line in lines):
             self.untrusted_block(lines)
         else:
-            self._write(text)
+            with self._lock:
+                self._write(text)
 
     def untrusted_block(self, lines: Iterable[str]) -> None:
         """Print `lines` (e.g. a streamed build log) with workflow commands switched off."""
-        # `::stop-commands::<token>` makes the runner ignore every command until a line
-        # `::<token>::`. The token is random per block, so the text cannot guess it to switch
-        # commands back on early.
-        token = secrets.token_hex(16)
-        self._write(f"::stop-commands::{token}")
-        try:
+        with self._commands_stopped():
             for chunk in lines:
                 parts = _LINE_BREAK.split(chunk)
                 if len(parts) > 1 and not parts[-1]:
                     parts.pop()  # the chunk's own line end, not an extra blank line
                 for line in parts:
-                    self._write(self.scrub(line))
+                    # Scrubbed under the lock: a mask registered by another thread a moment
+                    # ago is applied, and its add-mask line is already out, before this line.
+                    with self._lock:
+                        self._write(self.scrub(line))
+
+    @contextmanager
+    def _commands_stopped(self) -> Iterator[None]:
+        # `::stop-commands::<token>` makes the runner ignore every command until a line
+        # `::<token>::`. The token is random, so the text cannot guess it to switch commands
+        # back on early. Blocks of several threads share one window; the last one closes it.
+        with self._lock:
+            self._open_blocks += 1
+            if self._stop_token is None:
+                self._open_window()
+        try:
+            yield
         finally:
-            self._write(f"::{token}::")
+            with self._lock:
+                self._open_blocks -= 1
+                if self._open_blocks == 0 and self._stop_token is not None:
+                    self._close_window()
+
+    def _open_window(self) -> None:
+        # The state is set before the line is written and cleared only after the resume line
+        # is out, so that an interruption between the two (KeyboardInterrupt from the cancel
+        # handler) can at worst print a stray resume line, never leave a window open unknown.
+        self._stop_token = secrets.token_hex(16)
+        self._write(f"::stop-commands::{self._stop_token}")
+
+    def _close_window(self) -> None:
+        self._write(f"::{self._stop_token}::")
+        self._stop_token = None
 
     def debug(self, text: str) -> None:
         """Print a debug line (shown when the workflow runs with debug logging)."""
@@ -125,7 +194,7 @@ class Runner:
         try:
             yield
         finally:
-            self._write("::endgroup::")
+            self._command_line("::endgroup::")
 
     # -- outputs and the step summary --------------------------------------------------------
 
@@ -150,7 +219,22 @@ class Runner:
             return
         if not markdown.endswith("\n"):
             markdown += "\n"
-        self._append(self._summary_path, self.scrub(markdown))
+        data = self.scrub(markdown).encode("utf-8")
+        note = _SUMMARY_CUT.encode("utf-8")
+        with self._lock:
+            if self._summary_full:
+                return
+            used = os.path.getsize(self._summary_path) if os.path.exists(self._summary_path) else 0
+            # Room is kept for the note, so the file never passes the limit: a summary cut
+            # short still shows, one over the limit would not show at all.
+            room = SUMMARY_LIMIT - used - len(note)
+            if len(data) > room:
+                self._summary_full = True
+                cut = data[: max(room, 0)]
+                cut = cut[: cut.rfind(b"\n") + 1]  # whole lines only (and whole UTF-8 sequences)
+                data = cut + note if room >= 0 else b""
+            with open(self._summary_path, "ab") as file:
+                file.write(data)
 
     def summary_table(
         self, rows: list[tuple[str, str]], header: tuple[str, str] = ("", "")
@@ -173,9 +257,27 @@ class Runner:
             if value is not None
         )
         head = f"::{name} {props}::" if props else f"::{name}::"
-        self._write(head + escape_data(self.scrub(message)))
+        self._command_line(head + escape_data(self.scrub(message)))
+
+    def _command_line(self, line: str) -> None:
+        """Write a workflow command so that the runner acts on it, whatever else is printing.
+
+        While a stop-commands window is open (another thread streaming a build log, say) the
+        runner would print a command as plain text: an add-mask would register nothing and
+        show its secret (actions/runner ActionCommandManager.cs, the `_stopProcessCommand`
+        branch). So the window is closed, the command written, and a new window opened with a
+        fresh token. The alternative, holding the lock for a whole block, would hold up a mask
+        (and the thread that needs it) for as long as a build runs.
+        """
+        with self._lock:
+            if self._stop_token is not None:
+                self._close_window()
+            self._write(line)
+            if self._open_blocks:
+                self._open_window()
 
     def _write(self, line: str) -> None:
+        # Callers hold the lock, so that lines of different threads never interleave.
         self._out.write(line + "\n")
         # Commands must reach the runner before any output of a child process that follows.
         self._out.flush()

@@ -272,6 +272,7 @@ class StepLog:
     lines: list[str] = field(default_factory=list)
     annotations: list[Annotation] = field(default_factory=list)
     command_outputs: dict[str, str] = field(default_factory=dict)
+    commands: list[str] = field(default_factory=list)  # lines acted on, stop/resume aside
     stop_token: str | None = None
     echo: bool = False
     _registered: set[str] = field(default_factory=lambda: set(REGISTERED_COMMANDS))
@@ -315,6 +316,7 @@ class StepLog:
             return True
         if self.echo and name not in _OMIT_ECHO:
             self._write(line)
+        self.commands.append(line.lstrip())
         self._process(name, command)
         return True
 
@@ -415,6 +417,7 @@ class Step:
     masks: frozenset[str]
     outputs: dict[str, str]
     summary: str | None
+    commands: list[str] = field(default_factory=list)
 
     @property
     def shown(self) -> str:
@@ -430,7 +433,14 @@ def read_step(stdout: str, outputs: str = "", summary: bytes = b"", *, debug: bo
     shown_summary, error = show_summary(summary, log.masker)
     if error:
         log.issue("error", error)
-    return Step(log.lines, log.annotations, frozenset(log.masker.originals), values, shown_summary)
+    return Step(
+        log.lines,
+        log.annotations,
+        frozenset(log.masker.originals),
+        values,
+        shown_summary,
+        log.commands,
+    )
 
 
 def read_step_files(stdout: str, output_path: Path, summary_path: Path) -> Step:

@@ -45,6 +45,7 @@ from acr_action.errors import (
     display_value,
     untrusted_text,
 )
+from tests.runner_log import read_step
 
 CLIENT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 CLAIMS = {
@@ -333,14 +334,16 @@ def test_fork_pull_request_warns_against_pull_request_target() -> None:
 
 # --------------------------------------------------------------------------- safety of text
 
-COMMAND_LINES = "step 1\n::set-output name=fqdn::evil.example\n  ::add-mask::x\n##[error]fake\rdone"
+COMMAND_LINES = (
+    "step 1\n::set-output name=fqdn::evil.example\n  ::add-mask::x\n##[error]fake\rdone\n"
+    "#7 0.4 ##[warning]legacy form in the middle of a line"
+)
 
 
 def _command_lines(text: str) -> list[str]:
-    """Lines the runner would execute as workflow commands (CR, LF and CRLF all end a line)."""
-    return [
-        line for line in re.split(r"\r\n|\r|\n", text) if line.lstrip().startswith(("::", "##["))
-    ]
+    """Lines the runner would act on as workflow commands (tests/runner_log.py: `::` at the
+    start of a line, the legacy `##[` anywhere in it)."""
+    return read_step(text + "\n").commands
 
 
 @pytest.mark.parametrize(
@@ -362,6 +365,12 @@ def test_outside_text_cannot_become_a_workflow_command(error: ActionError) -> No
     assert _command_lines(error.render()) == []
 
 
+def test_untrusted_text_defuses_the_legacy_form_anywhere_in_a_line() -> None:
+    text = untrusted_text("#5 0.2 ##[error]fake\n#6 ##[add-mask]x ##[group]y")
+
+    assert text == "| #5 0.2 # #[error]fake\n| #6 # #[add-mask]x # #[group]y"
+
+
 def test_untrusted_text_strips_ansi_and_keeps_content() -> None:
     text = untrusted_text("\x1b[31mred\x1b[0m\n::warning::x")
     assert text == "red\n| ::warning::x"
@@ -373,6 +382,7 @@ def test_untrusted_text_strips_ansi_and_keeps_content() -> None:
         pytest.param("plain", "plain", id="plain"),
         pytest.param("a\nb", "a\\nb", id="newline-escaped"),
         pytest.param("::stop", ": :stop", id="double-colon-broken"),
+        pytest.param("a ##[error]b", "a # #[error]b", id="legacy-prefix-broken"),
         pytest.param("x" * 300, "x" * 119 + "…", id="long-shortened"),
     ],
 )

@@ -5,62 +5,24 @@ from __future__ import annotations
 import io
 import re
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from acr_action.runner import Runner
-
-# How the runner reads a child's stdout: .NET's ReadLine ends a line at CR, LF or CRLF.
-_RUNNER_LINES = re.compile(r"\r\n|\r|\n")
+from tests.runner_log import SUMMARY_LIMIT, parse_env_file, read_lines, read_step
 
 
 def executed_commands(stdout: str) -> list[str]:
-    """The lines of `stdout` that the runner would act on, honouring `::stop-commands::`.
-
-    A model of actions/runner's ActionCommandManager: a command is a line that starts, after
-    leading whitespace, with `::` or the legacy `##[`; after `::stop-commands::TOKEN` nothing is a
-    command until the line `::TOKEN::`.
-    """
-    executed: list[str] = []
-    stop_token: str | None = None
-    for line in _RUNNER_LINES.split(stdout):
-        line = line.lstrip()
-        if not line.startswith(("::", "##[")):
-            continue
-        if stop_token is not None:
-            if line == f"::{stop_token}::":
-                stop_token = None
-            continue
-        if line.startswith("::stop-commands::"):
-            stop_token = line.removeprefix("::stop-commands::")
-            continue
-        executed.append(line)
-    return executed
+    """The lines of `stdout` that the runner acts on (tests/runner_log.py, the runner's rules)."""
+    return read_step(stdout).commands
 
 
 def read_outputs(path: Path) -> dict[str, str]:
-    """Parse a GITHUB_OUTPUT file the way the runner does (`name=value` or `name<<DELIM`)."""
-    outputs: dict[str, str] = {}
-    lines = iter(path.read_text(encoding="utf-8").split("\n"))
-    for line in lines:
-        if not line:
-            continue
-        if "<<" in line:
-            name, delimiter = line.split("<<", 1)
-            body = []
-            for body_line in lines:
-                if body_line == delimiter:
-                    break
-                body.append(body_line)
-            else:
-                raise AssertionError(f"delimiter {delimiter!r} of {name!r} never closed")
-            outputs[name] = "\n".join(body)
-        else:
-            name, value = line.split("=", 1)
-            outputs[name] = value
-    return outputs
+    """Parse a GITHUB_OUTPUT file the way the runner does (split on LF only)."""
+    return parse_env_file(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -279,8 +241,8 @@ def test_info_cannot_issue_commands(out: io.StringIO, text: str) -> None:
     Runner({}, out).info(text)
 
     assert executed_commands(out.getvalue()) == []
-    shown = _RUNNER_LINES.split(out.getvalue())
-    for line in _RUNNER_LINES.split(text):
+    shown = read_lines(out.getvalue())
+    for line in read_lines(text):
         assert line in shown, f"{line!r} was not shown as it is"
 
 
@@ -378,3 +340,170 @@ def test_untrusted_block_keeps_blank_lines(out: io.StringIO) -> None:
     Runner({}, out).untrusted_block(["a\n", "\n", "b\r\n\r\n", "c"])
 
     assert out.getvalue().splitlines()[1:-1] == ["a", "", "b", "", "c"]
+
+
+# -- several threads, one stdout ---------------------------------------------------------------
+
+
+def test_mask_from_another_thread_during_untrusted_block_is_registered(out: io.StringIO) -> None:
+    # Key Vault answers in a background thread while the build log streams in a stop-commands
+    # window; the runner ignores an add-mask inside a window and prints it, secret included
+    # (actions/runner ActionCommandManager.cs).
+    runner = Runner({}, out)
+    secret = "kv-secret-" + secrets.token_hex(8)
+
+    def log() -> Iterator[str]:
+        yield "#1 [internal] load build definition"
+        reader = threading.Thread(target=runner.mask, args=(secret,))
+        reader.start()
+        reader.join()
+        yield f"#2 RUN echo {secret}"
+        yield "#3 DONE"
+
+    runner.untrusted_block(log())
+    step = read_step(out.getvalue())
+
+    assert secret in step.masks
+    assert secret not in step.shown
+    assert step.log[-3:] == ["#2 RUN echo ***", "#3 DONE", "::***::"]
+
+
+def test_commands_of_other_threads_work_during_untrusted_block(out: io.StringIO) -> None:
+    runner = Runner({}, out)
+
+    def log() -> Iterator[str]:
+        yield "building"
+        for call in (
+            lambda: runner.warning("Key Vault throttled, retrying"),
+            lambda: runner.info("::error::not a command, from a thread"),
+        ):
+            worker = threading.Thread(target=call)
+            worker.start()
+            worker.join()
+        yield "::add-mask::from-the-build-log"
+
+    runner.untrusted_block(log())
+    runner.error("after the block")
+    step = read_step(out.getvalue())
+
+    assert [(a.kind, a.message) for a in step.annotations] == [
+        ("warning", "Key Vault throttled, retrying"),
+        ("error", "after the block"),
+    ]
+    assert "::error::not a command, from a thread" in step.log
+    assert "::add-mask::from-the-build-log" in step.log
+    assert step.masks == {m for m in step.masks if len(m) == 32}  # stop tokens only
+
+
+def test_masks_from_many_threads_while_a_log_streams(out: io.StringIO) -> None:
+    runner = Runner({}, out)
+    values = [f"secret-{n}-{secrets.token_hex(6)}" for n in range(8)]
+    start = threading.Barrier(len(values) + 1)
+
+    def mask(value: str) -> None:
+        start.wait()
+        runner.mask(value)
+
+    workers = [threading.Thread(target=mask, args=(v,)) for v in values]
+    for worker in workers:
+        worker.start()
+
+    def log() -> Iterator[str]:
+        start.wait()
+        for n in range(2000):
+            yield f"#{n} step output line with some length to it"
+        for worker in workers:
+            worker.join()
+        yield from (f"echo {value}" for value in values)
+
+    runner.untrusted_block(log())
+    step = read_step(out.getvalue())
+
+    assert set(values) <= step.masks
+    assert not [v for v in values if v in step.shown]
+    assert all(
+        re.fullmatch(r"#\d+ step output line with some length to it|echo \*\*\*|::.*", line)
+        for line in step.log
+    ), "a line was torn or merged"
+
+
+def test_untrusted_blocks_of_two_threads_share_one_window(out: io.StringIO) -> None:
+    runner = Runner({}, out)
+    inside = threading.Event()
+    finish = threading.Event()
+
+    def other() -> None:
+        def lines() -> Iterator[str]:
+            yield "::set-output name=a::from-thread"
+            inside.set()
+            finish.wait(5)
+            yield "::set-output name=b::from-thread"
+
+        runner.untrusted_block(lines())
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    inside.wait(5)
+    runner.untrusted_block(["::set-output name=c::main"])
+    runner.mask("hunter2-x")
+    finish.set()
+    worker.join()
+    runner.error("done")
+    step = read_step(out.getvalue())
+
+    assert step.outputs == {}
+    assert "hunter2-x" in step.masks
+    assert step.commands == ["::add-mask::hunter2-x", "::error::done"]
+
+
+# -- the legacy `##[` form anywhere in a line --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("#5 0.2 ##[error]fake failure", id="mid-line"),
+        pytest.param("step ##[add-mask]abc", id="mid-line-add-mask"),
+        pytest.param("x ##[set-output name=url;]evil", id="mid-line-set-output"),
+        pytest.param("x #\u200b#[error]zero-width", id="zero-width-inside"),
+    ],
+)
+def test_legacy_command_anywhere_in_info_is_inert(out: io.StringIO, text: str) -> None:
+    Runner({}, out).info(text)
+    step = read_step(out.getvalue())
+
+    assert step.commands == []
+    assert text in step.log
+
+
+# -- the step summary limit --------------------------------------------------------------------
+
+
+def test_summary_over_the_limit_is_cut_with_a_note_not_dropped(
+    files: dict[str, str], out: io.StringIO
+) -> None:
+    runner = Runner(files, out)
+    runner.summary("## Deployed\n")
+    row = "| a row of the table | " + "é" * 40 + " |\n"
+    runner.summary(row * (SUMMARY_LIMIT // len(row.encode()) + 10))
+    runner.summary("## Later section")
+    data = Path(files["GITHUB_STEP_SUMMARY"]).read_bytes()
+    step = read_step(out.getvalue(), summary=data)
+
+    assert len(data) <= SUMMARY_LIMIT
+    assert step.annotations == []
+    assert step.summary is not None
+    assert step.summary.startswith("## Deployed\n| a row of the table |")
+    assert "GitHub shows at most 1 MiB" in step.summary
+    assert "Later section" not in step.summary
+    assert all(line == row[:-1] for line in step.summary.splitlines()[1:-5])
+
+
+def test_summary_just_under_the_limit_is_kept_whole(
+    files: dict[str, str], out: io.StringIO
+) -> None:
+    runner = Runner(files, out)
+    text = "x" * 1000 + "\n"
+    runner.summary(text * 1000)
+
+    assert Path(files["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8") == text * 1000
