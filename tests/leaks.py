@@ -1,14 +1,18 @@
 """The leak detector's knowledge, shared by the integration and end-to-end suites.
 
 Every run of the action in those suites is checked against it: no secret value the local Azure
-holds and no token may appear anywhere a reader of the job (or an attacker) could see.
+holds and no token may appear anywhere a reader of the job (or an attacker) could see. What a
+reader sees is what the runner makes of the step (tests/runner_log.py): masks registered inside
+a stop-commands window do not count, and the lines there are shown as they are.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tests.emulator.server import Emulator
+from tests.runner_log import Step, read_step
 
 # A JWT (GitHub ID token, Entra token, ACR refresh token) anywhere in what a user can read.
 JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
@@ -27,3 +31,10 @@ def known_secrets(azure: Emulator) -> set[str]:
         values |= {app.secret for app in azure.state.apps.values() if app.secret}
     # Client ids stored as pull "usernames" are identifiers, not secrets.
     return {value for value in values if len(value) >= 6 and not GUID.fullmatch(value)}
+
+
+def as_the_runner_shows(stdout: str, output_file: Path, summary_file: Path) -> Step:
+    """The step as the runner reads it: its log as shown, outputs, masks and summary as shown."""
+    outputs = output_file.read_text(encoding="utf-8") if output_file.exists() else ""
+    summary = summary_file.read_bytes() if summary_file.exists() else b""
+    return read_step(stdout, outputs, summary)

@@ -39,7 +39,6 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import quote
 
 # ActionCommandManager.Initialize: `stop-commands` and every command extension of the worker.
@@ -441,10 +440,3 @@ def read_step(stdout: str, outputs: str = "", summary: bytes = b"", *, debug: bo
         shown_summary,
         log.commands,
     )
-
-
-def read_step_files(stdout: str, output_path: Path, summary_path: Path) -> Step:
-    """`read_step` with the contents of the step's `GITHUB_OUTPUT` and summary files."""
-    outputs = output_path.read_text(encoding="utf-8") if output_path.exists() else ""
-    summary = summary_path.read_bytes() if summary_path.exists() else b""
-    return read_step(stdout, outputs, summary)

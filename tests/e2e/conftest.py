@@ -29,8 +29,9 @@ from tests.emulator.container_action import (
     with_action_defaults,
 )
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import REGISTRY, Event, read_outputs, step_env
-from tests.leaks import JWT, known_secrets
+from tests.emulator.workflow import REGISTRY, Event, step_env
+from tests.leaks import JWT, as_the_runner_shows, known_secrets
+from tests.runner_log import Step as RunnerView
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION_IMAGE = "acr-action:e2e"
@@ -50,13 +51,14 @@ class Step:
     outputs: dict[str, str]
     summary: str
     seconds: float
+    seen: RunnerView = field(repr=False)  # what the runner makes of the step
     runner_dir: Path = field(repr=False)
 
     @property
     def shown(self) -> str:
-        """Everything a reader of the job sees; `::add-mask::` lines the runner consumes."""
-        lines = [line for line in self.log.splitlines() if not line.startswith("::add-mask::")]
-        return "\n".join([*lines, self.summary, *self.outputs.values()])
+        """Everything a reader of the job sees: the log and summary as the runner shows them
+        (tests/runner_log.py), and the outputs."""
+        return self.seen.shown
 
 
 def files_holding(folder: Path, needles: set[str]) -> list[str]:
@@ -179,12 +181,14 @@ def step(
         started = time.monotonic()
         result = run_container_action(action_image, env, runner_dir, workspace, azure.ca_path)
         files = runner_dir / "file_commands"
+        seen = as_the_runner_shows(result.log, files / "output", files / "step_summary")
         done = Step(
             exit_code=result.exit_code,
             log=result.log,
-            outputs=read_outputs(files / "output"),
+            outputs=seen.outputs,
             summary=(files / "step_summary").read_text(encoding="utf-8"),
             seconds=time.monotonic() - started,
+            seen=seen,
             runner_dir=runner_dir,
         )
         # The leak detector, on every run, success or failure: no known secret and no token in

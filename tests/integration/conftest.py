@@ -14,8 +14,9 @@ import pytest
 from acr_action.__main__ import main
 from tests.conftest import unavailable
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import Event, read_outputs, step_env
-from tests.leaks import JWT, known_secrets
+from tests.emulator.workflow import Event, step_env
+from tests.leaks import JWT, as_the_runner_shows, known_secrets
+from tests.runner_log import Step
 
 BUSYBOX_IMAGE = "acr-action-local/busybox"
 
@@ -37,15 +38,13 @@ class Run:
     stdout: str
     outputs: dict[str, str]
     summary: str
+    seen: Step  # what the runner makes of the step (tests/runner_log.py)
 
     @property
     def everything(self) -> str:
-        """All text the run wrote where a user (or an attacker) could read it.
-
-        `::add-mask::` lines are left out: the runner consumes them and never shows them.
-        """
-        shown = [line for line in self.stdout.splitlines() if not line.startswith("::add-mask::")]
-        return "\n".join([*shown, self.summary, *self.outputs.values()])
+        """All text of the run a user (or an attacker) can read: the job log as the runner
+        shows it (masks applied as it applies them), the summary as shown, the outputs."""
+        return self.seen.shown
 
 
 @pytest.fixture(scope="session")
@@ -96,11 +95,15 @@ def run_action(
         out = io.StringIO()
         configs_before = leftover_docker_configs(env["RUNNER_TEMP"])
         code = main(env, out=out)
+        seen = as_the_runner_shows(
+            out.getvalue(), Path(env["GITHUB_OUTPUT"]), Path(env["GITHUB_STEP_SUMMARY"])
+        )
         run = Run(
             exit_code=code,
             stdout=out.getvalue(),
-            outputs=read_outputs(Path(env["GITHUB_OUTPUT"])),
+            outputs=seen.outputs,
             summary=Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8"),
+            seen=seen,
         )
         # The leak detector: every run of every test, success or failure.
         secrets = known_secrets(azure) | {
