@@ -71,6 +71,10 @@ SUMMARY_TOO_LARGE = (
 )  # Constants.Runner.UnsupportedSummarySize
 MAX_ISSUE_MESSAGE = 4096  # ExecutionContext._maxIssueMessageLength
 _READ_LINE = re.compile(r"\r\n|\r|\n")
+# What .NET's String.TrimStart removes (Char.IsWhiteSpace); Python's str.lstrip also removes
+# U+001C..U+001F, which .NET keeps.
+_DOTNET_WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+_DOTNET_WHITESPACE += "\u2028\u2029\u202f\u205f\u3000"
 
 
 class RunnerRefused(Exception):
@@ -223,7 +227,7 @@ def _properties(text: str, separator: str, pairs: tuple[tuple[str, str], ...]) -
 
 def parse_v2(line: str, registered: set[str] | frozenset[str]) -> Command | None:
     """ActionCommand.TryParseV2: `::name props::data` after leading whitespace."""
-    message = line.lstrip()
+    message = line.lstrip(_DOTNET_WHITESPACE)
     if not message.startswith("::"):
         return None
     end = message.find("::", 2)
@@ -315,7 +319,7 @@ class StepLog:
             return True
         if self.echo and name not in _OMIT_ECHO:
             self._write(line)
-        self.commands.append(line.lstrip())
+        self.commands.append(line.lstrip(_DOTNET_WHITESPACE))
         self._process(name, command)
         return True
 

@@ -146,6 +146,13 @@ def test_v2_command_after_leading_whitespace() -> None:
     assert step.log == ["##[warning]50% done"]
 
 
+def test_leading_whitespace_is_what_dotnet_trims() -> None:
+    step = read_step("\u3000\t::error::trimmed\n\x1c::error::kept\n")
+
+    assert [a.message for a in step.annotations] == ["trimmed"]
+    assert step.log == ["##[error]trimmed", "\x1c::error::kept"]
+
+
 def test_legacy_command_is_found_anywhere_in_a_line() -> None:
     step = read_step("#5 0.3 building ##[error]fake failure\n")
 
