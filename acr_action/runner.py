@@ -90,9 +90,10 @@ class Runner:
         self._masked: set[str] = set()
         # Reentrant: a signal handler (the cancel report) may write while its thread holds it.
         self._lock = threading.RLock()
-        # The open stop-commands window: its token, and how many untrusted blocks (from any
-        # thread) are printing inside it.
+        # The stop-commands window: its token (None: closed), whether its stop line is surely
+        # out, and how many untrusted blocks (from any thread) are printing inside it.
         self._stop_token: str | None = None
+        self._stop_sure = False
         self._open_blocks = 0
 
     # -- secrets -----------------------------------------------------------------------------
@@ -141,6 +142,7 @@ class Runner:
                     # Scrubbed under the lock: a mask registered by another thread a moment
                     # ago is applied, and its add-mask line is already out, before this line.
                     with self._lock:
+                        self._ensure_stopped()
                         self._write(self.scrub(line))
 
     @contextmanager
@@ -150,26 +152,34 @@ class Runner:
         # back on early. Blocks of several threads share one window; the last one closes it.
         with self._lock:
             self._open_blocks += 1
-            if self._stop_token is None:
-                self._open_window()
+            self._ensure_stopped()
         try:
             yield
         finally:
             with self._lock:
                 self._open_blocks -= 1
-                if self._open_blocks == 0 and self._stop_token is not None:
-                    self._close_window()
+                if self._open_blocks == 0:
+                    self._ensure_resumed()
 
-    def _open_window(self) -> None:
-        # The state is set before the line is written and cleared only after the resume line
-        # is out, so that an interruption between the two (KeyboardInterrupt from the cancel
-        # handler) can at worst print a stray resume line, never leave a window open unknown.
-        self._stop_token = secrets.token_hex(16)
-        self._write(f"::stop-commands::{self._stop_token}")
+    # A KeyboardInterrupt (the cancel handler) can land between writing a stop or resume line
+    # and recording it, so the record may be unsure: `_stop_sure` is False then. Both lines
+    # can be written again safely with the same token: a second stop line inside its own
+    # window is printed as plain text, a resume line for a closed window too (the runner
+    # forgets the token on resume). So when unsure, the line is simply written again; a new
+    # token is drawn only once the window is known to be closed.
 
-    def _close_window(self) -> None:
-        self._write(f"::{self._stop_token}::")
-        self._stop_token = None
+    def _ensure_stopped(self) -> None:
+        if self._stop_token is None:
+            self._stop_token = secrets.token_hex(16)
+        if not self._stop_sure:
+            self._write(f"::stop-commands::{self._stop_token}")
+            self._stop_sure = True
+
+    def _ensure_resumed(self) -> None:
+        if self._stop_token is not None:
+            self._stop_sure = False
+            self._write(f"::{self._stop_token}::")
+            self._stop_token = None
 
     def debug(self, text: str) -> None:
         """Print a debug line (shown when the workflow runs with debug logging)."""
@@ -270,11 +280,12 @@ class Runner:
         (and the thread that needs it) for as long as a build runs.
         """
         with self._lock:
-            if self._stop_token is not None:
-                self._close_window()
-            self._write(line)
-            if self._open_blocks:
-                self._open_window()
+            try:
+                self._ensure_resumed()
+                self._write(line)
+            finally:
+                if self._open_blocks:
+                    self._ensure_stopped()
 
     def _write(self, line: str) -> None:
         # Callers hold the lock, so that lines of different threads never interleave.

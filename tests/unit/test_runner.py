@@ -507,3 +507,68 @@ def test_summary_just_under_the_limit_is_kept_whole(
     runner.summary(text * 1000)
 
     assert Path(files["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8") == text * 1000
+
+
+class _InterruptedOnce(io.StringIO):
+    """A stdout that raises KeyboardInterrupt at the `nth` line matching `pattern`.
+
+    `after`: the line is written first (the interrupt lands after the write returned).
+    """
+
+    def __init__(self, pattern: str, nth: int, *, after: bool = False) -> None:
+        super().__init__()
+        self.pattern, self.left, self.after = pattern, nth, after
+
+    def write(self, text: str) -> int:
+        if re.match(self.pattern, text):
+            self.left -= 1
+            if self.left == 0:
+                written = super().write(text) if self.after else 0
+                del written
+                raise KeyboardInterrupt  # the cancel handler, between two writes
+        return super().write(text)
+
+
+RESUME = r"::[0-9a-f]{32}::$"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "nth", "after"),
+    [
+        pytest.param("::warning", 1, False, id="at-the-command"),
+        pytest.param("::warning", 1, True, id="after-the-command"),
+        pytest.param("::stop-commands::", 2, False, id="at-the-reopening"),
+        pytest.param("::stop-commands::", 2, True, id="after-the-reopening"),
+        pytest.param(RESUME, 1, False, id="at-the-closing"),
+        pytest.param(RESUME, 1, True, id="after-the-closing"),
+    ],
+)
+def test_interrupted_command_write_leaves_the_build_log_inert(
+    pattern: str, nth: int, after: bool
+) -> None:
+    out = _InterruptedOnce(pattern, nth, after=after)
+    runner = Runner({}, out)
+    interrupted = []
+
+    def log() -> Iterator[str]:
+        yield "#1 building"
+        try:
+            runner.warning("Key Vault throttled")
+        except KeyboardInterrupt:
+            interrupted.append(True)
+        yield "::set-output name=url::evil"
+        yield "##[add-mask]x"
+
+    runner.untrusted_block(log())
+    runner.error("after")
+    runner.mask("later-secret")
+    runner.info("uses later-secret")
+    step = read_step(out.getvalue())
+
+    assert interrupted
+    assert "later-secret" in step.masks
+    assert "later-secret" not in step.shown
+    assert step.outputs == {}
+    assert all(len(m) == 32 for m in step.masks - {"later-secret"})  # the rest: stop tokens
+    assert "::set-output name=url::evil" in step.log
+    assert step.commands[-2:] == ["::error::after", "::add-mask::later-secret"]
