@@ -103,12 +103,11 @@ class Runner:
         # The runner matches masks against single log lines, so a multi-line secret registered
         # whole is not hidden when its lines are printed one by one: register each line.
         with self._lock:
-            for line in _LINE_BREAK.split(value):
-                line = line.strip()
-                # Masking whitespace or an empty string would blank out every log line.
-                if line and line not in self._masked:
-                    self._masked.add(line)
-                    self._command_line(f"::add-mask::{escape_data(line)}")
+            # Masking whitespace or an empty string would blank out every log line.
+            lines = dict.fromkeys(line.strip() for line in _LINE_BREAK.split(value))
+            new = [line for line in lines if line and line not in self._masked]
+            self._masked.update(new)
+            self._command_line(*(f"::add-mask::{escape_data(line)}" for line in new))
 
     def scrub(self, text: str) -> str:
         """Return `text` with every masked value replaced by `***`, as the runner's log does."""
@@ -269,20 +268,23 @@ class Runner:
         head = f"::{name} {props}::" if props else f"::{name}::"
         self._command_line(head + escape_data(self.scrub(message)))
 
-    def _command_line(self, line: str) -> None:
-        """Write a workflow command so that the runner acts on it, whatever else is printing.
+    def _command_line(self, *lines: str) -> None:
+        """Write workflow commands so that the runner acts on them, whatever else is printing.
 
         While a stop-commands window is open (another thread streaming a build log, say) the
         runner would print a command as plain text: an add-mask would register nothing and
         show its secret (actions/runner ActionCommandManager.cs, the `_stopProcessCommand`
-        branch). So the window is closed, the command written, and a new window opened with a
-        fresh token. The alternative, holding the lock for a whole block, would hold up a mask
+        branch). So the window is closed, the commands written, and a new window opened with
+        a fresh token. The alternative, holding the lock for a whole block, would hold up a mask
         (and the thread that needs it) for as long as a build runs.
         """
+        if not lines:
+            return
         with self._lock:
             try:
                 self._ensure_resumed()
-                self._write(line)
+                for line in lines:
+                    self._write(line)
             finally:
                 if self._open_blocks:
                     self._ensure_stopped()

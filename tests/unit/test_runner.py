@@ -572,3 +572,33 @@ def test_interrupted_command_write_leaves_the_build_log_inert(
     assert all(len(m) == 32 for m in step.masks - {"later-secret"})  # the rest: stop tokens
     assert "::set-output name=url::evil" in step.log
     assert step.commands[-2:] == ["::error::after", "::add-mask::later-secret"]
+
+
+def test_summary_already_near_the_limit_takes_nothing_more(
+    files: dict[str, str], out: io.StringIO
+) -> None:
+    summary = Path(files["GITHUB_STEP_SUMMARY"])
+    summary.write_bytes(b"x" * (SUMMARY_LIMIT - 10) + b"\n")
+    runner = Runner(files, out)
+    runner.summary("### acr-action failed\n\nsomething went wrong\n")
+    runner.summary("more")
+    data = summary.read_bytes()
+
+    assert len(data) == SUMMARY_LIMIT - 9
+    assert read_step("", summary=data).summary is not None
+
+
+def test_multi_line_secret_during_a_block_reopens_the_window_once(out: io.StringIO) -> None:
+    runner = Runner({}, out)
+
+    def log() -> Iterator[str]:
+        yield "building"
+        runner.mask("-----BEGIN KEY-----\nabc\ndef\n-----END KEY-----\n")
+        yield "abc def"
+
+    runner.untrusted_block(log())
+    step = read_step(out.getvalue())
+
+    assert {"-----BEGIN KEY-----", "abc", "def", "-----END KEY-----"} <= step.masks
+    assert step.log[-2] == "*** ***"
+    assert len(re.findall(r"^::stop-commands::", out.getvalue(), flags=re.MULTILINE)) == 2
