@@ -31,6 +31,13 @@ summary. Each rule below is carried over from actions/runner (read at commit 258
 - Files: `src/Runner.Worker/FileCommandManager.cs`. `GITHUB_OUTPUT` is `name=value` or
   `name<<DELIMITER` lines split on LF only (on Linux). The step summary is dropped with an error
   when larger than 1 MiB (1024 * 1024 bytes), else each line is masked.
+
+Where the model is simpler than the runner: it searches with ordinal string operations, while
+the runner's `IndexOf`/`StartsWith` without a StringComparison are culture-sensitive and, on
+ICU, skip weightless characters such as NUL or a zero-width space (the action errs the other
+way and ignores those characters when deciding what could be a command); `notice` is taken as
+enabled (`DistributedTask.EnhancedAnnotations`, on for github.com); problem matchers and step
+debug output other than `::debug::` are not modelled.
 """
 
 from __future__ import annotations
