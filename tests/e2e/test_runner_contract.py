@@ -1,0 +1,109 @@
+"""What the runner does around a container action, and the action behaving well under each.
+
+actions/runner (`src/Runner.Worker/Handlers/ContainerActionHandler.cs`, `Container/ContainerInfo.cs`,
+`src/Runner.Sdk/ProcessInvoker.cs`): host paths in every variable and input become container
+paths; `RUNNER_TEMP` is `/github/runner_temp` where the runner mounts it (v2.331.0 and later) and
+an unmounted host path on older runners; the ID-token request token is the runtime token; a cancel
+is SIGINT, SIGTERM 7.5 s later, then the `docker run` client killed 2.5 s after that.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.emulator.server import Emulator
+
+from .conftest import CONFIG_PREFIX, Step, hello_inputs
+from .test_container_action import assert_deployed, serves
+
+pytestmark = [pytest.mark.docker, pytest.mark.emulator]
+
+
+def configs_in_runner_temp(run: Step) -> set[str]:
+    """The temporary Docker configs seen directly in the runner's temp folder during the step."""
+    return {seen for seen in run.configs_seen if seen.startswith(f"_temp/{CONFIG_PREFIX}")}
+
+
+def test_inputs_given_as_host_workspace_paths(
+    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+) -> None:
+    # `context: ${{ github.workspace }}/web` is a host path in the workflow; the runner rewrites
+    # it, like every variable, to the container's /github/workspace/web.
+    groups.append("hello-e2e-paths")
+    web = hello / "web"
+    web.mkdir()
+    for item in ("Dockerfile", "www"):
+        (hello / item).rename(web / item)
+
+    run = step(
+        inputs=hello_inputs(
+            name="hello-e2e-paths", context=str(web), dockerfile=str(web / "Dockerfile")
+        ),
+        workspace=hello,
+    )
+
+    assert_deployed(run, azure, "hello-e2e-paths")
+    assert str(hello) not in run.log  # the action only ever saw container paths
+    assert "hello" in serves(run).lower()
+
+
+def test_runner_temp_mounted_holds_the_docker_config_for_the_step_only(
+    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+) -> None:
+    # Runners since v2.331.0 mount their temp folder at /github/runner_temp, RUNNER_TEMP rewritten.
+    groups.append("hello-e2e-temp")
+
+    run = step(inputs=hello_inputs(name="hello-e2e-temp"), workspace=hello)
+
+    assert_deployed(run, azure, "hello-e2e-temp")
+    assert configs_in_runner_temp(run), f"no Docker config seen in RUNNER_TEMP: {run.configs_seen}"
+    assert run.configs_seen == configs_in_runner_temp(run)  # nowhere else on the host
+    # (the step fixture asserts that none is left behind)
+
+
+def test_runner_temp_unmounted_on_an_older_runner(
+    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+) -> None:
+    # Before v2.331.0 RUNNER_TEMP stays the host's path, which does not exist in the container.
+    groups.append("hello-e2e-oldtemp")
+
+    run = step(
+        inputs=hello_inputs(name="hello-e2e-oldtemp"), workspace=hello, runner_temp_mounted=False
+    )
+
+    assert_deployed(run, azure, "hello-e2e-oldtemp")
+    # The config stayed inside the container (removed with it), never in a host folder.
+    assert not run.configs_seen, f"a Docker config reached the host: {run.configs_seen}"
+
+
+SLOW_BUILD = """\
+ARG BUSYBOX_IMAGE=busybox:1.36
+FROM ${BUSYBOX_IMAGE}
+RUN ["/bin/busybox", "sh", "-c", "echo cancel-point-NONCE; /bin/busybox sleep 300"]
+"""
+
+
+def test_cancel_during_the_build(azure: Emulator, step: Callable[..., Step], hello: Path) -> None:
+    # The runner's cancel: SIGINT to `docker run`, which passes it to the action (PID 1).
+    nonce = secrets.token_hex(4)
+    (hello / "Dockerfile").write_text(SLOW_BUILD.replace("NONCE", nonce), encoding="utf-8")
+
+    run = step(
+        inputs=hello_inputs(name="hello-e2e-cancel"),
+        workspace=hello,
+        cancel_when=lambda line: f"cancel-point-{nonce}" in line and "echo" not in line,
+    )
+
+    # The action ended within the SIGINT window: no SIGTERM, no killed client.
+    assert run.cancelled_with == ("SIGINT",), run.log[-3000:]
+    assert run.exit_code == 130, run.log[-3000:]
+    errors = [line for line in run.log.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1, errors
+    assert "Cancelled by SIGINT during the image build" in errors[0]
+    assert "acr-action cancelled" in run.summary
+    assert not run.outputs.get("url")
+    assert configs_in_runner_temp(run)  # there was one, and it is gone (the fixture checks)
