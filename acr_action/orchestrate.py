@@ -402,11 +402,7 @@ def _image(
             iidfile=iidfile,
             docker=shutil.which("docker", path=env.get("PATH")) or "docker",
         )
-        # The CLI gets the step's environment minus the inputs and the OIDC request token.
-        build_env = {
-            k: v for k, v in env.items() if not k.startswith(("INPUT_", "ACTIONS_ID_TOKEN"))
-        }
-        build_env.update(DOCKER_BUILDKIT="1", DOCKER_CONFIG=str(config))
+        build_env = docker_cli_env(env, config)
         with runner.group(f"Build {refs[0]}"):
             registry.run_build(
                 command, build_env, runner.untrusted_block, cwd=inputs.github.workspace or None
@@ -420,6 +416,19 @@ def _image(
         f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"
     )
     return f"{repository}@{pushed.digest}", pushed.digest, refs[0]
+
+
+# Variables the Docker CLI does not get: the inputs (secrets among them) and the runner's job
+# tokens. ACTIONS_RUNTIME_TOKEN is the very token of ACTIONS_ID_TOKEN_REQUEST_TOKEN (actions/runner
+# ContainerActionHandler.cs sets both from the system connection's access token), so it too can
+# request OIDC tokens for the job; nothing in a build needs either.
+_KEPT_FROM_DOCKER = ("INPUT_", "ACTIONS_ID_TOKEN_", "ACTIONS_RUNTIME_TOKEN")
+
+
+def docker_cli_env(env: Mapping[str, str], config: Path) -> dict[str, str]:
+    """The build's environment: the step's, without inputs and job tokens, with our Docker config."""
+    kept = {k: v for k, v in env.items() if not k.startswith(_KEPT_FROM_DOCKER)}
+    return {**kept, "DOCKER_BUILDKIT": "1", "DOCKER_CONFIG": str(config)}
 
 
 def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None) -> dt.datetime:

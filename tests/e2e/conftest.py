@@ -228,6 +228,7 @@ def step(
         oidc: bool = True,
         runner_temp_mounted: bool = True,
         cancel_when: Callable[[str], bool] | None = None,
+        step_vars: dict[str, str] | None = None,
     ) -> Step:
         event = event or Event()
         runner_dir = tmp_path / f"runner-{next(counter)}"
@@ -238,6 +239,7 @@ def step(
             azure, folders.temp, event=event, inputs=merged, workspace=folders.workspace, oidc=oidc
         )
         env = complete_runner_env(env, event, folders)
+        env.update(step_vars or {})  # the step's `env:`
         env = with_action_defaults(env, ROOT / "action.yml")
         started = time.monotonic()
         with ConfigWatch(runner_dir, folders.workspace) as watch:

@@ -80,6 +80,41 @@ def test_runner_temp_unmounted_on_an_older_runner(
     assert not run.configs_seen, f"a Docker config reached the host: {run.configs_seen}"
 
 
+DOCKER_WRAPPER = """\
+#!/bin/sh
+# First on the step's PATH: records the environment the action gives the Docker CLI.
+env > "$(dirname "$0")/../docker-cli-env.txt"
+exec /usr/local/bin/docker "$@"
+"""
+
+
+def test_the_docker_cli_gets_no_job_token(
+    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+) -> None:
+    # ACTIONS_RUNTIME_TOKEN is the ID-token request token: a build must get neither. The
+    # step fixture's leak detector also fails the step if the record holds either.
+    groups.append("hello-e2e-cli-env")
+    wrapper = hello / "bin" / "docker"
+    wrapper.parent.mkdir()
+    wrapper.write_text(DOCKER_WRAPPER, encoding="utf-8")
+    wrapper.chmod(0o755)
+    path = f"{hello / 'bin'}:/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    run = step(
+        inputs=hello_inputs(name="hello-e2e-cli-env"), workspace=hello, step_vars={"PATH": path}
+    )
+
+    assert_deployed(run, azure, "hello-e2e-cli-env")
+    names = {
+        line.partition("=")[0]
+        for line in (hello / "docker-cli-env.txt").read_text(encoding="utf-8").splitlines()
+    }
+    assert "DOCKER_CONFIG" in names  # the wrapper did run the build
+    assert "GITHUB_REPOSITORY" in names  # the step's environment otherwise passes
+    assert not names & {"ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}
+    assert not {name for name in names if name.startswith("INPUT_")}
+
+
 SLOW_BUILD = """\
 ARG BUSYBOX_IMAGE=busybox:1.36
 FROM ${BUSYBOX_IMAGE}
