@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -387,7 +389,11 @@ def _image(
     deadline.check("build")
     with (
         phases.timed("build"),
-        registry.docker_config(login, refresh, root=env.get("RUNNER_TEMP") or None) as config,
+        registry.docker_config(
+            login,
+            refresh,
+            root=docker_config_root(env, inputs.context, cwd=inputs.github.workspace or None),
+        ) as config,
     ):
         iidfile = config / "iid"
         command = registry.build_command(
@@ -416,6 +422,42 @@ def _image(
         f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"
     )
     return f"{repository}@{pushed.digest}", pushed.digest, refs[0]
+
+
+def docker_config_root(env: Mapping[str, str], context: str, *, cwd: str | None = None) -> str:
+    """Where the temporary Docker config (a registry token) goes: RUNNER_TEMP, else a temp folder.
+
+    A container action sees RUNNER_TEMP as /github/runner_temp on runners since v2.331.0, which
+    mount the runner's temp folder there and empty it after the job. Older runners leave it the
+    host's path, which does not exist in the container (actions/runner ContainerActionHandler.cs,
+    ContainerInfo.TranslateToContainerPath); the container's own temp folder is then the place:
+    no later step can read it, and `docker run --rm` removes it with the container even if the
+    runner kills the client. Never inside the build context, wherever TMPDIR points: the token
+    would be sent to the builder and could be copied into the image.
+    """
+    base = Path(cwd or ".")
+    build_context = (base / context).resolve()
+    fallbacks = (env.get("TMPDIR"), tempfile.gettempdir(), "/tmp")  # noqa: S108 - checked like the rest
+    for candidate in (env.get("RUNNER_TEMP"), *fallbacks):
+        if not candidate:
+            continue
+        folder = (base / candidate).resolve()
+        usable = folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+        if usable and not folder.is_relative_to(build_context):
+            return str(folder)
+    from .inputs import EXAMPLES
+
+    raise InputError(
+        [
+            InputProblem(
+                "context",
+                "contains every temporary folder (RUNNER_TEMP, TMPDIR, /tmp), and the build's "
+                "registry token must stay outside what is sent to the builder",
+                EXAMPLES["context"],
+                shown=context,
+            )
+        ]
+    )
 
 
 # Variables the Docker CLI does not get: the inputs (secrets among them) and the runner's job

@@ -65,14 +65,26 @@ def test_runner_temp_mounted_holds_the_docker_config_for_the_step_only(
     # (the step fixture asserts that none is left behind)
 
 
+@pytest.mark.parametrize(
+    "tmpdir",
+    [pytest.param(False, id="no-tmpdir"), pytest.param(True, id="tmpdir-in-the-workspace")],
+)
 def test_runner_temp_unmounted_on_an_older_runner(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str], tmpdir: bool
 ) -> None:
     # Before v2.331.0 RUNNER_TEMP stays the host's path, which does not exist in the container.
+    # A step's `env: TMPDIR: ${{ github.workspace }}/.tmp` must not draw the token there either.
     groups.append("hello-e2e-oldtemp")
+    step_vars = {}
+    if tmpdir:
+        (hello / ".tmp").mkdir()
+        step_vars["TMPDIR"] = str(hello / ".tmp")
 
     run = step(
-        inputs=hello_inputs(name="hello-e2e-oldtemp"), workspace=hello, runner_temp_mounted=False
+        inputs=hello_inputs(name="hello-e2e-oldtemp"),
+        workspace=hello,
+        runner_temp_mounted=False,
+        step_vars=step_vars,
     )
 
     assert_deployed(run, azure, "hello-e2e-oldtemp")
