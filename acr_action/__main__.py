@@ -124,6 +124,12 @@ class Cancellation:
             return code
 
     def _exit_now(self) -> None:
+        # Leaving without unwinding skips every `finally`: remove the registry token's folder
+        # first, so that even this exit leaves no credential behind.
+        from .registry import remove_live_configs
+
+        with contextlib.suppress(Exception):
+            remove_live_configs()
         code = self.report()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing to save

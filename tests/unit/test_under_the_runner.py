@@ -7,12 +7,22 @@ token; a cancel is SIGINT, SIGTERM 7.5 s later, then a kill 2.5 s after that.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from acr_action import orchestrate
+from acr_action import orchestrate, registry
 from acr_action.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+
 
 # --------------------------------------------------------------------------- temp folders
 
@@ -85,3 +95,69 @@ def test_the_docker_cli_gets_neither_job_token(tmp_path: Path) -> None:
     assert not {name for name in build_env if name.startswith(("ACTIONS_", "INPUT_"))}
     assert build_env["GITHUB_REPOSITORY"] == "octo-org/iris-api"
     assert build_env["DOCKER_CONFIG"] == str(tmp_path)
+
+
+# --------------------------------------------------------------------------- cancel timing
+
+STUBBORN_CLI = """\
+#!/bin/sh
+# A Docker CLI that ignores SIGTERM while its build goes on.
+trap '' TERM
+echo $$ > "$(dirname "$0")/pid"
+echo "#1 [internal] load build definition"
+i=0
+while [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+"""
+
+
+def test_a_cancelled_build_is_stopped_within_the_sigint_window(tmp_path: Path) -> None:
+    cli = tmp_path / "docker"
+    cli.write_text(STUBBORN_CLI, encoding="utf-8")
+    cli.chmod(0o755)
+    command = [str(cli), "build", "--iidfile", str(tmp_path / "iid"), "."]
+
+    def cancelled_on_first_line(lines: Iterator[str]) -> None:
+        next(lines)
+        raise KeyboardInterrupt("SIGINT")
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        registry.run_build(command, {"PATH": "/usr/bin:/bin"}, cancelled_on_first_line)
+    elapsed = time.monotonic() - started
+    pid = (tmp_path / "pid").read_text(encoding="utf-8").strip()
+    still_running = Path(f"/proc/{pid}").exists()
+    if still_running:
+        os.kill(int(pid), signal.SIGKILL)  # the old behaviour's orphan: not left to the machine
+
+    assert not still_running, "the cancelled build's CLI was left running"
+    # Stopped well before the runner's SIGTERM (7.5 s after SIGINT), leaving time for cleanup.
+    assert elapsed < 5
+
+
+FORCED_EXIT = """\
+import io, sys
+from pathlib import Path
+from acr_action import __main__ as entry, registry
+from acr_action.runner import Runner
+
+with registry.docker_config("myacr.azurecr.io", "refresh-token", root=sys.argv[1]) as folder:
+    print(folder, flush=True)
+    # The watchdog's exit (or a second cancel signal) while the run is stuck: no unwinding.
+    entry.Cancellation(Runner({}, io.StringIO()))._exit_now()
+"""
+
+
+def test_a_forced_exit_removes_the_docker_config(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(FORCED_EXIT), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+    folder = Path(done.stdout.splitlines()[0])
+    assert done.returncode == 130, done.stderr
+    assert folder.parent == tmp_path
+    assert not folder.exists(), "the registry token's folder outlived the process"
