@@ -10,14 +10,23 @@ is SIGINT, SIGTERM 7.5 s later, then the `docker run` client killed 2.5 s after 
 from __future__ import annotations
 
 import secrets
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.emulator.container_action import (
+    DOCKER,
+    SIGINT_WAIT_SECONDS,
+    SIGTERM_WAIT_SECONDS,
+    cancel_like_the_runner,
+    container_exists,
+)
 from tests.emulator.server import Emulator
 
-from .conftest import CONFIG_PREFIX, Step, hello_inputs
+from .conftest import BUSYBOX_IMAGE, CONFIG_PREFIX, Step, hello_inputs
 from .test_container_action import assert_deployed, serves
 
 pytestmark = [pytest.mark.docker, pytest.mark.emulator]
@@ -154,3 +163,59 @@ def test_cancel_during_the_build(azure: Emulator, step: Callable[..., Step], hel
     assert "acr-action cancelled" in run.summary
     assert not run.outputs.get("url")
     assert configs_in_runner_temp(run)  # there was one, and it is gone (the fixture checks)
+
+
+SLOW_START = '["/bin/busybox", "sh", "-c", "sleep 8; exec /bin/busybox httpd -f -p 80 -h /www"]'
+
+
+def test_cancel_during_the_readiness_probe_then_rerun_converges(
+    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+) -> None:
+    # Cancelled after Azure accepted the group: the rerun with the same inputs finishes the job.
+    groups.append("hello-e2e-cancel-probe")
+    inputs = hello_inputs(name="hello-e2e-cancel-probe", **{"command-line": SLOW_START})
+    group_path = "/containerGroups/hello-e2e-cancel-probe"
+
+    cancelled = step(
+        inputs=inputs, workspace=hello, cancel_when=lambda line: "Readiness probe" in line
+    )
+
+    assert cancelled.cancelled_with == ("SIGINT",), cancelled.log[-3000:]
+    assert cancelled.exit_code == 130, cancelled.log[-3000:]
+    errors = [line for line in cancelled.log.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1, errors
+    assert "Cancelled by SIGINT during the readiness probe" in errors[0]
+    puts = azure.count("PUT", group_path)
+    assert puts >= 1  # the group was created before the cancel
+
+    rerun = step(inputs=inputs, workspace=hello)
+
+    assert_deployed(rerun, azure, "hello-e2e-cancel-probe")
+    assert "plan: noop" in rerun.log  # nothing left half-done: the group was already right
+    assert azure.count("PUT", group_path) == puts
+    assert "hello" in serves(rerun).lower()
+
+
+def test_the_model_kills_only_the_client(action_image: str) -> None:
+    # The harness's cancel against the real engine: a PID 1 that ignores SIGINT and SIGTERM (no
+    # handler: the kernel drops them for PID 1) sees the whole sequence, and the container
+    # outlives its killed `docker run` client, as the runner's cancel leaves it.
+    name = f"acr-action-e2e-kill-{secrets.token_hex(3)}"
+    command = [DOCKER, "run", "--rm", "--name", name, BUSYBOX_IMAGE, "/bin/busybox", "sleep", "60"]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as client:
+        try:
+            started = time.monotonic()
+            while not container_exists(name):
+                assert time.monotonic() - started < 30, "the container never started"
+                time.sleep(0.1)
+            started = time.monotonic()
+            sent: list[str] = []
+            cancel_like_the_runner(client, sent)
+            elapsed = time.monotonic() - started
+            client.wait(5)
+
+            assert sent == ["SIGINT", "SIGTERM", "SIGKILL"]
+            assert SIGINT_WAIT_SECONDS + SIGTERM_WAIT_SECONDS <= elapsed < 15
+            assert container_exists(name), "killing the client removed the container"
+        finally:
+            subprocess.run([DOCKER, "rm", "--force", name], capture_output=True, check=False)

@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -190,7 +191,7 @@ def run_container_action(
     return ContainerRun(exit_code, "".join(lines), name, tuple(sent))
 
 
-def cancel_like_the_runner(process: subprocess.Popen[str], sent: list[str]) -> None:
+def cancel_like_the_runner(process: subprocess.Popen[Any], sent: list[str]) -> None:
     """ProcessInvoker's cancel: SIGINT, 7.5 s, SIGTERM, 2.5 s, then kill the `docker run` client."""
     for signum, wait in (
         (signal.SIGINT, SIGINT_WAIT_SECONDS),
