@@ -4,10 +4,13 @@ On a runner, inputs arrive as `INPUT_<NAME>` variables. From a laptop the same i
 given as options: `python -m acr_action --resource-group demo-rg --registry myacr ...`.
 
 Cancelling: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process tree 2.5 s
-after that (https://docs.github.com/actions/reference/workflow-cancellation-reference); a
-container action gets them through `docker run`'s signal proxy. Python, as the container's PID 1,
-would ignore SIGTERM without a handler. Each cancel signal unwinds the run (temporary files
-removed, the build stopped) and ends it with one error naming the signal and the phase.
+after that (https://docs.github.com/actions/reference/workflow-cancellation-reference; actions/runner
+`src/Runner.Sdk/ProcessInvoker.cs`); a container action gets the signals through `docker run`'s
+signal proxy, and the kill ends only the `docker run` client, not the container. Python, as the
+container's PID 1, would ignore SIGTERM without a handler. Each cancel signal unwinds the run
+(temporary files removed, the build stopped) and ends it with one error naming the signal and
+the phase, within `EXIT_GRACE_SECONDS`, inside the SIGINT window; the container then exits and
+`--rm` removes it.
 """
 
 from __future__ import annotations
