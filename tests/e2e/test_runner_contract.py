@@ -199,7 +199,7 @@ def test_cancel_during_the_readiness_probe_then_rerun_converges(
 def test_the_model_kills_only_the_client(action_image: str) -> None:
     # The harness's cancel against the real engine: a PID 1 that ignores SIGINT and SIGTERM (no
     # handler: the kernel drops them for PID 1) sees the whole sequence, and the container
-    # outlives its killed `docker run` client, as the runner's cancel leaves it.
+    # outlives its killed `docker run` client, as the runner's cancel leaves it, until it ends.
     name = f"acr-action-e2e-kill-{secrets.token_hex(3)}"
     command = [DOCKER, "run", "--rm", "--name", name, BUSYBOX_IMAGE, "/bin/busybox", "sleep", "60"]
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as client:
@@ -217,5 +217,11 @@ def test_the_model_kills_only_the_client(action_image: str) -> None:
             assert sent == ["SIGINT", "SIGTERM", "SIGKILL"]
             assert SIGINT_WAIT_SECONDS + SIGTERM_WAIT_SECONDS <= elapsed < 15
             assert container_exists(name), "killing the client removed the container"
+            # When the container ends, the daemon removes it (`--rm`), client or no client.
+            subprocess.run([DOCKER, "kill", name], capture_output=True, check=False)
+            ends = time.monotonic() + 10
+            while container_exists(name) and time.monotonic() < ends:
+                time.sleep(0.1)
+            assert not container_exists(name), "--rm did not remove the ended container"
         finally:
             subprocess.run([DOCKER, "rm", "--force", name], capture_output=True, check=False)
