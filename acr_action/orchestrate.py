@@ -137,6 +137,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
         outcome.outputs.update(name=inputs.name, state="Skipped")
         outcome.notes.append("pull request from a fork: no preview (on-fork: notice)")
         return outcome
+    check_build_paths(inputs)  # before any network call, too
     # One retry rule for the whole run, bounded by its deadline; each retry is one log line.
     retrier = Retrier(deadline, runner.info)
     with phases.timed("sign in"):
@@ -422,6 +423,43 @@ def _image(
         f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"
     )
     return f"{repository}@{pushed.digest}", pushed.digest, refs[0]
+
+
+# Why a path can be missing in the container: only some host folders are mounted, and the
+# runner rewrites a path to the container's only under those (actions/runner
+# ContainerActionHandler.cs, ContainerInfo.TranslateToContainerPath).
+_MOUNTED = (
+    "a container action sees only the workspace (`${{ github.workspace }}`, at /github/workspace) "
+    "and the runner's temp folder (`${{ runner.temp }}`, at /github/runner_temp, on runners "
+    "since v2.331.0) of the runner's disk; give a path in the repository, relative to it"
+)
+
+
+def check_build_paths(inputs: Inputs) -> None:
+    """Refuse a build `context` or `dockerfile` that does not exist here, before signing in."""
+    if inputs.mode not in ("deploy", "build") or inputs.image:
+        return
+    from .inputs import EXAMPLES
+
+    base = Path(inputs.github.workspace or ".")
+    problems = []
+    if not (base / inputs.context).is_dir():
+        problems.append(
+            InputProblem(
+                "context", f"is not a folder here; {_MOUNTED}", EXAMPLES["context"], inputs.context
+            )
+        )
+    if inputs.dockerfile and not (base / inputs.dockerfile).is_file():
+        problems.append(
+            InputProblem(
+                "dockerfile",
+                f"is not a file here; {_MOUNTED}",
+                EXAMPLES["dockerfile"],
+                inputs.dockerfile,
+            )
+        )
+    if problems:
+        raise InputError(problems)
 
 
 def docker_config_root(env: Mapping[str, str], context: str, *, cwd: str | None = None) -> str:

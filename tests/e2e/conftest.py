@@ -229,12 +229,15 @@ def step(
         runner_temp_mounted: bool = True,
         cancel_when: Callable[[str], bool] | None = None,
         step_vars: dict[str, str] | None = None,
+        runner_inputs: Callable[[RunnerFolders], dict[str, str]] | None = None,
     ) -> Step:
         event = event or Event()
         runner_dir = tmp_path / f"runner-{next(counter)}"
         folders = RunnerFolders(runner_dir / "_temp", workspace or runner_dir / "workspace")
         folders.workspace.mkdir(parents=True, exist_ok=True)
-        merged = {"timeout": "3m", **(inputs or {})}
+        # Inputs built from the runner's own paths, e.g. `${{ runner.temp }}/...`.
+        from_runner = runner_inputs(folders) if runner_inputs else {}
+        merged = {"timeout": "3m", **(inputs or {}), **from_runner}
         env = step_env(
             azure, folders.temp, event=event, inputs=merged, workspace=folders.workspace, oidc=oidc
         )

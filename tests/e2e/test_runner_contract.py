@@ -10,6 +10,7 @@ is SIGINT, SIGTERM 7.5 s later, then the `docker run` client killed 2.5 s after 
 from __future__ import annotations
 
 import secrets
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from tests.emulator.container_action import (
     DOCKER,
     SIGINT_WAIT_SECONDS,
     SIGTERM_WAIT_SECONDS,
+    RunnerFolders,
     cancel_like_the_runner,
     container_exists,
 )
@@ -99,6 +101,39 @@ def test_runner_temp_unmounted_on_an_older_runner(
     assert_deployed(run, azure, "hello-e2e-oldtemp")
     # The config stayed inside the container (removed with it), never in a host folder.
     assert not run.configs_seen, f"a Docker config reached the host: {run.configs_seen}"
+
+
+@pytest.mark.parametrize(
+    "mounted",
+    [pytest.param(True, id="current-runner"), pytest.param(False, id="older-runner")],
+)
+def test_context_in_runner_temp(
+    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str], mounted: bool
+) -> None:
+    # `context: ${{ runner.temp }}/app`: /github/runner_temp/app where the runner mounts its temp
+    # folder; elsewhere a host path the container lacks, refused before any call to Azure.
+    groups.append("hello-e2e-tempctx")
+
+    def app_in_runner_temp(folders: RunnerFolders) -> dict[str, str]:
+        shutil.copytree(hello, folders.temp / "app")
+        return {"context": str(folders.temp / "app")}
+
+    requests_before = len(azure.requests)
+    run = step(
+        inputs=hello_inputs(name="hello-e2e-tempctx"),
+        workspace=hello,
+        runner_temp_mounted=mounted,
+        runner_inputs=app_in_runner_temp,
+    )
+
+    if mounted:
+        assert_deployed(run, azure, "hello-e2e-tempctx")
+        return
+    assert run.exit_code != 0, run.log[-3000:]
+    assert "Invalid inputs: 1 problem in context" in run.log
+    assert "/github/runner_temp" in run.log  # says why the folder is missing
+    assert str(run.folders.temp / "app") in run.log  # the value given
+    assert len(azure.requests) == requests_before, "the local Azure was called"
 
 
 DOCKER_WRAPPER = """\

@@ -15,6 +15,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,6 +138,7 @@ def test_a_cancelled_build_is_stopped_within_the_sigint_window(tmp_path: Path) -
 FORCED_EXIT = """\
 import io, sys
 from pathlib import Path
+from typing import Any
 from acr_action import __main__ as entry, registry
 from acr_action.runner import Runner
 
@@ -161,3 +163,56 @@ def test_a_forced_exit_removes_the_docker_config(tmp_path: Path) -> None:
     assert done.returncode == 130, done.stderr
     assert folder.parent == tmp_path
     assert not folder.exists(), "the registry token's folder outlived the process"
+
+
+# --------------------------------------------------------------------------- paths in inputs
+
+
+def build_inputs(workspace: Path, **inputs: str) -> Any:
+    """Parsed inputs of a build, on a runner whose workspace is `workspace`."""
+    from acr_action.inputs import parse_inputs
+
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_REPOSITORY": "octo-org/iris-api",
+        "GITHUB_SHA": "0" * 40,
+        "INPUT_MODE": "build",
+        "INPUT_RESOURCE-GROUP": "demo-rg",
+        "INPUT_REGISTRY": "acractiondemo",
+        "INPUT_SUBSCRIPTION-ID": "2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11",
+    }
+    env.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
+    return parse_inputs(env)
+
+
+def test_build_paths_in_the_workspace_pass(tmp_path: Path) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Dockerfile").touch()
+
+    orchestrate.check_build_paths(build_inputs(tmp_path, context="./web"))
+    orchestrate.check_build_paths(build_inputs(tmp_path, context=str(tmp_path / "web")))
+    orchestrate.check_build_paths(build_inputs(tmp_path, dockerfile="web/Dockerfile"))
+
+
+@pytest.mark.parametrize(
+    ("inputs", "named"),
+    [
+        pytest.param(
+            {"context": "/home/runner/work/_temp/ctx"}, "context", id="older-runner-temp-context"
+        ),
+        pytest.param(
+            {"dockerfile": "/home/runner/Dockerfile"}, "dockerfile", id="host-only-dockerfile"
+        ),
+    ],
+)
+def test_build_paths_missing_in_the_container_are_input_errors(
+    tmp_path: Path, inputs: dict[str, str], named: str
+) -> None:
+    with pytest.raises(InputError) as raised:
+        orchestrate.check_build_paths(build_inputs(tmp_path, **inputs))
+
+    text = raised.value.render()
+    assert f"`{named}`" in text
+    assert inputs[named] in text  # the value given
+    assert "/github/workspace" in text
