@@ -75,6 +75,7 @@ class Cancellation:
         """Report through `runner`."""
         self.runner = runner
         self.signal_name: str | None = None
+        self._phase: str | None = None  # where the first signal found the main thread
         self._reported: int | None = None
         self._lock = threading.Lock()
 
@@ -98,6 +99,8 @@ class Cancellation:
         if self.signal_name is not None:
             self._exit_now()  # the second signal: the runner kills the process tree next
         self.signal_name = signal.Signals(number).name
+        # Kept for an exit without unwinding (the watchdog), where no traceback is left to read.
+        self._phase = _phase_of_frame(frame)
         if EXIT_GRACE_SECONDS is not None:
             watchdog = threading.Timer(EXIT_GRACE_SECONDS, self._exit_now)
             watchdog.daemon = True
@@ -109,7 +112,7 @@ class Cancellation:
         with self._lock:
             if self._reported is not None:
                 return self._reported
-            phase = _phase_of(exc)
+            phase = _phase_of(exc) or self._phase
             during = f" during {phase}" if phase else ""
             if self.signal_name:
                 what = f"Cancelled by {self.signal_name}{during}"
@@ -147,6 +150,17 @@ def _phase_of(exc: BaseException | None) -> str | None:
         if frame.f_globals.get("__name__", "").startswith("acr_action."):
             found = _PHASES.get(frame.f_code.co_name, found)
     return found
+
+
+def _phase_of_frame(frame: FrameType | None) -> str | None:
+    """The phase a signal interrupted: the innermost acr_action function, from `frame` out."""
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith("acr_action."):
+            phase = _PHASES.get(frame.f_code.co_name)
+            if phase:
+                return phase
+        frame = frame.f_back
+    return None
 
 
 def run(env: Mapping[str, str], runner: Runner) -> int:

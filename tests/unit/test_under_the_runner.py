@@ -7,6 +7,7 @@ token; a cancel is SIGINT, SIGTERM 7.5 s later, then a kill 2.5 s after that.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -216,3 +217,34 @@ def test_build_paths_missing_in_the_container_are_input_errors(
     assert f"`{named}`" in text
     assert inputs[named] in text  # the value given
     assert "/github/workspace" in text
+
+
+def test_a_forced_exit_still_names_the_phase(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The watchdog's report has no traceback to read: the phase comes from where the signal
+    # found the main thread.
+    from acr_action import __main__ as entry
+    from acr_action.runner import Runner
+
+    monkeypatch.setattr(entry, "EXIT_GRACE_SECONDS", None)  # no watchdog in the test process
+    out = io.StringIO()
+    cancellation = entry.Cancellation(Runner({}, out))
+    cli = tmp_path / "docker"
+    cli.write_text('#!/bin/sh\necho "#1 building"\nexec sleep 5\n', encoding="utf-8")
+    cli.chmod(0o755)
+
+    def signalled_while_showing(lines: Iterator[str]) -> None:
+        next(lines)
+        cancellation._handle(signal.SIGINT, sys._getframe())
+
+    with pytest.raises(KeyboardInterrupt):
+        registry.run_build(
+            [str(cli), "--iidfile", str(tmp_path / "iid")],
+            {"PATH": "/usr/bin:/bin"},
+            signalled_while_showing,
+        )
+    code = cancellation.report()  # what the watchdog calls: no exception to read
+
+    assert code == 130
+    assert "Cancelled by SIGINT during the image build" in out.getvalue()
