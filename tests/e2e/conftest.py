@@ -159,8 +159,11 @@ class ConfigWatch:
     def _watch(self) -> None:
         while not self._stop.wait(0.05):
             for label, folder in self.folders.items():
-                for found in folder.rglob(CONFIG_PREFIX + "*"):
-                    self.seen.add(label + str(found.relative_to(folder)))
+                try:
+                    found = list(folder.rglob(CONFIG_PREFIX + "*"))
+                except OSError:  # a folder removed while it was being walked: look again
+                    continue
+                self.seen.update(label + str(path.relative_to(folder)) for path in found)
 
     def __enter__(self) -> ConfigWatch:
         self._thread.start()
@@ -280,7 +283,11 @@ def step(
         }
         if "ACTIONS_ID_TOKEN_REQUEST_TOKEN" in env:
             needles.add(env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
-        left = sorted(str(p) for p in runner_dir.rglob(CONFIG_PREFIX + "*"))
+        left = sorted(
+            str(path)
+            for folder in (runner_dir, folders.workspace)
+            for path in folder.rglob(CONFIG_PREFIX + "*")
+        )
         assert not left, f"temporary Docker configs outlived the step: {left}"
         leaked = sorted(needle for needle in needles if needle in done.shown)
         assert not leaked, f"{len(leaked)} secret value(s) appear in the step's log or files"
