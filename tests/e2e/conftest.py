@@ -39,7 +39,9 @@ from tests.emulator.workflow import REGISTRY, Event, read_outputs, step_env
 from tests.leaks import JWT, known_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
-ACTION_IMAGE = "acr-action:e2e"
+# One tag per test session: sessions from other checkouts share the Docker engine, and with one
+# fixed tag each would run (and at its end remove) the image another built from its own tree.
+ACTION_IMAGE = f"acr-action:e2e-{secrets.token_hex(4)}"
 BUSYBOX_IMAGE = "acr-action-local/busybox"
 PYTHON_IMAGE = "acr-action-local/python:3.11-bookworm"
 # The runner gives every step an Actions runtime token (cache, artifacts). The action never needs
