@@ -4,10 +4,13 @@ On a runner, inputs arrive as `INPUT_<NAME>` variables. From a laptop the same i
 given as options: `python -m acr_action --resource-group demo-rg --registry myacr ...`.
 
 Cancelling: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process tree 2.5 s
-after that (https://docs.github.com/actions/reference/workflow-cancellation-reference); a
-container action gets them through `docker run`'s signal proxy. Python, as the container's PID 1,
-would ignore SIGTERM without a handler. Each cancel signal unwinds the run (temporary files
-removed, the build stopped) and ends it with one error naming the signal and the phase.
+after that (https://docs.github.com/actions/reference/workflow-cancellation-reference; actions/runner
+`src/Runner.Sdk/ProcessInvoker.cs`); a container action gets the signals through `docker run`'s
+signal proxy, and the kill ends only the `docker run` client, not the container. Python, as the
+container's PID 1, would ignore SIGTERM without a handler. Each cancel signal unwinds the run
+(temporary files removed, the build stopped) and ends it with one error naming the signal and
+the phase, within `EXIT_GRACE_SECONDS`, inside the SIGINT window; the container then exits and
+`--rm` removes it.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Cancellation:
         """Report through `runner`."""
         self.runner = runner
         self.signal_name: str | None = None
+        self._phase: str | None = None  # where the first signal found the main thread
         self._reported: int | None = None
         self._lock = threading.Lock()
 
@@ -95,6 +99,8 @@ class Cancellation:
         if self.signal_name is not None:
             self._exit_now()  # the second signal: the runner kills the process tree next
         self.signal_name = signal.Signals(number).name
+        # Kept for an exit without unwinding (the watchdog), where no traceback is left to read.
+        self._phase = _phase_of_frame(frame)
         if EXIT_GRACE_SECONDS is not None:
             watchdog = threading.Timer(EXIT_GRACE_SECONDS, self._exit_now)
             watchdog.daemon = True
@@ -106,7 +112,7 @@ class Cancellation:
         with self._lock:
             if self._reported is not None:
                 return self._reported
-            phase = _phase_of(exc)
+            phase = _phase_of(exc) or self._phase
             during = f" during {phase}" if phase else ""
             if self.signal_name:
                 what = f"Cancelled by {self.signal_name}{during}"
@@ -124,6 +130,12 @@ class Cancellation:
             return code
 
     def _exit_now(self) -> None:
+        # Leaving without unwinding skips every `finally`: remove the registry token's folder
+        # first, so that even this exit leaves no credential behind.
+        from .registry import remove_live_configs
+
+        with contextlib.suppress(Exception):
+            remove_live_configs()
         code = self.report()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):  # closed or broken: nothing to save
@@ -138,6 +150,17 @@ def _phase_of(exc: BaseException | None) -> str | None:
         if frame.f_globals.get("__name__", "").startswith("acr_action."):
             found = _PHASES.get(frame.f_code.co_name, found)
     return found
+
+
+def _phase_of_frame(frame: FrameType | None) -> str | None:
+    """The phase a signal interrupted: the innermost acr_action function, from `frame` out."""
+    while frame is not None:
+        if frame.f_globals.get("__name__", "").startswith("acr_action."):
+            phase = _PHASES.get(frame.f_code.co_name)
+            if phase:
+                return phase
+        frame = frame.f_back
+    return None
 
 
 def run(env: Mapping[str, str], runner: Runner) -> int:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -135,6 +137,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
         outcome.outputs.update(name=inputs.name, state="Skipped")
         outcome.notes.append("pull request from a fork: no preview (on-fork: notice)")
         return outcome
+    check_build_paths(inputs)  # before any network call, too
     # One retry rule for the whole run, bounded by its deadline; each retry is one log line.
     retrier = Retrier(deadline, runner.info)
     with phases.timed("sign in"):
@@ -387,7 +390,11 @@ def _image(
     deadline.check("build")
     with (
         phases.timed("build"),
-        registry.docker_config(login, refresh, root=env.get("RUNNER_TEMP") or None) as config,
+        registry.docker_config(
+            login,
+            refresh,
+            root=docker_config_root(env, inputs.context, cwd=inputs.github.workspace or None),
+        ) as config,
     ):
         iidfile = config / "iid"
         command = registry.build_command(
@@ -402,11 +409,7 @@ def _image(
             iidfile=iidfile,
             docker=shutil.which("docker", path=env.get("PATH")) or "docker",
         )
-        # The CLI gets the step's environment minus the inputs and the OIDC request token.
-        build_env = {
-            k: v for k, v in env.items() if not k.startswith(("INPUT_", "ACTIONS_ID_TOKEN"))
-        }
-        build_env.update(DOCKER_BUILDKIT="1", DOCKER_CONFIG=str(config))
+        build_env = docker_cli_env(env, config)
         with runner.group(f"Build {refs[0]}"):
             registry.run_build(
                 command, build_env, runner.untrusted_block, cwd=inputs.github.workspace or None
@@ -420,6 +423,92 @@ def _image(
         f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"
     )
     return f"{repository}@{pushed.digest}", pushed.digest, refs[0]
+
+
+# Why a path can be missing in the container: only some host folders are mounted, and the
+# runner rewrites a path to the container's only under those (actions/runner
+# ContainerActionHandler.cs, ContainerInfo.TranslateToContainerPath).
+_MOUNTED = (
+    "a container action sees only the workspace (`${{ github.workspace }}`, at /github/workspace) "
+    "and the runner's temp folder (`${{ runner.temp }}`, at /github/runner_temp, on runners "
+    "since v2.331.0) of the runner's disk; give a path in the repository, relative to it"
+)
+
+
+def check_build_paths(inputs: Inputs) -> None:
+    """Refuse a build `context` or `dockerfile` that does not exist here, before signing in."""
+    if inputs.mode not in ("deploy", "build") or inputs.image:
+        return
+    from .inputs import EXAMPLES
+
+    base = Path(inputs.github.workspace or ".")
+    problems = []
+    if not (base / inputs.context).is_dir():
+        problems.append(
+            InputProblem(
+                "context", f"is not a folder here; {_MOUNTED}", EXAMPLES["context"], inputs.context
+            )
+        )
+    if inputs.dockerfile and not (base / inputs.dockerfile).is_file():
+        problems.append(
+            InputProblem(
+                "dockerfile",
+                f"is not a file here; {_MOUNTED}",
+                EXAMPLES["dockerfile"],
+                inputs.dockerfile,
+            )
+        )
+    if problems:
+        raise InputError(problems)
+
+
+def docker_config_root(env: Mapping[str, str], context: str, *, cwd: str | None = None) -> str:
+    """Where the temporary Docker config (a registry token) goes: RUNNER_TEMP, else a temp folder.
+
+    A container action sees RUNNER_TEMP as /github/runner_temp on runners since v2.331.0, which
+    mount the runner's temp folder there and empty it after the job. Older runners leave it the
+    host's path, which does not exist in the container (actions/runner ContainerActionHandler.cs,
+    ContainerInfo.TranslateToContainerPath); the container's own temp folder is then the place:
+    no later step can read it, and `docker run --rm` removes it with the container even if the
+    runner kills the client. Never inside the build context, wherever TMPDIR points: the token
+    would be sent to the builder and could be copied into the image.
+    """
+    base = Path(cwd or ".")
+    build_context = (base / context).resolve()
+    fallbacks = (env.get("TMPDIR"), tempfile.gettempdir(), "/tmp")  # noqa: S108 - checked like the rest
+    for candidate in (env.get("RUNNER_TEMP"), *fallbacks):
+        if not candidate:
+            continue
+        folder = (base / candidate).resolve()
+        usable = folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+        if usable and not folder.is_relative_to(build_context):
+            return str(folder)
+    from .inputs import EXAMPLES
+
+    raise InputError(
+        [
+            InputProblem(
+                "context",
+                "contains every temporary folder (RUNNER_TEMP, TMPDIR, /tmp), and the build's "
+                "registry token must stay outside what is sent to the builder",
+                EXAMPLES["context"],
+                shown=context,
+            )
+        ]
+    )
+
+
+# Variables the Docker CLI does not get: the inputs (secrets among them) and the runner's job
+# tokens. ACTIONS_RUNTIME_TOKEN is the very token of ACTIONS_ID_TOKEN_REQUEST_TOKEN (actions/runner
+# ContainerActionHandler.cs sets both from the system connection's access token), so it too can
+# request OIDC tokens for the job; nothing in a build needs either.
+_KEPT_FROM_DOCKER = ("INPUT_", "ACTIONS_ID_TOKEN_", "ACTIONS_RUNTIME_TOKEN")
+
+
+def docker_cli_env(env: Mapping[str, str], config: Path) -> dict[str, str]:
+    """The build's environment: the step's, without inputs and job tokens, with our Docker config."""
+    kept = {k: v for k, v in env.items() if not k.startswith(_KEPT_FROM_DOCKER)}
+    return {**kept, "DOCKER_BUILDKIT": "1", "DOCKER_CONFIG": str(config)}
 
 
 def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None) -> dt.datetime:

@@ -169,6 +169,8 @@ CONFIG_PREFIX = "acr-action-docker-"
 _CONFIG_LOCK = ".lock"
 # A folder without a lock file is another run's between `mkdtemp` and locking, unless it is older.
 STALE_UNLOCKED_SECONDS = 60.0
+# This process's config folders that exist now, for `remove_live_configs`.
+_LIVE_CONFIGS: set[Path] = set()
 
 
 @contextmanager
@@ -189,6 +191,7 @@ def docker_config(
         root = None
     remove_stale_configs(root)
     folder = Path(tempfile.mkdtemp(prefix=CONFIG_PREFIX, dir=root))
+    _LIVE_CONFIGS.add(folder)
     lock: int | None = None
     try:
         os.chmod(folder, 0o700)
@@ -203,8 +206,16 @@ def docker_config(
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        _LIVE_CONFIGS.discard(folder)
         if lock is not None:
             os.close(lock)
+
+
+def remove_live_configs() -> None:
+    """Remove this process's config folders now: the run is about to end without unwinding."""
+    for folder in list(_LIVE_CONFIGS):
+        shutil.rmtree(folder, ignore_errors=True)
+        _LIVE_CONFIGS.discard(folder)
 
 
 def _hold_lock(folder: Path) -> int:
@@ -284,6 +295,10 @@ def build_command(
     return command
 
 
+# How long a cancelled build's CLI gets to stop after SIGTERM before it is killed.
+STOP_BUILD_SECONDS = 2.0
+
+
 def run_build(
     command: list[str],
     env: dict[str, str],
@@ -322,8 +337,13 @@ def run_build(
             show(lines(process.stdout))
         except BaseException:
             # Cancelled (SIGINT/SIGTERM) or the log could not be shown: stop the build as well,
-            # rather than leave it running on the daemon with nobody reading its log.
+            # rather than leave it running on the daemon with nobody reading its log. Waited
+            # for briefly: the runner sends SIGTERM 7.5 s after SIGINT, and cleanup comes next.
             process.terminate()
+            try:
+                process.wait(STOP_BUILD_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()  # the daemon cancels the build when the CLI's session ends
             raise
     if process.returncode != 0:
         raise BuildFailed(_failing_step(tail), "\n".join(tail[-30:]))

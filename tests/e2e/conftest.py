@@ -1,10 +1,13 @@
 """The action as GitHub runs it: the image built from the Dockerfile, one `docker run` per step.
 
-The runner contract (actions/runner `ContainerActionHandler`): the working directory is
-`/github/workspace`; the Docker socket, `/github/home`, `/github/workflow`, `/github/file_commands`
-and `/github/workspace` are mounted; `HOME=/github/home`; the file commands and the event payload
-are paths inside those mounts; every input of action.yml arrives as `INPUT_<NAME>` (upper-cased,
-hyphens kept), given or defaulted. Every step run here goes through the leak detector.
+The runner contract (actions/runner `ContainerActionHandler`, modelled in
+`tests/emulator/container_action.py`): the working directory is `/github/workspace`; the Docker
+socket, `/github/runner_temp`, `/github/home`, `/github/workflow`, `/github/file_commands` and
+`/github/workspace` are mounted; `HOME=/github/home`; every environment value that is a host path
+under those folders (the file commands, the event payload, `RUNNER_TEMP`, inputs) arrives as the
+container's path; every input of action.yml arrives as `INPUT_<NAME>` (upper-cased, hyphens
+kept), given or defaulted; the ID-token request token is the job's runtime token. Every step run
+here goes through the leak detector.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import secrets
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +28,9 @@ from tests.conftest import unavailable
 from tests.emulator.container_action import (
     DOCKER,
     LOCAL_BUILD_ARGS,
+    RunnerFolders,
     build_action_image,
+    container_exists,
     run_container_action,
     with_action_defaults,
 )
@@ -34,12 +40,17 @@ from tests.leaks import JWT, as_the_runner_shows, known_secrets
 from tests.runner_log import Step as RunnerView
 
 ROOT = Path(__file__).resolve().parents[2]
-ACTION_IMAGE = "acr-action:e2e"
+# One tag per test session: sessions from other checkouts share the Docker engine, and with one
+# fixed tag each would run (and at its end remove) the image another built from its own tree.
+ACTION_IMAGE = f"acr-action:e2e-{secrets.token_hex(4)}"
 BUSYBOX_IMAGE = "acr-action-local/busybox"
 PYTHON_IMAGE = "acr-action-local/python:3.11-bookworm"
 # The runner gives every step an Actions runtime token (cache, artifacts). The action never needs
-# it; it is seeded with a known value here so the leak detector can look for it.
+# it; it is seeded with a known value here so the leak detector can look for it. A job with
+# `id-token: write` gets the same token as ACTIONS_ID_TOKEN_REQUEST_TOKEN (ContainerActionHandler
+# sets both from the system connection's access token), so there it is the OIDC request token.
 RUNTIME_TOKEN = "rt-" + secrets.token_urlsafe(32)
+CONFIG_PREFIX = "acr-action-docker-"  # the action's temporary Docker config folders
 
 
 @dataclass
@@ -53,6 +64,10 @@ class Step:
     seconds: float
     seen: RunnerView = field(repr=False)  # what the runner makes of the step
     runner_dir: Path = field(repr=False)
+    folders: RunnerFolders = field(repr=False)
+    container: str = ""  # the container's `--name`
+    cancelled_with: tuple[str, ...] = ()  # the cancel signals the runner sent
+    configs_seen: frozenset[str] = frozenset()  # temporary Docker configs seen on the host
 
     @property
     def shown(self) -> str:
@@ -72,14 +87,17 @@ def files_holding(folder: Path, needles: set[str]) -> list[str]:
     return found
 
 
-def complete_runner_env(env: dict[str, str], event: Event, runner_dir: Path) -> dict[str, str]:
+def complete_runner_env(
+    env: dict[str, str], event: Event, folders: RunnerFolders
+) -> dict[str, str]:
     """The rest of what the runner sets for a step: `GITHUB_*`, `RUNNER_*`, `ACTIONS_*` values.
 
     `step_env` gives those the action reads; these are the others a real step has, so that the
     action runs in the full environment (and must ignore, or keep secret, what it does not use).
+    Paths are the host's, as the runner has them before it translates them for the container.
     """
     for name in ("add_path", "save_state"):
-        (runner_dir / "file_commands" / name).touch()
+        (folders.file_commands / name).touch()
     owner, repo = event.repository.split("/")
     ref = env["GITHUB_REF"]
     extra = {
@@ -98,8 +116,8 @@ def complete_runner_env(env: dict[str, str], event: Event, runner_dir: Path) -> 
         "GITHUB_WORKFLOW_SHA": event.sha,
         "GITHUB_GRAPHQL_URL": env["GITHUB_API_URL"].rstrip("/") + "/graphql",
         "GITHUB_RETENTION_DAYS": "90",
-        "GITHUB_PATH": "/github/file_commands/add_path",
-        "GITHUB_STATE": "/github/file_commands/save_state",
+        "GITHUB_PATH": str(folders.file_commands / "add_path"),
+        "GITHUB_STATE": str(folders.file_commands / "save_state"),
         "RUNNER_OS": "Linux",
         "RUNNER_ARCH": "X64",
         "RUNNER_NAME": "GitHub Actions 2",
@@ -110,9 +128,54 @@ def complete_runner_env(env: dict[str, str], event: Event, runner_dir: Path) -> 
         # Loopback names that nothing serves: a request to them would fail, not leave the machine.
         "ACTIONS_RUNTIME_URL": f"https://pipelines.actions.githubusercontent.localhost/{owner}/",
         "ACTIONS_RESULTS_URL": "https://results-receiver.actions.githubusercontent.localhost/",
-        "ACTIONS_RUNTIME_TOKEN": RUNTIME_TOKEN,
+        "ACTIONS_RUNTIME_TOKEN": env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN", RUNTIME_TOKEN),
     }
-    return {**extra, **env}
+    # RUNNER_TEMP is the runner's `_temp`, the parent of the home, workflow and file-command
+    # folders (step_env, written for the in-process suites, points it at the home folder).
+    return {**extra, **env, "RUNNER_TEMP": str(folders.temp)}
+
+
+# How long a container may outlive its `docker run` client (killed by the runner's cancel).
+CANCEL_GRACE_SECONDS = 20.0
+
+
+def until_gone(container: str, seconds: float) -> bool:
+    """Wait up to `seconds` for the container to be gone (`--rm` removes it when it ends)."""
+    ends = time.monotonic() + seconds
+    while container_exists(container):
+        if time.monotonic() > ends:
+            subprocess.run([DOCKER, "rm", "--force", container], capture_output=True, check=False)
+            return False
+        time.sleep(0.2)
+    return True
+
+
+class ConfigWatch:
+    """Records every temporary Docker config folder that appears on the host during a step."""
+
+    def __init__(self, runner_dir: Path, workspace: Path) -> None:
+        """Watch the step's runner folders (paths seen: relative to it) and the workspace."""
+        self.folders = {"": runner_dir, "workspace/": workspace}
+        self.seen: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.05):
+            for label, folder in self.folders.items():
+                try:
+                    found = list(folder.rglob(CONFIG_PREFIX + "*"))
+                except OSError:  # a folder removed while it was being walked: look again
+                    continue
+                self.seen.update(label + str(path.relative_to(folder)) for path in found)
+
+    def __enter__(self) -> ConfigWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 @pytest.fixture(scope="session")
@@ -170,17 +233,37 @@ def step(
         inputs: dict[str, str] | None = None,
         workspace: Path | None = None,
         oidc: bool = True,
+        runner_temp_mounted: bool = True,
+        cancel_when: Callable[[str], bool] | None = None,
+        step_vars: dict[str, str] | None = None,
+        runner_inputs: Callable[[RunnerFolders], dict[str, str]] | None = None,
     ) -> Step:
         event = event or Event()
         runner_dir = tmp_path / f"runner-{next(counter)}"
-        merged = {"timeout": "3m", **(inputs or {})}
-        env = step_env(azure, runner_dir, event=event, inputs=merged, oidc=oidc, in_container=True)
-        env = complete_runner_env(env, event, runner_dir)
+        folders = RunnerFolders(runner_dir / "_temp", workspace or runner_dir / "workspace")
+        folders.workspace.mkdir(parents=True, exist_ok=True)
+        # Inputs built from the runner's own paths, e.g. `${{ runner.temp }}/...`.
+        from_runner = runner_inputs(folders) if runner_inputs else {}
+        merged = {"timeout": "3m", **(inputs or {}), **from_runner}
+        env = step_env(
+            azure, folders.temp, event=event, inputs=merged, workspace=folders.workspace, oidc=oidc
+        )
+        env = complete_runner_env(env, event, folders)
+        env.update(step_vars or {})  # the step's `env:`
         env = with_action_defaults(env, ROOT / "action.yml")
-        workspace = workspace or runner_dir / "workspace"
         started = time.monotonic()
-        result = run_container_action(action_image, env, runner_dir, workspace, azure.ca_path)
-        files = runner_dir / "file_commands"
+        with ConfigWatch(runner_dir, folders.workspace) as watch:
+            result = run_container_action(
+                action_image,
+                env,
+                folders,
+                azure.ca_path,
+                runner_temp_mounted=runner_temp_mounted,
+                cancel_when=cancel_when,
+            )
+            # A client the runner killed leaves its container running: give it time to end.
+            gone = until_gone(result.container, CANCEL_GRACE_SECONDS)
+        files = folders.file_commands
         seen = as_the_runner_shows(result.log, files / "output", files / "step_summary")
         done = Step(
             exit_code=result.exit_code,
@@ -190,7 +273,12 @@ def step(
             seconds=time.monotonic() - started,
             seen=seen,
             runner_dir=runner_dir,
+            folders=folders,
+            container=result.container,
+            cancelled_with=result.cancelled_with,
+            configs_seen=frozenset(watch.seen),
         )
+        assert gone, f"the action's container {result.container} outlived the step"
         # The leak detector, on every run, success or failure: no known secret and no token in
         # the log, the summary or the outputs, nor in any file left in the runner's folders.
         needles = known_secrets(azure) | {RUNTIME_TOKEN}
@@ -202,10 +290,16 @@ def step(
         }
         if "ACTIONS_ID_TOKEN_REQUEST_TOKEN" in env:
             needles.add(env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+        left = sorted(
+            str(path)
+            for folder in (runner_dir, folders.workspace)
+            for path in folder.rglob(CONFIG_PREFIX + "*")
+        )
+        assert not left, f"temporary Docker configs outlived the step: {left}"
         leaked = sorted(needle for needle in needles if needle in done.shown)
         assert not leaked, f"{len(leaked)} secret value(s) appear in the step's log or files"
         assert not JWT.search(done.shown), "a token (JWT) appears in the step's log or files"
-        for folder in (runner_dir, workspace):
+        for folder in (runner_dir, folders.workspace):
             holding = files_holding(folder, needles)
             assert not holding, f"files left in {folder} hold a secret or token: {holding}"
         return done

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .container_action import build_action_image, run_container_action
+from .container_action import RunnerFolders, build_action_image, run_container_action
 from .server import Emulator
 from .state import Seed
 from .workflow import read_outputs, step_env
@@ -42,7 +42,7 @@ def run_demo(keep: bool = False) -> int:
     with Emulator(Seed.default(), workdir=workdir / "azure") as azure:
         workspace = workdir / "workspace"
         shutil.copytree(REPO_ROOT / "examples" / "iris-api", workspace)
-        runner_dir = workdir / "runner"
+        folders = RunnerFolders(workdir / "runner" / "_temp", workspace)
         inputs = {
             "name": "iris-api",
             # No NAT for containers on this machine: pip inside the build uses the host network.
@@ -50,13 +50,14 @@ def run_demo(keep: bool = False) -> int:
             "build-args": "BASE_IMAGE=acr-action-local/python:3.11-bookworm",
             "timeout": "15m",
         }
-        env = step_env(azure, runner_dir, inputs=inputs, in_container=True)
+        env = step_env(azure, folders.temp, inputs=inputs, workspace=workspace)
+        env["RUNNER_TEMP"] = str(folders.temp)
         print("== running the action as a container action (push to main)", flush=True)
-        result = run_container_action(image, env, runner_dir, workspace, azure.ca_path, stream=True)
+        result = run_container_action(image, env, folders, azure.ca_path, stream=True)
         if result.exit_code != 0:
             print(f"== the action failed with exit code {result.exit_code}")
             return result.exit_code
-        outputs = read_outputs(runner_dir / "file_commands" / "output")
+        outputs = read_outputs(folders.file_commands / "output")
         answer = predict(outputs["ip-address"], outputs["fqdn"], [5.1, 3.5, 1.4, 0.2])
         print("\n== outputs")
         for key in ("fqdn", "url", "ip-address", "image-ref", "state"):
