@@ -247,3 +247,42 @@ def test_api_version_is_required(azure_http: Emulator) -> None:
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "MissingApiVersionParameter"
+
+
+def test_registry_get_reports_what_decides_data_plane_access(
+    acr_client: ContainerRegistryManagementClient, azure_http: Emulator
+) -> None:
+    """The ARM-token policy, the role mode and the firewall, as the 2025-11-01 SDK reads them."""
+    with azure_http.state.registry_settings(
+        REGISTRY,
+        authentication_as_arm="disabled",
+        role_assignment_mode="AbacRepositoryPermissions",
+        public_network_access="Enabled",
+        network_default_action="Deny",
+        ip_rules=["203.0.113.7"],
+    ):
+        registry = acr_client.registries.get(RG, REGISTRY)
+
+    assert registry.policies is not None
+    assert registry.policies.azure_ad_authentication_as_arm_policy is not None
+    assert registry.policies.azure_ad_authentication_as_arm_policy.status == "disabled"
+    assert registry.role_assignment_mode == "AbacRepositoryPermissions"
+    assert registry.public_network_access == "Enabled"
+    assert registry.network_rule_set is not None
+    assert registry.network_rule_set.default_action == "Deny"
+    assert [rule.ip_address_or_range for rule in registry.network_rule_set.ip_rules or []] == [
+        "203.0.113.7"
+    ]
+
+
+def test_registry_get_defaults_are_the_recorded_example(
+    acr_client: ContainerRegistryManagementClient,
+) -> None:
+    registry = acr_client.registries.get(RG, REGISTRY)
+
+    assert registry.policies is not None
+    assert registry.policies.azure_ad_authentication_as_arm_policy is not None
+    assert registry.policies.azure_ad_authentication_as_arm_policy.status == "enabled"
+    assert registry.role_assignment_mode == "LegacyRegistryPermissions"
+    assert registry.network_rule_set is not None
+    assert registry.network_rule_set.default_action == "Allow"

@@ -256,19 +256,27 @@ class Service:
                         "trustPolicy": {"type": "Notary", "status": "disabled"},
                         "retentionPolicy": {"days": 7, "status": "disabled"},
                         "exportPolicy": {"status": "enabled"},
-                        "azureADAuthenticationAsArmPolicy": {"status": "enabled"},
+                        "azureADAuthenticationAsArmPolicy": {
+                            "status": registry.authentication_as_arm
+                        },
                     },
                     "encryption": {"status": "disabled"},
                     "status": None,
                     "dataEndpointEnabled": False,
                     "dataEndpointHostNames": [],
                     "privateEndpointConnections": [],
-                    "publicNetworkAccess": "Enabled",
+                    "publicNetworkAccess": registry.public_network_access,
+                    "networkRuleSet": {
+                        "defaultAction": registry.network_default_action,
+                        "ipRules": [
+                            {"action": "Allow", "value": rule} for rule in registry.ip_rules
+                        ],
+                    },
                     "networkRuleBypassOptions": "AzureServices",
                     "networkRuleBypassAllowedForTasks": False,
                     "zoneRedundancy": "Disabled",
                     "anonymousPullEnabled": False,
-                    "roleAssignmentMode": "LegacyRegistryPermissions",
+                    "roleAssignmentMode": registry.role_assignment_mode,
                 },
             }
         )
