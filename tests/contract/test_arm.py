@@ -286,3 +286,48 @@ def test_registry_get_defaults_are_the_recorded_example(
     assert registry.role_assignment_mode == "LegacyRegistryPermissions"
     assert registry.network_rule_set is not None
     assert registry.network_rule_set.default_action == "Allow"
+
+
+SHARED_SUBSCRIPTION = "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
+
+
+def test_registry_in_another_subscription_is_found_there_only(azure_http: Emulator) -> None:
+    """A shared registry often lives in its own subscription; ARM finds it only under that one."""
+    from azure.identity import ClientAssertionCredential
+
+    state = azure_http.state
+    credential = ClientAssertionCredential(
+        state.tenant_id,
+        DEPLOYER,
+        lambda: azure_http.services["oidc"].mint("octo-org/iris-api"),
+        authority=azure_http.authority_url,
+    )
+    clients = {
+        sub: ContainerRegistryManagementClient(
+            credential,
+            sub,
+            base_url=azure_http.arm_url,
+            credential_scopes=[azure_http.arm_url + "/.default"],
+        )
+        for sub in (SHARED_SUBSCRIPTION, state.subscription_id)
+    }
+    state.other_subscriptions[SHARED_SUBSCRIPTION] = "shared"
+    try:
+        with state.registry_settings(REGISTRY, subscription_id=SHARED_SUBSCRIPTION):
+            registry_id = state.registry_id(state.registries[REGISTRY])
+            state.grant(DEPLOYER, "Reader", registry_id)
+            try:
+                found = clients[SHARED_SUBSCRIPTION].registries.get(RG, REGISTRY)
+                with pytest.raises(ResourceNotFoundError):
+                    clients[state.subscription_id].registries.get(RG, REGISTRY)
+            finally:
+                state.revoke(DEPLOYER, "Reader")
+    finally:
+        del state.other_subscriptions[SHARED_SUBSCRIPTION]
+        for client in clients.values():
+            client.close()
+        credential.close()
+
+    assert found.id == registry_id
+    assert registry_id.startswith(f"/subscriptions/{SHARED_SUBSCRIPTION}/resourceGroups/{RG}/")
+    assert found.login_server == azure_http.login_server(REGISTRY)

@@ -165,6 +165,8 @@ class Registry:
     public_network_access: str = "Enabled"
     network_default_action: str = "Allow"
     ip_rules: list[str] = field(default_factory=list)
+    # Another subscription of the tenant (one of `Seed.other_subscriptions`); None: the main one.
+    subscription_id: str | None = None
 
     def admits(self, address: str) -> bool:
         """Does the registry's network configuration let a client at `address` in?"""
@@ -216,6 +218,9 @@ class Seed:
     apps: list[App] = field(default_factory=list)
     role_assignments: list[RoleAssignment] = field(default_factory=list)
     subscription_name: str = "acr-action local"
+    # Further subscriptions of the tenant (id -> display name), e.g. a shared registry's. Resource
+    # group names are one namespace across them (a simplification: Azure keeps one per subscription).
+    other_subscriptions: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Seed:
@@ -249,6 +254,7 @@ class Seed:
             vaults=vaults,
             apps=apps,
             role_assignments=[RoleAssignment(**raw) for raw in data.get("role_assignments", [])],
+            other_subscriptions=dict(data.get("other_subscriptions", {})),
         )
 
     @classmethod
@@ -285,6 +291,7 @@ class State:
         self.tenant_id = seed.tenant_id
         self.subscription_id = seed.subscription_id
         self.subscription_name = seed.subscription_name
+        self.other_subscriptions = {k.lower(): v for k, v in seed.other_subscriptions.items()}
         self.resource_groups = {
             name.lower(): (name, loc) for name, loc in seed.resource_groups.items()
         }
@@ -316,9 +323,20 @@ class State:
     def rg_scope(self, rg: str) -> str:
         return f"{self.subscription_scope()}/resourceGroups/{rg}"
 
+    def knows_subscription(self, subscription: str) -> bool:
+        """Is `subscription` one of this tenant's (the main one or another)?"""
+        return (
+            subscription.lower() == self.subscription_id.lower()
+            or subscription.lower() in self.other_subscriptions
+        )
+
+    def registry_subscription(self, registry: Registry) -> str:
+        return registry.subscription_id or self.subscription_id
+
     def registry_id(self, registry: Registry) -> str:
         return (
-            f"{self.rg_scope(registry.resource_group)}"
+            f"/subscriptions/{self.registry_subscription(registry)}"
+            f"/resourceGroups/{registry.resource_group}"
             f"/providers/Microsoft.ContainerRegistry/registries/{registry.name}"
         )
 
