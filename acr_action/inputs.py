@@ -74,6 +74,8 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "resource-group": None,
     "location": None,
     "registry": None,
+    "registry-resource-group": None,
+    "registry-subscription-id": None,
     "image-name": None,
     "tags": None,
     "context": ".",
@@ -153,6 +155,8 @@ EXAMPLES: dict[str, str] = {
     "resource-group": "resource-group: my-app-rg",
     "location": "location: westeurope",
     "registry": "registry: mycompanyacr  # the registry's name, not its login server",
+    "registry-resource-group": "registry-resource-group: shared-registry-rg",
+    "registry-subscription-id": "registry-subscription-id: 6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c",
     "image-name": "image-name: my-team/web-app",
     "tags": "tags: |\n  latest\n  v1.2.3",
     "context": "context: ./web",
@@ -464,6 +468,9 @@ class Inputs:
     health_check_path: str | None  # None: no HTTP readiness check
     github: GitHubContext
     preview: PreviewSettings = field(default_factory=lambda: PreviewSettings())
+    # Where the registry is when it is not in `resource-group` / `subscription-id`.
+    registry_resource_group: str | None = None
+    registry_subscription_id: str | None = None
 
     @property
     def auth_mode(self) -> Literal["oidc", "creds", "ambient"]:
@@ -839,6 +846,20 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         _ACR_NAME.fullmatch,
         "must be the registry's name: 5-50 letters and digits (not its login server)",
     )
+    registry_resource_group = r.valid(
+        "registry-resource-group",
+        _RESOURCE_GROUP.fullmatch,
+        "must be the registry's resource group: 1-90 letters, digits, `_`, `-`, `.`, `(` or `)`, "
+        "not ending with `.`",
+    )
+    registry_subscription_id = r.valid(
+        "registry-subscription-id", _GUID.fullmatch, "must be a subscription ID, a GUID"
+    )
+    if "registry" not in r.given:
+        r.conflict(
+            ["registry-resource-group", "registry-subscription-id"],
+            "says where the registry is, so it needs `registry` (the registry's name) as well",
+        )
     image = r.valid(
         "image",
         lambda value: len(value) <= 255 and bool(_IMAGE_REF.fullmatch(value)),
@@ -1048,6 +1069,8 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         health_check_path=health_check_path,
         github=ctx,
         preview=preview,
+        registry_resource_group=registry_resource_group,
+        registry_subscription_id=registry_subscription_id,
     )
 
 

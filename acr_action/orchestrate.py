@@ -160,9 +160,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
         return deploy.delete(aci, inputs.resource_group, name, deadline=deadline, retrier=retrier)
 
     registry_session = preview.once(
-        lambda: _registry_session(
-            inputs, credential, endpoints, subscription, arm_token.token, runner, retrier
-        )
+        lambda: _registry_session(inputs, credential, endpoints, subscription, runner, retrier)
     )
     if inputs.mode == "sweep":
         with phases.timed("sweep"):
@@ -197,7 +195,15 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
             retrier=retrier,
         )
         image_ref, digest, first_tag = _image(
-            inputs, env, runner, phases, deadline, background, arm_token.token, retrier=retrier
+            inputs,
+            env,
+            runner,
+            phases,
+            deadline,
+            background,
+            credential,
+            endpoints,
+            retrier=retrier,
         )
         outcome.outputs.update(image=first_tag, digest=digest, **{"image-ref": image_ref})
         if inputs.mode == "build":
@@ -273,24 +279,31 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     return outcome
 
 
+def registry_location(inputs: Inputs, subscription: str) -> tuple[str, str]:
+    """(subscription, resource group) of the registry: its own inputs, else the deployment's."""
+    return (
+        inputs.registry_subscription_id or subscription,
+        inputs.registry_resource_group or inputs.resource_group,
+    )
+
+
 def _registry_session(
     inputs: Inputs,
     credential: TokenCredential,
     endpoints: Endpoints,
     subscription: str,
-    arm_token: str,
     runner: Runner,
     retrier: Retrier,
 ) -> tuple[str, str]:
     """The registry's login server and an ACR refresh token (masked), for deleting image tags."""
     assert inputs.registry is not None  # parse_inputs requires it with delete-image-tag
-    login = registry.login_server(
-        credential, endpoints, subscription, inputs.resource_group, inputs.registry
+    found = registry.find_registry(
+        credential, endpoints, *registry_location(inputs, subscription), inputs.registry
     )
     tenant = inputs.tenant_id or (inputs.creds.tenant_id if inputs.creds else None)
-    refresh = registry.refresh_token(login, arm_token, tenant, retrier=retrier)
+    refresh = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
     runner.mask(refresh)
-    return login, refresh
+    return found.login_server, refresh
 
 
 def _start_background(
@@ -309,12 +322,11 @@ def _start_background(
     futures: dict[str, Future[Any]] = {}
     deadline = retrier.deadline
     if inputs.registry:
-        futures["login"] = pool.submit(
-            registry.login_server,
+        futures["registry"] = pool.submit(
+            registry.find_registry,
             credential,
             endpoints,
-            subscription,
-            inputs.resource_group,
+            *registry_location(inputs, subscription),
             inputs.registry,
             options=azure_options("Azure Resource Manager (registry)", deadline, runner.info),
         )
@@ -353,7 +365,8 @@ def _image(
     phases: Phases,
     deadline: Deadline,
     background: dict[str, Future[Any]],
-    arm_token: str,
+    credential: TokenCredential,
+    endpoints: Endpoints,
     *,
     retrier: Retrier | None = None,
 ) -> tuple[str, str, str]:
@@ -363,10 +376,10 @@ def _image(
     engine = docker.from_env(timeout=300)
     tenant = inputs.tenant_id or (inputs.creds.tenant_id if inputs.creds else None)
     if inputs.image:
-        login = background["login"].result() if "login" in background else None
+        found = background["registry"].result() if "registry" in background else None
         password = None
-        if login and inputs.image.startswith(login + "/"):
-            password = registry.refresh_token(login, arm_token, tenant, retrier=retrier)
+        if found and inputs.image.startswith(found.login_server + "/"):
+            password = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
             runner.mask(password)
         with phases.timed("resolve image"):
             digest = registry.resolve_digest(engine, inputs.image, password)
@@ -377,8 +390,9 @@ def _image(
         )
         return f"{repository}@{digest}", digest, inputs.image
     with phases.timed("registry"):
-        login = background["login"].result()
-        refresh = registry.refresh_token(login, arm_token, tenant, retrier=retrier)
+        found = background["registry"].result()
+        login = found.login_server
+        refresh = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
         runner.mask(refresh)
     repository = f"{login}/{inputs.image_name}"
     refs = [f"{repository}:{tag}" for tag in inputs.tags]
@@ -414,7 +428,7 @@ def _image(
     deadline.check("push")
     with phases.timed("push"), runner.group(f"Push {repository}"):
         pushed = registry.push(
-            engine, repository, inputs.tags, refresh, runner.info, retrier=retrier
+            engine, repository, inputs.tags, refresh, runner.info, retrier=retrier, target=found
         )
     runner.info(
         f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"

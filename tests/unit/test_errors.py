@@ -39,6 +39,8 @@ from acr_action.errors import (
     PreviewNameTaken,
     PushFailed,
     RegistryError,
+    RegistryNetworkDenied,
+    RegistryTokenRefused,
     ResourceMissing,
     StepTimeout,
     SweepFailed,
@@ -152,6 +154,72 @@ EXAMPLES = [
         PushFailed("myacr.azurecr.io/app:sha-0123456", "denied: requested access", "myacr"),
         ["AcrPush", "az acr show --name myacr", "denied: requested access"],
         id="push-failed",
+    ),
+    pytest.param(
+        PushFailed("myacr.azurecr.io/app:sha-0123456", "denied", "myacr", abac=True),
+        [
+            "--role 'Container Registry Repository Writer'",
+            "AbacRepositoryPermissions",
+            "ignores AcrPull, AcrPush and AcrDelete",
+        ],
+        id="push-failed-abac-registry",
+    ),
+    pytest.param(
+        RegistryNetworkDenied(
+            "myacr.azurecr.io",
+            "client with IP '20.1.2.3' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.",
+            registry="myacr",
+            public_network_access="Enabled",
+            default_action="Deny",
+        ),
+        [
+            "HTTP 403 DENIED",
+            "defaultAction: Deny",
+            "not about roles",
+            "self-hosted",
+            "az acr network-rule add --name myacr --ip-address <runner-ip>",
+            "client with IP '20.1.2.3' is not allowed access",
+        ],
+        id="registry-network-denied",
+    ),
+    pytest.param(
+        RegistryNetworkDenied(
+            "myacr.azurecr.io", "not allowed", registry="myacr", public_network_access="Disabled"
+        ),
+        ["Public network access is **disabled**", "--public-network-access Enabled"],
+        id="registry-public-access-disabled",
+    ),
+    pytest.param(
+        RegistryTokenRefused(
+            "myacr.azurecr.io",
+            [
+                ("ACR audience", "Entra did not issue it: AADSTS500011"),
+                (
+                    "ARM audience",
+                    "not tried: the registry's azureADAuthenticationAsArmPolicy is disabled",
+                ),
+            ],
+            registry="myacr",
+            arm_tokens_accepted=False,
+        ),
+        [
+            "azureADAuthenticationAsArmPolicy",
+            "https://containerregistry.azure.net",
+            "az acr config authentication-as-arm update --registry myacr --status enabled",
+            "- ACR audience: Entra did not issue it: AADSTS500011",
+            "**AcrPush**",
+        ],
+        id="registry-token-refused-arm-disabled",
+    ),
+    pytest.param(
+        RegistryTokenRefused(
+            "myacr.azurecr.io",
+            [("ACR audience", "refused (HTTP 401)"), ("ARM audience", "refused (HTTP 401)")],
+            registry="myacr",
+            abac=True,
+        ),
+        ["tenant-id", "**Container Registry Repository Writer**", "authentication-as-arm show"],
+        id="registry-token-refused-abac",
     ),
     pytest.param(
         ImagePullRefused(
