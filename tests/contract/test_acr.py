@@ -493,7 +493,8 @@ def test_manifest_head_returns_the_pushed_digest(azure: Emulator, pushed: dict[s
 
 
 def test_exchange_accepts_an_acr_audience_token(azure: Emulator) -> None:
-    """`az acr login` asks Entra for ACR's own audience, not ARM's (azure-cli 2.91)."""
+    """ACR's own audience (`https://containerregistry.azure.net`) is always accepted (Microsoft
+    Learn, container-registry-disable-authentication-as-arm)."""
     deployer = app(azure, DEPLOYER)
     token, _ = issue_access_token(azure, deployer, "https://containerregistry.azure.net")
 
