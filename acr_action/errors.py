@@ -841,20 +841,22 @@ class PushFailed(RegistryError):
 class ImagePullRefused(RegistryError):
     """Container Instances could not pull the image."""
 
-    def __init__(self, image: str, detail: str) -> None:
+    def __init__(self, image: str, detail: str, *, abac: bool = False) -> None:
         self.image = image
         self.detail = detail
+        self.abac = abac
+        role = registry_role("pull", abac=abac)
         title = f"Container Instances could not pull {image}"
         details = (
             "ACI pulls with the credentials in the group's `imageRegistryCredentials`, which this "
             "action reads from Key Vault (`registry-username-secret` / `registry-password-secret`) "
             "or takes from `registry-username` / `registry-password`. Usually that principal lacks "
-            "**AcrPull** on the registry, its password has expired, or the image reference is "
-            "wrong.\n\n"
+            f"**{role}** on the registry, its password has expired, or the image reference is "
+            f"wrong.{_abac_note(abac)}\n\n"
             "Fix: create a pull-only service principal and store its credentials in the vault:\n\n"
             + _block(
                 'ACR_ID="$(az acr show --name <registry> --query id --output tsv)"\n'
-                "az ad sp create-for-rbac --name <registry>-pull --role AcrPull "
+                f"az ad sp create-for-rbac --name <registry>-pull --role {_shell_quote(role)} "
                 '--scopes "$ACR_ID" \\\n'
                 "  --query '{usr: appId, pwd: password}' --output json > pull.json\n"
                 "az keyvault secret set --vault-name <vault> --name <registry>-pull-usr "

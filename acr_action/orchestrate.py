@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import cloud, deploy, keyvault, preview, registry
 from .auth import GitHubOidc, explain_refusal, make_credential
 from .clock import Deadline, Phases
-from .errors import DependencyUnavailable, InputError, InputProblem
+from .errors import DependencyUnavailable, ImagePullRefused, InputError, InputProblem
 from .naming import oci_labels
 from .retry import RETRY_STATUSES, Retrier, azure_options
 from .spec import GroupSpec, RegistryCredential
@@ -216,7 +217,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
         preview.check_owner(inputs, existing)
         spec = preview.settle_tags(spec, existing)
         preview.enforce_limit(aci, inputs, runner, existing, remove)
-        with phases.timed("deploy"):
+        with phases.timed("deploy"), _pull_hint_for_mode(background):
             plan = deploy.apply(
                 aci,
                 inputs.resource_group,
@@ -232,7 +233,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     )
     group = existing if plan.action == "noop" and existing is not None else None
     if inputs.wait or group is None:
-        with phases.timed("wait"):
+        with phases.timed("wait"), _pull_hint_for_mode(background):
             group = (
                 deploy.wait_running(aci, inputs.resource_group, inputs.name, deadline)
                 if inputs.wait
@@ -277,6 +278,20 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
         ),
     )
     return outcome
+
+
+@contextmanager
+def _pull_hint_for_mode(background: Mapping[str, Future[Any]]) -> Iterator[None]:
+    """Let a refused image pull name the pull role of the registry's mode (ARM told it)."""
+    try:
+        yield
+    except ImagePullRefused as exc:
+        found = background.get("registry")
+        ready = found is not None and found.done() and found.exception() is None
+        facts = found.result() if found is not None and ready else None
+        if facts is None or not facts.abac or exc.abac:
+            raise
+        raise ImagePullRefused(exc.image, exc.detail, abac=True) from exc
 
 
 def registry_location(inputs: Inputs, subscription: str) -> tuple[str, str]:

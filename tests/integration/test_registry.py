@@ -108,6 +108,28 @@ def test_abac_registry_push_with_repository_writer_succeeds(
     assert run.outputs["digest"].startswith("sha256:")
 
 
+def test_abac_registry_pull_refused_names_the_repository_reader_role(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    """The pull principal has AcrPull (seed.yaml), which an ABAC-mode registry ignores: the
+    refused pull must name the Container Registry Repository Reader role."""
+    state = azure.state
+    cleanup_groups.append("reg-abac-pull")
+    with state.registry_settings(REGISTRY, role_assignment_mode="AbacRepositoryPermissions"):
+        state.grant(DEPLOYER, WRITER, registry_scope(azure))
+        try:
+            run = run_action(
+                inputs={"name": "reg-abac-pull", "timeout": "90s"}, workspace=hello_app
+            )
+        finally:
+            state.revoke(DEPLOYER, WRITER)
+
+    assert run.exit_code == 1, run.stdout
+    assert "could not pull" in run.stdout
+    assert "--role 'Container Registry Repository Reader'" in run.stdout
+    assert "--role 'AcrPull'" not in run.stdout
+
+
 @pytest.mark.parametrize(
     ("settings", "explained"),
     [

@@ -229,6 +229,11 @@ EXAMPLES = [
         id="image-pull-refused",
     ),
     pytest.param(
+        ImagePullRefused("myacr.azurecr.io/app@sha256:abc", "unauthorized", abac=True),
+        ["--role 'Container Registry Repository Reader'", "ignores AcrPull"],
+        id="image-pull-refused-abac-registry",
+    ),
+    pytest.param(
         DnsLabelTaken("my-app-1234abcd", "westeurope"),
         ["my-app-1234abcd.westeurope.azurecontainer.io", "dns-label-salt"],
         id="dns-label-taken",
