@@ -235,6 +235,13 @@ _DOMAIN_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
 _RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
 _ACR_NAME = re.compile(r"[A-Za-z0-9]{5,50}")
+# A registry's ARM resource ID, as `az acr show --query id` prints it (ARM is case-insensitive).
+_ACR_ID = re.compile(
+    r"/subscriptions/(?P<subscription>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+    r"-[0-9a-fA-F]{12})/resourceGroups/(?P<group>[-\w.()]{0,89}[-\w()])"
+    r"/providers/Microsoft\.ContainerRegistry/registries/(?P<name>[A-Za-z0-9]{5,50})/?",
+    re.IGNORECASE,
+)
 _VAULT_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){1,22}[A-Za-z0-9]")
 _SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
 _GROUP_NAME = re.compile(r"[a-z0-9](?:-?[a-z0-9])*")
@@ -843,8 +850,9 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     # The image: built from the context (deploy, build) or given (`image`); none for delete.
     registry = r.valid(
         "registry",
-        _ACR_NAME.fullmatch,
-        "must be the registry's name: 5-50 letters and digits (not its login server)",
+        lambda value: _ACR_NAME.fullmatch(value) or _ACR_ID.fullmatch(value),
+        "must be the registry's name: 5-50 letters and digits (not its login server), or its "
+        "resource ID (`az acr show --name <registry> --query id --output tsv`)",
     )
     registry_resource_group = r.valid(
         "registry-resource-group",
@@ -860,6 +868,16 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
             ["registry-resource-group", "registry-subscription-id"],
             "says where the registry is, so it needs `registry` (the registry's name) as well",
         )
+    if registry is not None and (resource_id := _ACR_ID.fullmatch(registry)):
+        # A resource ID says where the registry is; the other two inputs would only contradict it.
+        r.conflict(
+            ["registry-resource-group", "registry-subscription-id"],
+            "cannot be combined with a resource ID in `registry`, which already says where the "
+            "registry is",
+        )
+        registry = resource_id["name"]
+        registry_resource_group = resource_id["group"]
+        registry_subscription_id = resource_id["subscription"]
     image = r.valid(
         "image",
         lambda value: len(value) <= 255 and bool(_IMAGE_REF.fullmatch(value)),

@@ -207,14 +207,19 @@ def test_registry_in_another_resource_group(
     assert run.outputs["image"].startswith(azure.login_server(REGISTRY) + "/")
 
 
+@pytest.mark.parametrize("by_id", [pytest.param(False, id="inputs"), pytest.param(True, id="id")])
 def test_registry_in_another_subscription(
-    azure: Emulator, run_action: Callable[..., Run], hello_app, registry_elsewhere
+    azure: Emulator, run_action: Callable[..., Run], hello_app, registry_elsewhere, by_id: bool
 ) -> None:
     registry_elsewhere(resource_group=SHARED_GROUP, subscription_id=SHARED_SUBSCRIPTION)
-    inputs = {
-        "registry-resource-group": SHARED_GROUP,
-        "registry-subscription-id": SHARED_SUBSCRIPTION,
-    }
+    inputs = (
+        {"registry": registry_scope(azure)}
+        if by_id
+        else {
+            "registry-resource-group": SHARED_GROUP,
+            "registry-subscription-id": SHARED_SUBSCRIPTION,
+        }
+    )
 
     run = build(run_action, hello_app, "other-subscription", **inputs)
 
