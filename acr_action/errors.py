@@ -550,6 +550,17 @@ class ResourceMissing(AzureError):
             "spelling and that `subscription-id` is the subscription that holds it; a principal "
             "without any role on a resource also gets *not found*."
         )
+        if kind.lower() == "container registry":
+            details += (
+                " A registry in another resource group or subscription than `resource-group` "
+                "needs `registry-resource-group` (and `registry-subscription-id`), or its resource "
+                "ID as `registry`:\n\n"
+                + _block(
+                    f"registry: ${{{{ vars.AZURE_REGISTRY_ID }}}}  # az acr show --name {name} "
+                    "--query id --output tsv",
+                    "yaml",
+                )
+            )
         template = _CREATE_HINTS.get(kind.lower())
         if template:
             details += "\n\nIf it really does not exist yet, create it:\n\n" + _block(

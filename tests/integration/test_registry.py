@@ -237,3 +237,4 @@ def test_registry_elsewhere_without_the_inputs_is_not_found(
     assert run.exit_code == 1, run.stdout
     assert "acractiondemo" in run.stdout
     assert "not found" in run.stdout
+    assert "registry-resource-group" in run.stdout

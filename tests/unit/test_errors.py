@@ -131,6 +131,11 @@ EXAMPLES = [
         id="resource-missing",
     ),
     pytest.param(
+        ResourceMissing("container registry", "myacr", "ResourceNotFound"),
+        ["registry-resource-group", "az acr show --name myacr --query id", "az acr create"],
+        id="registry-missing-maybe-elsewhere",
+    ),
+    pytest.param(
         KeyVaultSecretMissing("https://my-app-kv.vault.azure.net/", "mycompanyacr-pull-pwd"),
         ["az keyvault secret set --vault-name my-app-kv --name mycompanyacr-pull-pwd"],
         id="key-vault-secret-missing",
