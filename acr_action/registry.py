@@ -166,6 +166,53 @@ def refresh_token(
     Only the exchange's refusal (401/403) or Entra's refusal to issue the ACR token moves on to
     the next; anything else is reported as it is.
     """
+    sources: list[tuple[str, TokenSource]] = [
+        (
+            "ACR audience (https://containerregistry.azure.net)",
+            partial(_entra_token, credential, ACR_SCOPE),
+        )
+    ]
+    if target.arm_tokens_accepted:
+        sources.append(
+            (
+                f"ARM audience ({endpoints.arm_audience})",
+                partial(_entra_token, credential, endpoints.arm_scope),
+            )
+        )
+    return _exchange(target, sources, tenant_id, timeout=timeout, retrier=retrier)
+
+
+def exchange_token(
+    login: str,
+    entra_token: str,
+    tenant_id: str | None,
+    *,
+    timeout: float = 20,
+    retrier: Retrier | None = None,
+) -> str:
+    """An ACR refresh token for an Entra token the caller already holds (e.g. the Azure CLI's)."""
+    return _exchange(
+        RegistryFacts(name=login.split(".", 1)[0], login_server=login),
+        [("the given Entra token", lambda attempts, label: entra_token)],
+        tenant_id,
+        timeout=timeout,
+        retrier=retrier,
+    )
+
+
+# Gets one Entra token, or records in `attempts` why Entra would not issue it and returns None.
+TokenSource = Callable[[list[tuple[str, str]], str], "str | None"]
+
+
+def _exchange(
+    target: RegistryFacts,
+    sources: Sequence[tuple[str, TokenSource]],
+    tenant_id: str | None,
+    *,
+    timeout: float,
+    retrier: Retrier | None,
+) -> str:
+    """The challenge, then `/oauth2/exchange` with each source's token until one is accepted."""
     import requests
 
     login = target.login_server
@@ -194,12 +241,9 @@ def refresh_token(
             f"https://{login}/v2/ gave no Bearer challenge",
         )
     exchange_url = realm.rsplit("/oauth2/", 1)[0] + "/oauth2/exchange"
-    audiences = [("ACR audience (https://containerregistry.azure.net)", ACR_SCOPE)]
-    if target.arm_tokens_accepted:
-        audiences.append((f"ARM audience ({endpoints.arm_audience})", endpoints.arm_scope))
     attempts: list[tuple[str, str]] = []
-    for label, scope in audiences:
-        entra_token = _entra_token(credential, scope, attempts, label)
+    for label, source in sources:
+        entra_token = source(attempts, label)
         if entra_token is None:
             continue
         form = {"grant_type": "access_token", "service": service, "access_token": entra_token}
@@ -239,7 +283,7 @@ def refresh_token(
     if not target.arm_tokens_accepted:
         attempts.append(
             (
-                f"ARM audience ({endpoints.arm_audience})",
+                "ARM audience",
                 "not tried: the registry's azureADAuthenticationAsArmPolicy is disabled",
             )
         )

@@ -238,3 +238,20 @@ def test_registry_elsewhere_without_the_inputs_is_not_found(
     assert "acractiondemo" in run.stdout
     assert "not found" in run.stdout
     assert "registry-resource-group" in run.stdout
+
+
+def test_exchange_token_takes_a_token_the_caller_already_has(
+    azure: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bench's `az acr login` stand-in exchanges the Azure CLI's ARM token as it is."""
+    from acr_action.registry import exchange_token
+    from tests.emulator.auth import issue_access_token
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(azure.ca_path))
+    deployer = azure.state.app(DEPLOYER)
+    assert deployer is not None
+    arm_token, _ = issue_access_token(azure, deployer, azure.arm_url + "/")
+
+    refresh = exchange_token(azure.login_server(REGISTRY), arm_token, azure.state.tenant_id)
+
+    assert refresh.count(".") == 2  # a JWT, signed by the registry
