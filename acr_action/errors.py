@@ -16,6 +16,8 @@
     │   ├── KeyVaultForbidden           the principal may not read the vault's secrets
     │   └── AzureCallFailed             any other failed call
     ├── RegistryError                   building, pushing or pulling the image failed
+    │   ├── RegistryNetworkDenied       the registry's firewall keeps the runner out (403 DENIED)
+    │   ├── RegistryTokenRefused        `/oauth2/exchange` took none of the Entra tokens
     │   ├── BuildFailed                 `docker build` (BuildKit) failed
     │   ├── PushFailed                  the registry refused the push
     │   └── ImagePullRefused            Container Instances could not pull the image
@@ -86,10 +88,13 @@ __all__ = [
     "PreviewNameTaken",
     "PushFailed",
     "RegistryError",
+    "RegistryNetworkDenied",
+    "RegistryTokenRefused",
     "ResourceMissing",
     "StepTimeout",
     "SweepFailed",
     "display_value",
+    "registry_role",
     "untrusted_text",
 ]
 
@@ -544,6 +549,17 @@ class ResourceMissing(AzureError):
             "spelling and that `subscription-id` is the subscription that holds it; a principal "
             "without any role on a resource also gets *not found*."
         )
+        if kind.lower() == "container registry":
+            details += (
+                " A registry in another resource group or subscription than `resource-group` "
+                "needs `registry-resource-group` (and `registry-subscription-id`), or its resource "
+                "ID as `registry`:\n\n"
+                + _block(
+                    f"registry: ${{{{ vars.AZURE_REGISTRY_ID }}}}  # az acr show --name {name} "
+                    "--query id --output tsv",
+                    "yaml",
+                )
+            )
         template = _CREATE_HINTS.get(kind.lower())
         if template:
             details += "\n\nIf it really does not exist yet, create it:\n\n" + _block(
@@ -649,6 +665,140 @@ class RegistryError(ActionError):
     """Building, pushing or pulling the container image failed."""
 
 
+# The smallest built-in role for each need, by the registry's role assignment mode (ARM's
+# `roleAssignmentMode`). A registry in "RBAC Registry + ABAC Repository Permissions" mode does not
+# honour AcrPull/AcrPush/AcrDelete, nor Owner/Contributor's data access
+# (https://learn.microsoft.com/azure/container-registry/container-registry-rbac-abac-repository-permissions).
+_LEGACY_ROLES = {"pull": "AcrPull", "push": "AcrPush", "delete": "AcrDelete"}
+_ABAC_ROLES = {
+    "pull": "Container Registry Repository Reader",
+    "push": "Container Registry Repository Writer",
+    "delete": "Container Registry Repository Contributor",
+}
+
+
+def registry_role(need: str, *, abac: bool) -> str:
+    """The built-in role that grants `need` (pull, push, delete) on a registry in its mode."""
+    return (_ABAC_ROLES if abac else _LEGACY_ROLES)[need]
+
+
+def _abac_note(abac: bool) -> str:
+    if not abac:
+        return ""
+    return (
+        " This registry is in *RBAC Registry + ABAC Repository Permissions* mode (ARM's "
+        "`roleAssignmentMode: AbacRepositoryPermissions`): it ignores AcrPull, AcrPush and "
+        "AcrDelete, and Owner/Contributor give no access to its repositories."
+    )
+
+
+def _acr_scope(registry: str) -> str:
+    return f'"$(az acr show --name {registry} --query id --output tsv)"'
+
+
+class RegistryNetworkDenied(RegistryError):
+    """The registry's network rules (firewall, public access disabled) keep the runner out."""
+
+    def __init__(
+        self,
+        login: str,
+        message: str,
+        *,
+        registry: str | None = None,
+        public_network_access: str | None = None,
+        default_action: str | None = None,
+    ) -> None:
+        self.login = login
+        self.message = message
+        reg = registry or "<registry>"
+        title = (
+            f"The registry {login} refused this runner's network address (HTTP 403 DENIED): "
+            "its firewall or disabled public network access keeps the runner out"
+        )
+        if (public_network_access or "").lower() == "disabled":
+            setting = (
+                "Public network access is **disabled** on this registry: only private endpoints "
+                "reach it, so no IP rule helps until public access is enabled for selected "
+                "networks."
+            )
+        elif (default_action or "").lower() == "deny":
+            setting = (
+                "The registry's network rules deny by default (`networkRuleSet.defaultAction: "
+                "Deny`) and none allows this runner's address."
+            )
+        else:
+            setting = "The registry's network settings keep this runner's address out."
+        details = (
+            f"{setting} This is not about roles: the registry refuses the connection before it "
+            "looks at any credential. "
+            "GitHub-hosted runners connect from a large, changing set of Azure addresses, which "
+            "a registry's IP rules rarely allow.\n\n"
+            "Fix, one of:\n\n"
+            "1. Run the job on a self-hosted runner inside the registry's virtual network (or one "
+            "that reaches its private endpoint): `runs-on: [self-hosted]`.\n"
+            "2. Allow the runner's public address for the job, and remove the rule afterwards:\n\n"
+            + _block(
+                f"az acr update --name {reg} --public-network-access Enabled --default-action Deny\n"
+                f"az acr network-rule add --name {reg} --ip-address <runner-ip>\n"
+                f"az acr network-rule remove --name {reg} --ip-address <runner-ip>  # afterwards",
+                "sh",
+            )
+            + f"\n\nSee the registry's settings with `az acr show --name {reg} "
+            "--query '{publicNetworkAccess: publicNetworkAccess, networkRuleSet: networkRuleSet}'` "
+            "and https://aka.ms/acr/firewall.\n\n"
+            f"Context: public network access {_code(public_network_access or MISSING)}, default "
+            f"action {_code(default_action or MISSING)}.\n\n" + _said("The registry", message)
+        )
+        super().__init__(title, details)
+
+
+class RegistryTokenRefused(RegistryError):
+    """The registry's `/oauth2/exchange` refused every Entra token the action could get."""
+
+    def __init__(
+        self,
+        login: str,
+        attempts: Sequence[tuple[str, str]],
+        *,
+        registry: str | None = None,
+        arm_tokens_accepted: bool = True,
+        abac: bool = False,
+    ) -> None:
+        self.login = login
+        self.attempts = tuple(attempts)
+        reg = registry or "<registry>"
+        title = f"The registry {login} refused to exchange the Entra token for a registry token"
+        tried = "\n".join(f"- {audience}: {_one_line(outcome)}" for audience, outcome in attempts)
+        if arm_tokens_accepted:
+            policy = (
+                "The registry accepts tokens for ACR's own audience and ARM's, so the token "
+                "itself was refused: usually it is from another tenant than the registry's "
+                "(check `tenant-id`), or the identity was just created and is not known yet."
+            )
+            fix = _block(f"az acr config authentication-as-arm show --registry {reg}", "sh")
+        else:
+            policy = (
+                "This registry accepts only tokens for ACR's own audience "
+                "(`https://containerregistry.azure.net`): its `azureADAuthenticationAsArmPolicy` "
+                "is disabled (ARM reported it), Microsoft's recommended setting. The ARM token the "
+                "action signs in with cannot work there. Either Entra must issue the ACR-audience "
+                "token (the first attempt below says why it did not), or, if you accept broader "
+                "tokens, the policy can be enabled again:"
+            )
+            fix = _block(
+                f"az acr config authentication-as-arm update --registry {reg} --status enabled",
+                "sh",
+            )
+        details = (
+            f"The action asks Entra for a token with ACR's audience first and, where the registry "
+            f"accepts them, falls back to its ARM token. {policy}\n\n{fix}\n\n"
+            f"Tried:\n\n{tried}\n\n"
+            f"If the exchange is refused although the token is right, check that the identity "
+            f"has **{registry_role('push', abac=abac)}** on the registry.{_abac_note(abac)}"
+        )
+        super().__init__(title, details)
+
+
 class BuildFailed(RegistryError):
     """The BuildKit build failed."""
 
@@ -672,20 +822,24 @@ class BuildFailed(RegistryError):
 class PushFailed(RegistryError):
     """The registry refused or failed the push."""
 
-    def __init__(self, image: str, detail: str, registry: str | None = None) -> None:
+    def __init__(
+        self, image: str, detail: str, registry: str | None = None, *, abac: bool = False
+    ) -> None:
         self.image = image
         self.detail = detail
         self.registry = registry
         reg = registry or "<registry>"
+        role = registry_role("push", abac=abac)
         title = f"Pushing {image} failed: {_first_line(detail) or 'no reason given'}"
         details = (
-            "The signed-in principal needs the **AcrPush** role on the registry (the token "
-            "exchanged at `/oauth2/exchange` only carries the rights of its roles). A registry "
-            "with a firewall, a full quota or a locked repository also refuses pushes.\n\n"
+            f"The signed-in principal needs the **{role}** role on the registry (the token "
+            "exchanged at `/oauth2/exchange` only carries the rights of its roles)."
+            f"{_abac_note(abac)} A registry with a firewall, a full quota or a locked repository "
+            "also refuses pushes.\n\n"
             "Fix:\n\n"
             + _block(
-                "az role assignment create --assignee <client-id> --role AcrPush \\\n"
-                f'  --scope "$(az acr show --name {reg} --query id --output tsv)"',
+                f"az role assignment create --assignee <client-id> --role {_shell_quote(role)} \\\n"
+                f"  --scope {_acr_scope(reg)}",
                 "sh",
             )
             + "\n\n"
@@ -697,20 +851,22 @@ class PushFailed(RegistryError):
 class ImagePullRefused(RegistryError):
     """Container Instances could not pull the image."""
 
-    def __init__(self, image: str, detail: str) -> None:
+    def __init__(self, image: str, detail: str, *, abac: bool = False) -> None:
         self.image = image
         self.detail = detail
+        self.abac = abac
+        role = registry_role("pull", abac=abac)
         title = f"Container Instances could not pull {image}"
         details = (
             "ACI pulls with the credentials in the group's `imageRegistryCredentials`, which this "
             "action reads from Key Vault (`registry-username-secret` / `registry-password-secret`) "
             "or takes from `registry-username` / `registry-password`. Usually that principal lacks "
-            "**AcrPull** on the registry, its password has expired, or the image reference is "
-            "wrong.\n\n"
+            f"**{role}** on the registry, its password has expired, or the image reference is "
+            f"wrong.{_abac_note(abac)}\n\n"
             "Fix: create a pull-only service principal and store its credentials in the vault:\n\n"
             + _block(
                 'ACR_ID="$(az acr show --name <registry> --query id --output tsv)"\n'
-                "az ad sp create-for-rbac --name <registry>-pull --role AcrPull "
+                f"az ad sp create-for-rbac --name <registry>-pull --role {_shell_quote(role)} "
                 '--scopes "$ACR_ID" \\\n'
                 "  --query '{usr: appId, pwd: password}' --output json > pull.json\n"
                 "az keyvault secret set --vault-name <vault> --name <registry>-pull-usr "

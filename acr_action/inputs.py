@@ -74,6 +74,8 @@ INPUT_DEFAULTS: dict[str, str | None] = {
     "resource-group": None,
     "location": None,
     "registry": None,
+    "registry-resource-group": None,
+    "registry-subscription-id": None,
     "image-name": None,
     "tags": None,
     "context": ".",
@@ -153,6 +155,8 @@ EXAMPLES: dict[str, str] = {
     "resource-group": "resource-group: my-app-rg",
     "location": "location: westeurope",
     "registry": "registry: mycompanyacr  # the registry's name, not its login server",
+    "registry-resource-group": "registry-resource-group: shared-registry-rg",
+    "registry-subscription-id": "registry-subscription-id: 6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c",
     "image-name": "image-name: my-team/web-app",
     "tags": "tags: |\n  latest\n  v1.2.3",
     "context": "context: ./web",
@@ -231,6 +235,13 @@ _DOMAIN_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
 _RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
 _ACR_NAME = re.compile(r"[A-Za-z0-9]{5,50}")
+# A registry's ARM resource ID, as `az acr show --query id` prints it (ARM is case-insensitive).
+_ACR_ID = re.compile(
+    r"/subscriptions/(?P<subscription>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+    r"-[0-9a-fA-F]{12})/resourceGroups/(?P<group>[-\w.()]{0,89}[-\w()])"
+    r"/providers/Microsoft\.ContainerRegistry/registries/(?P<name>[A-Za-z0-9]{5,50})/?",
+    re.IGNORECASE,
+)
 _VAULT_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){1,22}[A-Za-z0-9]")
 _SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
 _GROUP_NAME = re.compile(r"[a-z0-9](?:-?[a-z0-9])*")
@@ -464,6 +475,9 @@ class Inputs:
     health_check_path: str | None  # None: no HTTP readiness check
     github: GitHubContext
     preview: PreviewSettings = field(default_factory=lambda: PreviewSettings())
+    # Where the registry is when it is not in `resource-group` / `subscription-id`.
+    registry_resource_group: str | None = None
+    registry_subscription_id: str | None = None
 
     @property
     def auth_mode(self) -> Literal["oidc", "creds", "ambient"]:
@@ -836,9 +850,34 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     # The image: built from the context (deploy, build) or given (`image`); none for delete.
     registry = r.valid(
         "registry",
-        _ACR_NAME.fullmatch,
-        "must be the registry's name: 5-50 letters and digits (not its login server)",
+        lambda value: _ACR_NAME.fullmatch(value) or _ACR_ID.fullmatch(value),
+        "must be the registry's name: 5-50 letters and digits (not its login server), or its "
+        "resource ID (`az acr show --name <registry> --query id --output tsv`)",
     )
+    registry_resource_group = r.valid(
+        "registry-resource-group",
+        _RESOURCE_GROUP.fullmatch,
+        "must be the registry's resource group: 1-90 letters, digits, `_`, `-`, `.`, `(` or `)`, "
+        "not ending with `.`",
+    )
+    registry_subscription_id = r.valid(
+        "registry-subscription-id", _GUID.fullmatch, "must be a subscription ID, a GUID"
+    )
+    if "registry" not in r.given:
+        r.conflict(
+            ["registry-resource-group", "registry-subscription-id"],
+            "says where the registry is, so it needs `registry` (the registry's name) as well",
+        )
+    if registry is not None and (resource_id := _ACR_ID.fullmatch(registry)):
+        # A resource ID says where the registry is; the other two inputs would only contradict it.
+        r.conflict(
+            ["registry-resource-group", "registry-subscription-id"],
+            "cannot be combined with a resource ID in `registry`, which already says where the "
+            "registry is",
+        )
+        registry = resource_id["name"]
+        registry_resource_group = resource_id["group"]
+        registry_subscription_id = resource_id["subscription"]
     image = r.valid(
         "image",
         lambda value: len(value) <= 255 and bool(_IMAGE_REF.fullmatch(value)),
@@ -1048,6 +1087,8 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         health_check_path=health_check_path,
         github=ctx,
         preview=preview,
+        registry_resource_group=registry_resource_group,
+        registry_subscription_id=registry_subscription_id,
     )
 
 

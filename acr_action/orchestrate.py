@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from . import cloud, deploy, keyvault, preview, registry
 from .auth import GitHubOidc, explain_refusal, make_credential
 from .clock import Deadline, Phases
-from .errors import DependencyUnavailable, InputError, InputProblem
+from .errors import DependencyUnavailable, ImagePullRefused, InputError, InputProblem
 from .naming import oci_labels
 from .retry import RETRY_STATUSES, Retrier, azure_options
 from .spec import GroupSpec, RegistryCredential
@@ -163,9 +164,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
         return deploy.delete(aci, inputs.resource_group, name, deadline=deadline, retrier=retrier)
 
     registry_session = preview.once(
-        lambda: _registry_session(
-            inputs, credential, endpoints, subscription, arm_token.token, runner, retrier
-        )
+        lambda: _registry_session(inputs, credential, endpoints, subscription, runner, retrier)
     )
     if inputs.mode == "sweep":
         with phases.timed("sweep"):
@@ -200,7 +199,15 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
             retrier=retrier,
         )
         image_ref, digest, first_tag = _image(
-            inputs, env, runner, phases, deadline, background, arm_token.token, retrier=retrier
+            inputs,
+            env,
+            runner,
+            phases,
+            deadline,
+            background,
+            credential,
+            endpoints,
+            retrier=retrier,
         )
         outcome.outputs.update(image=first_tag, digest=digest, **{"image-ref": image_ref})
         if inputs.mode == "build":
@@ -213,7 +220,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
         preview.check_owner(inputs, existing)
         spec = preview.settle_tags(spec, existing)
         preview.enforce_limit(aci, inputs, runner, existing, remove)
-        with phases.timed("deploy"):
+        with phases.timed("deploy"), _pull_hint_for_mode(background):
             plan = deploy.apply(
                 aci,
                 inputs.resource_group,
@@ -229,7 +236,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     )
     group = existing if plan.action == "noop" and existing is not None else None
     if inputs.wait or group is None:
-        with phases.timed("wait"):
+        with phases.timed("wait"), _pull_hint_for_mode(background):
             group = (
                 deploy.wait_running(aci, inputs.resource_group, inputs.name, deadline)
                 if inputs.wait
@@ -276,24 +283,45 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     return outcome
 
 
+@contextmanager
+def _pull_hint_for_mode(background: Mapping[str, Future[Any]]) -> Iterator[None]:
+    """Let a refused image pull name the pull role of the registry's mode (ARM told it)."""
+    try:
+        yield
+    except ImagePullRefused as exc:
+        found = background.get("registry")
+        ready = found is not None and found.done() and found.exception() is None
+        facts = found.result() if found is not None and ready else None
+        if facts is None or not facts.abac or exc.abac:
+            raise
+        raise ImagePullRefused(exc.image, exc.detail, abac=True) from exc
+
+
+def registry_location(inputs: Inputs, subscription: str) -> tuple[str, str]:
+    """(subscription, resource group) of the registry: its own inputs, else the deployment's."""
+    return (
+        inputs.registry_subscription_id or subscription,
+        inputs.registry_resource_group or inputs.resource_group,
+    )
+
+
 def _registry_session(
     inputs: Inputs,
     credential: TokenCredential,
     endpoints: Endpoints,
     subscription: str,
-    arm_token: str,
     runner: Runner,
     retrier: Retrier,
 ) -> tuple[str, str]:
     """The registry's login server and an ACR refresh token (masked), for deleting image tags."""
     assert inputs.registry is not None  # parse_inputs requires it with delete-image-tag
-    login = registry.login_server(
-        credential, endpoints, subscription, inputs.resource_group, inputs.registry
+    found = registry.find_registry(
+        credential, endpoints, *registry_location(inputs, subscription), inputs.registry
     )
     tenant = inputs.tenant_id or (inputs.creds.tenant_id if inputs.creds else None)
-    refresh = registry.refresh_token(login, arm_token, tenant, retrier=retrier)
+    refresh = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
     runner.mask(refresh)
-    return login, refresh
+    return found.login_server, refresh
 
 
 def _start_background(
@@ -312,12 +340,11 @@ def _start_background(
     futures: dict[str, Future[Any]] = {}
     deadline = retrier.deadline
     if inputs.registry:
-        futures["login"] = pool.submit(
-            registry.login_server,
+        futures["registry"] = pool.submit(
+            registry.find_registry,
             credential,
             endpoints,
-            subscription,
-            inputs.resource_group,
+            *registry_location(inputs, subscription),
             inputs.registry,
             options=azure_options("Azure Resource Manager (registry)", deadline, runner.info),
         )
@@ -356,7 +383,8 @@ def _image(
     phases: Phases,
     deadline: Deadline,
     background: dict[str, Future[Any]],
-    arm_token: str,
+    credential: TokenCredential,
+    endpoints: Endpoints,
     *,
     retrier: Retrier | None = None,
 ) -> tuple[str, str, str]:
@@ -366,10 +394,10 @@ def _image(
     engine = docker.from_env(timeout=300)
     tenant = inputs.tenant_id or (inputs.creds.tenant_id if inputs.creds else None)
     if inputs.image:
-        login = background["login"].result() if "login" in background else None
+        found = background["registry"].result() if "registry" in background else None
         password = None
-        if login and inputs.image.startswith(login + "/"):
-            password = registry.refresh_token(login, arm_token, tenant, retrier=retrier)
+        if found and inputs.image.startswith(found.login_server + "/"):
+            password = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
             runner.mask(password)
         with phases.timed("resolve image"):
             digest = registry.resolve_digest(engine, inputs.image, password)
@@ -380,8 +408,9 @@ def _image(
         )
         return f"{repository}@{digest}", digest, inputs.image
     with phases.timed("registry"):
-        login = background["login"].result()
-        refresh = registry.refresh_token(login, arm_token, tenant, retrier=retrier)
+        found = background["registry"].result()
+        login = found.login_server
+        refresh = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
         runner.mask(refresh)
     repository = f"{login}/{inputs.image_name}"
     refs = [f"{repository}:{tag}" for tag in inputs.tags]
@@ -417,7 +446,7 @@ def _image(
     deadline.check("push")
     with phases.timed("push"), runner.group(f"Push {repository}"):
         pushed = registry.push(
-            engine, repository, inputs.tags, refresh, runner.info, retrier=retrier
+            engine, repository, inputs.tags, refresh, runner.info, retrier=retrier, target=found
         )
     runner.info(
         f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"

@@ -448,7 +448,8 @@ def delete_image_tag(login: str, refresh: str, repository: str, tag: str) -> str
     Distribution (and ACR) delete manifests by digest, which removes every tag of that manifest.
     The access token comes from the registry's token endpoint for `pull,delete` on the repository
     (ACR grants `delete` to principals with `.../artifacts/delete`, e.g. Contributor or
-    AcrDelete).
+    AcrDelete; on a registry in ABAC repository-permissions mode, Container Registry Repository
+    Contributor).
     """
     import requests
 
@@ -494,7 +495,8 @@ def delete_image_tag(login: str, refresh: str, repository: str, tag: str) -> str
             what,
             gone.status_code,
             "DeleteRefused",
-            f"{gone.text[:300]} (the identity needs delete rights on the registry, e.g. AcrDelete)",
+            f"{gone.text[:300]} (the identity needs delete rights on the registry: AcrDelete, or "
+            "Container Registry Repository Contributor on a registry in ABAC mode)",
         )
     return digest
 

@@ -1,9 +1,13 @@
 """Azure Container Registry: the login server, a push token without stored secrets, build, push.
 
 Push auth follows ACR's documented AAD flow: the registry's `/v2/` challenge names the token
-realm; the Entra ARM token is exchanged at `/oauth2/exchange` for an ACR refresh token, which the
-Docker daemon uses as the password of the null-GUID user. Nothing is written to disk except a
-temporary Docker config for the build (private base images), removed even on failure.
+realm; an Entra token is exchanged at `/oauth2/exchange` for an ACR refresh token, which the
+Docker daemon uses as the password of the null-GUID user. The Entra token is asked for ACR's own
+audience first (`https://containerregistry.azure.net/.default`), because registries with
+`azureADAuthenticationAsArmPolicy` disabled (Microsoft's recommended setting) refuse ARM-audience
+tokens; the ARM token is the fallback where the registry still accepts it. Nothing is written to
+disk except a temporary Docker config for the build (private base images), removed even on
+failure.
 
 The build runs through the Docker CLI with BuildKit: docker-py's build endpoint is the legacy
 builder, which rejects `RUN --mount=...` and the other syntax current Dockerfiles use.
@@ -31,6 +35,8 @@ from .errors import (
     BuildFailed,
     DependencyUnavailable,
     PushFailed,
+    RegistryNetworkDenied,
+    RegistryTokenRefused,
     ResourceMissing,
 )
 from .retry import RETRY_STATUSES, Retrier, Transient
@@ -47,8 +53,28 @@ EXCHANGE_CHECK = (
 )
 
 NULL_GUID = "00000000-0000-0000-0000-000000000000"
+# ACR's own Entra resource, the same in every cloud: "You must specify
+# https://containerregistry.azure.net/.default to obtain a Microsoft Entra authentication token
+# scoped for the ACR service" (Microsoft Learn, container-registry-disable-authentication-as-arm).
+ACR_SCOPE = "https://containerregistry.azure.net/.default"
+ABAC_MODE = "abacrepositorypermissions"  # ARM's roleAssignmentMode, compared in lower case
 ARM_CHECK = "https://status.azure.com (Azure Resource Manager) and the runner's network"
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class RegistryFacts:
+    """What ARM says about the registry: its login server and the settings that decide access."""
+
+    name: str
+    login_server: str
+    # "RBAC Registry + ABAC Repository Permissions" mode: the Container Registry Repository roles
+    # count, AcrPull/AcrPush/AcrDelete do not (ARM's `roleAssignmentMode`).
+    abac: bool = False
+    # `policies.azureADAuthenticationAsArmPolicy.status` is not "disabled": ARM tokens still work.
+    arm_tokens_accepted: bool = True
+    public_network_access: str | None = None
+    network_default_action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +86,7 @@ class PushResult:
     layers_existing: int
 
 
-def login_server(
+def find_registry(
     credential: TokenCredential,
     endpoints: Endpoints,
     subscription_id: str,
@@ -68,8 +94,8 @@ def login_server(
     registry: str,
     *,
     options: Mapping[str, Any] | None = None,
-) -> str:
-    """The registry's login server as ARM reports it (never assumed to be `*.azurecr.io`).
+) -> RegistryFacts:
+    """The registry as ARM reports it: login server (never assumed `*.azurecr.io`) and settings.
 
     `options`: the client's retry and timeout settings (`retry.azure_options`).
     """
@@ -97,70 +123,220 @@ def login_server(
         ) from exc
     finally:
         client.close()
-    server = found.properties.login_server if found.properties is not None else None
-    if not server:
+    props = found.properties
+    server = props.login_server if props is not None else None
+    if props is None or not server:
         raise AzureCallFailed(
             "Azure Resource Manager (registry)",
             200,
             "NoLoginServer",
             f"registry {registry} has no login server",
         )
-    return str(server).lower()
+    policy = props.policies.azure_ad_authentication_as_arm_policy if props.policies else None
+    rules = props.network_rule_set
+    return RegistryFacts(
+        name=registry,
+        login_server=str(server).lower(),
+        abac=(_setting(props.role_assignment_mode) or "").lower() == ABAC_MODE,
+        arm_tokens_accepted=(_setting(policy.status if policy else None) or "").lower()
+        != "disabled",
+        public_network_access=_setting(props.public_network_access),
+        network_default_action=_setting(rules.default_action if rules else None),
+    )
+
+
+def _setting(value: object) -> str | None:
+    """An ARM enum value as its wire text (the SDK gives `str` enums, whose `str()` is the name)."""
+    text = getattr(value, "value", value)
+    return str(text) if text else None
 
 
 def refresh_token(
-    login: str,
-    arm_token: str,
+    target: RegistryFacts,
+    credential: TokenCredential,
+    endpoints: Endpoints,
     tenant_id: str | None,
     *,
     timeout: float = 20,
     retrier: Retrier | None = None,
 ) -> str:
-    """Exchange an Entra ARM token for an ACR refresh token, at the realm the registry names."""
+    """An ACR refresh token for the signed-in identity, from the realm the registry names.
+
+    Entra tokens are tried in order: ACR's own audience, then (if the registry accepts them) ARM's.
+    Only the exchange's refusal (401/403) or Entra's refusal to issue the ACR token moves on to
+    the next; anything else is reported as it is.
+    """
+    sources: list[tuple[str, TokenSource]] = [
+        (
+            "ACR audience (https://containerregistry.azure.net)",
+            partial(_entra_token, credential, ACR_SCOPE),
+        )
+    ]
+    if target.arm_tokens_accepted:
+        sources.append(
+            (
+                f"ARM audience ({endpoints.arm_audience})",
+                partial(_entra_token, credential, endpoints.arm_scope),
+            )
+        )
+    return _exchange(target, sources, tenant_id, timeout=timeout, retrier=retrier)
+
+
+def exchange_token(
+    login: str,
+    entra_token: str,
+    tenant_id: str | None,
+    *,
+    timeout: float = 20,
+    retrier: Retrier | None = None,
+) -> str:
+    """An ACR refresh token for an Entra token the caller already holds (e.g. the Azure CLI's)."""
+    return _exchange(
+        RegistryFacts(name=login.split(".", 1)[0], login_server=login),
+        [("the given Entra token", lambda attempts, label: entra_token)],
+        tenant_id,
+        timeout=timeout,
+        retrier=retrier,
+    )
+
+
+# Gets one Entra token, or records in `attempts` why Entra would not issue it and returns None.
+TokenSource = Callable[[list[tuple[str, str]], str], "str | None"]
+
+
+def _exchange(
+    target: RegistryFacts,
+    sources: Sequence[tuple[str, TokenSource]],
+    tenant_id: str | None,
+    *,
+    timeout: float,
+    retrier: Retrier | None,
+) -> str:
+    """The challenge, then `/oauth2/exchange` with each source's token until one is accepted."""
     import requests
 
+    login = target.login_server
     retry = retrier or Retrier()
     try:
         challenge = retry.http(EXCHANGE, "GET", f"https://{login}/v2/", read=timeout)
-        if challenge.status_code in RETRY_STATUSES:
-            raise DependencyUnavailable(
-                EXCHANGE, f"HTTP {challenge.status_code} from /v2/", EXCHANGE_CHECK
-            )
-        params = dict(_CHALLENGE_PARAM.findall(challenge.headers.get("WWW-Authenticate", "")))
-        realm, service = params.get("realm"), params.get("service", login)
-        if challenge.status_code != 401 or not realm:
-            raise AzureCallFailed(
-                "ACR token exchange",
-                challenge.status_code,
-                "NoChallenge",
-                f"https://{login}/v2/ gave no Bearer challenge",
-            )
-        exchange_url = realm.rsplit("/oauth2/", 1)[0] + "/oauth2/exchange"
-        form = {"grant_type": "access_token", "service": service, "access_token": arm_token}
-        if tenant_id:
-            form["tenant"] = tenant_id
-        answer = retry.http(EXCHANGE, "POST", exchange_url, data=form, read=timeout)
     except requests.RequestException as exc:
         raise DependencyUnavailable(
             EXCHANGE, f"{type(exc).__name__} reaching {login}", EXCHANGE_CHECK
         ) from exc
-    if answer.status_code in RETRY_STATUSES:
+    if challenge.status_code in RETRY_STATUSES:
         raise DependencyUnavailable(
-            EXCHANGE, f"HTTP {answer.status_code} from /oauth2/exchange", EXCHANGE_CHECK
+            EXCHANGE, f"HTTP {challenge.status_code} from /v2/", EXCHANGE_CHECK
         )
-    if answer.status_code != 200:
+    if challenge.status_code == 403:
+        # The firewall answers before any credential is looked at (azure-cli acr/_docker_utils.py
+        # reads a 403 from /v2/ the same way): `DENIED` "client with IP ... is not allowed access".
+        raise _network_denied(target, challenge)
+    params = dict(_CHALLENGE_PARAM.findall(challenge.headers.get("WWW-Authenticate", "")))
+    realm, service = params.get("realm"), params.get("service", login)
+    if challenge.status_code != 401 or not realm:
         raise AzureCallFailed(
             "ACR token exchange",
-            answer.status_code,
-            "ExchangeRefused",
-            f"{exchange_url} refused the Entra token (HTTP {answer.status_code}); the identity needs AcrPush on the registry",
+            challenge.status_code,
+            "NoChallenge",
+            f"https://{login}/v2/ gave no Bearer challenge",
         )
-    token = answer.json().get("refresh_token")
-    if not isinstance(token, str) or not token:
-        raise AzureCallFailed(
-            "ACR token exchange", 200, "NoRefreshToken", f"{exchange_url} returned no refresh_token"
+    exchange_url = realm.rsplit("/oauth2/", 1)[0] + "/oauth2/exchange"
+    attempts: list[tuple[str, str]] = []
+    for label, source in sources:
+        entra_token = source(attempts, label)
+        if entra_token is None:
+            continue
+        form = {"grant_type": "access_token", "service": service, "access_token": entra_token}
+        if tenant_id:
+            form["tenant"] = tenant_id
+        try:
+            answer = retry.http(EXCHANGE, "POST", exchange_url, data=form, read=timeout)
+        except requests.RequestException as exc:
+            raise DependencyUnavailable(
+                EXCHANGE, f"{type(exc).__name__} reaching {login}", EXCHANGE_CHECK
+            ) from exc
+        if answer.status_code in RETRY_STATUSES:
+            raise DependencyUnavailable(
+                EXCHANGE, f"HTTP {answer.status_code} from /oauth2/exchange", EXCHANGE_CHECK
+            )
+        if answer.status_code == 403 and _acr_error_code(answer) == "DENIED":
+            raise _network_denied(target, answer)
+        if answer.status_code in (401, 403):
+            attempts.append((label, f"refused by /oauth2/exchange (HTTP {answer.status_code})"))
+            continue
+        if answer.status_code != 200:
+            raise AzureCallFailed(
+                "ACR token exchange",
+                answer.status_code,
+                "ExchangeFailed",
+                f"{exchange_url} answered HTTP {answer.status_code}",
+            )
+        token = answer.json().get("refresh_token")
+        if not isinstance(token, str) or not token:
+            raise AzureCallFailed(
+                "ACR token exchange",
+                200,
+                "NoRefreshToken",
+                f"{exchange_url} returned no refresh_token",
+            )
+        return token
+    if not target.arm_tokens_accepted:
+        attempts.append(
+            (
+                "ARM audience",
+                "not tried: the registry's azureADAuthenticationAsArmPolicy is disabled",
+            )
         )
-    return token
+    raise RegistryTokenRefused(
+        login,
+        attempts,
+        registry=target.name,
+        arm_tokens_accepted=target.arm_tokens_accepted,
+        abac=target.abac,
+    )
+
+
+def _entra_token(
+    credential: TokenCredential, scope: str, attempts: list[tuple[str, str]], label: str
+) -> str | None:
+    """An Entra token for `scope`, or None (and why, in `attempts`) when Entra refuses it."""
+    from azure.core.exceptions import AzureError, ClientAuthenticationError
+
+    try:
+        return credential.get_token(scope).token
+    except ClientAuthenticationError as exc:
+        # E.g. AADSTS500011 in a cloud without ACR's resource: the next audience may still work.
+        reason = str(exc).split("Trace ID")[0].strip()
+        attempts.append((label, f"Entra did not issue it: {reason[:300]}"))
+        return None
+    except AzureError as exc:  # no answer: dropped or timed out, retries spent
+        raise DependencyUnavailable(
+            "Microsoft Entra ID (token request)",
+            type(exc).__name__,
+            "https://status.azure.com (Microsoft Entra ID) and the runner's network",
+        ) from exc
+
+
+def _acr_error_code(answer: Any) -> str:
+    try:
+        errors = answer.json().get("errors") or [{}]
+        return str(errors[0].get("code", ""))
+    except (ValueError, AttributeError, IndexError):
+        return ""
+
+
+def _network_denied(target: RegistryFacts, answer: Any) -> RegistryNetworkDenied:
+    try:
+        message = str((answer.json().get("errors") or [{}])[0].get("message") or answer.text)
+    except (ValueError, AttributeError, IndexError):
+        message = str(answer.text)
+    return RegistryNetworkDenied(
+        target.login_server,
+        message[:500],
+        registry=target.name,
+        public_network_access=target.public_network_access,
+        default_action=target.network_default_action,
+    )
 
 
 # The temporary Docker config folders: `<tmp>/acr-action-docker-*`, each holding `.lock` locked
@@ -406,6 +582,7 @@ def push(
     on_line: Callable[[str], None],
     *,
     retrier: Retrier | None = None,
+    target: RegistryFacts | None = None,
 ) -> PushResult:
     """Push every tag of `repository` with the null-GUID user; returns the manifest digest.
 
@@ -442,7 +619,12 @@ def push(
         try:
             digest = retry.call("The registry (Docker push)", partial(one, tag), _push_verdict)
         except _PushError as exc:
-            raise PushFailed(exc.image, exc.detail) from None
+            raise PushFailed(
+                exc.image,
+                exc.detail,
+                target.name if target else None,
+                abac=bool(target and target.abac),
+            ) from None
         if digest:
             on_line(f"pushed {repository}:{tag} ({digest})")
     if not digest:

@@ -175,7 +175,7 @@ def _acr_login_stand_in(
     challenge and token exchange that `az acr login` makes (timed here through the action's own
     implementation of the same two requests), and `docker login` with the refresh token on stdin.
     """
-    from acr_action.registry import NULL_GUID, refresh_token
+    from acr_action.registry import NULL_GUID, exchange_token
 
     _, arm_token = cli.run(
         az, "account", "get-access-token", "--query", "accessToken", "--output", "tsv"
@@ -183,7 +183,7 @@ def _acr_login_stand_in(
     started = time.monotonic()
     cli.run(az, "acr", "show", "--name", REGISTRY, "--resource-group", RESOURCE_GROUP,
             "--query", "loginServer", "--output", "tsv")  # fmt: skip
-    token = refresh_token(login_server, arm_token, tenant)
+    token = exchange_token(login_server, arm_token, tenant)
     subprocess.run(  # noqa: S603 - fixed argv
         [DOCKER, "login", "--username", NULL_GUID, "--password-stdin", login_server],
         input=token, env=cli.env, capture_output=True, text=True, check=True,

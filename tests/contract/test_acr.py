@@ -493,7 +493,8 @@ def test_manifest_head_returns_the_pushed_digest(azure: Emulator, pushed: dict[s
 
 
 def test_exchange_accepts_an_acr_audience_token(azure: Emulator) -> None:
-    """`az acr login` asks Entra for ACR's own audience, not ARM's (azure-cli 2.91)."""
+    """ACR's own audience (`https://containerregistry.azure.net`) is always accepted (Microsoft
+    Learn, container-registry-disable-authentication-as-arm)."""
     deployer = app(azure, DEPLOYER)
     token, _ = issue_access_token(azure, deployer, "https://containerregistry.azure.net")
 
@@ -505,3 +506,134 @@ def test_exchange_accepts_an_acr_audience_token(azure: Emulator) -> None:
 
     assert answer.status_code == 200
     assert claims(answer.json()["refresh_token"])["sub"] == deployer.object_id
+
+
+# --- registry settings: ARM-audience policy, ABAC role mode, firewall ----------------------------
+def test_exchange_refuses_arm_tokens_when_authentication_as_arm_is_disabled(
+    azure: Emulator,
+) -> None:
+    """`azureADAuthenticationAsArmPolicy` disabled: only ACR-audience Entra tokens are exchanged
+    (Microsoft Learn, container-registry-disable-authentication-as-arm)."""
+    deployer = app(azure, DEPLOYER)
+    acr_token, _ = issue_access_token(azure, deployer, "https://containerregistry.azure.net")
+    form = {"grant_type": "access_token", "service": login_server(azure)}
+
+    with azure.state.registry_settings(REGISTRY, authentication_as_arm="disabled"):
+        arm = post(
+            azure, "/oauth2/exchange", {**form, "access_token": entra_arm_token(azure, DEPLOYER)}
+        )
+        acr = post(azure, "/oauth2/exchange", {**form, "access_token": acr_token})
+
+    assert arm.status_code == 401
+    assert arm.json() == UNAUTHORIZED_BODY
+    assert acr.status_code == 200
+    assert claims(acr.json()["refresh_token"])["sub"] == deployer.object_id
+
+
+def access_of(azure: Emulator, client_id: str, scope: str) -> list[dict[str, Any]]:
+    answer = post(
+        azure,
+        "/oauth2/token",
+        {
+            "grant_type": "refresh_token",
+            "service": login_server(azure),
+            "scope": scope,
+            "refresh_token": refresh_token(azure, client_id),
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    return list(claims(answer.json()["access_token"])["access"])
+
+
+def test_abac_registry_ignores_acrpush_and_honours_repository_writer(azure: Emulator) -> None:
+    """In "RBAC Registry + ABAC Repository Permissions" mode AcrPull/AcrPush/AcrDelete and
+    Contributor grant no data access; Container Registry Repository Writer does."""
+    state = azure.state
+    scope = state.registry_id(state.registries[REGISTRY])
+    wanted = "repository:app:pull,push"
+    with state.registry_settings(REGISTRY, role_assignment_mode="AbacRepositoryPermissions"):
+        legacy_roles = access_of(azure, DEPLOYER, wanted)  # AcrPush + Contributor (seed.yaml)
+        state.grant(DEPLOYER, "Container Registry Repository Writer", scope)
+        try:
+            writer = access_of(azure, DEPLOYER, wanted)
+        finally:
+            state.revoke(DEPLOYER, "Container Registry Repository Writer")
+    legacy_mode = access_of(azure, DEPLOYER, wanted)
+
+    assert legacy_roles == []
+    assert writer == [{"type": "repository", "name": "app", "actions": ["pull", "push"]}]
+    assert legacy_mode == writer
+
+
+def test_abac_reader_may_pull_but_not_push(azure: Emulator) -> None:
+    state = azure.state
+    scope = state.registry_id(state.registries[REGISTRY])
+    with state.registry_settings(REGISTRY, role_assignment_mode="AbacRepositoryPermissions"):
+        state.grant(PULLER, "Container Registry Repository Reader", scope)
+        try:
+            access = access_of(azure, PULLER, "repository:app:pull,push")
+        finally:
+            state.revoke(PULLER, "Container Registry Repository Reader")
+
+    assert access == [{"type": "repository", "name": "app", "actions": ["pull"]}]
+
+
+DENIED_BODY = {
+    "errors": [
+        {
+            "code": "DENIED",
+            "message": "client with IP '127.0.0.1' is not allowed access."
+            " Refer https://aka.ms/acr/firewall to grant access.",
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        pytest.param(
+            {"network_default_action": "Deny", "ip_rules": ["203.0.113.0/24"]},
+            id="firewall-without-the-client",
+        ),
+        pytest.param({"public_network_access": "Disabled"}, id="public-access-disabled"),
+    ],
+)
+def test_firewall_answers_403_denied_on_every_data_plane_endpoint(
+    azure: Emulator, settings: dict[str, Any]
+) -> None:
+    """The daemon quotes this body for `GET /v2/` (docker/build-push-action#1214); az acr login
+    reads a 403 there as a firewall (azure-cli acr/_docker_utils.py)."""
+    token = refresh_token(azure, DEPLOYER)
+    with azure.state.registry_settings(REGISTRY, **settings):
+        answers = [
+            get(azure, "/v2/"),
+            post(
+                azure,
+                "/oauth2/exchange",
+                {
+                    "grant_type": "access_token",
+                    "service": login_server(azure),
+                    "access_token": entra_arm_token(azure, DEPLOYER),
+                },
+            ),
+            get(
+                azure,
+                "/oauth2/token",
+                params={"service": login_server(azure), "scope": "repository:app:pull"},
+                headers=basic(NULL_GUID, token),
+            ),
+        ]
+
+    assert [a.status_code for a in answers] == [403, 403, 403]
+    assert [a.json() for a in answers] == [DENIED_BODY] * 3
+
+
+def test_firewall_lets_an_allowed_address_in(azure: Emulator) -> None:
+    with azure.state.registry_settings(
+        REGISTRY, network_default_action="Deny", ip_rules=["127.0.0.0/8"]
+    ):
+        answer = get(azure, "/v2/")
+
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer realm=")

@@ -247,3 +247,87 @@ def test_api_version_is_required(azure_http: Emulator) -> None:
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "MissingApiVersionParameter"
+
+
+def test_registry_get_reports_what_decides_data_plane_access(
+    acr_client: ContainerRegistryManagementClient, azure_http: Emulator
+) -> None:
+    """The ARM-token policy, the role mode and the firewall, as the 2025-11-01 SDK reads them."""
+    with azure_http.state.registry_settings(
+        REGISTRY,
+        authentication_as_arm="disabled",
+        role_assignment_mode="AbacRepositoryPermissions",
+        public_network_access="Enabled",
+        network_default_action="Deny",
+        ip_rules=["203.0.113.7"],
+    ):
+        registry = acr_client.registries.get(RG, REGISTRY)
+
+    assert registry.policies is not None
+    assert registry.policies.azure_ad_authentication_as_arm_policy is not None
+    assert registry.policies.azure_ad_authentication_as_arm_policy.status == "disabled"
+    assert registry.role_assignment_mode == "AbacRepositoryPermissions"
+    assert registry.public_network_access == "Enabled"
+    assert registry.network_rule_set is not None
+    assert registry.network_rule_set.default_action == "Deny"
+    assert [rule.ip_address_or_range for rule in registry.network_rule_set.ip_rules or []] == [
+        "203.0.113.7"
+    ]
+
+
+def test_registry_get_defaults_are_the_recorded_example(
+    acr_client: ContainerRegistryManagementClient,
+) -> None:
+    registry = acr_client.registries.get(RG, REGISTRY)
+
+    assert registry.policies is not None
+    assert registry.policies.azure_ad_authentication_as_arm_policy is not None
+    assert registry.policies.azure_ad_authentication_as_arm_policy.status == "enabled"
+    assert registry.role_assignment_mode == "LegacyRegistryPermissions"
+    assert registry.network_rule_set is not None
+    assert registry.network_rule_set.default_action == "Allow"
+
+
+SHARED_SUBSCRIPTION = "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
+
+
+def test_registry_in_another_subscription_is_found_there_only(azure_http: Emulator) -> None:
+    """A shared registry often lives in its own subscription; ARM finds it only under that one."""
+    from azure.identity import ClientAssertionCredential
+
+    state = azure_http.state
+    credential = ClientAssertionCredential(
+        state.tenant_id,
+        DEPLOYER,
+        lambda: azure_http.services["oidc"].mint("octo-org/iris-api"),
+        authority=azure_http.authority_url,
+    )
+    clients = {
+        sub: ContainerRegistryManagementClient(
+            credential,
+            sub,
+            base_url=azure_http.arm_url,
+            credential_scopes=[azure_http.arm_url + "/.default"],
+        )
+        for sub in (SHARED_SUBSCRIPTION, state.subscription_id)
+    }
+    state.other_subscriptions[SHARED_SUBSCRIPTION] = "shared"
+    try:
+        with state.registry_settings(REGISTRY, subscription_id=SHARED_SUBSCRIPTION):
+            registry_id = state.registry_id(state.registries[REGISTRY])
+            state.grant(DEPLOYER, "Reader", registry_id)
+            try:
+                found = clients[SHARED_SUBSCRIPTION].registries.get(RG, REGISTRY)
+                with pytest.raises(ResourceNotFoundError):
+                    clients[state.subscription_id].registries.get(RG, REGISTRY)
+            finally:
+                state.revoke(DEPLOYER, "Reader")
+    finally:
+        del state.other_subscriptions[SHARED_SUBSCRIPTION]
+        for client in clients.values():
+            client.close()
+        credential.close()
+
+    assert found.id == registry_id
+    assert registry_id.startswith(f"/subscriptions/{SHARED_SUBSCRIPTION}/resourceGroups/{RG}/")
+    assert found.login_server == azure_http.login_server(REGISTRY)

@@ -23,7 +23,14 @@ need `.../push/write` (which also grants pull: AcrPush has both, and so do Owner
 `delete` needs `.../artifacts/delete`; a repository `*` is granted as `*` only with all three,
 otherwise as the allowed subset; `registry:catalog:*` is granted with pull (AcrPull can list
 repositories). Requested actions that are not allowed are left out of `access`, and the registry
-then refuses the request with its own `UNAUTHORIZED` answer, as ACR does.
+then refuses the request with its own `UNAUTHORIZED` answer, as ACR does. A registry in
+"AbacRepositoryPermissions" mode counts only the Container Registry Repository roles' data actions
+(`.../repositories/content/read|write|delete`, `.../catalog/read`) and ignores the Acr* roles.
+
+Registry settings (`state.Registry`) are honoured as Azure does: with
+`azureADAuthenticationAsArmPolicy` disabled, the exchange refuses ARM-audience Entra tokens; a
+firewall (`networkRuleSet` default action Deny without the client's address, or public network
+access disabled) answers every data-plane request, `/v2/` included, with 403 `DENIED`.
 """
 
 from __future__ import annotations
@@ -44,9 +51,16 @@ import jwt
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .auth import acr_exchange_audiences
+from .auth import ACR_AUDIENCE, acr_exchange_audiences
 from .distribution import DistributionRegistry, TokenAuth
-from .state import App, Registry
+from .state import (
+    ABAC_REPOSITORY_PERMISSIONS,
+    REPO_CONTENT_DELETE,
+    REPO_CONTENT_READ,
+    REPO_CONTENT_WRITE,
+    App,
+    Registry,
+)
 from .tokens import new_jti, now
 from .web import json_response
 
@@ -65,6 +79,7 @@ ACCESS_TOKEN_LIFETIME = 4500
 PULL = "Microsoft.ContainerRegistry/registries/pull/read"
 PUSH = "Microsoft.ContainerRegistry/registries/push/write"
 DELETE = "Microsoft.ContainerRegistry/registries/artifacts/delete"
+CATALOG_READ = "Microsoft.ContainerRegistry/registries/catalog/read"
 
 # PROTOCOL.md §4: the message of every ACR `UNAUTHORIZED` error.
 UNAUTHORIZED_MESSAGE = (
@@ -105,6 +120,19 @@ def acr_errors(status: int, code: str, message: str, detail: Any = None) -> web.
 def unauthorized() -> web.Response:
     """The 401 ACR sends for missing or wrong credentials (PROTOCOL.md §4)."""
     return acr_errors(401, "UNAUTHORIZED", UNAUTHORIZED_MESSAGE)
+
+
+def denied(address: str) -> web.Response:
+    """The 403 of a registry whose firewall or disabled public access keeps the client out.
+
+    Body as the Docker daemon quotes it from `GET /v2/` (docker/build-push-action#1214); the same
+    answer for public network access disabled is [inferred].
+    """
+    return acr_errors(
+        403,
+        "DENIED",
+        f"client with IP '{address}' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.",
+    )
 
 
 def parse_scopes(values: list[str]) -> list[tuple[str, str, list[str]]]:
@@ -232,20 +260,36 @@ class Service:
     def _registry_id(self, registry: Registry) -> str:
         return self.emulator.state.registry_id(registry)
 
-    def _allowed(self, app: App, action: str, registry: Registry) -> bool:
-        return self.emulator.state.authorized(app, action, self._registry_id(registry))
+    def _rights(self, app: App, registry: Registry) -> dict[str, bool]:
+        """What `app` may do on this registry's repositories, by the registry's role mode."""
+        scope = self._registry_id(registry)
+        if registry.role_assignment_mode == ABAC_REPOSITORY_PERMISSIONS:
+            # Only data actions count: AcrPull/AcrPush/AcrDelete and Owner/Contributor's
+            # control-plane wildcards are ignored (container-registry-rbac-abac-repository-permissions).
+            def can(action: str) -> bool:
+                return self.emulator.state.authorized(app, action, scope, data_action=True)
+
+            return {
+                "read": can(REPO_CONTENT_READ),
+                "write": can(REPO_CONTENT_WRITE),
+                "delete": can(REPO_CONTENT_DELETE),
+                "catalog": can(CATALOG_READ),
+            }
+        pull = self.emulator.state.authorized(app, PULL, scope)
+        push = self.emulator.state.authorized(app, PUSH, scope)
+        return {
+            "read": pull or push,  # AcrPush carries pull; a push needs to read blobs
+            "write": push,
+            "delete": self.emulator.state.authorized(app, DELETE, scope),
+            "catalog": pull or push,  # ACR lets pull roles list repositories
+        }
 
     def _refresh_token(self, app: App, registry: Registry) -> str:
         issued = now()
         scope = self._registry_id(registry)
         # Informational, as in the recorded token; access is decided again for every access token.
-        actions = [
-            name
-            for name, action in (("read", PULL), ("write", PUSH), ("delete", DELETE))
-            if self.emulator.state.authorized(app, action, scope)
-        ]
-        if "write" in actions and "read" not in actions:
-            actions.insert(0, "read")
+        rights = self._rights(app, registry)
+        actions = [name for name in ("read", "write", "delete") if rights[name]]
         claims = {
             "jti": new_jti(),
             "sub": app.object_id,
@@ -265,15 +309,13 @@ class Service:
 
     def _granted(self, app: App, registry: Registry, kind: str, requested: list[str]) -> list[str]:
         """The requested actions `app` may have on one resource of this registry."""
-        pull = self._allowed(app, PULL, registry)
-        push = self._allowed(app, PUSH, registry)
-        pull = pull or push  # push implies pull (AcrPush carries both; a push needs to read blobs)
+        rights = self._rights(app, registry)
+        pull, push, delete = rights["read"], rights["write"], rights["delete"]
         if kind == "registry":
-            # `registry:catalog:*` lists repositories; ACR lets pull roles list them.
-            return ["*"] if pull and requested == ["*"] else []
+            # `registry:catalog:*` lists repositories.
+            return ["*"] if rights["catalog"] and requested == ["*"] else []
         if kind != "repository":
             return []
-        delete = self._allowed(app, DELETE, registry)
         allowed = {
             "pull": pull,
             "metadata_read": pull,
@@ -337,6 +379,11 @@ class Service:
         with self.emulator.state.lock:
             return self.emulator.state.app_by_object_id(str(claims.get("sub", "")))
 
+    def _shut_out(self, request: web.Request, registry: Registry) -> web.Response | None:
+        """The firewall's 403 when the registry's network rules keep this client out."""
+        address = request.remote or ""
+        return None if registry.admits(address) else denied(address)
+
     def _service_matches(self, service: str | None, registry: Registry) -> bool:
         return (service or "").lower() == self.emulator.login_server(registry.name).lower()
 
@@ -346,6 +393,9 @@ class Service:
         found = self._registry(registry)
         if found is None:
             return acr_errors(404, "NAME_UNKNOWN", f"registry {registry} is unknown")  # [inferred]
+        refusal = self._shut_out(request, found)
+        if refusal is not None:
+            return refusal
         form = await request.post()
         if form.get("grant_type") != "access_token":
             # [inferred] ACR's wording for other grant types is not recorded.
@@ -357,6 +407,12 @@ class Service:
                 str(form.get("access_token", "")), audience=acr_exchange_audiences(self.emulator)
             )
         except jwt.InvalidTokenError:
+            return unauthorized()
+        if found.authentication_as_arm.lower() == "disabled" and str(claims.get("aud", "")).rstrip(
+            "/"
+        ) != ACR_AUDIENCE.rstrip("/"):
+            # azureADAuthenticationAsArmPolicy disabled: only ACR-audience tokens are accepted
+            # (container-registry-disable-authentication-as-arm). The answer's body is [inferred].
             return unauthorized()
         tenant = str(form.get("tenant") or claims.get("tid", ""))
         if claims.get("tid") != self.emulator.state.tenant_id or tenant != claims.get("tid"):
@@ -378,6 +434,9 @@ class Service:
         found = self._registry(registry)
         if found is None:
             return acr_errors(404, "NAME_UNKNOWN", f"registry {registry} is unknown")  # [inferred]
+        refusal = self._shut_out(request, found)
+        if refusal is not None:
+            return refusal
         form = await request.post()
         if form.get("grant_type") != "refresh_token":
             return acr_errors(400, "UNSUPPORTED", "grant_type must be refresh_token")  # [inferred]
@@ -394,6 +453,9 @@ class Service:
         found = self._registry(registry)
         if found is None:
             return acr_errors(404, "NAME_UNKNOWN", f"registry {registry} is unknown")  # [inferred]
+        refusal = self._shut_out(request, found)
+        if refusal is not None:
+            return refusal
         credentials = basic_credentials(request)
         if credentials is None:
             return unauthorized()
@@ -423,6 +485,10 @@ class Service:
     # --- /v2/ proxy -------------------------------------------------------------------------
     async def proxy(self, request: web.Request, registry: str) -> web.StreamResponse:
         """Stream a `/v2/...` request to the registry's Distribution process and its answer back."""
+        found = self._registry(registry)
+        refusal = None if found is None else self._shut_out(request, found)
+        if refusal is not None:
+            return refusal  # the firewall answers before any registry does, `/v2/` included
         upstream = self.registries.get(registry.lower())
         if upstream is None or self._session is None:
             # docker=False, or a host name that is not a registry of the seed.

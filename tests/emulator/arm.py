@@ -87,7 +87,14 @@ class Service:
 
     # --- subscriptions ---------------------------------------------------------------------
     def _subscription_known(self, subscription: str) -> bool:
-        return subscription.lower() == self.emulator.state.subscription_id.lower()
+        return self.emulator.state.knows_subscription(subscription)
+
+    def _subscription_scope(self, subscription: str) -> str:
+        """`/subscriptions/{id}` with the main subscription's id spelt as created."""
+        state = self.emulator.state
+        if subscription.lower() == state.subscription_id.lower():
+            return state.subscription_scope()
+        return f"/subscriptions/{subscription}"
 
     def _subscription_not_found(self, subscription: str) -> web.Response:
         return arm_error(
@@ -178,8 +185,8 @@ class Service:
         self, request: web.Request, subscription: str, rg: str
     ) -> web.Response:
         """`GET .../resourcegroups/{rg}`: where the group is (the action reads its location)."""
-        state = self.emulator.state
-        refusal = self._check(request, subscription, RG_READ, state.rg_scope(rg))
+        sub_scope = self._subscription_scope(subscription)
+        refusal = self._check(request, subscription, RG_READ, f"{sub_scope}/resourceGroups/{rg}")
         if refusal is not None:
             return refusal
         found = self._resource_group(rg)
@@ -188,7 +195,7 @@ class Service:
         name, location = found
         return json_response(
             {
-                "id": state.rg_scope(name),
+                "id": f"{sub_scope}/resourceGroups/{name}",
                 "name": name,
                 "type": "Microsoft.Resources/resourceGroups",
                 "location": location,
@@ -214,7 +221,7 @@ class Service:
             request,
             subscription,
             action,
-            f"{self.emulator.state.rg_scope(rg)}/providers/{kind}/{name}",
+            f"{self._subscription_scope(subscription)}/resourceGroups/{rg}/providers/{kind}/{name}",
         )
         if refusal is not None:
             return refusal
@@ -222,7 +229,12 @@ class Service:
         if isinstance(found, web.Response):
             return found
         resource = table.get(name.lower())
-        if resource is None or resource.resource_group.lower() != rg.lower():
+        home = getattr(resource, "subscription_id", None) or self.emulator.state.subscription_id
+        if (
+            resource is None
+            or resource.resource_group.lower() != rg.lower()
+            or home.lower() != subscription.lower()
+        ):
             return self._resource_not_found(kind, name, rg)
         return resource, found[1]
 
@@ -256,19 +268,27 @@ class Service:
                         "trustPolicy": {"type": "Notary", "status": "disabled"},
                         "retentionPolicy": {"days": 7, "status": "disabled"},
                         "exportPolicy": {"status": "enabled"},
-                        "azureADAuthenticationAsArmPolicy": {"status": "enabled"},
+                        "azureADAuthenticationAsArmPolicy": {
+                            "status": registry.authentication_as_arm
+                        },
                     },
                     "encryption": {"status": "disabled"},
                     "status": None,
                     "dataEndpointEnabled": False,
                     "dataEndpointHostNames": [],
                     "privateEndpointConnections": [],
-                    "publicNetworkAccess": "Enabled",
+                    "publicNetworkAccess": registry.public_network_access,
+                    "networkRuleSet": {
+                        "defaultAction": registry.network_default_action,
+                        "ipRules": [
+                            {"action": "Allow", "value": rule} for rule in registry.ip_rules
+                        ],
+                    },
                     "networkRuleBypassOptions": "AzureServices",
                     "networkRuleBypassAllowedForTasks": False,
                     "zoneRedundancy": "Disabled",
                     "anonymousPullEnabled": False,
-                    "roleAssignmentMode": "LegacyRegistryPermissions",
+                    "roleAssignmentMode": registry.role_assignment_mode,
                 },
             }
         )

@@ -45,8 +45,11 @@ def issue_access_token(
     return emulator.keys.entra.sign(claims), lifetime
 
 
-# ACR's own Entra resource. Current clients (az acr login since 2.6x) ask Entra for a token with
-# this audience for /oauth2/exchange; ARM-audience tokens are the older, still accepted way.
+# ACR's own Entra resource. /oauth2/exchange takes tokens for it, and ARM-audience tokens unless the
+# registry's azureADAuthenticationAsArmPolicy is disabled (Microsoft Learn,
+# container-registry-disable-authentication-as-arm). The azure-cli acr/_docker_utils.py in our
+# index still asks get_raw_token() for the default (ARM) resource; the Learn page has
+# `az login --scope https://containerregistry.azure.net/.default` for ACR-only registries.
 ACR_AUDIENCE = "https://containerregistry.azure.net"
 
 

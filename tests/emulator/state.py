@@ -11,7 +11,9 @@ import fnmatch
 import json
 import threading
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,12 @@ class RoleDefinition:
     data_actions: tuple[str, ...] = ()
 
 
+REPO_METADATA_READ = "Microsoft.ContainerRegistry/registries/repositories/metadata/read"
+REPO_CONTENT_READ = "Microsoft.ContainerRegistry/registries/repositories/content/read"
+REPO_METADATA_WRITE = "Microsoft.ContainerRegistry/registries/repositories/metadata/write"
+REPO_CONTENT_WRITE = "Microsoft.ContainerRegistry/registries/repositories/content/write"
+REPO_CONTENT_DELETE = "Microsoft.ContainerRegistry/registries/repositories/content/delete"
+
 # The subset of Azure's built-in roles the action's setup uses. Contributor has no data actions,
 # so it cannot read Key Vault secrets (as in Azure); ACR pull/push are control-plane actions.
 ROLES: dict[str, RoleDefinition] = {
@@ -45,6 +53,38 @@ ROLES: dict[str, RoleDefinition] = {
                 "Microsoft.ContainerRegistry/registries/pull/read",
                 "Microsoft.ContainerRegistry/registries/push/write",
             ),
+        ),
+        # The roles of registries in "RBAC Registry + ABAC Repository Permissions" mode: data
+        # actions only, and the only ones such a registry honours on its repositories
+        # (container-registry-rbac-abac-repository-permissions; azure-rbac-catalog.org role
+        # 2efddaa5-... for Contributor's list).
+        RoleDefinition(
+            "Container Registry Repository Reader",
+            data_actions=(REPO_METADATA_READ, REPO_CONTENT_READ),
+        ),
+        RoleDefinition(
+            "Container Registry Repository Writer",
+            data_actions=(
+                REPO_METADATA_READ,
+                REPO_CONTENT_READ,
+                REPO_METADATA_WRITE,
+                REPO_CONTENT_WRITE,
+            ),
+        ),
+        RoleDefinition(
+            "Container Registry Repository Contributor",
+            data_actions=(
+                REPO_METADATA_READ,
+                REPO_CONTENT_READ,
+                REPO_METADATA_WRITE,
+                REPO_CONTENT_WRITE,
+                "Microsoft.ContainerRegistry/registries/repositories/metadata/delete",
+                REPO_CONTENT_DELETE,
+            ),
+        ),
+        RoleDefinition(
+            "Container Registry Repository Catalog Lister",
+            data_actions=("Microsoft.ContainerRegistry/registries/catalog/read",),
         ),
         RoleDefinition(
             "Key Vault Secrets User",
@@ -97,14 +137,50 @@ class RoleAssignment:
     scope: str
 
 
+LEGACY_REGISTRY_PERMISSIONS = "LegacyRegistryPermissions"
+ABAC_REPOSITORY_PERMISSIONS = "AbacRepositoryPermissions"
+
+
 @dataclass
 class Registry:
-    """An Azure Container Registry; the login server is derived from the emulator's port."""
+    """An Azure Container Registry; the login server is derived from the emulator's port.
+
+    The settings below are the registry's ARM properties that change who may use its data plane:
+    * `authentication_as_arm` (`policies.azureADAuthenticationAsArmPolicy.status`): "disabled"
+      makes `/oauth2/exchange` refuse Entra tokens with ARM's audience, accepting only ACR's own
+      (container-registry-disable-authentication-as-arm).
+    * `role_assignment_mode`: in "AbacRepositoryPermissions" the registry ignores AcrPull, AcrPush,
+      AcrDelete, and Owner/Contributor/Reader's data access; only the Container Registry Repository
+      roles (data actions) count (container-registry-rbac-abac-repository-permissions).
+    * `public_network_access` "Disabled", or `network_default_action` "Deny" with `ip_rules` that
+      do not hold the caller's address: the data plane answers 403 `DENIED` (ACR firewall).
+    """
 
     name: str
     resource_group: str
     location: str | None = None
     sku: str = "Basic"
+    authentication_as_arm: str = "enabled"
+    role_assignment_mode: str = LEGACY_REGISTRY_PERMISSIONS
+    public_network_access: str = "Enabled"
+    network_default_action: str = "Allow"
+    ip_rules: list[str] = field(default_factory=list)
+    # Another subscription of the tenant (one of `Seed.other_subscriptions`); None: the main one.
+    subscription_id: str | None = None
+
+    def admits(self, address: str) -> bool:
+        """Does the registry's network configuration let a client at `address` in?"""
+        import ipaddress
+
+        if self.public_network_access.lower() == "disabled":
+            return False
+        if self.network_default_action.lower() != "deny":
+            return True
+        try:
+            client = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(client in ipaddress.ip_network(rule, strict=False) for rule in self.ip_rules)
 
 
 @dataclass
@@ -142,6 +218,9 @@ class Seed:
     apps: list[App] = field(default_factory=list)
     role_assignments: list[RoleAssignment] = field(default_factory=list)
     subscription_name: str = "acr-action local"
+    # Further subscriptions of the tenant (id -> display name), e.g. a shared registry's. Resource
+    # group names are one namespace across them (a simplification: Azure keeps one per subscription).
+    other_subscriptions: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Seed:
@@ -175,6 +254,7 @@ class Seed:
             vaults=vaults,
             apps=apps,
             role_assignments=[RoleAssignment(**raw) for raw in data.get("role_assignments", [])],
+            other_subscriptions=dict(data.get("other_subscriptions", {})),
         )
 
     @classmethod
@@ -211,6 +291,7 @@ class State:
         self.tenant_id = seed.tenant_id
         self.subscription_id = seed.subscription_id
         self.subscription_name = seed.subscription_name
+        self.other_subscriptions = {k.lower(): v for k, v in seed.other_subscriptions.items()}
         self.resource_groups = {
             name.lower(): (name, loc) for name, loc in seed.resource_groups.items()
         }
@@ -242,14 +323,43 @@ class State:
     def rg_scope(self, rg: str) -> str:
         return f"{self.subscription_scope()}/resourceGroups/{rg}"
 
+    def knows_subscription(self, subscription: str) -> bool:
+        """Is `subscription` one of this tenant's (the main one or another)?"""
+        return (
+            subscription.lower() == self.subscription_id.lower()
+            or subscription.lower() in self.other_subscriptions
+        )
+
+    def registry_subscription(self, registry: Registry) -> str:
+        return registry.subscription_id or self.subscription_id
+
     def registry_id(self, registry: Registry) -> str:
         return (
-            f"{self.rg_scope(registry.resource_group)}"
+            f"/subscriptions/{self.registry_subscription(registry)}"
+            f"/resourceGroups/{registry.resource_group}"
             f"/providers/Microsoft.ContainerRegistry/registries/{registry.name}"
         )
 
     def vault_id(self, vault: Vault) -> str:
         return f"{self.rg_scope(vault.resource_group)}/providers/Microsoft.KeyVault/vaults/{vault.name}"
+
+    @contextmanager
+    def registry_settings(self, name: str, **settings: Any) -> Iterator[Registry]:
+        """Change a registry's settings (`Registry` fields) for the `with` block, then restore them."""
+        registry = self.registries[name.lower()]
+        unknown = set(settings) - {f.name for f in fields(Registry)}
+        if unknown:
+            raise TypeError(f"unknown registry settings: {sorted(unknown)}")
+        with self.lock:
+            saved = {key: getattr(registry, key) for key in settings}
+            for key, value in settings.items():
+                setattr(registry, key, value)
+        try:
+            yield registry
+        finally:
+            with self.lock:
+                for key, value in saved.items():
+                    setattr(registry, key, value)
 
     # --- RBAC ----------------------------------------------------------------------------
     def grant(self, principal: str, role: str, scope: str) -> RoleAssignment:

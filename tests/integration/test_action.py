@@ -430,6 +430,7 @@ def test_each_entra_token_gets_a_fresh_github_id_token(
     run_action(inputs={"name": "hello-tokens", "mode": "delete"})
 
     assert run.exit_code == 0, run.stdout
-    # One Entra token for ARM, one for Key Vault: each from its own, fresh ID token, so a long
-    # build can never present an expired assertion (AADSTS700024).
-    assert azure.count("GET", "/idtoken") - before == 2 + 1  # + the delete run's ARM token
+    # One Entra token for ARM, one for Key Vault, one for ACR's own audience (the registry
+    # exchange): each from its own, fresh ID token, so a long build can never present an expired
+    # assertion (AADSTS700024).
+    assert azure.count("GET", "/idtoken") - before == 3 + 1  # + the delete run's ARM token

@@ -93,6 +93,31 @@ CASES = [
     value("registry-too-short", "registry", "acr"),
     value("registry-hyphen", "registry", "my-acr"),
     value("registry-too-long", "registry", "a" * 51),
+    value("registry-group-trailing-dot", "registry-resource-group", "shared-rg."),
+    value("registry-group-slash", "registry-resource-group", "shared/rg"),
+    value("registry-subscription-not-guid", "registry-subscription-id", "my-subscription"),
+    value(
+        "registry-id-of-a-vault",
+        "registry",
+        "/subscriptions/6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c/resourceGroups/rg"
+        "/providers/Microsoft.KeyVault/vaults/mycompanyacr",
+    ),
+    bad(
+        "registry-id-and-group",
+        "registry-resource-group",
+        {
+            "registry": "/subscriptions/6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c/resourceGroups/rg"
+            "/providers/Microsoft.ContainerRegistry/registries/mycompanyacr",
+            "registry-resource-group": "other-rg",
+        },
+        NO_VALUE,
+    ),
+    bad(
+        "registry-group-without-registry",
+        "registry-resource-group",
+        {"registry-resource-group": "shared-rg", "registry": "", "mode": "delete"},
+        NO_VALUE,
+    ),
     value("vault-too-short", "key-vault", "kv"),
     value("vault-double-hyphen", "key-vault", "my--vault"),
     value("vault-underscore", "key-vault", "my_vault"),

@@ -39,6 +39,8 @@ from acr_action.errors import (
     PreviewNameTaken,
     PushFailed,
     RegistryError,
+    RegistryNetworkDenied,
+    RegistryTokenRefused,
     ResourceMissing,
     StepTimeout,
     SweepFailed,
@@ -130,6 +132,11 @@ EXAMPLES = [
         id="resource-missing",
     ),
     pytest.param(
+        ResourceMissing("container registry", "myacr", "ResourceNotFound"),
+        ["registry-resource-group", "az acr show --name myacr --query id", "az acr create"],
+        id="registry-missing-maybe-elsewhere",
+    ),
+    pytest.param(
         KeyVaultSecretMissing("https://my-app-kv.vault.azure.net/", "mycompanyacr-pull-pwd"),
         ["az keyvault secret set --vault-name my-app-kv --name mycompanyacr-pull-pwd"],
         id="key-vault-secret-missing",
@@ -155,11 +162,82 @@ EXAMPLES = [
         id="push-failed",
     ),
     pytest.param(
+        PushFailed("myacr.azurecr.io/app:sha-0123456", "denied", "myacr", abac=True),
+        [
+            "--role 'Container Registry Repository Writer'",
+            "AbacRepositoryPermissions",
+            "ignores AcrPull, AcrPush and AcrDelete",
+        ],
+        id="push-failed-abac-registry",
+    ),
+    pytest.param(
+        RegistryNetworkDenied(
+            "myacr.azurecr.io",
+            "client with IP '20.1.2.3' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.",
+            registry="myacr",
+            public_network_access="Enabled",
+            default_action="Deny",
+        ),
+        [
+            "HTTP 403 DENIED",
+            "defaultAction: Deny",
+            "not about roles",
+            "self-hosted",
+            "az acr network-rule add --name myacr --ip-address <runner-ip>",
+            "client with IP '20.1.2.3' is not allowed access",
+        ],
+        id="registry-network-denied",
+    ),
+    pytest.param(
+        RegistryNetworkDenied(
+            "myacr.azurecr.io", "not allowed", registry="myacr", public_network_access="Disabled"
+        ),
+        ["Public network access is **disabled**", "--public-network-access Enabled"],
+        id="registry-public-access-disabled",
+    ),
+    pytest.param(
+        RegistryTokenRefused(
+            "myacr.azurecr.io",
+            [
+                ("ACR audience", "Entra did not issue it: AADSTS500011"),
+                (
+                    "ARM audience",
+                    "not tried: the registry's azureADAuthenticationAsArmPolicy is disabled",
+                ),
+            ],
+            registry="myacr",
+            arm_tokens_accepted=False,
+        ),
+        [
+            "azureADAuthenticationAsArmPolicy",
+            "https://containerregistry.azure.net",
+            "az acr config authentication-as-arm update --registry myacr --status enabled",
+            "- ACR audience: Entra did not issue it: AADSTS500011",
+            "**AcrPush**",
+        ],
+        id="registry-token-refused-arm-disabled",
+    ),
+    pytest.param(
+        RegistryTokenRefused(
+            "myacr.azurecr.io",
+            [("ACR audience", "refused (HTTP 401)"), ("ARM audience", "refused (HTTP 401)")],
+            registry="myacr",
+            abac=True,
+        ),
+        ["tenant-id", "**Container Registry Repository Writer**", "authentication-as-arm show"],
+        id="registry-token-refused-abac",
+    ),
+    pytest.param(
         ImagePullRefused(
             "myacr.azurecr.io/app@sha256:abc", "unauthorized: authentication required"
         ),
         ["AcrPull", "az ad sp create-for-rbac", "unauthorized"],
         id="image-pull-refused",
+    ),
+    pytest.param(
+        ImagePullRefused("myacr.azurecr.io/app@sha256:abc", "unauthorized", abac=True),
+        ["--role 'Container Registry Repository Reader'", "ignores AcrPull"],
+        id="image-pull-refused-abac-registry",
     ),
     pytest.param(
         DnsLabelTaken("my-app-1234abcd", "westeurope"),

@@ -883,3 +883,45 @@ def test_subscription_alone_is_the_laptop_path() -> None:
 
     assert inputs.auth_mode == "ambient"
     assert inputs.subscription_id == "2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11"
+
+
+def test_registry_elsewhere_is_read_from_its_own_inputs() -> None:
+    inputs = parse_inputs(
+        make_env(
+            {
+                "registry-resource-group": "shared-registry-rg",
+                "registry-subscription-id": "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c",
+            }
+        )
+    )
+    assert inputs.registry_resource_group == "shared-registry-rg"
+    assert inputs.registry_subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
+    assert inputs.resource_group == "my-app-rg"  # the container group's stays where it was
+
+
+def test_registry_location_defaults_to_the_deployment() -> None:
+    inputs = parse_inputs(make_env())
+    assert inputs.registry_resource_group is None
+    assert inputs.registry_subscription_id is None
+
+
+REGISTRY_ID = (
+    "/subscriptions/6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c/resourceGroups/shared-registry-rg"
+    "/providers/Microsoft.ContainerRegistry/registries/mycompanyacr"
+)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        pytest.param(REGISTRY_ID, id="as-az-prints-it"),
+        pytest.param(REGISTRY_ID.lower() + "/", id="lower-case-trailing-slash"),
+    ],
+)
+def test_registry_resource_id_says_where_the_registry_is(given: str) -> None:
+    inputs = parse_inputs(make_env({"registry": given}))
+    assert inputs.registry == "mycompanyacr"
+    assert inputs.registry_resource_group == "shared-registry-rg"
+    assert inputs.registry_subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
+    # The vault's default secret names use the registry's name, not its ID.
+    assert inputs.registry_username_secret == "mycompanyacr-pull-usr"
