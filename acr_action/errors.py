@@ -760,8 +760,9 @@ class ImmutableChange(DeployError):
         changed = ", ".join(self.properties) or "an immutable property"
         title = f"Container group `{name}` cannot be updated in place: {changed} changed"
         details = (
-            "Azure Container Instances cannot change cpu, memory, OS type, restart policy or ports "
-            "of an existing container group; the group must be deleted and created again. With "
+            "Azure Container Instances cannot change the OS type, CPU, memory or GPU resources, "
+            "restart policy, network profile or availability zone of an existing container group; "
+            "the group must be deleted and created again. With "
             "`on-immutable-change: fail` the action stops instead.\n\n"
             "Fix: let the action recreate the group (it keeps the DNS name label; the IP address "
             "changes and the app is down while the new group starts):\n\n"

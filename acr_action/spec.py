@@ -224,14 +224,19 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
         if container
         else wanted_ports
     )
+    # What needs delete + create is what "Properties that require container delete" of
+    # https://learn.microsoft.com/azure/container-instances/container-instances-update lists: OS
+    # type; CPU, memory or GPU resources; restart policy; network profile; availability zone. The
+    # live InvalidContainerGroupUpdate message names the same set. Ports were on the list until
+    # 2019 and are no longer: they change in place.
     if container is not None:
         requests = container.resources.requests
         note("image", container.image != spec.image_ref)
-        # Immutable per https://learn.microsoft.com/azure/container-instances/container-instances-update
-        # and the InvalidContainerGroupUpdate message.
         note("cpu", not _same_number(requests.cpu, spec.cpu), immutable=True)
         note("memory", not _same_number(requests.memory_in_gb, spec.memory), immutable=True)
-    note("ports", group_ports != wanted_ports or container_ports != wanted_ports, immutable=True)
+        # The action never asks for a GPU, so a group that has one must lose it.
+        note("gpu", requests.gpu is not None, immutable=True)
+    note("ports", group_ports != wanted_ports or container_ports != wanted_ports)
     # A group in a virtual network cannot become public: the "network profile" of
     # InvalidContainerGroupUpdate.
     private = (ip is not None and (ip.type or "").lower() == "private") or bool(existing.subnet_ids)
@@ -243,6 +248,8 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
         immutable=True,
     )
     note("os type", (existing.os_type or "").lower() != spec.os_type.lower(), immutable=True)
+    # The action deploys without zones, so a zonal group (made by other tools) must move.
+    note("availability zone", bool(existing.zones), immutable=True)
 
     if container is not None:
         note("command line", tuple(container.command or ()) != spec.command_line)

@@ -172,6 +172,7 @@ def group(
     env: dict[str, str] | None = None,
     command: list[str] | None = None,
     password: str = PULLER_SECRET,
+    zones: list[str] | None = None,
 ) -> ContainerGroup:
     variables = [
         EnvironmentVariable(name=k, value=v) for k, v in (env or {"GREETING": "hello"}).items()
@@ -179,6 +180,7 @@ def group(
     variables.append(EnvironmentVariable(name="API_KEY", secure_value=SECURE_VALUE))
     return ContainerGroup(
         location=LOCATION,
+        zones=zones,
         os_type=os_type,
         restart_policy=restart,
         image_registry_credentials=credentials(azure, password),
@@ -354,6 +356,24 @@ def test_update_in_place_changes_env(
     assert "GREETING=updated" in http_get(f"http://{updated.ip_address.ip}:80/cgi-bin/env")
 
 
+def test_port_change_updates_in_place(
+    azure: Emulator, client: ContainerInstanceManagementClient, image: str
+) -> None:
+    # Ports are no longer among the container-instances-update page's properties that
+    # require delete + create: the PUT is an update.
+    name = unique("ports")
+    first = client.container_groups.begin_create_or_update(
+        RG, name, group(azure, image), polling_interval=1
+    ).result()
+    updated = client.container_groups.begin_create_or_update(
+        RG, name, group(azure, image, ports=(80, 8080)), polling_interval=1
+    ).result()
+    assert updated.provisioning_state == "Succeeded"
+    assert sorted(p.port for p in updated.ip_address.ports) == [80, 8080]
+    assert http_get(f"http://{updated.ip_address.ip}:80/") == INDEX
+    assert updated.ip_address.ip == first.ip_address.ip
+
+
 UPDATE_MESSAGE = (
     "The updates on container group '{name}' are invalid. If you are going to update the os type, restart policy,"
     " network profile, CPU, memory or GPU resources for a container group, you must delete it first and then create a"
@@ -368,7 +388,7 @@ UPDATE_MESSAGE = (
         pytest.param({"memory": 1.0}, id="memory"),
         pytest.param({"restart": "Never"}, id="restart-policy"),
         pytest.param({"os_type": "Windows"}, id="os-type"),
-        pytest.param({"ports": (8080,)}, id="ports"),
+        pytest.param({"zones": ["1"]}, id="availability-zone"),
     ],
 )
 def test_immutable_change_is_refused(

@@ -279,9 +279,6 @@ def test_update_lists_every_change() -> None:
     [
         pytest.param({"cpu": 2.0}, "cpu", id="cpu"),
         pytest.param({"memory": 0.5}, "memory", id="memory"),
-        pytest.param({"ports": (80,)}, "ports", id="port-removed"),
-        pytest.param({"ports": (80, 443, 8080)}, "ports", id="port-added"),
-        pytest.param({"protocol": "UDP"}, "ports", id="protocol"),
         pytest.param({"restart_policy": "Never"}, "restart policy", id="restart-policy"),
         pytest.param({"os_type": "Windows"}, "os type", id="os-type"),
         pytest.param({"location": "eastus"}, "location", id="location"),
@@ -298,6 +295,43 @@ def test_recreate_on_immutable_change(change: dict[str, Any], changed: str) -> N
     assert plan.changed == (changed,)
     assert changed in plan.reason
     assert immutable_changes(existing, desired) == (changed,)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"ports": (80,)}, id="port-removed"),
+        pytest.param({"ports": (80, 443, 8080)}, id="port-added"),
+        pytest.param({"protocol": "UDP"}, id="protocol"),
+    ],
+)
+def test_ports_change_in_place(change: dict[str, Any]) -> None:
+    # Ports left the container-instances-update page's "require container delete" list.
+    existing = as_group(service_get(BASE))
+
+    assert diff(existing, replace(BASE, **change)) == Plan("update", ("ports",))
+    assert immutable_changes(existing, replace(BASE, **change)) == ()
+
+
+@pytest.mark.parametrize(
+    ("server_side", "changed"),
+    [
+        pytest.param({"zones": ["1"]}, "availability zone", id="availability-zone"),
+        pytest.param({"gpu": {"count": 1, "sku": "V100"}}, "gpu", id="gpu"),
+    ],
+)
+def test_recreate_a_group_with_a_zone_or_gpu(server_side: dict[str, Any], changed: str) -> None:
+    body = service_get(BASE)
+    if "zones" in server_side:
+        body["zones"] = server_side["zones"]
+    else:
+        body["properties"]["containers"][0]["properties"]["resources"]["requests"]["gpu"] = (
+            server_side["gpu"]
+        )
+
+    plan = diff(as_group(body), BASE)
+
+    assert (plan.action, plan.changed) == ("recreate", (changed,))
 
 
 def test_recreate_lists_mutable_changes_too() -> None:
