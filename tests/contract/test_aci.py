@@ -586,22 +586,43 @@ def test_refused_pull_is_inaccessible_image(
     if refusal == "no-acrpull":
         azure.state.revoke(PULLER, "AcrPull")
     try:
+        # Refused by the PUT itself, not by the operation it would start.
         with pytest.raises(HttpResponseError) as caught:
             client.container_groups.begin_create_or_update(
                 RG, name, group(azure, image, ports=(), password=password), polling_interval=1
-            ).result()
+            )
     finally:
         for assignment in saved if refusal == "no-acrpull" else []:
             azure.state.grant(assignment.principal, assignment.role, assignment.scope)
     message = f"The image '{image}' in container group '{name}' is not accessible. Please check the image and registry credential."
+    assert caught.value.status_code == 400
     assert caught.value.error.code == "InaccessibleImage"
     assert caught.value.error.message == message
-    found = client.container_groups.get(RG, name)
-    assert found.provisioning_state == "Failed"
-    events = found.containers[0].instance_view.events
-    assert [e.name for e in events] == ["Pulling", "Failed"]
-    assert events[1].type == "Warning"
-    assert PULLER_SECRET not in events[1].message
+    assert PULLER_SECRET not in str(caught.value)
+    with pytest.raises(ResourceNotFoundError):
+        client.container_groups.get(RG, name)
+
+
+def test_refused_image_leaves_the_running_group_alone(
+    azure: Emulator,
+    client: ContainerInstanceManagementClient,
+    web_group: dict[str, Any],
+    image: str,
+) -> None:
+    before = client.container_groups.get(RG, web_group["name"])
+    with pytest.raises(HttpResponseError) as caught:
+        client.container_groups.begin_create_or_update(
+            RG,
+            web_group["name"],
+            group(azure, image, label=web_group["label"], password="wrong-secret"),
+            polling_interval=1,
+        )
+    assert (caught.value.status_code, caught.value.error.code) == (400, "InaccessibleImage")
+    after = client.container_groups.get(RG, web_group["name"])
+    assert after.provisioning_state == "Succeeded"
+    assert after.instance_view.state == "Running"
+    assert after.containers[0].instance_view.restart_count == 0
+    assert http_get(f"http://{before.ip_address.ip}:80/") == INDEX
 
 
 # --- faults ------------------------------------------------------------------------------------

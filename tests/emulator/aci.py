@@ -6,7 +6,8 @@ Routes (host kind "arm", paths case-insensitive, any api-version accepted) under
 `POST .../restart|stop|start`, plus `GET /subscriptions/{s}/providers/Microsoft.ContainerInstance/containerGroups`
 and the operation status `GET /subscriptions/{s}/providers/Microsoft.ContainerInstance/locations/{loc}/operations/{id}`.
 
-A PUT validates like ACI (`aci_validate`), answers 201/200 with `Azure-AsyncOperation` and `Retry-After: 1`
+A PUT validates like ACI (`aci_validate`), refuses an image the group's credentials cannot read
+with 400 `InaccessibleImage` (a manifest request through the daemon), answers 201/200 with `Azure-AsyncOperation` and `Retry-After: 1`
 (PROTOCOL.md §6), then provisions in the background: pull through the daemon with the group's registry
 credentials, run each container (`aci_runtime`), publish the group's ports on its own loopback address
 `127.77.X.Y` (its `ipAddress.ip`). The operation succeeds once the containers have started.
@@ -445,21 +446,19 @@ class Service:
             return arm_error(exc.status, exc.code, exc.message)
         state = self.emulator.state
         with state.lock:
+            refused = self._check_against(name, resource_id, spec)
+        if refused is not None:
+            return refused
+        if self.emulator.docker:
+            refused = await self._check_images(name, spec)
+            if refused is not None:
+                return refused
+        with state.lock:
+            # Checked again: the image check ran without the lock.
+            refused = self._check_against(name, resource_id, spec)
+            if refused is not None:
+                return refused
             existing = self._find(resource_id)
-            try:
-                if existing is not None:
-                    v.check_update(name, existing.spec, spec)
-                    if v.normalize_location(existing.location) != spec["location"]:
-                        return arm_error(
-                            400,
-                            "InvalidResourceLocation",
-                            f"The resource '{name}' already exists in location '{existing.location}' in resource group"
-                            f" '{existing.resource_group}'. A resource with the same name cannot be created in location"
-                            f" '{spec['location']}'. Please select a new resource name.",
-                        )
-                self._check_label(name, resource_id, spec)
-            except v.AciError as exc:
-                return arm_error(exc.status, exc.code, exc.message)
             if existing is None:
                 self._order += 1
                 group = Group(
@@ -487,6 +486,45 @@ class Service:
             201 if existing is None else 200,
             self._async_headers(operation, group.location),
         )
+
+    def _check_against(
+        self, name: str, resource_id: str, spec: dict[str, Any]
+    ) -> web.Response | None:
+        """The refusal of a PUT that conflicts with the group or its neighbours, or None."""
+        existing = self._find(resource_id)
+        try:
+            if existing is not None:
+                v.check_update(name, existing.spec, spec)
+                if v.normalize_location(existing.location) != spec["location"]:
+                    return arm_error(
+                        400,
+                        "InvalidResourceLocation",
+                        f"The resource '{name}' already exists in location '{existing.location}' in resource group"
+                        f" '{existing.resource_group}'. A resource with the same name cannot be created in location"
+                        f" '{spec['location']}'. Please select a new resource name.",
+                    )
+            self._check_label(name, resource_id, spec)
+        except v.AciError as exc:
+            return arm_error(exc.status, exc.code, exc.message)
+        return None
+
+    async def _check_images(self, name: str, spec: dict[str, Any]) -> web.Response | None:
+        """400 InaccessibleImage when the group's credentials cannot read an image, or None.
+
+        ACI answers the PUT itself this way (aci_error_examples.md: az CLI's
+        `(InaccessibleImage) The image '...' in container group '...' is not accessible.`), so
+        nothing is created or changed; the group that was there keeps running. Which of these
+        checks ACI makes first is not documented [inferred order].
+        """
+        props = spec["properties"]
+        credentials = props.get("imageRegistryCredentials") or []
+        for container in [*(props.get("initContainers") or []), *props["containers"]]:
+            image = container["properties"]["image"]
+            try:
+                await asyncio.to_thread(self.runtime.check_access, image, credentials)
+            except PullRefused:
+                return arm_error(400, "InaccessibleImage", _inaccessible(image, name))
+        return None
 
     def _check_label(self, name: str, resource_id: str, spec: dict[str, Any]) -> None:
         label = (spec["properties"].get("ipAddress") or {}).get("dnsNameLabel")
@@ -785,8 +823,7 @@ class Service:
                         record.events, "Failed", f'Failed to pull image "{image}": {exc}', "Warning"
                     )
                 raise ProvisioningFailed(
-                    "InaccessibleImage",
-                    f"The image '{image}' in container group '{group.name}' is not accessible. Please check the image and registry credential.",
+                    "InaccessibleImage", _inaccessible(image, group.name)
                 ) from None
             with self.emulator.state.lock:
                 add_event(record.events, "Pulled", f'Successfully pulled image "{image}"')
@@ -933,6 +970,14 @@ class Service:
                     "Normal",
                     when,
                 )
+
+
+def _inaccessible(image: str, group: str) -> str:
+    # Verbatim shape of ACI's message (aci_error_examples.md).
+    return (
+        f"The image '{image}' in container group '{group}' is not accessible. Please check the"
+        " image and registry credential."
+    )
 
 
 _NO_DOCKER = (
