@@ -9,6 +9,7 @@ exit code, its last log lines and the group's events), then the app is probed ov
 from __future__ import annotations
 
 import http.client
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 from .arm import translate
 from .clock import Deadline
 from .errors import (
+    ActionError,
     ContainerFailed,
     DependencyUnavailable,
     ImagePullRefused,
     ImmutableChange,
     NotReady,
+    RecreateFailed,
     StepTimeout,
 )
 from .retry import RETRY_STATUSES, Backoff, Retrier, Transient, retry_after
@@ -163,22 +166,42 @@ def apply(
     """Create, update or recreate the group as the plan says; returns the plan carried out.
 
     A 409 "another operation is in progress" is waited out (within the deadline); the operation
-    itself is waited for no longer than the deadline allows.
+    itself is waited for no longer than the deadline allows. A recreate first proves that the
+    new image is readable with the group's credentials, so a refusal leaves the old group up;
+    a create that fails after the delete is reported as `RecreateFailed`.
     """
-    from azure.core.exceptions import AzureError, HttpResponseError
-
     plan = diff(existing, spec)
     if plan.action == "noop":
         return plan
+    retry = retrier or Retrier(deadline)
     if plan.action == "recreate":
         if on_immutable_change == "fail":
             raise ImmutableChange(spec.name, plan.changed)
+        # ACI would refuse an unreadable image only at the create, after the delete.
+        check_pullable(spec, retrier=retry)
         warn(
             f"Recreating container group {spec.name}: {', '.join(plan.changed) or plan.reason} cannot change in place"
             " (ACI rejects it); the app is briefly unavailable."
         )
         delete(aci, resource_group, spec.name, deadline=deadline, retrier=retrier)
-    retry = retrier or Retrier(deadline)
+    try:
+        _put(aci, resource_group, spec, deadline, retry)
+    except ActionError as exc:
+        if plan.action == "recreate":
+            raise RecreateFailed(spec.name, exc) from exc
+        raise
+    return plan
+
+
+def _put(
+    aci: ContainerInstanceManagementClient,
+    resource_group: str,
+    spec: GroupSpec,
+    deadline: Deadline | None,
+    retry: Retrier,
+) -> None:
+    """PUT the group (waiting out a 409) and wait for the operation."""
+    from azure.core.exceptions import AzureError, HttpResponseError
 
     def put() -> Any:
         return aci.container_groups.begin_create_or_update(
@@ -192,7 +215,6 @@ def apply(
     except AzureError as exc:
         raise failure(exc, name=spec.name, group=resource_group) from exc
     settle(poller, spec, resource_group, deadline)
-    return plan
 
 
 def settle(operation: Any, spec: GroupSpec, resource_group: str, deadline: Deadline | None) -> None:
@@ -211,6 +233,137 @@ def _deploy_failure(exc: Any, spec: GroupSpec, resource_group: str) -> Exception
     if "InaccessibleImage" in str(exc) or "RegistryErrorResponse" in str(exc):
         return ImagePullRefused(spec.image_ref, str(getattr(exc, "message", exc)))
     return failure(exc, name=spec.name, group=resource_group, region=spec.location)
+
+
+# What a registry may answer a manifest request with: Docker schema 2 and OCI, single and multi
+# platform. Without them some registries answer 404 for a manifest that exists.
+MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    )
+)
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+_DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference split the way Docker splits it."""
+
+    registry: str  # as a credential names it: "myreg.azurecr.io", "index.docker.io"
+    repository: str
+    reference: str  # a tag or a digest
+
+    @property
+    def api_host(self) -> str:
+        """Where the registry API answers (Docker Hub's differs from its name)."""
+        return "registry-1.docker.io" if self.registry in _DOCKER_HUB else self.registry
+
+
+def parse_image(image: str) -> ImageRef:
+    """Split `host/repo:tag` or `host/repo@digest`; no host means Docker Hub."""
+    name, at, digest = image.partition("@")
+    reference = digest if at else "latest"
+    if not at:
+        slash = name.rfind("/")
+        colon = name.rfind(":")
+        if colon > slash:
+            name, reference = name[:colon], name[colon + 1 :]
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return ImageRef(first.lower(), rest, reference)
+    repository = name if "/" in name else f"library/{name}"
+    return ImageRef("index.docker.io", repository, reference)
+
+
+def check_pullable(spec: GroupSpec, *, retrier: Retrier | None = None, timeout: float = 20) -> None:
+    """Prove the group's own registry credentials can read its image; else `ImagePullRefused`.
+
+    A manifest request as the registry API documents it: ask without credentials, answer the
+    Bearer challenge at its realm with the group's login as Basic auth (github.com/Azure/acr
+    docs/Token-BasicAuth.md: `GET /oauth2/token?service=&scope=repository:<repo>:pull`), and ask
+    again with the token. Run before deleting a group, so that a wrong image or credential
+    stops the run while the old group still serves.
+    """
+    import requests
+
+    ref = parse_image(spec.image_ref)
+    login = next(
+        (
+            c
+            for c in spec.registry_credentials
+            if c.server.lower() == ref.registry
+            or (ref.registry in _DOCKER_HUB and c.server.lower() in _DOCKER_HUB)
+        ),
+        None,
+    )
+    retry = retrier or Retrier()
+    registry = f"the registry {ref.registry}"
+    check = f"https://{ref.api_host}/v2/ answers, and the runner's network"
+    url = f"https://{ref.api_host}/v2/{ref.repository}/manifests/{ref.reference}"
+    accept = {"Accept": MANIFEST_TYPES}
+    try:
+        answer = retry.http(registry, "HEAD", url, headers=accept, read=timeout)
+        challenge = answer.headers.get("WWW-Authenticate", "")
+        if answer.status_code == 401 and challenge.lower().startswith("bearer"):
+            params = dict(_CHALLENGE.findall(challenge))
+            query = {"scope": f"repository:{ref.repository}:pull"}
+            if params.get("service"):
+                query["service"] = params["service"]
+            granted = retry.http(
+                registry,
+                "GET",
+                params.get("realm", ""),
+                params=query,
+                auth=(login.username, login.password) if login else None,
+                read=timeout,
+            )
+            if granted.status_code != 200:
+                answer = granted
+            else:
+                body = granted.json()
+                token = body.get("token") or body.get("access_token") or ""
+                answer = retry.http(
+                    registry,
+                    "HEAD",
+                    url,
+                    headers={**accept, "Authorization": f"Bearer {token}"},
+                    read=timeout,
+                )
+        elif answer.status_code == 401 and login is not None:
+            answer = retry.http(
+                registry,
+                "HEAD",
+                url,
+                headers=accept,
+                auth=(login.username, login.password),
+                read=timeout,
+            )
+    except (requests.RequestException, ValueError) as exc:
+        raise DependencyUnavailable(registry, type(exc).__name__, check) from exc
+    if answer.status_code in RETRY_STATUSES:
+        raise DependencyUnavailable(registry, f"HTTP {answer.status_code}", check)
+    if answer.status_code != 200:
+        who = f"as {login.username}" if login else "without credentials (none is set for it)"
+        raise ImagePullRefused(
+            spec.image_ref,
+            f"A manifest request to {ref.registry} {who} answered HTTP {answer.status_code}"
+            f"{_registry_code(answer)}. Checked before deleting container group {spec.name} "
+            "to recreate it: the existing group was left as it is.",
+        )
+
+
+def _registry_code(answer: Any) -> str:
+    """` (CODE)` from a registry error body, when it has one."""
+    try:
+        errors = answer.json().get("errors") or []
+        code = errors[0].get("code") if errors else None
+    except (ValueError, AttributeError):
+        return ""
+    return f" ({code})" if isinstance(code, str) and code else ""
 
 
 def delete(

@@ -8,9 +8,11 @@ from collections.abc import Callable
 import pytest
 
 from tests.emulator.server import Emulator
+from tests.emulator.workflow import REGISTRY
 
 from .conftest import Run
 
+PULL_SP = "5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b"  # the pull principal of seed.yaml
 pytestmark = pytest.mark.docker
 
 
@@ -37,3 +39,41 @@ def test_port_change_updates_in_place(
     assert azure.count("DELETE", "/containerGroups/hello-ports") == 0
     assert "::warning" not in run.stdout
     assert http_status(run.outputs["ip-address"], 80) == 200
+
+
+def test_recreate_with_an_unreadable_image_keeps_the_old_group(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-guard")
+    first = run_action(inputs={"name": "hello-guard"}, workspace=hello_app)
+    assert first.exit_code == 0, first.stdout
+    scope = azure.state.registry_id(azure.state.registries[REGISTRY])
+    azure.state.revoke(PULL_SP, "AcrPull")
+    try:
+        run = run_action(inputs={"name": "hello-guard", "cpu": "2"}, workspace=hello_app)
+    finally:
+        azure.state.grant(PULL_SP, "AcrPull", scope)
+
+    assert run.exit_code == 1, run.stdout
+    assert "could not pull" in run.stdout
+    assert "the existing group was left as it is" in run.stdout
+    assert azure.count("DELETE", "/containerGroups/hello-guard") == 0
+    assert http_status(first.outputs["ip-address"], 80) == 200
+
+
+def test_create_failing_after_the_delete_says_so_and_the_rerun_converges(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-phoenix")
+    assert run_action(inputs={"name": "hello-phoenix"}, workspace=hello_app).exit_code == 0
+    azure.faults.add_event("lro-fail", name="hello-phoenix")
+
+    failed = run_action(inputs={"name": "hello-phoenix", "cpu": "2"}, workspace=hello_app)
+    rerun = run_action(inputs={"name": "hello-phoenix", "cpu": "2"}, workspace=hello_app)
+
+    assert failed.exit_code == 1, failed.stdout
+    assert "was deleted to be recreated, but creating it failed" in failed.stdout
+    assert "Nothing runs under the name `hello-phoenix` now" in failed.stdout
+    assert rerun.exit_code == 0, rerun.stdout
+    assert rerun.outputs["state"] == "Running"
+    assert http_status(rerun.outputs["ip-address"], 80) == 200
