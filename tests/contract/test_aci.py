@@ -722,14 +722,22 @@ def test_without_docker_provisioning_fails_clearly(azure_http: Emulator) -> None
 
 
 def test_stop_start_restart(
-    azure: Emulator, client: ContainerInstanceManagementClient, image: str
+    azure: Emulator, client: ContainerInstanceManagementClient, image: str, docker_api: Any
 ) -> None:
     name = unique("control")
     created = client.container_groups.begin_create_or_update(
         RG, name, group(azure, image), polling_interval=1
     ).result()
     client.container_groups.stop(RG, name)
-    assert client.container_groups.get(RG, name).instance_view.state == "Stopped"
+    stopped = client.container_groups.get(RG, name)
+    assert stopped.instance_view.state == "Stopped"
+    # provisioningState tracks operations, not the app (azure-sdk-for-js#14176).
+    assert stopped.provisioning_state == "Succeeded"
+    # Stopping deallocates: no container is left to report on (container-instances-stop-start).
+    assert stopped.containers[0].instance_view is None
+    assert (
+        docker_api.containers.list(all=True, filters={"label": f"{LABEL_GROUP}={created.id}"}) == []
+    )
     client.container_groups.begin_start(RG, name, polling_interval=1).result()
     assert client.container_groups.get(RG, name).instance_view.state == "Running"
     assert http_get(f"http://{created.ip_address.ip}:80/") == INDEX
@@ -738,3 +746,47 @@ def test_stop_start_restart(
     assert found.instance_view.state == "Running"
     assert "Killing" in [e.name for e in found.containers[0].instance_view.events]
     assert http_get(f"http://{created.ip_address.ip}:80/") == INDEX
+
+
+def test_pull_backoff_keeps_the_container_waiting_with_events(
+    azure: Emulator, client: ContainerInstanceManagementClient, image: str
+) -> None:
+    name = unique("backoff")
+    azure.faults.add_event("pull-backoff", name=name)
+    poller = client.container_groups.begin_create_or_update(
+        RG, name, group(azure, image, ports=()), polling_interval=1
+    )
+
+    def backing_off() -> Any:
+        found = client.container_groups.get(RG, name)
+        view = found.containers[0].instance_view
+        return found if view is not None and "BackOff" in [e.name for e in view.events] else None
+
+    found = wait_for(backing_off)
+    view = found.containers[0].instance_view
+    assert not poller.done()
+    assert found.provisioning_state == "Creating"
+    assert (view.current_state.state, view.current_state.detail_status) == (
+        "Waiting",
+        "ImagePullBackOff",
+    )
+    failed = next(e for e in view.events if e.name == "Failed")
+    assert (failed.type, failed.message.startswith(f'Failed to pull image "{image}"')) == (
+        "Warning",
+        True,
+    )
+    client.container_groups.begin_delete(RG, name, polling_interval=1).result()
+
+
+@pytest.mark.parametrize("state", ["Unhealthy", "Repairing", "NotAccessible", "Canceled"])
+def test_platform_provisioning_states_are_reported(
+    azure: Emulator,
+    client: ContainerInstanceManagementClient,
+    web_group: dict[str, Any],
+    state: str,
+) -> None:
+    azure.services["aci"].set_provisioning_state(RG, web_group["name"], state)
+    try:
+        assert client.container_groups.get(RG, web_group["name"]).provisioning_state == state
+    finally:
+        azure.services["aci"].set_provisioning_state(RG, web_group["name"], "Succeeded")
