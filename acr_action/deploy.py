@@ -28,7 +28,7 @@ from .errors import (
     StepTimeout,
 )
 from .retry import RETRY_STATUSES, Backoff, Retrier, Transient, retry_after
-from .spec import GroupSpec, Plan, diff, to_model
+from .spec import GroupSpec, Plan, diff, immutable_changes, to_model
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -49,6 +49,11 @@ CHECK = "https://status.azure.com (Container Instances, Resource Manager) and th
 IN_PROGRESS_CODES = frozenset({"ContainerGroupTransitioning", "AnotherOperationInProgress"})
 # Another operation takes tens of seconds: wait longer between tries than for a 503.
 CONFLICT_BACKOFF = Backoff(attempts=40, base=2.0, cap=10.0)
+# While the create/update operation runs, the group is read this often to spot a stuck pull.
+WATCH_SECONDS = 5.0
+# Provisioning states that end a wait: the platform gave up on the group (the enum of the 2024+
+# api-versions, azure-sdk-for-net containerinstance autorest.md; Canceled: the operation was).
+BROKEN_STATES = frozenset({"failed", "unhealthy", "notaccessible", "canceled"})
 # The readiness probe retries every half second for as long as the app starts: it logs a retry
 # when the answer changes, and otherwise at most once per this many seconds.
 PROBE_LOG_SECONDS = 5.0
@@ -175,13 +180,18 @@ def apply(
         return plan
     retry = retrier or Retrier(deadline)
     if plan.action == "recreate":
-        if on_immutable_change == "fail":
-            raise ImmutableChange(spec.name, plan.changed)
+        immutable = immutable_changes(existing, spec)
+        # The input guards against taking a running app down for a change; a group that is
+        # broken or stopped has no app up to protect.
+        if immutable and on_immutable_change == "fail":
+            raise ImmutableChange(spec.name, immutable)
         # ACI would refuse an unreadable image only at the create, after the delete.
         check_pullable(spec, retrier=retry)
         warn(
-            f"Recreating container group {spec.name}: {', '.join(plan.changed) or plan.reason} cannot change in place"
+            f"Recreating container group {spec.name}: {_join(immutable)} cannot change in place"
             " (ACI rejects it); the app is briefly unavailable."
+            if immutable
+            else f"Recreating container group {spec.name}: {plan.reason}."
         )
         delete(aci, resource_group, spec.name, deadline=deadline, retrier=retrier)
     try:
@@ -214,15 +224,44 @@ def _put(
         raise _deploy_failure(exc, spec, resource_group) from exc
     except AzureError as exc:
         raise failure(exc, name=spec.name, group=resource_group) from exc
-    settle(poller, spec, resource_group, deadline)
+
+    def watch() -> None:
+        # An image ACI accepted but cannot fetch keeps the operation running until Azure gives
+        # up, half an hour later (Azure/dev-box-images#17); the group's events say why long
+        # before. Read errors are left to the operation's own polling.
+        try:
+            group = aci.container_groups.get(resource_group, spec.name)
+        except AzureError:
+            return
+        raise_if_stuck(group)
+
+    settle(poller, spec, resource_group, deadline, watch=watch)
 
 
-def settle(operation: Any, spec: GroupSpec, resource_group: str, deadline: Deadline | None) -> None:
-    """Wait for the create/update operation to end; raise the error a failed one explains."""
+def settle(
+    operation: Any,
+    spec: GroupSpec,
+    resource_group: str,
+    deadline: Deadline | None,
+    *,
+    watch: Callable[[], None] | None = None,
+) -> None:
+    """Wait for the create/update operation to end; raise the error a failed one explains.
+
+    `watch` runs every `WATCH_SECONDS` while the operation lasts and may raise to stop waiting.
+    """
     from azure.core.exceptions import AzureError, HttpResponseError
 
+    phase = f"the deployment of {spec.name} ({DEPENDENCY})"
     try:
-        _finish(operation, deadline, f"the deployment of {spec.name} ({DEPENDENCY})")
+        while watch is not None and not operation.done():
+            left = deadline.remaining() if deadline is not None else WATCH_SECONDS
+            if left <= 0:
+                raise StepTimeout(phase, deadline.seconds if deadline is not None else 0)
+            operation.wait(timeout=min(WATCH_SECONDS, left))
+            if not operation.done():
+                watch()
+        _finish(operation, deadline, phase)
     except HttpResponseError as exc:
         raise _deploy_failure(exc, spec, resource_group) from exc
     except AzureError as exc:
@@ -405,6 +444,35 @@ def _events(group: ContainerGroup) -> list[str]:
     return lines[-20:]
 
 
+def _pull_errors(group: ContainerGroup) -> list[str]:
+    """The pull-failure events of containers still Waiting for their image, if any.
+
+    ACI passes on the kubelet's events: `Failed` 'Failed to pull image "..."' and `BackOff`
+    'Back-off pulling image "..."', both of type Warning.
+    """
+    stuck: list[str] = []
+    for container in group.containers or []:
+        view = container.instance_view
+        current = view.current_state if view is not None else None
+        if view is None or (current is not None and current.state not in (None, "Waiting")):
+            continue
+        for event in view.events or []:
+            text = f"{event.name or ''} {event.message or ''}".lower()
+            if (event.type or "").lower() == "warning" and "pull" in text:
+                stuck.append(f"{container.name}: {event.name}: {event.message}")
+    return stuck
+
+
+def raise_if_stuck(group: ContainerGroup) -> None:
+    """Raise `ImagePullRefused` with the events when a container waits on a failing pull."""
+    stuck = _pull_errors(group)
+    if stuck:
+        containers = group.containers or []
+        raise ImagePullRefused(
+            containers[0].image if containers else str(group.name), "\n".join(stuck[-20:])
+        )
+
+
 def wait_running(
     aci: ContainerInstanceManagementClient,
     resource_group: str,
@@ -447,13 +515,29 @@ def wait_running(
                     _events(group),
                 )
             states.append(state)
-        if group.provisioning_state == "Failed":
+        provisioning = group.provisioning_state or ""
+        if provisioning.lower() in BROKEN_STATES:
             events = _events(group)
             if any("pull" in e.lower() or "inaccessible" in e.lower() for e in events):
                 raise ImagePullRefused(
                     containers[0].image if containers else name, "\n".join(events)
                 )
-            raise ContainerFailed(containers[0].name if containers else name, None, "", events)
+            raise ContainerFailed(
+                containers[0].name if containers else name,
+                None,
+                "",
+                [*events, f"provisioningState: {provisioning}"],
+            )
+        raise_if_stuck(group)
+        group_state: str = getattr(group.instance_view, "state", None) or ""
+        if group_state == "Stopped":
+            # Someone ran `az container stop` while this run waited: nothing will start.
+            raise ContainerFailed(
+                containers[0].name if containers else name,
+                None,
+                "",
+                [*_events(group), "the container group was stopped"],
+            )
         if containers and all(state == "Running" for state in states):
             return group
         deadline.check("waiting for the containers to run")
@@ -550,3 +634,7 @@ def describe(group: ContainerGroup, plan: Plan) -> Deployed:
         ports=ports,
         plan=plan,
     )
+
+
+def _join(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -25,7 +25,8 @@ Fault events (`emulator.faults.add_event(kind, **attrs)`):
   its events repeat Pulling, Failed and BackOff ('Back-off pulling image "..."'), the
   kubelet's event names, which ACI passes on. The provisioning state stays Creating [inferred].
 - `"crash"`: a container exits right after start. Matched on `name` (group) and `container` when given;
-  settings `exit_code` (default 3), `output` (the line it prints) and `shell` (default "/bin/sh").
+  settings `exit_code` (default 3), `output` (the line it prints) and `shell` (default "/bin/sh";
+  words split on blanks, e.g. "/bin/busybox sh").
 """
 
 from __future__ import annotations
@@ -944,7 +945,7 @@ class Service:
             output = str(crash.attrs.get("output", CRASH_OUTPUT)).replace("'", "")
             code = int(crash.attrs.get("exit_code", 3))
             entrypoint = [
-                str(crash.attrs.get("shell", "/bin/sh")),
+                *str(crash.attrs.get("shell", "/bin/sh")).split(),
                 "-c",
                 f"echo '{output}'; exit {code}",
             ]

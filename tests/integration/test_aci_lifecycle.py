@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import http.client
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import REGISTRY
+from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP
 
 from .conftest import Run
 
@@ -77,3 +79,105 @@ def test_create_failing_after_the_delete_says_so_and_the_rerun_converges(
     assert rerun.exit_code == 0, rerun.stdout
     assert rerun.outputs["state"] == "Running"
     assert http_status(rerun.outputs["ip-address"], 80) == 200
+
+
+def _group(azure: Emulator, name: str) -> Any:
+    return next(g for g in azure.state.container_groups.values() if g.name == name)
+
+
+def test_stopped_group_is_deployed_again(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-stopped")
+    assert run_action(inputs={"name": "hello-stopped"}, workspace=hello_app).exit_code == 0
+    azure.call(azure.services["aci"].stop_group(_group(azure, "hello-stopped")))
+
+    # Nothing runs, so nothing is taken down: even `on-immutable-change: fail` lets it recreate.
+    run = run_action(
+        inputs={"name": "hello-stopped", "timeout": "45s", "on-immutable-change": "fail"},
+        workspace=hello_app,
+    )
+
+    assert run.exit_code == 0, run.stdout
+    assert "plan: recreate" in run.stdout
+    assert "its state is Stopped" in run.stdout
+    assert run.outputs["state"] == "Running"
+    assert http_status(run.outputs["ip-address"], 80) == 200
+
+
+def test_restart_never_group_that_finished_is_deployed_again(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-once")
+    inputs = {"name": "hello-once", "restart-policy": "Never"}
+    azure.faults.add_event(
+        "crash", name="hello-once", exit_code=0, output="done", shell="/bin/busybox sh"
+    )
+    assert run_action(inputs={**inputs, "wait": "false"}, workspace=hello_app).exit_code == 0
+    assert wait_until(lambda: _state(azure, "hello-once") == "Succeeded")
+
+    run = run_action(inputs={**inputs, "timeout": "45s"}, workspace=hello_app)
+
+    assert run.exit_code == 0, run.stdout
+    assert "its state is Succeeded" in run.stdout
+    assert run.outputs["state"] == "Running"
+
+
+@pytest.mark.parametrize(
+    ("state", "plan"),
+    [
+        pytest.param("Unhealthy", "plan: recreate", id="unhealthy"),
+        pytest.param("NotAccessible", "plan: recreate", id="not-accessible"),
+        pytest.param("Canceled", "plan: update", id="canceled"),
+    ],
+)
+def test_group_the_platform_gave_up_on_is_deployed_again(
+    azure: Emulator,
+    run_action: Callable[..., Run],
+    hello_app,
+    cleanup_groups: list[str],
+    state: str,
+    plan: str,
+) -> None:
+    name = f"hello-{state.lower()}"
+    cleanup_groups.append(name)
+    assert run_action(inputs={"name": name}, workspace=hello_app).exit_code == 0
+    azure.services["aci"].set_provisioning_state(RESOURCE_GROUP, name, state)
+
+    run = run_action(inputs={"name": name}, workspace=hello_app)
+
+    assert run.exit_code == 0, run.stdout
+    assert plan in run.stdout
+    assert _group(azure, name).provisioning_state == "Succeeded"
+
+
+def test_pull_that_keeps_failing_fails_fast_with_its_events(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    cleanup_groups.append("hello-backoff")
+    azure.faults.add_event("pull-backoff", name="hello-backoff", message="manifest unknown")
+
+    started = time.monotonic()
+    run = run_action(inputs={"name": "hello-backoff", "timeout": "60s"}, workspace=hello_app)
+
+    assert run.exit_code == 1, run.stdout
+    assert "could not pull" in run.stdout
+    assert "Back-off pulling image" in run.stdout
+    assert "manifest unknown" in run.stdout
+    assert "Timed out" not in run.stdout
+    assert time.monotonic() - started < 45
+
+
+def _state(azure: Emulator, name: str) -> str:
+    group = _group(azure, name)
+    instance = azure.call(azure.services["aci"]._instance_view(group))
+    return str(instance["state"])
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 20.0) -> bool:
+    end = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.5)
+    return True

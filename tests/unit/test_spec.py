@@ -369,6 +369,25 @@ def _failed(body: dict[str, Any]) -> None:
     body["properties"]["provisioningState"] = "Failed"
 
 
+def _provisioning(state: str) -> Any:
+    def edit(body: dict[str, Any]) -> None:
+        body["properties"]["provisioningState"] = state
+
+    return edit
+
+
+def _stopped(body: dict[str, Any]) -> None:
+    # `az container stop`: provisioningState stays Succeeded, the containers are deallocated.
+    body["properties"]["instanceView"]["state"] = "Stopped"
+    del body["properties"]["containers"][0]["properties"]["instanceView"]
+
+
+def _finished(body: dict[str, Any]) -> None:
+    # restart policy Never, the app exited 0: the group has terminated in the Succeeded state.
+    body["properties"]["instanceView"]["state"] = "Succeeded"
+    _exited(0)(body)
+
+
 def _group_state_failed(body: dict[str, Any]) -> None:
     body["properties"]["instanceView"]["state"] = "Failed"
 
@@ -390,19 +409,67 @@ def _exited(code: int) -> Any:
 @pytest.mark.parametrize(
     ("edit", "reason"),
     [
-        pytest.param(_failed, "its provisioning state is Failed", id="provisioning-failed"),
-        pytest.param(_group_state_failed, "its state is Failed", id="group-state-failed"),
-        pytest.param(_exited(137), "container 'app' terminated with exit code 137", id="exit-137"),
+        pytest.param(
+            _failed, "is not healthy: its provisioning state is Failed", id="provisioning-failed"
+        ),
+        pytest.param(
+            _provisioning("Unhealthy"),
+            "is not healthy: its provisioning state is Unhealthy",
+            id="provisioning-unhealthy",
+        ),
+        pytest.param(
+            _provisioning("notaccessible"),
+            "is not healthy: its provisioning state is NotAccessible",
+            id="provisioning-not-accessible",
+        ),
+        pytest.param(
+            _group_state_failed,
+            "has ended: its state is Failed, and an ended group must be deployed anew",
+            id="group-state-failed",
+        ),
+        pytest.param(
+            _stopped,
+            "has ended: its state is Stopped, and an ended group must be deployed anew",
+            id="stopped",
+        ),
+        pytest.param(
+            _finished,
+            "has ended: its state is Succeeded, and an ended group must be deployed anew",
+            id="restart-never-finished",
+        ),
+        pytest.param(
+            _exited(137),
+            "is not healthy: container 'app' terminated with exit code 137",
+            id="exit-137",
+        ),
     ],
 )
-def test_recreate_an_unhealthy_group(edit: Any, reason: str) -> None:
+def test_recreate_an_unhealthy_or_ended_group(edit: Any, reason: str) -> None:
     body = service_get(BASE)
     edit(body)
 
     plan = diff(as_group(body), BASE)
 
-    assert plan == Plan("recreate", (), f"the existing group is not healthy: {reason}")
+    assert plan == Plan("recreate", (), f"the existing group {reason}")
     assert immutable_changes(as_group(body), BASE) == ()
+
+
+@pytest.mark.parametrize("state", ["Canceled", "Deleting"])
+def test_redeploy_a_group_whose_spec_may_not_be_in_force(state: str) -> None:
+    body = service_get(BASE)
+    _provisioning(state)(body)
+
+    assert diff(as_group(body), BASE) == Plan("update", (), f"its provisioning state is {state}")
+
+
+@pytest.mark.parametrize(
+    "state", ["Accepted", "Pending", "Creating", "Updating", "Repairing", "Succeeded"]
+)
+def test_a_group_in_progress_or_settled_is_left_to_finish(state: str) -> None:
+    body = service_get(BASE)
+    _provisioning(state)(body)
+
+    assert diff(as_group(body), BASE) == Plan("noop")
 
 
 def test_a_container_that_exited_zero_is_left_alone() -> None:
