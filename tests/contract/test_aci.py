@@ -25,8 +25,10 @@ from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 from azure.mgmt.containerinstance.models import (
     Container,
     ContainerGroup,
+    ContainerGroupSubnetId,
     ContainerPort,
     EnvironmentVariable,
+    GpuResource,
     ImageRegistryCredential,
     IpAddress,
     Port,
@@ -173,6 +175,8 @@ def group(
     command: list[str] | None = None,
     password: str = PULLER_SECRET,
     zones: list[str] | None = None,
+    gpu: GpuResource | None = None,
+    subnet: str | None = None,
 ) -> ContainerGroup:
     variables = [
         EnvironmentVariable(name=k, value=v) for k, v in (env or {"GREETING": "hello"}).items()
@@ -181,11 +185,14 @@ def group(
     return ContainerGroup(
         location=LOCATION,
         zones=zones,
+        subnet_ids=[ContainerGroupSubnetId(id=subnet)] if subnet else None,
         os_type=os_type,
         restart_policy=restart,
         image_registry_credentials=credentials(azure, password),
         ip_address=IpAddress(
-            ports=[Port(port=p, protocol="TCP") for p in ports], type="Public", dns_name_label=label
+            ports=[Port(port=p, protocol="TCP") for p in ports],
+            type="Private" if subnet else "Public",
+            dns_name_label=None if subnet else label,
         )
         if ports
         else None,
@@ -197,7 +204,7 @@ def group(
                 ports=[ContainerPort(port=p) for p in ports],
                 environment_variables=variables,
                 resources=ResourceRequirements(
-                    requests=ResourceRequests(cpu=cpu, memory_in_gb=memory)
+                    requests=ResourceRequests(cpu=cpu, memory_in_gb=memory, gpu=gpu)
                 ),
             )
         ],
@@ -389,6 +396,8 @@ UPDATE_MESSAGE = (
         pytest.param({"restart": "Never"}, id="restart-policy"),
         pytest.param({"os_type": "Windows"}, id="os-type"),
         pytest.param({"zones": ["1"]}, id="availability-zone"),
+        pytest.param({"gpu": GpuResource(count=1, sku="V100")}, id="gpu"),
+        pytest.param({"subnet": "/subscriptions/s/.../subnets/aci"}, id="network-profile"),
     ],
 )
 def test_immutable_change_is_refused(
