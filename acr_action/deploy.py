@@ -9,6 +9,7 @@ exit code, its last log lines and the group's events), then the app is probed ov
 from __future__ import annotations
 
 import http.client
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,15 +18,17 @@ from typing import TYPE_CHECKING, Any
 from .arm import translate
 from .clock import Deadline
 from .errors import (
+    ActionError,
     ContainerFailed,
     DependencyUnavailable,
     ImagePullRefused,
     ImmutableChange,
     NotReady,
+    RecreateFailed,
     StepTimeout,
 )
 from .retry import RETRY_STATUSES, Backoff, Retrier, Transient, retry_after
-from .spec import GroupSpec, Plan, diff, to_model
+from .spec import GroupSpec, Plan, diff, immutable_changes, to_model
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -46,6 +49,11 @@ CHECK = "https://status.azure.com (Container Instances, Resource Manager) and th
 IN_PROGRESS_CODES = frozenset({"ContainerGroupTransitioning", "AnotherOperationInProgress"})
 # Another operation takes tens of seconds: wait longer between tries than for a 503.
 CONFLICT_BACKOFF = Backoff(attempts=40, base=2.0, cap=10.0)
+# While the create/update operation runs, the group is read this often to spot a stuck pull.
+WATCH_SECONDS = 5.0
+# Provisioning states that end a wait: the platform gave up on the group (the enum of the 2024+
+# api-versions, azure-sdk-for-net containerinstance autorest.md; Canceled: the operation was).
+BROKEN_STATES = frozenset({"failed", "unhealthy", "notaccessible", "canceled"})
 # The readiness probe retries every half second for as long as the app starts: it logs a retry
 # when the answer changes, and otherwise at most once per this many seconds.
 PROBE_LOG_SECONDS = 5.0
@@ -163,22 +171,47 @@ def apply(
     """Create, update or recreate the group as the plan says; returns the plan carried out.
 
     A 409 "another operation is in progress" is waited out (within the deadline); the operation
-    itself is waited for no longer than the deadline allows.
+    itself is waited for no longer than the deadline allows. A recreate first proves that the
+    new image is readable with the group's credentials, so a refusal leaves the old group up;
+    a create that fails after the delete is reported as `RecreateFailed`.
     """
-    from azure.core.exceptions import AzureError, HttpResponseError
-
     plan = diff(existing, spec)
     if plan.action == "noop":
         return plan
+    retry = retrier or Retrier(deadline)
     if plan.action == "recreate":
-        if on_immutable_change == "fail":
-            raise ImmutableChange(spec.name, plan.changed)
+        immutable = immutable_changes(existing, spec)
+        # The input guards against taking a running app down for a change; a group that is
+        # broken or stopped has no app up to protect.
+        if immutable and on_immutable_change == "fail":
+            raise ImmutableChange(spec.name, immutable)
+        # ACI would refuse an unreadable image only at the create, after the delete.
+        check_pullable(spec, retrier=retry)
         warn(
-            f"Recreating container group {spec.name}: {', '.join(plan.changed) or plan.reason} cannot change in place"
+            f"Recreating container group {spec.name}: {_join(immutable)} cannot change in place"
             " (ACI rejects it); the app is briefly unavailable."
+            if immutable
+            else f"Recreating container group {spec.name}: {plan.reason}."
         )
         delete(aci, resource_group, spec.name, deadline=deadline, retrier=retrier)
-    retry = retrier or Retrier(deadline)
+    try:
+        _put(aci, resource_group, spec, deadline, retry)
+    except ActionError as exc:
+        if plan.action == "recreate":
+            raise RecreateFailed(spec.name, exc) from exc
+        raise
+    return plan
+
+
+def _put(
+    aci: ContainerInstanceManagementClient,
+    resource_group: str,
+    spec: GroupSpec,
+    deadline: Deadline | None,
+    retry: Retrier,
+) -> None:
+    """PUT the group (waiting out a 409) and wait for the operation."""
+    from azure.core.exceptions import AzureError, HttpResponseError
 
     def put() -> Any:
         return aci.container_groups.begin_create_or_update(
@@ -191,16 +224,44 @@ def apply(
         raise _deploy_failure(exc, spec, resource_group) from exc
     except AzureError as exc:
         raise failure(exc, name=spec.name, group=resource_group) from exc
-    settle(poller, spec, resource_group, deadline)
-    return plan
+
+    def watch() -> None:
+        # An image ACI accepted but cannot fetch keeps the operation running until Azure gives
+        # up, half an hour later (Azure/dev-box-images#17); the group's events say why long
+        # before. Read errors are left to the operation's own polling.
+        try:
+            group = aci.container_groups.get(resource_group, spec.name)
+        except AzureError:
+            return
+        raise_if_stuck(group)
+
+    settle(poller, spec, resource_group, deadline, watch=watch)
 
 
-def settle(operation: Any, spec: GroupSpec, resource_group: str, deadline: Deadline | None) -> None:
-    """Wait for the create/update operation to end; raise the error a failed one explains."""
+def settle(
+    operation: Any,
+    spec: GroupSpec,
+    resource_group: str,
+    deadline: Deadline | None,
+    *,
+    watch: Callable[[], None] | None = None,
+) -> None:
+    """Wait for the create/update operation to end; raise the error a failed one explains.
+
+    `watch` runs every `WATCH_SECONDS` while the operation lasts and may raise to stop waiting.
+    """
     from azure.core.exceptions import AzureError, HttpResponseError
 
+    phase = f"the deployment of {spec.name} ({DEPENDENCY})"
     try:
-        _finish(operation, deadline, f"the deployment of {spec.name} ({DEPENDENCY})")
+        while watch is not None and not operation.done():
+            left = deadline.remaining() if deadline is not None else WATCH_SECONDS
+            if left <= 0:
+                raise StepTimeout(phase, deadline.seconds if deadline is not None else 0)
+            operation.wait(timeout=min(WATCH_SECONDS, left))
+            if not operation.done():
+                watch()
+        _finish(operation, deadline, phase)
     except HttpResponseError as exc:
         raise _deploy_failure(exc, spec, resource_group) from exc
     except AzureError as exc:
@@ -211,6 +272,137 @@ def _deploy_failure(exc: Any, spec: GroupSpec, resource_group: str) -> Exception
     if "InaccessibleImage" in str(exc) or "RegistryErrorResponse" in str(exc):
         return ImagePullRefused(spec.image_ref, str(getattr(exc, "message", exc)))
     return failure(exc, name=spec.name, group=resource_group, region=spec.location)
+
+
+# What a registry may answer a manifest request with: Docker schema 2 and OCI, single and multi
+# platform. Without them some registries answer 404 for a manifest that exists.
+MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    )
+)
+_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+_DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image reference split the way Docker splits it."""
+
+    registry: str  # as a credential names it: "myreg.azurecr.io", "index.docker.io"
+    repository: str
+    reference: str  # a tag or a digest
+
+    @property
+    def api_host(self) -> str:
+        """Where the registry API answers (Docker Hub's differs from its name)."""
+        return "registry-1.docker.io" if self.registry in _DOCKER_HUB else self.registry
+
+
+def parse_image(image: str) -> ImageRef:
+    """Split `host/repo:tag` or `host/repo@digest`; no host means Docker Hub."""
+    name, at, digest = image.partition("@")
+    reference = digest if at else "latest"
+    if not at:
+        slash = name.rfind("/")
+        colon = name.rfind(":")
+        if colon > slash:
+            name, reference = name[:colon], name[colon + 1 :]
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return ImageRef(first.lower(), rest, reference)
+    repository = name if "/" in name else f"library/{name}"
+    return ImageRef("index.docker.io", repository, reference)
+
+
+def check_pullable(spec: GroupSpec, *, retrier: Retrier | None = None, timeout: float = 20) -> None:
+    """Prove the group's own registry credentials can read its image; else `ImagePullRefused`.
+
+    A manifest request as the registry API documents it: ask without credentials, answer the
+    Bearer challenge at its realm with the group's login as Basic auth (github.com/Azure/acr
+    docs/Token-BasicAuth.md: `GET /oauth2/token?service=&scope=repository:<repo>:pull`), and ask
+    again with the token. Run before deleting a group, so that a wrong image or credential
+    stops the run while the old group still serves.
+    """
+    import requests
+
+    ref = parse_image(spec.image_ref)
+    login = next(
+        (
+            c
+            for c in spec.registry_credentials
+            if c.server.lower() == ref.registry
+            or (ref.registry in _DOCKER_HUB and c.server.lower() in _DOCKER_HUB)
+        ),
+        None,
+    )
+    retry = retrier or Retrier()
+    registry = f"the registry {ref.registry}"
+    check = f"https://{ref.api_host}/v2/ answers, and the runner's network"
+    url = f"https://{ref.api_host}/v2/{ref.repository}/manifests/{ref.reference}"
+    accept = {"Accept": MANIFEST_TYPES}
+    try:
+        answer = retry.http(registry, "HEAD", url, headers=accept, read=timeout)
+        challenge = answer.headers.get("WWW-Authenticate", "")
+        if answer.status_code == 401 and challenge.lower().startswith("bearer"):
+            params = dict(_CHALLENGE.findall(challenge))
+            query = {"scope": f"repository:{ref.repository}:pull"}
+            if params.get("service"):
+                query["service"] = params["service"]
+            granted = retry.http(
+                registry,
+                "GET",
+                params.get("realm", ""),
+                params=query,
+                auth=(login.username, login.password) if login else None,
+                read=timeout,
+            )
+            if granted.status_code != 200:
+                answer = granted
+            else:
+                body = granted.json()
+                token = body.get("token") or body.get("access_token") or ""
+                answer = retry.http(
+                    registry,
+                    "HEAD",
+                    url,
+                    headers={**accept, "Authorization": f"Bearer {token}"},
+                    read=timeout,
+                )
+        elif answer.status_code == 401 and login is not None:
+            answer = retry.http(
+                registry,
+                "HEAD",
+                url,
+                headers=accept,
+                auth=(login.username, login.password),
+                read=timeout,
+            )
+    except (requests.RequestException, ValueError) as exc:
+        raise DependencyUnavailable(registry, type(exc).__name__, check) from exc
+    if answer.status_code in RETRY_STATUSES:
+        raise DependencyUnavailable(registry, f"HTTP {answer.status_code}", check)
+    if answer.status_code != 200:
+        who = f"as {login.username}" if login else "without credentials (none is set for it)"
+        raise ImagePullRefused(
+            spec.image_ref,
+            f"A manifest request to {ref.registry} {who} answered HTTP {answer.status_code}"
+            f"{_registry_code(answer)}. Checked before deleting container group {spec.name} "
+            "to recreate it: the existing group was left as it is.",
+        )
+
+
+def _registry_code(answer: Any) -> str:
+    """` (CODE)` from a registry error body, when it has one."""
+    try:
+        errors = answer.json().get("errors") or []
+        code = errors[0].get("code") if errors else None
+    except (ValueError, AttributeError):
+        return ""
+    return f" ({code})" if isinstance(code, str) and code else ""
 
 
 def delete(
@@ -250,6 +442,35 @@ def _events(group: ContainerGroup) -> list[str]:
         for event in (view.events if view is not None else None) or []:
             lines.append(f"{container.name}: {event.name}: {event.message}")
     return lines[-20:]
+
+
+def _pull_errors(group: ContainerGroup) -> list[str]:
+    """The pull-failure events of containers still Waiting for their image, if any.
+
+    ACI passes on the kubelet's events: `Failed` 'Failed to pull image "..."' and `BackOff`
+    'Back-off pulling image "..."', both of type Warning.
+    """
+    stuck: list[str] = []
+    for container in group.containers or []:
+        view = container.instance_view
+        current = view.current_state if view is not None else None
+        if view is None or (current is not None and current.state not in (None, "Waiting")):
+            continue
+        for event in view.events or []:
+            text = f"{event.name or ''} {event.message or ''}".lower()
+            if (event.type or "").lower() == "warning" and "pull" in text:
+                stuck.append(f"{container.name}: {event.name}: {event.message}")
+    return stuck
+
+
+def raise_if_stuck(group: ContainerGroup) -> None:
+    """Raise `ImagePullRefused` with the events when a container waits on a failing pull."""
+    stuck = _pull_errors(group)
+    if stuck:
+        containers = group.containers or []
+        raise ImagePullRefused(
+            containers[0].image if containers else str(group.name), "\n".join(stuck[-20:])
+        )
 
 
 def wait_running(
@@ -294,13 +515,29 @@ def wait_running(
                     _events(group),
                 )
             states.append(state)
-        if group.provisioning_state == "Failed":
+        provisioning = group.provisioning_state or ""
+        if provisioning.lower() in BROKEN_STATES:
             events = _events(group)
             if any("pull" in e.lower() or "inaccessible" in e.lower() for e in events):
                 raise ImagePullRefused(
                     containers[0].image if containers else name, "\n".join(events)
                 )
-            raise ContainerFailed(containers[0].name if containers else name, None, "", events)
+            raise ContainerFailed(
+                containers[0].name if containers else name,
+                None,
+                "",
+                [*events, f"provisioningState: {provisioning}"],
+            )
+        raise_if_stuck(group)
+        group_state: str = getattr(group.instance_view, "state", None) or ""
+        if group_state == "Stopped":
+            # Someone ran `az container stop` while this run waited: nothing will start.
+            raise ContainerFailed(
+                containers[0].name if containers else name,
+                None,
+                "",
+                [*_events(group), "the container group was stopped"],
+            )
         if containers and all(state == "Running" for state in states):
             return group
         deadline.check("waiting for the containers to run")
@@ -397,3 +634,7 @@ def describe(group: ContainerGroup, plan: Plan) -> Deployed:
         ports=ports,
         plan=plan,
     )
+
+
+def _join(names: tuple[str, ...]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

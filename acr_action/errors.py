@@ -24,6 +24,7 @@
     ├── DeployError                     the container group did not come up
     │   ├── DnsLabelTaken               the DNS name label is in use in the region
     │   ├── ImmutableChange             a property ACI cannot update in place changed
+    │   ├── RecreateFailed              the old group was deleted, the new one not created
     │   ├── ContainerFailed             a container terminated or keeps restarting
     │   └── NotReady                    the HTTP readiness check never passed
     ├── PreviewError                    a pull-request preview rule stopped the run
@@ -87,6 +88,7 @@ __all__ = [
     "PreviewLimitReached",
     "PreviewNameTaken",
     "PushFailed",
+    "RecreateFailed",
     "RegistryError",
     "RegistryNetworkDenied",
     "RegistryTokenRefused",
@@ -915,12 +917,30 @@ class ImmutableChange(DeployError):
         changed = ", ".join(self.properties) or "an immutable property"
         title = f"Container group `{name}` cannot be updated in place: {changed} changed"
         details = (
-            "Azure Container Instances cannot change cpu, memory, OS type, restart policy or ports "
-            "of an existing container group; the group must be deleted and created again. With "
+            "Azure Container Instances cannot change the OS type, CPU, memory or GPU resources, "
+            "restart policy, network profile or availability zone of an existing container group; "
+            "the group must be deleted and created again. With "
             "`on-immutable-change: fail` the action stops instead.\n\n"
             "Fix: let the action recreate the group (it keeps the DNS name label; the IP address "
             "changes and the app is down while the new group starts):\n\n"
             + _block("with:\n  on-immutable-change: recreate", "yaml")
+        )
+        super().__init__(title, details)
+
+
+class RecreateFailed(DeployError):
+    """The old group was deleted to recreate it, and creating the new one failed."""
+
+    def __init__(self, name: str, cause: ActionError) -> None:
+        self.name = name
+        self.cause = cause
+        title = f"Container group `{name}` was deleted to be recreated, but creating it failed: {cause.title}"
+        details = (
+            f"Nothing runs under the name `{name}` now: the old group is gone and the new one "
+            "was not created. The action checked beforehand that the group's registry "
+            "credentials can read the image, so the cause is one that check cannot see (below).\n\n"
+            "Fix the cause and run the workflow again: with no group left, the next run creates "
+            "it from scratch.\n\n" + cause.details
         )
         super().__init__(title, details)
 

@@ -175,11 +175,17 @@ def diff(existing: ContainerGroup | None, spec: GroupSpec) -> Plan:
         )
     unhealthy = _unhealthy(existing)
     if unhealthy:
-        # Left alone it stays broken, and whether a PUT of the same spec revives it is not
-        # documented; a new group is sure to start afresh.
-        reasons.append(f"the existing group is not healthy: {unhealthy}")
+        # Left alone it stays broken or stopped, and a stopped or terminated group "must be
+        # deployed as new" (container-instances-update); a new group is sure to start afresh.
+        reasons.append(f"the existing group {unhealthy}")
     if reasons:
         return Plan("recreate", changed, "; ".join(reasons))
+    provisioning = _provisioning_state(existing)
+    if provisioning in _REDEPLOY:
+        # The last operation did not finish (Canceled) or the group is going away (Deleting):
+        # nothing promises the spec is in force, so send it again; a 409 while the delete
+        # runs is waited out.
+        return Plan("update", changed, f"its provisioning state is {provisioning}")
     if changed:
         return Plan("update", changed)
     return Plan("noop")
@@ -224,14 +230,19 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
         if container
         else wanted_ports
     )
+    # What needs delete + create is what "Properties that require container delete" of
+    # https://learn.microsoft.com/azure/container-instances/container-instances-update lists: OS
+    # type; CPU, memory or GPU resources; restart policy; network profile; availability zone. The
+    # live InvalidContainerGroupUpdate message names the same set. Ports were on the list until
+    # 2019 and are no longer: they change in place.
     if container is not None:
         requests = container.resources.requests
         note("image", container.image != spec.image_ref)
-        # Immutable per https://learn.microsoft.com/azure/container-instances/container-instances-update
-        # and the InvalidContainerGroupUpdate message.
         note("cpu", not _same_number(requests.cpu, spec.cpu), immutable=True)
         note("memory", not _same_number(requests.memory_in_gb, spec.memory), immutable=True)
-    note("ports", group_ports != wanted_ports or container_ports != wanted_ports, immutable=True)
+        # The action never asks for a GPU, so a group that has one must lose it.
+        note("gpu", requests.gpu is not None, immutable=True)
+    note("ports", group_ports != wanted_ports or container_ports != wanted_ports)
     # A group in a virtual network cannot become public: the "network profile" of
     # InvalidContainerGroupUpdate.
     private = (ip is not None and (ip.type or "").lower() == "private") or bool(existing.subnet_ids)
@@ -243,6 +254,8 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
         immutable=True,
     )
     note("os type", (existing.os_type or "").lower() != spec.os_type.lower(), immutable=True)
+    # The action deploys without zones, so a zonal group (made by other tools) must move.
+    note("availability zone", bool(existing.zones), immutable=True)
 
     if container is not None:
         note("command line", tuple(container.command or ()) != spec.command_line)
@@ -282,22 +295,47 @@ def _plain_environment(container: Container, spec: GroupSpec) -> dict[str, str]:
     return plain
 
 
-def _unhealthy(existing: ContainerGroup) -> str | None:
-    """Say why `existing` is broken beyond what an in-place update repairs, if it is."""
+# ContainerGroupProvisioningState of the 2024+ api-versions (the enum in azure-sdk-for-net's
+# containerinstance autorest.md): NotSpecified, Accepted, Pending, Updating, Creating,
+# Repairing, Unhealthy, Failed, Canceled, Succeeded, Deleting, NotAccessible, PreProvisioned.
+# Broken beyond an in-place update: recreate.
+_BROKEN = frozenset({"Failed", "Unhealthy", "NotAccessible"})
+# The spec may not be in force: PUT it again.
+_REDEPLOY = frozenset({"Canceled", "Deleting"})
+# The rest are in progress (Accepted, Pending, Creating, Updating, Repairing, PreProvisioned)
+# or settled (Succeeded, NotSpecified): an unchanged spec waits for the containers to run.
+
+# instanceView.state of a group that runs nothing any more: "Once a container group has
+# terminated (is in either a Succeeded or Failed state) ... the group must be deployed as new"
+# (container-instances-update); `az container stop` leaves it Stopped, with provisioningState
+# still Succeeded (container-instances-stop-start; Azure/azure-sdk-for-js#14176).
+_ENDED = frozenset({"Stopped", "Succeeded", "Failed", "Terminated"})
+
+
+def _provisioning_state(existing: ContainerGroup) -> str:
     # The SDK sets every read-only field to None in __init__, so mypy types them as None; the
     # deserializer fills them in. Read them through getattr, into variables of their real types.
     provisioning: str | None = getattr(existing, "provisioning_state", None)
-    if (provisioning or "").lower() == "failed":
-        return "its provisioning state is Failed"
+    # ARM compares enum values case-insensitively; give them the spelling of the enum.
+    known = {state.lower(): state for state in (*_BROKEN, *_REDEPLOY)}
+    return known.get((provisioning or "").lower(), provisioning or "")
+
+
+def _unhealthy(existing: ContainerGroup) -> str | None:
+    """Say why `existing` needs a new group (broken, stopped or ended), if it does."""
+    provisioning = _provisioning_state(existing)
+    if provisioning in _BROKEN:
+        return f"is not healthy: its provisioning state is {provisioning}"
     group_state: str | None = getattr(getattr(existing, "instance_view", None), "state", None)
-    if (group_state or "").lower() == "failed":
-        return "its state is Failed"
+    ended = {state.lower(): state for state in _ENDED}.get((group_state or "").lower())
+    if ended is not None:
+        return f"has ended: its state is {ended}, and an ended group must be deployed anew"
     for container in existing.containers or []:
         current = getattr(getattr(container, "instance_view", None), "current_state", None)
         state: str | None = getattr(current, "state", None)
         exit_code: int | None = getattr(current, "exit_code", None)
         if (state or "").lower() == "terminated" and exit_code:
-            return f"container '{container.name}' terminated with exit code {exit_code}"
+            return f"is not healthy: container '{container.name}' terminated with exit code {exit_code}"
     return None
 
 

@@ -25,8 +25,10 @@ from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 from azure.mgmt.containerinstance.models import (
     Container,
     ContainerGroup,
+    ContainerGroupSubnetId,
     ContainerPort,
     EnvironmentVariable,
+    GpuResource,
     ImageRegistryCredential,
     IpAddress,
     Port,
@@ -172,6 +174,9 @@ def group(
     env: dict[str, str] | None = None,
     command: list[str] | None = None,
     password: str = PULLER_SECRET,
+    zones: list[str] | None = None,
+    gpu: GpuResource | None = None,
+    subnet: str | None = None,
 ) -> ContainerGroup:
     variables = [
         EnvironmentVariable(name=k, value=v) for k, v in (env or {"GREETING": "hello"}).items()
@@ -179,11 +184,15 @@ def group(
     variables.append(EnvironmentVariable(name="API_KEY", secure_value=SECURE_VALUE))
     return ContainerGroup(
         location=LOCATION,
+        zones=zones,
+        subnet_ids=[ContainerGroupSubnetId(id=subnet)] if subnet else None,
         os_type=os_type,
         restart_policy=restart,
         image_registry_credentials=credentials(azure, password),
         ip_address=IpAddress(
-            ports=[Port(port=p, protocol="TCP") for p in ports], type="Public", dns_name_label=label
+            ports=[Port(port=p, protocol="TCP") for p in ports],
+            type="Private" if subnet else "Public",
+            dns_name_label=None if subnet else label,
         )
         if ports
         else None,
@@ -195,7 +204,7 @@ def group(
                 ports=[ContainerPort(port=p) for p in ports],
                 environment_variables=variables,
                 resources=ResourceRequirements(
-                    requests=ResourceRequests(cpu=cpu, memory_in_gb=memory)
+                    requests=ResourceRequests(cpu=cpu, memory_in_gb=memory, gpu=gpu)
                 ),
             )
         ],
@@ -354,6 +363,24 @@ def test_update_in_place_changes_env(
     assert "GREETING=updated" in http_get(f"http://{updated.ip_address.ip}:80/cgi-bin/env")
 
 
+def test_port_change_updates_in_place(
+    azure: Emulator, client: ContainerInstanceManagementClient, image: str
+) -> None:
+    # Ports are no longer among the container-instances-update page's properties that
+    # require delete + create: the PUT is an update.
+    name = unique("ports")
+    first = client.container_groups.begin_create_or_update(
+        RG, name, group(azure, image), polling_interval=1
+    ).result()
+    updated = client.container_groups.begin_create_or_update(
+        RG, name, group(azure, image, ports=(80, 8080)), polling_interval=1
+    ).result()
+    assert updated.provisioning_state == "Succeeded"
+    assert sorted(p.port for p in updated.ip_address.ports) == [80, 8080]
+    assert http_get(f"http://{updated.ip_address.ip}:80/") == INDEX
+    assert updated.ip_address.ip == first.ip_address.ip
+
+
 UPDATE_MESSAGE = (
     "The updates on container group '{name}' are invalid. If you are going to update the os type, restart policy,"
     " network profile, CPU, memory or GPU resources for a container group, you must delete it first and then create a"
@@ -368,7 +395,9 @@ UPDATE_MESSAGE = (
         pytest.param({"memory": 1.0}, id="memory"),
         pytest.param({"restart": "Never"}, id="restart-policy"),
         pytest.param({"os_type": "Windows"}, id="os-type"),
-        pytest.param({"ports": (8080,)}, id="ports"),
+        pytest.param({"zones": ["1"]}, id="availability-zone"),
+        pytest.param({"gpu": GpuResource(count=1, sku="V100")}, id="gpu"),
+        pytest.param({"subnet": "/subscriptions/s/.../subnets/aci"}, id="network-profile"),
     ],
 )
 def test_immutable_change_is_refused(
@@ -566,22 +595,43 @@ def test_refused_pull_is_inaccessible_image(
     if refusal == "no-acrpull":
         azure.state.revoke(PULLER, "AcrPull")
     try:
+        # Refused by the PUT itself, not by the operation it would start.
         with pytest.raises(HttpResponseError) as caught:
             client.container_groups.begin_create_or_update(
                 RG, name, group(azure, image, ports=(), password=password), polling_interval=1
-            ).result()
+            )
     finally:
         for assignment in saved if refusal == "no-acrpull" else []:
             azure.state.grant(assignment.principal, assignment.role, assignment.scope)
     message = f"The image '{image}' in container group '{name}' is not accessible. Please check the image and registry credential."
+    assert caught.value.status_code == 400
     assert caught.value.error.code == "InaccessibleImage"
     assert caught.value.error.message == message
-    found = client.container_groups.get(RG, name)
-    assert found.provisioning_state == "Failed"
-    events = found.containers[0].instance_view.events
-    assert [e.name for e in events] == ["Pulling", "Failed"]
-    assert events[1].type == "Warning"
-    assert PULLER_SECRET not in events[1].message
+    assert PULLER_SECRET not in str(caught.value)
+    with pytest.raises(ResourceNotFoundError):
+        client.container_groups.get(RG, name)
+
+
+def test_refused_image_leaves_the_running_group_alone(
+    azure: Emulator,
+    client: ContainerInstanceManagementClient,
+    web_group: dict[str, Any],
+    image: str,
+) -> None:
+    before = client.container_groups.get(RG, web_group["name"])
+    with pytest.raises(HttpResponseError) as caught:
+        client.container_groups.begin_create_or_update(
+            RG,
+            web_group["name"],
+            group(azure, image, label=web_group["label"], password="wrong-secret"),
+            polling_interval=1,
+        )
+    assert (caught.value.status_code, caught.value.error.code) == (400, "InaccessibleImage")
+    after = client.container_groups.get(RG, web_group["name"])
+    assert after.provisioning_state == "Succeeded"
+    assert after.instance_view.state == "Running"
+    assert after.containers[0].instance_view.restart_count == 0
+    assert http_get(f"http://{before.ip_address.ip}:80/") == INDEX
 
 
 # --- faults ------------------------------------------------------------------------------------
@@ -681,14 +731,22 @@ def test_without_docker_provisioning_fails_clearly(azure_http: Emulator) -> None
 
 
 def test_stop_start_restart(
-    azure: Emulator, client: ContainerInstanceManagementClient, image: str
+    azure: Emulator, client: ContainerInstanceManagementClient, image: str, docker_api: Any
 ) -> None:
     name = unique("control")
     created = client.container_groups.begin_create_or_update(
         RG, name, group(azure, image), polling_interval=1
     ).result()
     client.container_groups.stop(RG, name)
-    assert client.container_groups.get(RG, name).instance_view.state == "Stopped"
+    stopped = client.container_groups.get(RG, name)
+    assert stopped.instance_view.state == "Stopped"
+    # provisioningState tracks operations, not the app (azure-sdk-for-js#14176).
+    assert stopped.provisioning_state == "Succeeded"
+    # Stopping deallocates: no container is left to report on (container-instances-stop-start).
+    assert stopped.containers[0].instance_view is None
+    assert (
+        docker_api.containers.list(all=True, filters={"label": f"{LABEL_GROUP}={created.id}"}) == []
+    )
     client.container_groups.begin_start(RG, name, polling_interval=1).result()
     assert client.container_groups.get(RG, name).instance_view.state == "Running"
     assert http_get(f"http://{created.ip_address.ip}:80/") == INDEX
@@ -697,3 +755,47 @@ def test_stop_start_restart(
     assert found.instance_view.state == "Running"
     assert "Killing" in [e.name for e in found.containers[0].instance_view.events]
     assert http_get(f"http://{created.ip_address.ip}:80/") == INDEX
+
+
+def test_pull_backoff_keeps_the_container_waiting_with_events(
+    azure: Emulator, client: ContainerInstanceManagementClient, image: str
+) -> None:
+    name = unique("backoff")
+    azure.faults.add_event("pull-backoff", name=name)
+    poller = client.container_groups.begin_create_or_update(
+        RG, name, group(azure, image, ports=()), polling_interval=1
+    )
+
+    def backing_off() -> Any:
+        found = client.container_groups.get(RG, name)
+        view = found.containers[0].instance_view
+        return found if view is not None and "BackOff" in [e.name for e in view.events] else None
+
+    found = wait_for(backing_off)
+    view = found.containers[0].instance_view
+    assert not poller.done()
+    assert found.provisioning_state == "Creating"
+    assert (view.current_state.state, view.current_state.detail_status) == (
+        "Waiting",
+        "ImagePullBackOff",
+    )
+    failed = next(e for e in view.events if e.name == "Failed")
+    assert (failed.type, failed.message.startswith(f'Failed to pull image "{image}"')) == (
+        "Warning",
+        True,
+    )
+    client.container_groups.begin_delete(RG, name, polling_interval=1).result()
+
+
+@pytest.mark.parametrize("state", ["Unhealthy", "Repairing", "NotAccessible", "Canceled"])
+def test_platform_provisioning_states_are_reported(
+    azure: Emulator,
+    client: ContainerInstanceManagementClient,
+    web_group: dict[str, Any],
+    state: str,
+) -> None:
+    azure.services["aci"].set_provisioning_state(RG, web_group["name"], state)
+    try:
+        assert client.container_groups.get(RG, web_group["name"]).provisioning_state == state
+    finally:
+        azure.services["aci"].set_provisioning_state(RG, web_group["name"], "Succeeded")

@@ -3,10 +3,13 @@
 Routes (host kind "arm", paths case-insensitive, any api-version accepted) under
 `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.ContainerInstance/`:
 `PUT|GET|DELETE containerGroups/{name}`, `GET containerGroups` (paged), `GET .../containers/{c}/logs`,
-`POST .../restart|stop|start`, plus `GET /subscriptions/{s}/providers/Microsoft.ContainerInstance/containerGroups`
+`POST .../restart|stop|start` (stop deallocates: the containers are removed and the group reads
+`instanceView.state` Stopped with `provisioningState` still Succeeded, azure-sdk-for-js#14176; start
+deploys the same spec anew, container-instances-stop-start), plus `GET /subscriptions/{s}/providers/Microsoft.ContainerInstance/containerGroups`
 and the operation status `GET /subscriptions/{s}/providers/Microsoft.ContainerInstance/locations/{loc}/operations/{id}`.
 
-A PUT validates like ACI (`aci_validate`), answers 201/200 with `Azure-AsyncOperation` and `Retry-After: 1`
+A PUT validates like ACI (`aci_validate`), refuses an image the group's credentials cannot read
+with 400 `InaccessibleImage` (a manifest request through the daemon), answers 201/200 with `Azure-AsyncOperation` and `Retry-After: 1`
 (PROTOCOL.md §6), then provisions in the background: pull through the daemon with the group's registry
 credentials, run each container (`aci_runtime`), publish the group's ports on its own loopback address
 `127.77.X.Y` (its `ipAddress.ip`). The operation succeeds once the containers have started.
@@ -15,8 +18,15 @@ Fault events (`emulator.faults.add_event(kind, **attrs)`):
 - `"lro-fail"`: the next provisioning fails. Matched on `name` (group) and `resource_group` when given;
   settings `code` (default "ServiceUnavailable"), `message` (default ACI's capacity text) and
   `event` (default "InsufficientCapacity.", the event name ACI reports).
+- `"pull-backoff"`: pulling the image keeps failing without ending the operation, as ACI does
+  for an image it accepted at the PUT but cannot fetch (Azure/dev-box-images#17: the container
+  stays Waiting until the deployment times out). Matched on `name`; setting `message` (the
+  pull error). The container is Waiting (`detailStatus` "ImagePullBackOff" [inferred]) and
+  its events repeat Pulling, Failed and BackOff ('Back-off pulling image "..."'), the
+  kubelet's event names, which ACI passes on. The provisioning state stays Creating [inferred].
 - `"crash"`: a container exits right after start. Matched on `name` (group) and `container` when given;
-  settings `exit_code` (default 3), `output` (the line it prints) and `shell` (default "/bin/sh").
+  settings `exit_code` (default 3), `output` (the line it prints) and `shell` (default "/bin/sh";
+  words split on blanks, e.g. "/bin/busybox sh").
 """
 
 from __future__ import annotations
@@ -53,6 +63,8 @@ _GROUPS = (
 _GROUP = _GROUPS + r"/(?P<name>[^/]+)"
 
 CRASH_OUTPUT = "crash injected by the local Azure emulator"
+# The pull error of the "pull-backoff" fault [inferred wording, containerd's].
+PULL_ERROR = "rpc error: code = NotFound desc = failed to resolve reference: not found"
 
 
 @dataclass
@@ -65,6 +77,7 @@ class ContainerRecord:
     previous_state: dict[str, Any] | None = None
     last_start: str | None = None
     stopping: bool = False
+    waiting: str = ""  # detailStatus while the container waits without a Docker container
     docker_starts: int = 0  # Docker "start" events seen; the first is the one provisioning reports
 
 
@@ -216,6 +229,39 @@ class Service:
             self.emulator.state.container_groups[resource_id.lower()] = group
         return group
 
+    def set_provisioning_state(self, resource_group: str, name: str, state: str) -> None:
+        """Make a group report `state` (Unhealthy, Repairing, NotAccessible, ...) until its next PUT.
+
+        ACI's newer api-versions list these provisioning states (ContainerGroupProvisioningState:
+        NotSpecified, Accepted, Pending, Updating, Creating, Repairing, Unhealthy, Failed,
+        Canceled, Succeeded, Deleting, NotAccessible, PreProvisioned); the platform sets them, no
+        request does, so tests set them here.
+        """
+        resource_id = self._resource_id(self.emulator.state.subscription_id, resource_group, name)
+        with self.emulator.state.lock:
+            group = self._find(resource_id)
+            assert group is not None, f"no container group {resource_group}/{name}"
+            group.provisioning_state = state
+
+    async def stop_group(self, group: Group) -> None:
+        """What `POST .../stop` does: terminate and recycle every container, deallocating them."""
+        with self.emulator.state.lock:
+            group.stopped = True
+            for record in group.containers.values():
+                record.stopping = True
+            ids = group.docker_ids()
+        if group.task is not None and not group.task.done():
+            group.task.cancel()
+            await asyncio.gather(group.task, return_exceptions=True)
+        if ids and self.emulator.docker:
+            await asyncio.to_thread(self.runtime.remove, ids)
+        with self.emulator.state.lock:
+            for record in group.containers.values():
+                if record.docker_id:
+                    self._by_docker_id.pop(record.docker_id, None)
+                record.docker_id = None
+                record.waiting = ""
+
     # --- routes ---------------------------------------------------------------------------
     def register(self, router: Router) -> None:
         """Add the ACI routes."""
@@ -362,6 +408,9 @@ class Service:
             containers: dict[str, Any] = {}
             states = []
             for record in group.containers.values():
+                if group.stopped and record.docker_id is None:
+                    # Deallocated: nothing runs, so nothing to report [inferred].
+                    continue
                 view = self._container_view(record, infos.get(record.name))
                 containers[record.name] = view
                 states.append(view["currentState"])
@@ -375,7 +424,7 @@ class Service:
         self, record: ContainerRecord, info: dict[str, Any] | None
     ) -> dict[str, Any]:
         restarts = 0
-        current: dict[str, Any] = {"state": "Waiting", "detailStatus": ""}
+        current: dict[str, Any] = {"state": "Waiting", "detailStatus": record.waiting}
         if info is not None:
             state = info["State"]
             restarts = int(info.get("RestartCount") or 0)
@@ -445,21 +494,19 @@ class Service:
             return arm_error(exc.status, exc.code, exc.message)
         state = self.emulator.state
         with state.lock:
+            refused = self._check_against(name, resource_id, spec)
+        if refused is not None:
+            return refused
+        if self.emulator.docker:
+            refused = await self._check_images(name, spec)
+            if refused is not None:
+                return refused
+        with state.lock:
+            # Checked again: the image check ran without the lock.
+            refused = self._check_against(name, resource_id, spec)
+            if refused is not None:
+                return refused
             existing = self._find(resource_id)
-            try:
-                if existing is not None:
-                    v.check_update(name, existing.spec, spec)
-                    if v.normalize_location(existing.location) != spec["location"]:
-                        return arm_error(
-                            400,
-                            "InvalidResourceLocation",
-                            f"The resource '{name}' already exists in location '{existing.location}' in resource group"
-                            f" '{existing.resource_group}'. A resource with the same name cannot be created in location"
-                            f" '{spec['location']}'. Please select a new resource name.",
-                        )
-                self._check_label(name, resource_id, spec)
-            except v.AciError as exc:
-                return arm_error(exc.status, exc.code, exc.message)
             if existing is None:
                 self._order += 1
                 group = Group(
@@ -487,6 +534,45 @@ class Service:
             201 if existing is None else 200,
             self._async_headers(operation, group.location),
         )
+
+    def _check_against(
+        self, name: str, resource_id: str, spec: dict[str, Any]
+    ) -> web.Response | None:
+        """The refusal of a PUT that conflicts with the group or its neighbours, or None."""
+        existing = self._find(resource_id)
+        try:
+            if existing is not None:
+                v.check_update(name, existing.spec, spec)
+                if v.normalize_location(existing.location) != spec["location"]:
+                    return arm_error(
+                        400,
+                        "InvalidResourceLocation",
+                        f"The resource '{name}' already exists in location '{existing.location}' in resource group"
+                        f" '{existing.resource_group}'. A resource with the same name cannot be created in location"
+                        f" '{spec['location']}'. Please select a new resource name.",
+                    )
+            self._check_label(name, resource_id, spec)
+        except v.AciError as exc:
+            return arm_error(exc.status, exc.code, exc.message)
+        return None
+
+    async def _check_images(self, name: str, spec: dict[str, Any]) -> web.Response | None:
+        """400 InaccessibleImage when the group's credentials cannot read an image, or None.
+
+        ACI answers the PUT itself this way (aci_error_examples.md: az CLI's
+        `(InaccessibleImage) The image '...' in container group '...' is not accessible.`), so
+        nothing is created or changed; the group that was there keeps running. Which of these
+        checks ACI makes first is not documented [inferred order].
+        """
+        props = spec["properties"]
+        credentials = props.get("imageRegistryCredentials") or []
+        for container in [*(props.get("initContainers") or []), *props["containers"]]:
+            image = container["properties"]["image"]
+            try:
+                await asyncio.to_thread(self.runtime.check_access, image, credentials)
+            except PullRefused:
+                return arm_error(400, "InaccessibleImage", _inaccessible(image, name))
+        return None
 
     def _check_label(self, name: str, resource_id: str, spec: dict[str, Any]) -> None:
         label = (spec["properties"].get("ipAddress") or {}).get("dnsNameLabel")
@@ -637,19 +723,21 @@ class Service:
             return self._not_found(rg, name)
         ids = group.docker_ids()
         if verb == "stop":
-            with self.emulator.state.lock:
-                group.stopped = True
-                for record in group.containers.values():
-                    record.stopping = True
-            if ids and self.emulator.docker:
-                await asyncio.to_thread(self.runtime.stop, ids)
+            await self.stop_group(group)
             return web.Response(status=204)
         operation = self._new_operation(group)
+        if verb == "start":
+            # "Starting a container group begins a new deployment with the same container
+            # configuration" (container-instances-stop-start): pull and run afresh.
+            with self.emulator.state.lock:
+                group.stopped = False
+                group.provisioning_state = "Pending"
+            group.task = asyncio.create_task(self._provision(group, operation))
+            return web.Response(status=202, headers=self._async_headers(operation, group.location))
         task = asyncio.create_task(self._run_action(group, operation, verb, list(reversed(ids))))
         self._actions.add(task)  # a reference keeps the task alive until it ends
         task.add_done_callback(self._actions.discard)
-        status = 204 if verb == "restart" else 202
-        return web.Response(status=status, headers=self._async_headers(operation, group.location))
+        return web.Response(status=204, headers=self._async_headers(operation, group.location))
 
     async def _run_action(
         self, group: Group, operation: Operation, verb: str, ids: list[str]
@@ -777,6 +865,9 @@ class Service:
             image = container["properties"]["image"]
             with self.emulator.state.lock:
                 add_event(record.events, "Pulling", f'pulling image "{image}"')
+            stuck = faults.take_event("pull-backoff", settings=("message",), name=group.name)
+            if stuck is not None:
+                await self._pull_backoff(record, image, str(stuck.attrs.get("message", PULL_ERROR)))
             try:
                 await asyncio.to_thread(self.runtime.pull, image, credentials)
             except PullRefused as exc:
@@ -785,8 +876,7 @@ class Service:
                         record.events, "Failed", f'Failed to pull image "{image}": {exc}', "Warning"
                     )
                 raise ProvisioningFailed(
-                    "InaccessibleImage",
-                    f"The image '{image}' in container group '{group.name}' is not accessible. Please check the image and registry credential.",
+                    "InaccessibleImage", _inaccessible(image, group.name)
                 ) from None
             with self.emulator.state.lock:
                 add_event(record.events, "Pulled", f'Successfully pulled image "{image}"')
@@ -817,6 +907,18 @@ class Service:
             operation.events = [e for r in records.values() for e in r.events]
             operation.status = "Succeeded"
 
+    async def _pull_backoff(self, record: ContainerRecord, image: str, error: str) -> None:
+        """Fail to pull `image` again and again, until a PUT, stop or delete cancels provisioning."""
+        while True:
+            with self.emulator.state.lock:
+                add_event(record.events, "Pulling", f'pulling image "{image}"')
+                add_event(
+                    record.events, "Failed", f'Failed to pull image "{image}": {error}', "Warning"
+                )
+                add_event(record.events, "BackOff", f'Back-off pulling image "{image}"', "Warning")
+                record.waiting = "ImagePullBackOff"
+            await asyncio.sleep(1)
+
     def _plan(
         self,
         group: Group,
@@ -843,7 +945,7 @@ class Service:
             output = str(crash.attrs.get("output", CRASH_OUTPUT)).replace("'", "")
             code = int(crash.attrs.get("exit_code", 3))
             entrypoint = [
-                str(crash.attrs.get("shell", "/bin/sh")),
+                *str(crash.attrs.get("shell", "/bin/sh")).split(),
                 "-c",
                 f"echo '{output}'; exit {code}",
             ]
@@ -933,6 +1035,14 @@ class Service:
                     "Normal",
                     when,
                 )
+
+
+def _inaccessible(image: str, group: str) -> str:
+    # Verbatim shape of ACI's message (aci_error_examples.md).
+    return (
+        f"The image '{image}' in container group '{group}' is not accessible. Please check the"
+        " image and registry credential."
+    )
 
 
 _NO_DOCKER = (

@@ -66,6 +66,18 @@ def registry_host(image: str) -> str:
     return "index.docker.io"
 
 
+def _auth(image: str, credentials: list[dict[str, Any]]) -> dict[str, str] | None:
+    """The group's login for the registry of `image`, as docker-py's `auth_config`."""
+    host = registry_host(image)
+    for credential in credentials:
+        if str(credential.get("server", "")).lower() == host and credential.get("username"):
+            return {
+                "username": credential["username"],
+                "password": credential.get("password") or "",
+            }
+    return None
+
+
 class Runtime:
     """Docker operations for one emulator instance (label value `instance_id`)."""
 
@@ -84,21 +96,26 @@ class Runtime:
             self._client = docker.from_env(timeout=300)
         return self._client
 
+    def check_access(self, image: str, credentials: list[dict[str, Any]]) -> None:
+        """Ask the registry for `image`'s manifest with the group's credential; raise `PullRefused`.
+
+        What ACI does while it accepts a PUT: an image the credentials cannot read is refused
+        there, with 400 InaccessibleImage, before any group changes.
+        """
+        import docker
+
+        try:
+            self.client.api.inspect_distribution(image, auth_config=_auth(image, credentials))
+        except docker.errors.APIError as exc:
+            raise PullRefused(str(exc.explanation or exc)) from None
+
     def pull(self, image: str, credentials: list[dict[str, Any]]) -> None:
         """Pull `image` with the group's credential for its registry; raise `PullRefused`."""
         import docker
         from docker.utils import parse_repository_tag
 
         repository, tag = parse_repository_tag(image)
-        host = registry_host(image)
-        auth = None
-        for credential in credentials:
-            if str(credential.get("server", "")).lower() == host and credential.get("username"):
-                auth = {
-                    "username": credential["username"],
-                    "password": credential.get("password") or "",
-                }
-                break
+        auth = _auth(image, credentials)
         try:
             # The daemon skips the registry when a pulled-by-digest image is already local, so
             # a principal that lost AcrPull would still "pull". ACI authenticates every pull:

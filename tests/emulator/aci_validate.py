@@ -9,6 +9,7 @@ Analytics workspace keys are dropped, as ACI drops them.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -81,13 +82,18 @@ def _number(value: Any, path: str) -> float:
 
 @dataclass(frozen=True)
 class Immutable:
-    """What cannot change on an existing group (the update docs: OS type, CPU, memory, restart policy, ports)."""
+    """What cannot change on an existing group.
+
+    "Properties that require container delete" of the container-instances-update page: OS type;
+    CPU, memory or GPU resources; restart policy; network profile; availability zone. Ports are
+    not on it (they were until 2019) and update in place.
+    """
 
     os_type: str
     restart_policy: str
-    resources: tuple[tuple[str, float, float], ...]
-    group_ports: tuple[tuple[int, str], ...]
-    container_ports: tuple[tuple[str, tuple[int, ...]], ...]
+    resources: tuple[tuple[str, float, float, str], ...]
+    network: tuple[str, tuple[str, ...]]
+    zones: tuple[str, ...]
 
 
 def validate(name: str, body: Any) -> dict[str, Any]:
@@ -271,22 +277,20 @@ def immutable(spec: dict[str, Any]) -> Immutable:
     """The parts of a stored spec that an in-place update must keep."""
     props = spec["properties"]
     resources = []
-    container_ports = []
     for container in props["containers"]:
         requests = container["properties"]["resources"]["requests"]
-        resources.append((container["name"], float(requests["cpu"]), float(requests["memoryInGB"])))
-        numbers = tuple(sorted(int(p["port"]) for p in container["properties"].get("ports") or []))
-        container_ports.append((container["name"], numbers))
-    ip = props.get("ipAddress") or {}
-    group_ports = tuple(
-        sorted((int(p["port"]), p.get("protocol", "TCP")) for p in ip.get("ports") or [])
-    )
+        gpu = json.dumps(requests.get("gpu"), sort_keys=True)
+        resources.append(
+            (container["name"], float(requests["cpu"]), float(requests["memoryInGB"]), gpu)
+        )
+    ip_type = str((props.get("ipAddress") or {}).get("type") or "")
+    subnets = tuple(sorted(str(s.get("id", "")).lower() for s in props.get("subnetIds") or []))
     return Immutable(
         props["osType"],
         props["restartPolicy"],
         tuple(sorted(resources)),
-        group_ports,
-        tuple(sorted(container_ports)),
+        (ip_type if ip_type == "Private" else "", subnets),
+        tuple(sorted(str(z) for z in spec.get("zones") or [])),
     )
 
 

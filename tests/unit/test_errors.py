@@ -38,6 +38,7 @@ from acr_action.errors import (
     PreviewLimitReached,
     PreviewNameTaken,
     PushFailed,
+    RecreateFailed,
     RegistryError,
     RegistryNetworkDenied,
     RegistryTokenRefused,
@@ -245,9 +246,19 @@ EXAMPLES = [
         id="dns-label-taken",
     ),
     pytest.param(
-        ImmutableChange("my-app", ["cpu", "ports"]),
-        ["cpu, ports", "on-immutable-change: recreate"],
+        ImmutableChange("my-app", ["cpu", "restart policy"]),
+        ["cpu, restart policy", "on-immutable-change: recreate"],
         id="immutable-change",
+    ),
+    pytest.param(
+        RecreateFailed("my-app", ImagePullRefused("reg.azurecr.io/app:1", "InaccessibleImage")),
+        [
+            "`my-app` was deleted to be recreated",
+            "Nothing runs",
+            "run the workflow again",
+            "AcrPull",
+        ],
+        id="recreate-failed",
     ),
     pytest.param(
         ContainerFailed("my-app", 137, "starting\nKilled", ["Pulled image", "Killing container"]),
@@ -319,6 +330,7 @@ def test_class_has_one_line_docstring_exit_code_and_place_in_tree(cls: type[Acti
         pytest.param(ImagePullRefused, RegistryError, id="pull"),
         pytest.param(DnsLabelTaken, DeployError, id="dns"),
         pytest.param(ImmutableChange, DeployError, id="immutable"),
+        pytest.param(RecreateFailed, DeployError, id="recreate"),
         pytest.param(ContainerFailed, DeployError, id="container"),
         pytest.param(NotReady, DeployError, id="not-ready"),
         pytest.param(StepTimeout, ActionError, id="timeout"),

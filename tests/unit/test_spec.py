@@ -279,9 +279,6 @@ def test_update_lists_every_change() -> None:
     [
         pytest.param({"cpu": 2.0}, "cpu", id="cpu"),
         pytest.param({"memory": 0.5}, "memory", id="memory"),
-        pytest.param({"ports": (80,)}, "ports", id="port-removed"),
-        pytest.param({"ports": (80, 443, 8080)}, "ports", id="port-added"),
-        pytest.param({"protocol": "UDP"}, "ports", id="protocol"),
         pytest.param({"restart_policy": "Never"}, "restart policy", id="restart-policy"),
         pytest.param({"os_type": "Windows"}, "os type", id="os-type"),
         pytest.param({"location": "eastus"}, "location", id="location"),
@@ -298,6 +295,43 @@ def test_recreate_on_immutable_change(change: dict[str, Any], changed: str) -> N
     assert plan.changed == (changed,)
     assert changed in plan.reason
     assert immutable_changes(existing, desired) == (changed,)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"ports": (80,)}, id="port-removed"),
+        pytest.param({"ports": (80, 443, 8080)}, id="port-added"),
+        pytest.param({"protocol": "UDP"}, id="protocol"),
+    ],
+)
+def test_ports_change_in_place(change: dict[str, Any]) -> None:
+    # Ports left the container-instances-update page's "require container delete" list.
+    existing = as_group(service_get(BASE))
+
+    assert diff(existing, replace(BASE, **change)) == Plan("update", ("ports",))
+    assert immutable_changes(existing, replace(BASE, **change)) == ()
+
+
+@pytest.mark.parametrize(
+    ("server_side", "changed"),
+    [
+        pytest.param({"zones": ["1"]}, "availability zone", id="availability-zone"),
+        pytest.param({"gpu": {"count": 1, "sku": "V100"}}, "gpu", id="gpu"),
+    ],
+)
+def test_recreate_a_group_with_a_zone_or_gpu(server_side: dict[str, Any], changed: str) -> None:
+    body = service_get(BASE)
+    if "zones" in server_side:
+        body["zones"] = server_side["zones"]
+    else:
+        body["properties"]["containers"][0]["properties"]["resources"]["requests"]["gpu"] = (
+            server_side["gpu"]
+        )
+
+    plan = diff(as_group(body), BASE)
+
+    assert (plan.action, plan.changed) == ("recreate", (changed,))
 
 
 def test_recreate_lists_mutable_changes_too() -> None:
@@ -335,6 +369,25 @@ def _failed(body: dict[str, Any]) -> None:
     body["properties"]["provisioningState"] = "Failed"
 
 
+def _provisioning(state: str) -> Any:
+    def edit(body: dict[str, Any]) -> None:
+        body["properties"]["provisioningState"] = state
+
+    return edit
+
+
+def _stopped(body: dict[str, Any]) -> None:
+    # `az container stop`: provisioningState stays Succeeded, the containers are deallocated.
+    body["properties"]["instanceView"]["state"] = "Stopped"
+    del body["properties"]["containers"][0]["properties"]["instanceView"]
+
+
+def _finished(body: dict[str, Any]) -> None:
+    # restart policy Never, the app exited 0: the group has terminated in the Succeeded state.
+    body["properties"]["instanceView"]["state"] = "Succeeded"
+    _exited(0)(body)
+
+
 def _group_state_failed(body: dict[str, Any]) -> None:
     body["properties"]["instanceView"]["state"] = "Failed"
 
@@ -356,19 +409,67 @@ def _exited(code: int) -> Any:
 @pytest.mark.parametrize(
     ("edit", "reason"),
     [
-        pytest.param(_failed, "its provisioning state is Failed", id="provisioning-failed"),
-        pytest.param(_group_state_failed, "its state is Failed", id="group-state-failed"),
-        pytest.param(_exited(137), "container 'app' terminated with exit code 137", id="exit-137"),
+        pytest.param(
+            _failed, "is not healthy: its provisioning state is Failed", id="provisioning-failed"
+        ),
+        pytest.param(
+            _provisioning("Unhealthy"),
+            "is not healthy: its provisioning state is Unhealthy",
+            id="provisioning-unhealthy",
+        ),
+        pytest.param(
+            _provisioning("notaccessible"),
+            "is not healthy: its provisioning state is NotAccessible",
+            id="provisioning-not-accessible",
+        ),
+        pytest.param(
+            _group_state_failed,
+            "has ended: its state is Failed, and an ended group must be deployed anew",
+            id="group-state-failed",
+        ),
+        pytest.param(
+            _stopped,
+            "has ended: its state is Stopped, and an ended group must be deployed anew",
+            id="stopped",
+        ),
+        pytest.param(
+            _finished,
+            "has ended: its state is Succeeded, and an ended group must be deployed anew",
+            id="restart-never-finished",
+        ),
+        pytest.param(
+            _exited(137),
+            "is not healthy: container 'app' terminated with exit code 137",
+            id="exit-137",
+        ),
     ],
 )
-def test_recreate_an_unhealthy_group(edit: Any, reason: str) -> None:
+def test_recreate_an_unhealthy_or_ended_group(edit: Any, reason: str) -> None:
     body = service_get(BASE)
     edit(body)
 
     plan = diff(as_group(body), BASE)
 
-    assert plan == Plan("recreate", (), f"the existing group is not healthy: {reason}")
+    assert plan == Plan("recreate", (), f"the existing group {reason}")
     assert immutable_changes(as_group(body), BASE) == ()
+
+
+@pytest.mark.parametrize("state", ["Canceled", "Deleting"])
+def test_redeploy_a_group_whose_spec_may_not_be_in_force(state: str) -> None:
+    body = service_get(BASE)
+    _provisioning(state)(body)
+
+    assert diff(as_group(body), BASE) == Plan("update", (), f"its provisioning state is {state}")
+
+
+@pytest.mark.parametrize(
+    "state", ["Accepted", "Pending", "Creating", "Updating", "Repairing", "Succeeded"]
+)
+def test_a_group_in_progress_or_settled_is_left_to_finish(state: str) -> None:
+    body = service_get(BASE)
+    _provisioning(state)(body)
+
+    assert diff(as_group(body), BASE) == Plan("noop")
 
 
 def test_a_container_that_exited_zero_is_left_alone() -> None:
