@@ -356,6 +356,11 @@ _FIC_MEANINGS = {
 }
 
 
+# The codes `auth.explain_refusal` routes to `FederatedCredentialMismatch`: every code explained
+# above, so a code given a meaning here can never fall through to the generic refusal.
+FEDERATION_CODES = frozenset(_FIC_MEANINGS)
+
+
 class FederatedCredentialMismatch(AuthError):
     """Entra refused the GitHub token: no federated credential matches its issuer or subject."""
 
