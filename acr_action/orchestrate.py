@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from .clock import Deadline, Phases
 from .errors import DependencyUnavailable, InputError, InputProblem
 from .naming import oci_labels
 from .retry import RETRY_STATUSES, Retrier, azure_options
+from .source import commit_time
 from .spec import GroupSpec, RegistryCredential
 
 if TYPE_CHECKING:
@@ -427,22 +427,15 @@ def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None)
 
     A wall-clock label would give every rebuild a new config blob, hence a new digest, hence an
     ACI update on every run. Order: `SOURCE_DATE_EPOCH` (the reproducible-builds convention),
-    the checked-out commit's time, the pushed head commit's time, and only then now.
+    the checked-out commit's time (read from `.git`: the image has no git), the pushed head
+    commit's time (only `push` events carry one), and only then now.
     """
     epoch = env.get("SOURCE_DATE_EPOCH", "")
     if epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-    git = shutil.which("git")
-    if git:
-        found = subprocess.run(  # noqa: S603 - fixed argv
-            [git, "-C", context, "log", "-1", "--format=%ct"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=cwd,
-        )
-        if found.returncode == 0 and found.stdout.strip().isdigit():
-            return dt.datetime.fromtimestamp(int(found.stdout.strip()), dt.UTC)
+    committed = commit_time(Path(cwd or ".") / context)
+    if committed is not None:
+        return committed
     event_path = env.get("GITHUB_EVENT_PATH")
     if event_path:
         try:
