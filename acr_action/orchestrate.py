@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from . import cloud, deploy, keyvault, preview, registry
 from .auth import GitHubOidc, explain_refusal, make_credential
 from .clock import Deadline, Phases
-from .errors import DependencyUnavailable, InputError, InputProblem
+from .errors import CloudLacksService, DependencyUnavailable, InputError, InputProblem
 from .naming import oci_labels
 from .retry import RETRY_STATUSES, Retrier, azure_options
 from .source import commit_time
@@ -102,7 +102,10 @@ def resource_group_location(
     from .arm import from_envelope
 
     dependency = "Azure Resource Manager (resource group)"
-    url = f"{endpoints.resource_manager}/subscriptions/{subscription}/resourcegroups/{resource_group}?api-version=2021-04-01"
+    url = (
+        f"{endpoints.resource_manager}/subscriptions/{subscription}/resourcegroups/"
+        f"{resource_group}?api-version={endpoints.api_versions.resource_groups}"
+    )
     try:
         answer = (retrier or Retrier()).http(
             dependency, "GET", url, headers={"Authorization": f"Bearer {token}"}
@@ -139,6 +142,16 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     retrier = Retrier(deadline, runner.info)
     with phases.timed("sign in"):
         endpoints = endpoints_for(inputs, retrier)
+        if inputs.mode != "build" and not endpoints.container_instances:
+            raise CloudLacksService(
+                endpoints.name,
+                "Azure Container Instances",
+                f"`mode: {inputs.mode}` manages container groups, and this cloud (Azure Stack "
+                "Hub: its metadata has the older shape, without `resourceManager`) has no "
+                "Azure Container Instances. The action can still build the image and push it "
+                "to the cloud's container registry:",
+                "with:\n  mode: build\n  registry: myregistry",
+            )
         subscription = subscription_of(inputs)
         oidc = GitHubOidc(env, inputs.audience, runner.mask, github=inputs.github, retrier=retrier)
         credential = make_credential(
@@ -331,7 +344,10 @@ def _start_background(
             endpoints.vault_url(inputs.key_vault),
             names,
             runner.mask,
-            options=azure_options("Key Vault", deadline, runner.info),
+            options={
+                **azure_options("Key Vault", deadline, runner.info),
+                "api_version": endpoints.api_versions.key_vault,
+            },
         )
     if not inputs.location:
         futures["location"] = pool.submit(
