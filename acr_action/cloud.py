@@ -129,9 +129,9 @@ def from_metadata(
     authentication = cloud.get("authentication", {})
     audiences = authentication.get("audiences") or [base + "/"]
     suffixes = cloud.get("suffixes") or {}
-    # Azure Stack Hub answers with the older shape whatever the version asked for: gallery,
-    # graph and portal endpoints plus `authentication` (its audience an app ID URI of the
-    # operator's tenant), without `name`, `resourceManager` or `suffixes`
+    # Azure Stack Hub's document has the older shape: gallery, graph and portal endpoints plus
+    # `authentication` (its audience an app ID URI of the operator's tenant), without `name`,
+    # `resourceManager` or `suffixes`
     # (learn.microsoft.com/azure-stack/user/azure-stack-rest-api-use). azure-cli's
     # `_arm_to_cli_mapper` leaves a missing suffix unset; so does this: no vault suffix means
     # vault URLs, not names. Azure Stack Hub offers no Azure Container Instances.
