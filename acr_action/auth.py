@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .errors import (
+    FEDERATION_CODES,
     AuthError,
     DependencyUnavailable,
     EntraRefused,
@@ -43,7 +44,6 @@ SHOWN_CLAIMS = (
     "job_workflow_ref",
     "event_name",
 )
-FEDERATION_CODES = ("AADSTS700211", "AADSTS700213", "AADSTS7002138", "AADSTS70021")
 OIDC_DEPENDENCY = "GitHub OIDC token endpoint"
 OIDC_CHECK = (
     "GitHub's token service (https://www.githubstatus.com, *Actions*); on GitHub Enterprise "

@@ -10,10 +10,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .errors import AzureCallFailed, DependencyUnavailable
+from .errors import AzureCallFailed, CloudLacksService, DependencyUnavailable, display_value
 from .retry import RETRY_STATUSES, Retrier
 
 METADATA_API_VERSION = "2022-09-01"
+
+
+@dataclass(frozen=True)
+class ApiVersions:
+    """The REST api-version each service is called with.
+
+    The SDKs default to their newest (azure-mgmt-containerregistry 15: 2025-11-01,
+    azure-keyvault-secrets 4.12: 2026-04-01), which a sovereign cloud or Azure Stack Hub may not
+    serve yet: ARM answers `NoRegisteredProviderFound` ("The supported api-versions are ...",
+    Azure/azure-cli#23985). The action reads little (a registry's login server, a resource
+    group's region, secrets), so it asks for versions every cloud it supports serves: those of
+    the Azure CLI's `2020-09-01-hybrid` profile for Azure Stack Hub (azure-cli
+    `azure/cli/core/profiles/_shared.py`: container registry 2019-05-01, Key Vault data plane
+    2016-10-01, resources 2019-10-01), which public Azure and the sovereign clouds serve too.
+    Container Instances has no hybrid version (Azure Stack Hub does not offer it): it keeps the
+    SDK's 2023-05-01, whose shapes `spec.py` and `deploy.py` are written against.
+    """
+
+    registries: str = "2019-05-01"
+    key_vault: str = "2016-10-01"
+    resource_groups: str = "2019-10-01"
+    container_groups: str = "2023-05-01"
 
 
 @dataclass(frozen=True)
@@ -24,8 +46,10 @@ class Endpoints:
     authority_host: str  # Microsoft Entra ID, e.g. https://login.microsoftonline.com
     resource_manager: str  # ARM, without a trailing slash
     arm_audience: str  # the token audience ARM accepts
-    key_vault_suffix: str  # host suffix of vaults (may carry a port in a custom cloud)
+    key_vault_suffix: str  # host suffix of vaults (may carry a port); "" when the cloud has none
     custom: bool = False  # read from metadata: MSAL must not ask Microsoft's instance discovery
+    api_versions: ApiVersions = ApiVersions()
+    container_instances: bool = True  # Azure Stack Hub has no Azure Container Instances
 
     @property
     def arm_scope(self) -> str:
@@ -36,6 +60,15 @@ class Endpoints:
         """A vault's URL from its name, or the URL itself when one is given."""
         if vault.startswith("https://"):
             return vault.rstrip("/")
+        if not self.key_vault_suffix:
+            raise CloudLacksService(
+                self.name,
+                "Key Vault names (its metadata has no `suffixes.keyVaultDns`)",
+                "A vault name becomes a URL with the cloud's Key Vault DNS suffix, and this cloud "
+                "publishes none (Azure Stack Hub's metadata has no `suffixes`). Give the vault's "
+                f"URL instead of its name ({display_value(vault)}):",
+                "key-vault: https://my-vault.vault.local.azurestack.external",
+            )
         return f"https://{vault}.{self.key_vault_suffix}"
 
 
@@ -95,13 +128,20 @@ def from_metadata(
     cloud = document[0] if isinstance(document, list) else document
     authentication = cloud.get("authentication", {})
     audiences = authentication.get("audiences") or [base + "/"]
-    suffixes = cloud.get("suffixes", {})
-    vault_suffix = suffixes.get("keyVaultDns", "")
+    suffixes = cloud.get("suffixes") or {}
+    # Azure Stack Hub's document has the older shape: gallery, graph and portal endpoints plus
+    # `authentication` (its audience an app ID URI of the operator's tenant), without `name`,
+    # `resourceManager` or `suffixes`
+    # (learn.microsoft.com/azure-stack/user/azure-stack-rest-api-use). azure-cli's
+    # `_arm_to_cli_mapper` leaves a missing suffix unset; so does this: no vault suffix means
+    # vault URLs, not names. Azure Stack Hub offers no Azure Container Instances.
+    stack = "resourceManager" not in cloud
     return Endpoints(
-        name=cloud.get("name", urlsplit(base).hostname or base),
+        name=cloud.get("name") or urlsplit(base).hostname or base,
         authority_host=authentication.get("loginEndpoint", "").rstrip("/"),
-        resource_manager=cloud.get("resourceManager", base).rstrip("/"),
+        resource_manager=(cloud.get("resourceManager") or base).rstrip("/"),
         arm_audience=audiences[0],
-        key_vault_suffix=vault_suffix.lstrip("."),
+        key_vault_suffix=str(suffixes.get("keyVaultDns") or "").lstrip("."),
         custom=True,
+        container_instances=not stack,
     )

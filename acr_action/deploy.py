@@ -88,6 +88,7 @@ def client(
         subscription_id,
         base_url=endpoints.resource_manager,
         credential_scopes=[endpoints.arm_scope],
+        api_version=endpoints.api_versions.container_groups,
         **settings,
     )
 

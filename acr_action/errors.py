@@ -32,6 +32,7 @@
     │   ├── PreviewNameTaken            the preview's group belongs to another repository
     │   ├── GitHubCallFailed            a GitHub REST call (pull request state) failed
     │   └── SweepFailed                 some previews could not be deleted by `mode: sweep`
+    ├── CloudLacksService               the cloud does not offer what the inputs need
     ├── DependencyUnavailable           a service kept failing transiently until retries ran out
     └── StepTimeout                     the `timeout` input ran out
 
@@ -360,6 +361,11 @@ _FIC_MEANINGS = {
         "All three must match exactly.",
     ),
 }
+
+
+# The codes `auth.explain_refusal` routes to `FederatedCredentialMismatch`: every code explained
+# above, so a code given a meaning here can never fall through to the generic refusal.
+FEDERATION_CODES = frozenset(_FIC_MEANINGS)
 
 
 class FederatedCredentialMismatch(AuthError):
@@ -1006,6 +1012,22 @@ class NotReady(DeployError):
                 "with:\n  health-check-path: /healthz   # or '' to skip the check\n  timeout: 15m",
                 "yaml",
             )
+        )
+        super().__init__(title, details)
+
+
+class CloudLacksService(ActionError):
+    """The cloud does not offer what the inputs need (Azure Stack Hub: no ACI, no vault suffix)."""
+
+    def __init__(self, cloud: str, missing: str, meaning: str, fix: str) -> None:
+        self.cloud = cloud
+        self.missing = missing
+        title = f"The cloud {display_value(cloud)} does not offer {missing}"
+        details = (
+            f"{meaning}\n\nFix:\n\n"
+            + _block(fix, "yaml")
+            + f"\n\nContext: cloud {_code(display_value(cloud))}, read from the metadata of "
+            "`resource-manager-endpoint`."
         )
         super().__init__(title, details)
 

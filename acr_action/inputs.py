@@ -573,14 +573,13 @@ class _Reader:
         normalize: Callable[[str], str] | None = None,
     ) -> str | None:
         """The value (normalized) if ``ok`` accepts it; else report it and return None."""
-        value = self.line(name)
-        if value is None:
+        given = self.line(name)
+        if given is None:
             return None
-        if normalize is not None:
-            value = normalize(value)
+        value = normalize(given) if normalize is not None else given
         if ok(value):
             return value
-        self.add(name, message, shown=value)
+        self.add(name, message, shown=given)  # as written: the normalized form hides the typo
         return None
 
     def optional_choice(self, name: str, options: tuple[_T, ...]) -> _T | None:
@@ -648,12 +647,13 @@ class _Reader:
             # A name that could start a workflow command is described by `add`, never echoed here.
             safe_key = not secret and key and _unsafe_reason(key) is None
             where = f"line {number} ({key})" if safe_key else f"line {number}"
+            # The whole line is shown, so the person finds it in the block as they wrote it.
             if not sep:
                 self.add(name, f"line {number} is not KEY=VALUE: it has no `=`", shown=line.strip())
             elif not key_rule.fullmatch(key):
-                self.add(name, f"{where}: the name is not valid ({key_hint})", shown=key)
+                self.add(name, f"{where}: the name is not valid ({key_hint})", shown=line.strip())
             elif any(key == seen for seen, _ in pairs):
-                self.add(name, f"{where}: the name is set twice")
+                self.add(name, f"{where}: the name is set twice", shown=line.strip())
             else:
                 pairs.append((key, value.strip() if strip else value))
         return tuple(pairs)
@@ -742,16 +742,20 @@ def _parse_tags(reader: _Reader) -> tuple[str, ...]:
 
 def _parse_ports(reader: _Reader) -> tuple[int, ...]:
     raw = reader.raw("ports") or _default("ports")
+    given = raw.strip()  # shown whole: a duplicate is only visible next to its twin
     ports: list[int] = []
-    for item in re.split(r"[\s,]+", raw.strip()):
+    for item in re.split(r"[\s,]+", given):
         if not item:
             continue
         if not re.fullmatch(r"[0-9]+", item):
-            reader.add("ports", "each port must be a whole number from 1 to 65535", shown=item)
+            message = f"each port must be a whole number from 1 to 65535, and `{item}` is not"
+            reader.add("ports", message, shown=given)
         elif not 1 <= int(item) <= 65535:
-            reader.add("ports", "each port must be from 1 to 65535", shown=item)
+            reader.add(
+                "ports", f"each port must be from 1 to 65535, and {item} is not", shown=given
+            )
         elif int(item) in ports:
-            reader.add("ports", "lists the same port twice", shown=item)
+            reader.add("ports", f"lists port {item} twice", shown=given)
         else:
             ports.append(int(item))
     return tuple(ports)
@@ -944,7 +948,7 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
             r.add(
                 "secrets-from-key-vault",
                 f"{env_name}: the secret name after `=` must be {_SECRET_RULE}",
-                shown=secret,
+                shown=f"{env_name}={secret}",
             )
     registry_username = r.line("registry-username")
     registry_password = r.secret_line("registry-password")
@@ -1013,7 +1017,11 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     ):
         for key, _value in pairs:
             if key in owners:
-                r.add(source, f"sets {key}, which `{owners[key]}` already sets")
+                r.add(
+                    source,
+                    f"sets {key}, which `{owners[key]}` already sets",
+                    shown=f"{key}={_value}",
+                )
             owners.setdefault(key, source)
     command_line = _parse_command_line(r)
     restart_policy = r.choice("restart-policy", _RESTART_POLICIES)
@@ -1097,7 +1105,11 @@ def _parse_resource_tags(r: _Reader) -> Pairs:
     tags = r.pairs("resource-tags", _AZURE_TAG_NAME, "at most 512 characters, none of <>%&\\?/")
     for key, value in tags:
         if len(value) > 256:
-            r.add("resource-tags", f"{key}: the value must be at most 256 characters")
+            r.add(
+                "resource-tags",
+                f"{key}: the value must be at most 256 characters ({len(value)} given)",
+                shown=f"{key}={value}",
+            )
     if len(tags) > 50:
         r.add("resource-tags", "Azure allows at most 50 tags on a resource")
     return tags

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,9 +21,16 @@ from typing import TYPE_CHECKING, Any
 from . import cloud, deploy, keyvault, preview, registry
 from .auth import GitHubOidc, explain_refusal, make_credential
 from .clock import Deadline, Phases
-from .errors import DependencyUnavailable, ImagePullRefused, InputError, InputProblem
+from .errors import (
+    CloudLacksService,
+    DependencyUnavailable,
+    ImagePullRefused,
+    InputError,
+    InputProblem,
+)
 from .naming import oci_labels
 from .retry import RETRY_STATUSES, Retrier, azure_options
+from .source import commit_time
 from .spec import GroupSpec, RegistryCredential
 
 if TYPE_CHECKING:
@@ -105,7 +111,10 @@ def resource_group_location(
     from .arm import from_envelope
 
     dependency = "Azure Resource Manager (resource group)"
-    url = f"{endpoints.resource_manager}/subscriptions/{subscription}/resourcegroups/{resource_group}?api-version=2021-04-01"
+    url = (
+        f"{endpoints.resource_manager}/subscriptions/{subscription}/resourcegroups/"
+        f"{resource_group}?api-version={endpoints.api_versions.resource_groups}"
+    )
     try:
         answer = (retrier or Retrier()).http(
             dependency, "GET", url, headers={"Authorization": f"Bearer {token}"}
@@ -143,6 +152,16 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     retrier = Retrier(deadline, runner.info)
     with phases.timed("sign in"):
         endpoints = endpoints_for(inputs, retrier)
+        if inputs.mode != "build" and not endpoints.container_instances:
+            raise CloudLacksService(
+                endpoints.name,
+                "Azure Container Instances",
+                f"`mode: {inputs.mode}` manages container groups, and this cloud (Azure Stack "
+                "Hub: its metadata has the older shape, without `resourceManager`) has no "
+                "Azure Container Instances. The action can still build the image and push it "
+                "to the cloud's container registry:",
+                "with:\n  mode: build\n  registry: myregistry",
+            )
         subscription = subscription_of(inputs)
         oidc = GitHubOidc(env, inputs.audience, runner.mask, github=inputs.github, retrier=retrier)
         credential = make_credential(
@@ -361,7 +380,10 @@ def _start_background(
             endpoints.vault_url(inputs.key_vault),
             names,
             runner.mask,
-            options=azure_options("Key Vault", deadline, runner.info),
+            options={
+                **azure_options("Key Vault", deadline, runner.info),
+                "api_version": endpoints.api_versions.key_vault,
+            },
         )
     if not inputs.location:
         futures["location"] = pool.submit(
@@ -545,22 +567,15 @@ def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None)
 
     A wall-clock label would give every rebuild a new config blob, hence a new digest, hence an
     ACI update on every run. Order: `SOURCE_DATE_EPOCH` (the reproducible-builds convention),
-    the checked-out commit's time, the pushed head commit's time, and only then now.
+    the checked-out commit's time (read from `.git`: the image has no git), the pushed head
+    commit's time (only `push` events carry one), and only then now.
     """
     epoch = env.get("SOURCE_DATE_EPOCH", "")
     if epoch.isdigit():
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
-    git = shutil.which("git")
-    if git:
-        found = subprocess.run(  # noqa: S603 - fixed argv
-            [git, "-C", context, "log", "-1", "--format=%ct"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=cwd,
-        )
-        if found.returncode == 0 and found.stdout.strip().isdigit():
-            return dt.datetime.fromtimestamp(int(found.stdout.strip()), dt.UTC)
+    committed = commit_time(Path(cwd or ".") / context)
+    if committed is not None:
+        return committed
     event_path = env.get("GITHUB_EVENT_PATH")
     if event_path:
         try:

@@ -107,6 +107,7 @@ def find_registry(
         subscription_id,
         base_url=endpoints.resource_manager,
         credential_scopes=[endpoints.arm_scope],
+        api_version=endpoints.api_versions.registries,
         **dict(options or {}),
     )
     try:

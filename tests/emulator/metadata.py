@@ -75,11 +75,32 @@ def cloud_metadata(emulator: Emulator) -> dict[str, Any]:
     }
 
 
+def azure_stack_metadata(emulator: Emulator) -> dict[str, Any]:
+    """The document in Azure Stack Hub's shape, whatever api-version is asked for.
+
+    learn.microsoft.com/azure-stack/user/azure-stack-rest-api-use: gallery, graph and portal
+    endpoints plus `authentication`; no `name`, `resourceManager` or `suffixes` (so no
+    `keyVaultDns`). Deliberate difference: a real hub's audience is an app ID URI of the
+    operator's tenant; here it stays the ARM URL, the audience the emulator's ARM accepts.
+    """
+    unserved = f"https://unserved.{DOMAIN}"
+    return {
+        "galleryEndpoint": unserved + "/gallery/",
+        "graphEndpoint": unserved + "/graph/",
+        "portalEndpoint": f"https://portal.{DOMAIN}/",
+        "authentication": {
+            "loginEndpoint": emulator.authority_url + "/",
+            "audiences": [emulator.arm_url + "/"],
+        },
+    }
+
+
 class Service:
     """Serves the cloud metadata document."""
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
+        self.shape = "azure"  # or "azure-stack": the older document Azure Stack Hub serves
 
     def register(self, router: Router) -> None:
         """Add the metadata route on the ARM host."""
@@ -90,4 +111,6 @@ class Service:
         # Real clients each send their own version (the action 2022-09-01, the Azure CLI others);
         # the answer is the 2022-09-01 shape whatever the version.
         del request
+        if self.shape == "azure-stack":
+            return json_response(azure_stack_metadata(self.emulator))
         return json_response(cloud_metadata(self.emulator))

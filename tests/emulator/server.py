@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import re
 import secrets
 import threading
 import time
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from . import hosts
+from .api_versions import ServedVersions
 from .certs import Pki, make_pki
 from .faults import Faults
 from .state import DOMAIN, GITHUB_API_HOST, GITHUB_ISSUER_HOST, REGISTRY_DOMAIN, Seed, State
@@ -42,6 +44,12 @@ HOST_PATTERNS = {
     "oidc": GITHUB_ISSUER_HOST.replace(".", r"\."),
     "github": GITHUB_API_HOST.replace(".", r"\."),
 }
+
+
+def host_kind(host: str) -> str:
+    """The kind of an emulated host (`arm`, `vault`, ...), "" for none."""
+    return next((k for k, p in HOST_PATTERNS.items() if re.fullmatch(p, host)), "")
+
 
 # Service modules, in start order; each defines `Service(emulator)`.
 SERVICE_MODULES = (
@@ -108,6 +116,7 @@ class Emulator:
         self.control_token = secrets.token_urlsafe(32)
         self.router = Router(HOST_PATTERNS)
         self.requests: list[RequestRecord] = []
+        self.api_versions = ServedVersions()  # every version, unless a test narrows it
         self.pki: Pki | None = None
         self.services: dict[str, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -281,6 +290,12 @@ class Emulator:
                 else {"error": {"code": "InjectedFault", "message": f"injected {rule.status}"}}
             )
             response = json_response(body, rule.status, dict(rule.headers))
+        elif not control and (
+            refused := self.api_versions.refusal(
+                host_kind(host), request.path, request.query_string
+            )
+        ):
+            response = refused  # an api-version this cloud does not serve (api_versions.py)
         else:
             resolved = self.router.resolve(request.host, request.method, request.path)
             if isinstance(resolved, str):

@@ -20,6 +20,7 @@ DEPLOYER = "2d0e7c4a-9b1f-4c3e-8a5d-6f7e8d9c0b1a"  # the seed's OIDC-only app
 RESOURCE_GROUP = "demo-rg"
 REGISTRY = "acractiondemo"
 VAULT = "acr-action-demo-kv"
+WORKFLOW = ".github/workflows/deploy.yml"
 
 
 @dataclass
@@ -45,6 +46,14 @@ class Event:
             "owner": {"login": owner},
             "fork": False,
         }
+        # Only `push` carries the commit (`head_commit`, with its timestamp). A manual or
+        # scheduled run names no commit at all: github/rest-api-description's
+        # webhook-workflow-dispatch has inputs, ref, repository, sender and workflow; a schedule
+        # run's payload holds its cron line (docs.github.com, "Events that trigger workflows").
+        if self.name == "workflow_dispatch":
+            return {"inputs": {}, "ref": self.ref, "repository": repo, "workflow": WORKFLOW}
+        if self.name == "schedule":
+            return {"schedule": "30 5 * * 1", "repository": repo, "workflow": WORKFLOW}
         if self.name != "pull_request":
             head_commit = {
                 "id": self.sha,

@@ -149,6 +149,20 @@ def test_wrong_federated_subject_shows_the_claims(
     assert "az ad app federated-credential create" in run.stdout
 
 
+def test_wrong_audience_is_explained_as_a_federation_mismatch(
+    run_action: Callable[..., Run], hello_app
+) -> None:
+    run = run_action(
+        inputs={"name": "hello-aud", "audience": "api://AzureADMyOrg"}, workspace=hello_app
+    )
+
+    assert run.exit_code == 1
+    assert "AADSTS700212" in run.stdout
+    assert "no federated credential matches the token's audience" in run.stdout
+    assert "api://AzureADMyOrg" in run.stdout
+    assert "az ad app federated-credential create" in run.stdout
+
+
 def test_missing_id_token_permission_is_explained(
     run_action: Callable[..., Run], hello_app
 ) -> None:

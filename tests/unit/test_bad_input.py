@@ -129,7 +129,7 @@ CASES = [
         "secret-name-in-list-space",
         "secrets-from-key-vault",
         {"secrets-from-key-vault": "DATABASE_URL=database url"},
-        "database url",
+        "DATABASE_URL=database url",
     ),
     value("image-name-upper-case", "image-name", "MyApp"),
     value("image-name-empty-component", "image-name", "team//app"),
@@ -145,6 +145,7 @@ CASES = [
     value("resource-group-slash", "resource-group", "rg/1"),
     value("resource-group-too-long", "resource-group", "r" * 91),
     value("location-punctuation", "location", "west_europe!"),
+    value("location-display-name-typo", "location", "West Europe!"),
     # --- numbers
     value("cpu-text", "cpu", "two"),
     value("cpu-zero", "cpu", "0"),
@@ -159,7 +160,8 @@ CASES = [
     value("memory-with-unit", "memory", "1.5GB"),
     value("port-zero", "ports", "0"),
     value("port-65536", "ports", "65536"),
-    bad("port-duplicate", "ports", {"ports": "80, 443, 80"}, "80"),
+    value("port-duplicate", "ports", "80, 443, 80"),
+    value("port-zero-in-list", "ports", "80 0 443"),
     value("port-text", "ports", "http"),
     value("port-negative", "ports", "-1"),
     value("port-range", "ports", "80-90"),
@@ -171,17 +173,20 @@ CASES = [
         "NOEQUALS",
     ),
     bad(
-        "env-name-hyphen", "environment-variables", {"environment-variables": "MY-VAR=x"}, "MY-VAR"
+        "env-name-hyphen",
+        "environment-variables",
+        {"environment-variables": "MY-VAR=x"},
+        "MY-VAR=x",
     ),
-    bad("env-name-digit-first", "environment-variables", {"environment-variables": "1A=x"}, "1A"),
-    bad("env-name-twice", "environment-variables", {"environment-variables": "A=1\nA=2"}, NO_VALUE),
+    bad("env-name-digit-first", "environment-variables", {"environment-variables": "1A=x"}, "1A=x"),
+    bad("env-name-twice", "environment-variables", {"environment-variables": "A=1\nA=2"}, "A=2"),
     bad(
         "build-arg-without-equals", "build-args", {"build-args": "PYTHON_VERSION"}, "PYTHON_VERSION"
     ),
-    bad("build-arg-name-space", "build-args", {"build-args": "BAD ARG=1"}, "BAD ARG"),
-    bad("label-key-leading-hyphen", "labels", {"labels": "-team=web"}, "-team"),
+    bad("build-arg-name-space", "build-args", {"build-args": "BAD ARG=1"}, "BAD ARG=1"),
+    bad("label-key-leading-hyphen", "labels", {"labels": "-team=web"}, "-team=web"),
     bad("label-without-equals", "labels", {"labels": "team"}, "team"),
-    bad("resource-tag-name-slash", "resource-tags", {"resource-tags": "team/web=1"}, "team/web"),
+    bad("resource-tag-name-slash", "resource-tags", {"resource-tags": "team/web=1"}, "team/web=1"),
     bad(
         "secure-line-without-equals",
         "secure-environment-variables",

@@ -17,6 +17,7 @@ from acr_action.errors import (
     AzureCallFailed,
     AzureError,
     BuildFailed,
+    CloudLacksService,
     ContainerFailed,
     DependencyUnavailable,
     DeployError,
@@ -271,6 +272,16 @@ EXAMPLES = [
         id="not-ready",
     ),
     pytest.param(StepTimeout("deploy", 600), ["10m", "timeout: 20m"], id="step-timeout"),
+    pytest.param(
+        CloudLacksService(
+            "management.local.azurestack.external",
+            "Azure Container Instances",
+            "This cloud has no Azure Container Instances.",
+            "with:\n  mode: build",
+        ),
+        ["Azure Container Instances", "mode: build", "resource-manager-endpoint"],
+        id="cloud-lacks-service",
+    ),
     pytest.param(
         DependencyUnavailable("Key Vault", "HTTP 503", "https://status.azure.com"),
         ["Key Vault", "HTTP 503", "status.azure.com", "timeout:"],

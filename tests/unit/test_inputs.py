@@ -451,6 +451,9 @@ INVALID = [
     pytest.param({"image": "Team/App:1"}, "image", "Team/App:1", id="image-upper-case"),
     pytest.param({"image": "app:tag:tag"}, "image", "app:tag:tag", id="image-two-tags"),
     pytest.param({"location": "west_europe!"}, "location", "west_europe!", id="location-invalid"),
+    pytest.param(
+        {"location": "West Europe!"}, "location", "West Europe!", id="location-shown-as-written"
+    ),
     pytest.param({"key-vault": "kv"}, "key-vault", "kv", id="key-vault-too-short"),
     pytest.param(
         {"key-vault": "my--vault"}, "key-vault", "my--vault", id="key-vault-double-hyphen"
@@ -476,7 +479,7 @@ INVALID = [
     pytest.param(
         {"key-vault": "my-app-kv", "secrets-from-key-vault": "DB=bad name"},
         "secrets-from-key-vault",
-        "bad name",
+        "DB=bad name",
         id="secret-name-in-list",
     ),
     pytest.param({"target": "1stage"}, "target", "1stage", id="target-invalid"),
@@ -537,7 +540,8 @@ INVALID = [
     pytest.param({"memory": "1.55"}, "memory", "1.55", id="memory-not-tenth"),
     pytest.param({"ports": "0"}, "ports", "0", id="port-zero"),
     pytest.param({"ports": "65536"}, "ports", "65536", id="port-too-big"),
-    pytest.param({"ports": "80, 80"}, "ports", "80", id="port-duplicate"),
+    pytest.param({"ports": "80, 443, 80"}, "ports", "80, 443, 80", id="port-duplicate"),
+    pytest.param({"ports": "80 http"}, "ports", "80 http", id="port-text-in-list"),
     pytest.param({"ports": "http"}, "ports", "http", id="port-text"),
     pytest.param({"ports": "-1"}, "ports", "-1", id="port-negative"),
     pytest.param({"timeout": "soon"}, "timeout", "soon", id="timeout-text"),
@@ -568,29 +572,47 @@ INVALID = [
         id="env-no-equals",
     ),
     pytest.param(
-        {"environment-variables": "1A=x"}, "environment-variables", "1A", id="env-name-digit-first"
+        {"environment-variables": "1A=x"},
+        "environment-variables",
+        "1A=x",
+        id="env-name-digit-first",
     ),
     pytest.param(
         {"environment-variables": "MY-VAR=x"},
         "environment-variables",
-        "MY-VAR",
+        "MY-VAR=x",
         id="env-name-hyphen",
     ),
-    pytest.param({"environment-variables": "=x"}, "environment-variables", "", id="env-name-empty"),
     pytest.param(
-        {"environment-variables": "A=1\nA=2"}, "environment-variables", None, id="env-duplicate"
+        {"environment-variables": "=x"}, "environment-variables", "=x", id="env-name-empty"
     ),
-    pytest.param({"build-args": "BAD ARG=1"}, "build-args", "BAD ARG", id="build-arg-name"),
-    pytest.param({"labels": "-bad=1"}, "labels", "-bad", id="label-key"),
-    pytest.param({"resource-tags": "a/b=1"}, "resource-tags", "a/b", id="resource-tag-name"),
     pytest.param(
-        {"resource-tags": "a=" + "v" * 257}, "resource-tags", None, id="resource-tag-value-long"
+        {"environment-variables": "A=1\nA=2"}, "environment-variables", "A=2", id="env-duplicate"
+    ),
+    pytest.param({"build-args": "BAD ARG=1"}, "build-args", "BAD ARG=1", id="build-arg-name"),
+    pytest.param({"labels": "-bad=1"}, "labels", "-bad=1", id="label-key"),
+    pytest.param({"resource-tags": "a/b=1"}, "resource-tags", "a/b=1", id="resource-tag-name"),
+    pytest.param(
+        {"resource-tags": "a=" + "v" * 257},
+        "resource-tags",
+        "a=" + "v" * 257,
+        id="resource-tag-value-long",
     ),
     pytest.param(
         {"environment-variables": "A=1", "secure-environment-variables": "A=2"},
         "secure-environment-variables",
         None,
         id="env-name-in-two-inputs",
+    ),
+    pytest.param(
+        {
+            "environment-variables": "DB=1",
+            "key-vault": "my-app-kv",
+            "secrets-from-key-vault": "DB=db-url",
+        },
+        "secrets-from-key-vault",
+        "DB=db-url",
+        id="env-name-in-two-inputs-shows-the-line",
     ),
     # command line
     pytest.param(
