@@ -288,6 +288,43 @@ def test_registry_get_defaults_are_the_recorded_example(
     assert registry.network_rule_set.default_action == "Allow"
 
 
+def test_registry_get_at_an_older_api_version_leaves_out_newer_properties(
+    azure_http: Emulator,
+) -> None:
+    """ARM shapes the answer by the asked version: 2019-05-01 knows neither the role mode nor
+    the ARM-token policy, so a client asking for it cannot learn them (and must not assume)."""
+    from azure.identity import ClientAssertionCredential
+
+    credential = ClientAssertionCredential(
+        azure_http.state.tenant_id,
+        DEPLOYER,
+        lambda: azure_http.services["oidc"].mint("octo-org/iris-api"),
+        authority=azure_http.authority_url,
+    )
+    client = ContainerRegistryManagementClient(
+        credential,
+        azure_http.state.subscription_id,
+        base_url=azure_http.arm_url,
+        credential_scopes=[azure_http.arm_url + "/.default"],
+        api_version="2019-05-01",
+    )
+    with (
+        credential,
+        client,
+        azure_http.state.registry_settings(
+            REGISTRY,
+            authentication_as_arm="disabled",
+            role_assignment_mode="AbacRepositoryPermissions",
+        ),
+    ):
+        registry = client.registries.get(RG, REGISTRY)
+
+    assert registry.login_server
+    assert registry.role_assignment_mode is None
+    assert registry.policies is not None
+    assert registry.policies.azure_ad_authentication_as_arm_policy is None
+
+
 SHARED_SUBSCRIPTION = "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
 
 

@@ -250,48 +250,43 @@ class Service:
         if isinstance(found, web.Response):
             return found
         registry, rg_location = found
-        return json_response(
-            {
-                "id": state.registry_id(registry),
-                "name": registry.name,
-                "type": "Microsoft.ContainerRegistry/registries",
-                "location": registry.location or rg_location,
-                "tags": {},
-                "sku": {"name": registry.sku, "tier": registry.sku},
-                "properties": {
-                    "loginServer": self.emulator.login_server(registry.name),
-                    "creationDate": _iso(self.created),
-                    "provisioningState": "Succeeded",
-                    "adminUserEnabled": False,
-                    "policies": {
-                        "quarantinePolicy": {"status": "disabled"},
-                        "trustPolicy": {"type": "Notary", "status": "disabled"},
-                        "retentionPolicy": {"days": 7, "status": "disabled"},
-                        "exportPolicy": {"status": "enabled"},
-                        "azureADAuthenticationAsArmPolicy": {
-                            "status": registry.authentication_as_arm
-                        },
-                    },
-                    "encryption": {"status": "disabled"},
-                    "status": None,
-                    "dataEndpointEnabled": False,
-                    "dataEndpointHostNames": [],
-                    "privateEndpointConnections": [],
-                    "publicNetworkAccess": registry.public_network_access,
-                    "networkRuleSet": {
-                        "defaultAction": registry.network_default_action,
-                        "ipRules": [
-                            {"action": "Allow", "value": rule} for rule in registry.ip_rules
-                        ],
-                    },
-                    "networkRuleBypassOptions": "AzureServices",
-                    "networkRuleBypassAllowedForTasks": False,
-                    "zoneRedundancy": "Disabled",
-                    "anonymousPullEnabled": False,
-                    "roleAssignmentMode": registry.role_assignment_mode,
+        body: dict[str, Any] = {
+            "id": state.registry_id(registry),
+            "name": registry.name,
+            "type": "Microsoft.ContainerRegistry/registries",
+            "location": registry.location or rg_location,
+            "tags": {},
+            "sku": {"name": registry.sku, "tier": registry.sku},
+            "properties": {
+                "loginServer": self.emulator.login_server(registry.name),
+                "creationDate": _iso(self.created),
+                "provisioningState": "Succeeded",
+                "adminUserEnabled": False,
+                "policies": {
+                    "quarantinePolicy": {"status": "disabled"},
+                    "trustPolicy": {"type": "Notary", "status": "disabled"},
+                    "retentionPolicy": {"days": 7, "status": "disabled"},
+                    "exportPolicy": {"status": "enabled"},
+                    "azureADAuthenticationAsArmPolicy": {"status": registry.authentication_as_arm},
                 },
-            }
-        )
+                "encryption": {"status": "disabled"},
+                "status": None,
+                "dataEndpointEnabled": False,
+                "dataEndpointHostNames": [],
+                "privateEndpointConnections": [],
+                "publicNetworkAccess": registry.public_network_access,
+                "networkRuleSet": {
+                    "defaultAction": registry.network_default_action,
+                    "ipRules": [{"action": "Allow", "value": rule} for rule in registry.ip_rules],
+                },
+                "networkRuleBypassOptions": "AzureServices",
+                "networkRuleBypassAllowedForTasks": False,
+                "zoneRedundancy": "Disabled",
+                "anonymousPullEnabled": False,
+                "roleAssignmentMode": registry.role_assignment_mode,
+            },
+        }
+        return json_response(_as_of_version(body, request.query.get("api-version", "")))
 
     async def get_vault(
         self, request: web.Request, subscription: str, rg: str, name: str
@@ -327,3 +322,28 @@ class Service:
                 },
             }
         )
+
+
+# Registry properties ARM leaves out of an answer whose api-version predates them: ARM shapes a
+# resource by the requested version's schema, so an older client never sees newer fields.
+# `roleAssignmentMode` is in the 2025-05-01-preview and 2025-11-01 RegistryGet examples and in no
+# earlier version's (Azure/azure-rest-api-specs, specification/containerregistry); the
+# `azureADAuthenticationAsArmPolicy` boundary is [inferred] (the policy shipped in 2021; the
+# 2019-05-01 version of Azure Stack Hub's hybrid profile certainly lacks both).
+_REGISTRY_FIELDS_SINCE = {
+    ("roleAssignmentMode",): "2025-05-01",
+    ("policies", "azureADAuthenticationAsArmPolicy"): "2021-08-01",
+}
+
+
+def _as_of_version(body: dict[str, Any], api_version: str) -> dict[str, Any]:
+    """`body` (a registry) without the properties `api_version` does not define."""
+    properties = body["properties"]
+    for path, since in _REGISTRY_FIELDS_SINCE.items():
+        if api_version[:10] >= since:
+            continue
+        holder = properties
+        for key in path[:-1]:
+            holder = holder.get(key, {})
+        holder.pop(path[-1], None)
+    return body
