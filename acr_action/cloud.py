@@ -32,7 +32,14 @@ class ApiVersions:
     SDK's 2023-05-01, whose shapes `spec.py` and `deploy.py` are written against.
     """
 
-    registries: str = "2019-05-01"
+    # Registries: the newest first, because only it reports what decides data-plane access
+    # (`roleAssignmentMode` for ABAC repository permissions since 2025-05-01-preview,
+    # `policies.azureADAuthenticationAsArmPolicy`); ARM shapes an answer by the asked version, so
+    # an older one leaves them out. A cloud that refuses it (NoRegisteredProviderFound) is asked
+    # again with the hybrid profile's version: a cloud without the version that has the mode has
+    # no ABAC registries either, so the legacy roles are then the right hints.
+    registries: str = "2025-11-01"
+    registries_fallback: str = "2019-05-01"
     key_vault: str = "2016-10-01"
     resource_groups: str = "2019-10-01"
     container_groups: str = "2023-05-01"

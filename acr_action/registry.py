@@ -102,16 +102,28 @@ def find_registry(
     from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
     from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 
-    client = ContainerRegistryManagementClient(
-        credential,
-        subscription_id,
-        base_url=endpoints.resource_manager,
-        credential_scopes=[endpoints.arm_scope],
-        api_version=endpoints.api_versions.registries,
-        **dict(options or {}),
-    )
+    def get(api_version: str) -> Any:
+        client = ContainerRegistryManagementClient(
+            credential,
+            subscription_id,
+            base_url=endpoints.resource_manager,
+            credential_scopes=[endpoints.arm_scope],
+            api_version=api_version,
+            **dict(options or {}),
+        )
+        try:
+            return client.registries.get(resource_group, registry)
+        finally:
+            client.close()
+
+    versions = endpoints.api_versions
     try:
-        found = client.registries.get(resource_group, registry)
+        try:
+            found = get(versions.registries)
+        except HttpResponseError as exc:
+            if not _version_refused(exc) or versions.registries_fallback == versions.registries:
+                raise
+            found = get(versions.registries_fallback)  # a cloud behind public Azure (cloud.py)
     except ResourceNotFoundError as exc:
         raise ResourceMissing("container registry", registry, str(exc.message)) from exc
     except HttpResponseError as exc:
@@ -122,8 +134,6 @@ def find_registry(
         raise DependencyUnavailable(
             "Azure Resource Manager (registry)", type(exc).__name__, ARM_CHECK
         ) from exc
-    finally:
-        client.close()
     props = found.properties
     server = props.login_server if props is not None else None
     if props is None or not server:
@@ -144,6 +154,16 @@ def find_registry(
         public_network_access=_setting(props.public_network_access),
         network_default_action=_setting(rules.default_action if rules else None),
     )
+
+
+def _version_refused(exc: Any) -> bool:
+    """Is this ARM's answer to an api-version the cloud does not serve?"""
+    code = getattr(getattr(exc, "error", None), "code", None) or ""
+    return exc.status_code == 400 and code in {
+        "NoRegisteredProviderFound",
+        "InvalidApiVersionParameter",
+        "InvalidResourceType",
+    }
 
 
 def _setting(value: object) -> str | None:

@@ -66,10 +66,12 @@ def test_a_cloud_serving_only_older_api_versions_still_deploys(
     assert run.exit_code == 0, run.stdout[-3000:]
     assert run.outputs["state"] == "Running"
     sent = api_versions_sent(azure, since)
-    assert sent["registries"] == {"2019-05-01"}
+    # The newest first (only it reports the role mode and ARM-token policy), refused, then the
+    # hybrid profile's.
+    assert sent["registries"] == {"2025-11-01", "2019-05-01"}
     assert sent["vaults"] == {"2016-10-01"}
     assert sent["containerGroups"] == {"2023-05-01"}
-    assert "NoRegisteredProviderFound" not in run.stdout
+    assert "NoRegisteredProviderFound" not in run.stdout  # the refusal is handled, not shown
 
 
 def test_azure_stack_hub_refuses_deploy_before_calling_container_instances(

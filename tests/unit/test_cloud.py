@@ -40,8 +40,10 @@ def test_named_clouds_ask_for_the_hybrid_profile_versions(name: str) -> None:
     # azure-cli profiles/_shared.py, 2020-09-01-hybrid: the versions Azure Stack Hub serves.
     versions = KNOWN_CLOUDS[name].api_versions
     assert versions == ApiVersions()
-    assert (versions.registries, versions.key_vault, versions.resource_groups) == (
+    assert (versions.registries_fallback, versions.key_vault, versions.resource_groups) == (
         "2019-05-01",
         "2016-10-01",
         "2019-10-01",
     )
+    # The registry is asked for at the newest version first: only it reports the role mode.
+    assert versions.registries == "2025-11-01"
