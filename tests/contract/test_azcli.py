@@ -1,0 +1,300 @@
+"""Contract tests with the real Azure CLI: a second client, written by Microsoft, not by us.
+
+The action and the emulator were written by the same people, so a misunderstanding they share
+passes every other test. `az` (azure-cli from `requirements/azcli.lock`, `tests/azcli.py`) is
+pointed at the local Azure as a custom cloud, signs in the way azure/login does (federated token)
+and runs the tutorial's commands: `az keyvault secret show`, `az acr login` (then `docker push`
+with the Docker config it wrote), `az container create/show/logs/delete`. Each test asserts what
+the CLI itself reports: exit code, JSON fields, the Docker config entry.
+
+`az` starts in about a second, so each command runs once per module where the tests can share it.
+No request may leave the machine: `OutsideTrap` catches any request for a host outside the local
+Azure, and every test checks that it caught none.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from tests.azcli import AzureCli, InstallFailed, OutsideTrap, ensure_installed
+from tests.conftest import unavailable
+from tests.emulator.aci_runtime import LABEL_EMULATOR
+from tests.emulator.server import Emulator
+
+pytestmark = pytest.mark.emulator
+
+RG = "demo-rg"
+LOCATION = "westeurope"
+REGISTRY = "acractiondemo"
+VAULT = "acr-action-demo-kv"
+DEPLOYER = "2d0e7c4a-9b1f-4c3e-8a5d-6f7e8d9c0b1a"  # Contributor, AcrPush, Secrets User (seed.yaml)
+PULL_USER_SECRET = "acractiondemo-pull-usr"
+PULL_PASSWORD_SECRET = "acractiondemo-pull-pwd"
+PULLER = "5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b"  # the seed's value of the -usr secret
+PULLER_PASSWORD = "Xq8~pullPrincipalSecret.Local-0001"  # the seed's -pwd secret
+NULL_GUID = "00000000-0000-0000-0000-000000000000"
+DOCKER = "/usr/bin/docker"  # Debian's CLI (scripts/lib.sh)
+PREFIX = "ct-azcli-"  # every container group these tests create
+GREETING = "hello from the az contract test"
+SECURE_VALUE = "az-secure-value-never-shown-5521"
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def az() -> Path:
+    """The locked azure-cli, installed into the cache on first use (fails in CI when it cannot be)."""
+    try:
+        return ensure_installed(print)
+    except InstallFailed as exc:
+        unavailable(f"the Azure CLI could not be installed from requirements/azcli.lock: {exc}")
+        raise  # unreachable: unavailable() fails or skips
+
+
+@pytest.fixture(scope="module")
+def trap() -> Iterator[OutsideTrap]:
+    catcher = OutsideTrap()
+    yield catcher
+    catcher.close()
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_the_machine(trap: OutsideTrap) -> Iterator[None]:
+    """Every test: the CLI asked for no host outside the local Azure (telemetry, versions, MSAL)."""
+    yield
+    assert trap.requests == [], "the Azure CLI tried to reach outside the local Azure"
+
+
+def signed_in(az: Path, azure: Emulator, home: Path, trap: OutsideTrap) -> AzureCli:
+    cli = AzureCli(az, azure, home, trap)
+    cli.use_local_cloud()
+    cli.login_federated(DEPLOYER, azure.services["oidc"].mint("octo-org/iris-api"))
+    return cli
+
+
+@pytest.fixture(scope="module")
+def cli_http(
+    az: Path, azure_http: Emulator, tmp_path_factory: pytest.TempPathFactory, trap: OutsideTrap
+) -> Iterator[AzureCli]:
+    """`az` signed in as the deployer to the local Azure without Docker."""
+    home = tmp_path_factory.mktemp("az-home-http")
+    yield signed_in(az, azure_http, home, trap)
+    shutil.rmtree(home)
+
+
+@pytest.fixture(scope="module")
+def cli(
+    az: Path, azure: Emulator, tmp_path_factory: pytest.TempPathFactory, trap: OutsideTrap
+) -> Iterator[AzureCli]:
+    """`az` signed in as the deployer to the local Azure with Docker; its home goes at the end."""
+    home = tmp_path_factory.mktemp("az-home")
+    yield signed_in(az, azure, home, trap)
+    # The Docker config holds an ACR refresh token: no credential file outlives the module.
+    shutil.rmtree(home)
+    assert not home.exists()
+
+
+@pytest.fixture(scope="module")
+def acr_login(cli: AzureCli) -> dict[str, Any]:
+    """`az acr login`: its result and the Docker config it wrote."""
+    done = cli.run("acr", "login", "--name", REGISTRY, "--resource-group", RG)
+    config = json.loads((cli.docker_config / "config.json").read_text(encoding="utf-8"))
+    return {"stdout": done.stdout, "stderr": done.stderr, "config": config}
+
+
+push_output: dict[str, str] = {}  # `docker push` stdout by reference
+
+
+@pytest.fixture(scope="module")
+def pushed_image(
+    azure: Emulator,
+    cli: AzureCli,
+    acr_login: dict[str, Any],
+    docker_engine: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """A busybox image pushed with the Docker config `az acr login` wrote; removed locally after."""
+    context = tmp_path_factory.mktemp("azcli-image")
+    (context / "bin").mkdir()
+    shutil.copyfile("/bin/busybox", context / "bin" / "busybox")
+    (context / "bin" / "busybox").chmod(0o755)
+    (context / "bin" / "sh").symlink_to("busybox")
+    (context / "www").mkdir()
+    (context / "www" / "index.html").write_text(GREETING + "\n", encoding="utf-8")
+    (context / "Dockerfile").write_text(
+        "FROM scratch\nCOPY bin /bin\nCOPY www /www\n"
+        f'CMD ["/bin/sh", "-c", "echo {GREETING}; exec /bin/busybox httpd -f -p 80 -h /www"]\n',
+        encoding="utf-8",
+    )
+    reference = f"{azure.login_server(REGISTRY)}/azcli-contract/httpd:{uuid.uuid4().hex[:8]}"
+    docker_engine.images.build(path=str(context), tag=reference, rm=True, forcerm=True)
+    try:
+        # Debian's docker CLI with the CLI's DOCKER_CONFIG: the push authenticates with the
+        # identity token that `az acr login` stored, and nothing else.
+        pushed = subprocess.run(
+            [DOCKER, "push", reference], env=cli.env, capture_output=True, text=True, check=False
+        )
+        assert pushed.returncode == 0, pushed.stderr
+        push_output[reference] = pushed.stdout
+        # Only the registry has it now: the container group's pull really goes through ACR.
+        docker_engine.images.remove(reference, force=True)
+        yield reference
+    finally:
+        with contextlib.suppress(Exception):  # already removed on the success path
+            docker_engine.images.remove(reference, force=True)
+
+
+@pytest.fixture(scope="module")
+def group_name(azure: Emulator, cli: AzureCli, docker_engine: Any) -> Iterator[str]:
+    """A fresh group name; at the end no group or container of this module is left."""
+    name = f"{PREFIX}{uuid.uuid4().hex[:6]}"
+    yield name
+    with azure.state.lock:
+        left = [g.name for g in azure.state.container_groups.values() if g.name == name]
+    for leftover in left:
+        cli.run("container", "delete", "--resource-group", RG, "--name", leftover, "--yes",
+                "--output", "none")  # fmt: skip
+    service = azure.services["aci"]
+    containers = docker_engine.containers.list(
+        all=True, filters={"label": f"{LABEL_EMULATOR}={service.instance_id}"}
+    )
+    assert [c.name for c in containers if name in c.name] == []
+
+
+@pytest.fixture(scope="module")
+def created(cli: AzureCli, pushed_image: str, group_name: str, azure: Emulator) -> dict[str, Any]:
+    """`az container create` of the pushed image with the vault's pull credentials."""
+    user = cli.run("keyvault", "secret", "show", "--vault-name", VAULT, "--name",
+                   PULL_USER_SECRET, "--query", "value", "--output", "tsv").stdout.strip()  # fmt: skip
+    password = cli.run("keyvault", "secret", "show", "--vault-name", VAULT, "--name",
+                       PULL_PASSWORD_SECRET, "--query", "value", "--output", "tsv").stdout.strip()  # fmt: skip
+    return cli.json(  # type: ignore[no-any-return]
+        "container", "create", "--resource-group", RG, "--name", group_name,
+        "--image", pushed_image, "--os-type", "Linux", "--location", LOCATION,
+        "--cpu", "0.5", "--memory", "0.5", "--ports", "80", "--dns-name-label", group_name,
+        "--registry-login-server", azure.login_server(REGISTRY),
+        "--registry-username", user, "--registry-password", password,
+        "--environment-variables", "GREETING=hello",
+        "--secure-environment-variables", f"API_KEY={SECURE_VALUE}",
+    )  # fmt: skip
+
+
+# --- Key Vault ---------------------------------------------------------------------------------
+def test_keyvault_secret_show_returns_the_value(cli_http: AzureCli, azure_http: Emulator) -> None:
+    secret = cli_http.json(
+        "keyvault", "secret", "show", "--vault-name", VAULT, "--name", PULL_PASSWORD_SECRET
+    )
+
+    assert secret["value"] == PULLER_PASSWORD
+    assert secret["name"] == PULL_PASSWORD_SECRET
+    assert secret["id"].startswith(f"{azure_http.vault_url(VAULT)}/secrets/{PULL_PASSWORD_SECRET}/")
+    assert secret["attributes"]["enabled"] is True
+
+
+def test_keyvault_secret_show_of_a_missing_secret_fails(cli_http: AzureCli) -> None:
+    done = cli_http.run(
+        "keyvault", "secret", "show", "--vault-name", VAULT, "--name", "no-such-secret",
+        check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 3  # azure-cli: ResourceNotFoundError exits 3
+    assert "SecretNotFound" in done.stderr
+    assert "A secret with (name/id) no-such-secret was not found in this key vault" in done.stderr
+
+
+# --- ACR ---------------------------------------------------------------------------------------
+@pytest.mark.docker
+def test_acr_login_stores_a_refresh_token_for_the_null_guid(
+    acr_login: dict[str, Any], azure: Emulator
+) -> None:
+    server = azure.login_server(REGISTRY)
+
+    assert "Login Succeeded" in acr_login["stdout"]
+    entry = acr_login["config"]["auths"][server]
+    assert base64.b64decode(entry["auth"]).decode() == f"{NULL_GUID}:"
+    claims = jwt.decode(entry["identitytoken"], options={"verify_signature": False})
+    assert claims["grant_type"] == "refresh_token"
+    assert claims["aud"] == server
+    deployer = azure.state.app(DEPLOYER)
+    assert deployer is not None
+    assert claims["sub"] == deployer.object_id
+    assert "credsStore" not in acr_login["config"]  # the token is in this temporary file only
+
+
+@pytest.mark.docker
+def test_docker_pushes_with_the_config_az_acr_login_wrote(pushed_image: str) -> None:
+    # The push itself is the pushed_image fixture: the daemon authenticated with nothing but the
+    # identity token in the CLI's Docker config.
+    tag = pushed_image.rsplit(":", 1)[1]
+
+    assert f"{tag}: digest: sha256:" in push_output[pushed_image]
+
+
+# --- ACI ---------------------------------------------------------------------------------------
+@pytest.mark.docker
+def test_container_create_runs_the_group(created: dict[str, Any], group_name: str) -> None:
+    assert created["name"] == group_name
+    assert created["provisioningState"] == "Succeeded"
+    assert created["osType"] == "Linux"
+    assert created["ipAddress"]["type"] == "Public"
+    assert created["ipAddress"]["fqdn"] == f"{group_name}.{LOCATION}.azurecontainer.io"
+    assert created["ipAddress"]["ports"] == [{"port": 80, "protocol": "TCP"}]
+    (container,) = created["containers"]
+    assert container["instanceView"]["currentState"]["state"] == "Running"
+    (credential,) = created["imageRegistryCredentials"]
+    assert credential["username"] == PULLER
+    assert credential.get("password") is None  # ARM never returns it
+
+
+@pytest.mark.docker
+def test_container_show_reports_the_group_without_secrets(
+    cli: AzureCli, created: dict[str, Any], group_name: str
+) -> None:
+    shown = cli.json("container", "show", "--resource-group", RG, "--name", group_name)
+
+    assert shown["id"] == created["id"]
+    assert shown["instanceView"]["state"] == "Running"
+    variables = {v["name"]: v for v in shown["containers"][0]["environmentVariables"]}
+    assert variables["GREETING"]["value"] == "hello"
+    assert variables["API_KEY"].get("secureValue") is None
+    assert SECURE_VALUE not in json.dumps(shown)
+
+
+@pytest.mark.docker
+def test_container_logs_show_what_the_container_printed(
+    cli: AzureCli, created: dict[str, Any], group_name: str
+) -> None:
+    done = cli.run("container", "logs", "--resource-group", RG, "--name", group_name)
+
+    assert GREETING in done.stdout
+
+
+@pytest.mark.docker
+def test_container_delete_removes_the_group(
+    cli: AzureCli, created: dict[str, Any], group_name: str, azure: Emulator, docker_engine: Any
+) -> None:
+    deleted = cli.json("container", "delete", "--resource-group", RG, "--name", group_name, "--yes")
+    gone = cli.run("container", "show", "--resource-group", RG, "--name", group_name, check=False)
+
+    assert deleted["name"] == group_name
+    assert gone.returncode == 3
+    assert "ResourceNotFound" in gone.stderr  # exit 3: azure-cli core util.py, for a 404
+    assert (
+        f"The Resource 'Microsoft.ContainerInstance/containerGroups/{group_name}' under resource"
+        f" group '{RG}' was not found" in gone.stderr
+    )
+    service = azure.services["aci"]
+    containers = docker_engine.containers.list(
+        all=True, filters={"label": f"{LABEL_EMULATOR}={service.instance_id}"}
+    )
+    assert [c.name for c in containers if group_name in c.name] == []
