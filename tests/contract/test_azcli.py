@@ -240,6 +240,25 @@ def test_docker_pushes_with_the_config_az_acr_login_wrote(pushed_image: str) -> 
     assert f"{tag}: digest: sha256:" in push_output[pushed_image]
 
 
+@pytest.mark.docker
+def test_acr_login_by_name_alone_finds_the_registry(cli: AzureCli, azure: Emulator) -> None:
+    # Without --resource-group, azure-cli acr/_utils.py lists the subscription's resources with
+    # $filter=resourceType eq 'Microsoft.ContainerRegistry/registries' and takes the group from
+    # the id of the one whose name matches.
+    done = cli.run("acr", "login", "--name", REGISTRY)
+
+    assert "Login Succeeded" in done.stdout
+    found = cli.json(
+        "resource", "list", "--resource-type", "Microsoft.ContainerRegistry/registries"
+    )
+    assert [(r["name"], r["resourceGroup"], r["type"]) for r in found] == [
+        (REGISTRY, RG, "Microsoft.ContainerRegistry/registries")
+    ]
+    assert found[0]["id"] == azure.state.registry_id(azure.state.registries[REGISTRY])
+    shown = cli.json("acr", "show", "--name", REGISTRY)  # the same lookup, then ARM's GET
+    assert shown["loginServer"] == azure.login_server(REGISTRY)
+
+
 # --- ACI ---------------------------------------------------------------------------------------
 @pytest.mark.docker
 def test_container_create_runs_the_group(created: dict[str, Any], group_name: str) -> None:

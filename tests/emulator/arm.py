@@ -11,6 +11,7 @@ learns nothing about what exists). Errors use the ARM envelope with the messages
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,8 +30,12 @@ RG = SUB + r"/resourcegroups/(?P<rg>[^/]+)"
 PROVIDERS = RG + r"/providers"
 
 RG_READ = "Microsoft.Resources/subscriptions/resourceGroups/read"
-REGISTRY_READ = "Microsoft.ContainerRegistry/registries/read"
-VAULT_READ = "Microsoft.KeyVault/vaults/read"
+REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
+VAULT_TYPE = "Microsoft.KeyVault/vaults"
+REGISTRY_READ = f"{REGISTRY_TYPE}/read"
+VAULT_READ = f"{VAULT_TYPE}/read"
+# The only `$filter` of Resources_List that the local Azure understands (the CLI's, see below).
+RESOURCE_TYPE_FILTER = re.compile(r"^\s*resourceType\s+eq\s+'(?P<type>[^']+)'\s*$", re.IGNORECASE)
 
 
 def add_arm_headers(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -59,6 +64,7 @@ class Service:
             r"(?i)/subscriptions/?": self.list_subscriptions,
             SUB + "/?": self.get_subscription,
             RG + "/?": self.get_resource_group,
+            SUB + "/resources/?": self.list_resources,
             PROVIDERS
             + r"/Microsoft\.ContainerRegistry/registries/(?P<name>[^/]+)/?": self.get_registry,
             PROVIDERS + r"/Microsoft\.KeyVault/vaults/(?P<name>[^/]+)/?": self.get_vault,
@@ -195,6 +201,59 @@ class Service:
                 "properties": {"provisioningState": "Succeeded"},
             }
         )
+
+    async def list_resources(self, request: web.Request, subscription: str) -> web.Response:
+        """`GET /subscriptions/{id}/resources` (Resources_List): registries and vaults.
+
+        `az acr login --name` without `--resource-group` finds the registry's group this way
+        (azure-cli acr/_utils.py `get_resources_in_subscription`, with
+        `$filter=resourceType eq 'Microsoft.ContainerRegistry/registries'`). The list holds what
+        the caller may read, as ARM's subscription-wide lists do, and no error for the rest.
+        Only a `resourceType eq '...'` filter (or none) is understood here; any other filter is
+        refused rather than ignored, so a client that relies on one finds out.
+        """
+        app = auth.authenticate_arm(self.emulator, request)
+        if isinstance(app, web.Response):
+            return app
+        if not self._subscription_known(subscription):
+            return self._subscription_not_found(subscription)
+        wanted: str | None = None
+        if "$filter" in request.query:
+            matched = RESOURCE_TYPE_FILTER.match(request.query["$filter"])
+            if matched is None:
+                return arm_error(
+                    400,
+                    "InvalidFilterInQueryString",
+                    "The local Azure supports only $filter=resourceType eq '<type>' here,"
+                    f" not: {request.query['$filter']}",
+                )
+            wanted = matched.group("type").lower()
+        state = self.emulator.state
+        with state.lock:
+            rows = [
+                (REGISTRY_TYPE, state.registry_id(r), r.name, r.resource_group, r.location)
+                for r in state.registries.values()
+            ] + [
+                (VAULT_TYPE, state.vault_id(v), v.name, v.resource_group, v.location)
+                for v in state.vaults.values()
+            ]
+        value: list[dict[str, Any]] = []
+        for kind, resource_id, name, rg, location in rows:
+            if wanted is not None and kind.lower() != wanted:
+                continue
+            if not state.authorized(app, f"{kind}/read", resource_id):
+                continue
+            found = state.resource_group(rg)
+            value.append(
+                {
+                    "id": resource_id,
+                    "name": name,
+                    "type": kind,
+                    "location": location or (found[1] if found else None),
+                    "tags": {},
+                }
+            )
+        return json_response({"value": value})
 
     def _read_resource(
         self,
