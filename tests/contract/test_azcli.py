@@ -299,6 +299,61 @@ def test_container_logs_show_what_the_container_printed(
 
 
 @pytest.mark.docker
+@pytest.mark.parametrize(
+    ("refusal", "expected"),
+    [
+        # Both texts are az CLI output quoted in public sources (azure-reference
+        # aci_error_examples.md): "ERROR: (Code) message", exit 1.
+        pytest.param(
+            "dns-label-taken",
+            # The group named is the one being created: labels are unique across customers,
+            # and Azure does not name another customer's group.
+            "(DnsNameLabelAlreadyTaken) The DNS name label '{label}' in container group"
+            " '{name}' is not available. Try using a different label.",
+            id="dns-label-taken",
+        ),
+        pytest.param(
+            "pull-refused",
+            "(InaccessibleImage) The image '{image}' in container group '{name}' is not"
+            " accessible. Please check the image and registry credential.",
+            id="pull-refused",
+        ),
+    ],
+)
+def test_container_create_refusals_read_as_in_azure(
+    cli: AzureCli,
+    azure: Emulator,
+    created: dict[str, Any],
+    pushed_image: str,
+    group_name: str,
+    refusal: str,
+    expected: str,
+) -> None:
+    name = f"{PREFIX}{uuid.uuid4().hex[:6]}"
+    label = group_name if refusal == "dns-label-taken" else name
+    password = PULLER_PASSWORD if refusal == "dns-label-taken" else "not-the-password"
+    try:
+        done = cli.run(
+            "container", "create", "--resource-group", RG, "--name", name,
+            "--image", pushed_image, "--os-type", "Linux", "--location", LOCATION,
+            "--cpu", "0.5", "--memory", "0.5", "--ports", "80", "--dns-name-label", label,
+            "--registry-login-server", azure.login_server(REGISTRY),
+            "--registry-username", PULLER, "--registry-password", password,
+            check=False,
+        )  # fmt: skip
+    finally:
+        with azure.state.lock:
+            left = any(g.name == name for g in azure.state.container_groups.values())
+        if left:
+            cli.run("container", "delete", "--resource-group", RG, "--name", name, "--yes",
+                    "--output", "none")  # fmt: skip
+
+    assert done.returncode == 1
+    message = expected.format(label=label, image=pushed_image, name=name)
+    assert f"ERROR: {message}" in done.stderr, done.stderr
+
+
+@pytest.mark.docker
 def test_container_delete_removes_the_group(
     cli: AzureCli, created: dict[str, Any], group_name: str, azure: Emulator, docker_engine: Any
 ) -> None:
