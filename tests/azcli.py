@@ -23,6 +23,7 @@ and keeps every request on this machine:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -62,30 +63,37 @@ def pinned_version(lock: Path = LOCK) -> str:
     return found.group(1)
 
 
-def install_dir(lock: Path = LOCK) -> Path:
+def install_dir(lock: Path = LOCK, cache: Path = CACHE_DIR) -> Path:
     """Where this lock's CLI lives: keyed by the pinned version and the lock's content."""
     digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
-    return CACHE_DIR / f"azure-cli-{pinned_version(lock)}-{digest}"
+    return cache / f"azure-cli-{pinned_version(lock)}-{digest}"
 
 
-def ensure_installed(say: Callable[[str], None] = lambda line: None) -> Path:
+def ensure_installed(
+    say: Callable[[str], None] = lambda line: None, lock: Path = LOCK, cache: Path = CACHE_DIR
+) -> Path:
     """The `az` of the lock's venv; installs it on first use (about a minute) and says so."""
-    target = install_dir()
+    target = install_dir(lock, cache)
     az = target / "bin" / "az"
     # Written last: a directory without it is an interrupted install, started again from scratch.
     stamp = target / ".installed"
     if stamp.exists():
         return az
-    say(f"installing azure-cli {pinned_version()} into {target} (once, about a minute)")
+    say(f"installing azure-cli {pinned_version(lock)} into {target} (once, about a minute)")
     started = time.monotonic()
     shutil.rmtree(target, ignore_errors=True)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _run_or_raise([sys.executable, "-m", "venv", str(target)])
+    # A venv without pip of its own (ensurepip alone takes seconds); this interpreter's pip
+    # installs into it (`pip --python`). The CLI needs no pip: extension installs are off.
+    _run_or_raise("python -m venv", [sys.executable, "-m", "venv", "--without-pip", str(target)])
     _run_or_raise(
+        f"pip install -r {lock.name}",
         [
-            str(target / "bin" / "python"),
+            sys.executable,
             "-m",
             "pip",
+            "--python",
+            str(target / "bin" / "python"),
             "install",
             "--quiet",
             "--disable-pip-version-check",
@@ -93,19 +101,19 @@ def ensure_installed(say: Callable[[str], None] = lambda line: None) -> Path:
             "--require-hashes",
             "--no-deps",
             "-r",
-            str(LOCK),
-        ]
+            str(lock),
+        ],
     )
-    stamp.write_text(f"{LOCK.name} {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
+    stamp.write_text(f"{lock.name} {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
     say(f"azure-cli installed in {time.monotonic() - started:.0f} s")
     return az
 
 
-def _run_or_raise(argv: list[str]) -> None:
+def _run_or_raise(what: str, argv: list[str]) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-        raise InstallFailed(f"{argv[0]} {' '.join(argv[1:4])} ... failed:\n{tail}")
+        raise InstallFailed(f"{what} failed (exit {done.returncode}):\n{tail}")
 
 
 class OutsideTrap:
@@ -139,6 +147,9 @@ class OutsideTrap:
 
     def close(self) -> None:
         """Stop listening."""
+        # shutdown() wakes the thread blocked in accept(); close() alone would not, on Linux.
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
         self._server.close()
         self._thread.join(timeout=5)
 
