@@ -199,6 +199,22 @@ def test_keyvault_secret_show_returns_the_value(cli_http: AzureCli, azure_http: 
     assert secret["name"] == PULL_PASSWORD_SECRET
     assert secret["id"].startswith(f"{azure_http.vault_url(VAULT)}/secrets/{PULL_PASSWORD_SECRET}/")
     assert secret["attributes"]["enabled"] is True
+    # The versioned id it returned reads the same version (GET /secrets/{name}/{version}).
+    by_id = cli_http.json("keyvault", "secret", "show", "--id", secret["id"])
+    assert (by_id["id"], by_id["value"]) == (secret["id"], PULLER_PASSWORD)
+
+
+def test_keyvault_secret_list_names_the_secrets_without_values(
+    cli_http: AzureCli, azure_http: Emulator
+) -> None:
+    listed = cli_http.json("keyvault", "secret", "list", "--vault-name", VAULT)
+
+    by_name = {s["name"]: s for s in listed}
+    assert {PULL_USER_SECRET, PULL_PASSWORD_SECRET} <= set(by_name)
+    assert by_name[PULL_PASSWORD_SECRET]["id"] == (
+        f"{azure_http.vault_url(VAULT)}/secrets/{PULL_PASSWORD_SECRET}"
+    )
+    assert all("value" not in s for s in listed)
 
 
 def test_keyvault_secret_show_of_a_missing_secret_fails(cli_http: AzureCli) -> None:
@@ -213,6 +229,20 @@ def test_keyvault_secret_show_of_a_missing_secret_fails(cli_http: AzureCli) -> N
 
 
 # --- ACR ---------------------------------------------------------------------------------------
+@pytest.mark.docker
+def test_acr_login_expose_token_prints_the_refresh_token(cli: AzureCli, azure: Emulator) -> None:
+    # The challenge and exchange without `docker login` (azure-cli acr/custom.py acr_login,
+    # --expose-token); the login server's /v2/ challenge needs the registry, hence Docker.
+    token = cli.json("acr", "login", "--name", REGISTRY, "--expose-token")
+
+    server = azure.login_server(REGISTRY)
+    assert token["loginServer"] == server
+    assert token["username"] == NULL_GUID
+    assert token["accessToken"] == token["refreshToken"]  # both are the ACR refresh token
+    claims = jwt.decode(token["refreshToken"], options={"verify_signature": False})
+    assert (claims["aud"], claims["grant_type"]) == (server, "refresh_token")
+
+
 @pytest.mark.docker
 def test_acr_login_stores_a_refresh_token_for_the_null_guid(
     acr_login: dict[str, Any], azure: Emulator
@@ -313,6 +343,15 @@ def test_container_logs_show_what_the_container_printed(
             id="dns-label-taken",
         ),
         pytest.param(
+            "cpu-change",
+            # azure-reference aci_error_examples.md (deployment output quoted in public).
+            "(InvalidContainerGroupUpdate) The updates on container group '{name}' are invalid."
+            " If you are going to update the os type, restart policy, network profile, CPU,"
+            " memory or GPU resources for a container group, you must delete it first and then"
+            " create a new one.",
+            id="cpu-change-of-a-running-group",
+        ),
+        pytest.param(
             "pull-refused",
             "(InaccessibleImage) The image '{image}' in container group '{name}' is not"
             " accessible. Please check the image and registry credential.",
@@ -329,14 +368,15 @@ def test_container_create_refusals_read_as_in_azure(
     refusal: str,
     expected: str,
 ) -> None:
-    name = f"{PREFIX}{uuid.uuid4().hex[:6]}"
-    label = group_name if refusal == "dns-label-taken" else name
-    password = PULLER_PASSWORD if refusal == "dns-label-taken" else "not-the-password"
+    name = group_name if refusal == "cpu-change" else f"{PREFIX}{uuid.uuid4().hex[:6]}"
+    label = name if refusal == "pull-refused" else group_name
+    password = "not-the-password" if refusal == "pull-refused" else PULLER_PASSWORD
+    cpu = "1" if refusal == "cpu-change" else "0.5"
     try:
         done = cli.run(
             "container", "create", "--resource-group", RG, "--name", name,
             "--image", pushed_image, "--os-type", "Linux", "--location", LOCATION,
-            "--cpu", "0.5", "--memory", "0.5", "--ports", "80", "--dns-name-label", label,
+            "--cpu", cpu, "--memory", "0.5", "--ports", "80", "--dns-name-label", label,
             "--registry-login-server", azure.login_server(REGISTRY),
             "--registry-username", PULLER, "--registry-password", password,
             check=False,
@@ -344,7 +384,7 @@ def test_container_create_refusals_read_as_in_azure(
     finally:
         with azure.state.lock:
             left = any(g.name == name for g in azure.state.container_groups.values())
-        if left:
+        if left and name != group_name:
             cli.run("container", "delete", "--resource-group", RG, "--name", name, "--yes",
                     "--output", "none")  # fmt: skip
 
