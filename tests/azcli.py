@@ -106,6 +106,11 @@ def ensure_installed(
     )
     stamp.write_text(f"{lock.name} {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
     say(f"azure-cli installed in {time.monotonic() - started:.0f} s")
+    # Installs of earlier locks are dead weight (about 700 MB each) once this one works. (Two
+    # checkouts with different locks that share one ACR_ACTION_CACHE would take turns.)
+    for old in cache.glob("azure-cli-*"):
+        if old != target and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
     return az
 
 
