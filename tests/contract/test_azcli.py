@@ -93,6 +93,19 @@ def cli_http(
 
 
 @pytest.fixture(scope="module")
+def cli_http_puller(
+    az: Path, azure_http: Emulator, tmp_path_factory: pytest.TempPathFactory, trap: OutsideTrap
+) -> Iterator[AzureCli]:
+    """`az` signed in with a client secret as the pull principal, which has no vault role."""
+    home = tmp_path_factory.mktemp("az-home-puller")
+    cli = AzureCli(az, azure_http, home, trap)
+    cli.use_local_cloud()
+    cli.login_secret(PULLER, PULLER_PASSWORD)
+    yield cli
+    shutil.rmtree(home)
+
+
+@pytest.fixture(scope="module")
 def cli(
     az: Path, azure: Emulator, tmp_path_factory: pytest.TempPathFactory, trap: OutsideTrap
 ) -> Iterator[AzureCli]:
@@ -226,6 +239,22 @@ def test_keyvault_secret_show_of_a_missing_secret_fails(cli_http: AzureCli) -> N
     assert done.returncode == 3  # azure-cli: ResourceNotFoundError exits 3
     assert "SecretNotFound" in done.stderr
     assert "A secret with (name/id) no-such-secret was not found in this key vault" in done.stderr
+
+
+def test_keyvault_secret_show_without_a_role_is_forbidden_by_rbac(
+    cli_http_puller: AzureCli, azure_http: Emulator
+) -> None:
+    done = cli_http_puller.run(
+        "keyvault", "secret", "show", "--vault-name", VAULT, "--name", PULL_PASSWORD_SECRET,
+        check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 1
+    assert "(Forbidden) Caller is not authorized to perform action on resource." in done.stderr
+    assert "Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action'" in done.stderr
+    # The vault's location is the one ARM reports for it (its group's, when the seed names none).
+    assert f"Vault: {VAULT};location=westeurope" in done.stderr
+    assert PULLER_PASSWORD not in done.stderr + done.stdout
 
 
 # --- ACR ---------------------------------------------------------------------------------------
