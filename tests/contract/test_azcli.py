@@ -118,6 +118,19 @@ def cli(
 
 
 @pytest.fixture(scope="module")
+def cli_puller(
+    az: Path, azure: Emulator, tmp_path_factory: pytest.TempPathFactory, trap: OutsideTrap
+) -> Iterator[AzureCli]:
+    """`az` signed in (client secret) as the pull principal: AcrPull on the registry, no more."""
+    home = tmp_path_factory.mktemp("az-home-puller-docker")
+    cli = AzureCli(az, azure, home, trap)
+    cli.use_local_cloud()
+    cli.login_secret(PULLER, PULLER_PASSWORD)
+    yield cli
+    shutil.rmtree(home)
+
+
+@pytest.fixture(scope="module")
 def acr_login(cli: AzureCli) -> dict[str, Any]:
     """`az acr login`: its result and the Docker config it wrote."""
     done = cli.run("acr", "login", "--name", REGISTRY, "--resource-group", RG)
@@ -316,6 +329,25 @@ def test_acr_login_by_name_alone_finds_the_registry(cli: AzureCli, azure: Emulat
     assert found[0]["id"] == azure.state.registry_id(azure.state.registries[REGISTRY])
     shown = cli.json("acr", "show", "--name", REGISTRY)  # the same lookup, then ARM's GET
     assert shown["loginServer"] == azure.login_server(REGISTRY)
+
+
+@pytest.mark.docker
+def test_acr_login_with_acr_pull_only_forms_the_login_server_from_the_cloud_suffix(
+    cli_puller: AzureCli, azure: Emulator, pushed_image: str
+) -> None:
+    # AcrPull grants no registries/read, so the CLI cannot read the registry from ARM; azure-cli
+    # acr/_docker_utils.py then forms "<name><acr login server suffix>" from the cloud (the
+    # metadata's acrLoginServer, which the CLI prefixes with a dot) and exchanges as usual.
+    done = cli_puller.run("acr", "login", "--name", REGISTRY)
+    pulled = subprocess.run(
+        [DOCKER, "pull", pushed_image], env=cli_puller.env, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+
+    assert "Login Succeeded" in done.stdout
+    config = json.loads((cli_puller.docker_config / "config.json").read_text(encoding="utf-8"))
+    assert list(config["auths"]) == [azure.login_server(REGISTRY)]
+    assert pulled.returncode == 0, pulled.stderr
 
 
 # --- ACI ---------------------------------------------------------------------------------------
