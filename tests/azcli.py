@@ -255,14 +255,18 @@ class AzureCli:
 
     def login_federated(self, client_id: str, federated_token: str) -> None:
         """`az login --service-principal --federated-token`, as azure/login does with OIDC."""
-        state = self.emulator.state
-        self.run("login", "--service-principal", "--username", client_id, "--tenant",
-                 state.tenant_id, "--federated-token", federated_token, "--output", "none")  # fmt: skip
-        self.run("account", "set", "--subscription", state.subscription_id)
+        self._login(client_id, "--federated-token", federated_token)
 
     def login_secret(self, client_id: str, secret: str) -> None:
         """`az login --service-principal` with a client secret."""
+        self._login(client_id, "--password", secret)
+
+    def _login(self, client_id: str, *credential: str) -> None:
+        # `az login` makes the first subscription it lists the default (azure-cli-core
+        # _profile.py), so no `az account set` is needed when it is the only one; check that.
         state = self.emulator.state
-        self.run("login", "--service-principal", "--username", client_id, "--tenant",
-                 state.tenant_id, "--password", secret, "--output", "none")  # fmt: skip
-        self.run("account", "set", "--subscription", state.subscription_id)
+        accounts = self.json("login", "--service-principal", "--username", client_id,
+                             "--tenant", state.tenant_id, *credential)  # fmt: skip
+        default = [a["id"] for a in accounts if a.get("isDefault")]
+        if default != [state.subscription_id]:
+            raise CliFailed(f"az login chose {default}, not {state.subscription_id}")
