@@ -56,7 +56,7 @@ def az() -> Path:
     """The locked azure-cli, installed into the cache on first use (fails in CI when it cannot be)."""
     try:
         return ensure_installed(print)
-    except InstallFailed as exc:
+    except (InstallFailed, OSError) as exc:  # OSError: the cache cannot be written
         unavailable(f"the Azure CLI could not be installed from requirements/azcli.lock: {exc}")
         raise  # unreachable: unavailable() fails or skips
 
