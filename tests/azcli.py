@@ -114,6 +114,17 @@ def ensure_installed(
     return az
 
 
+def installed_or_unavailable() -> Path:
+    """`ensure_installed()` for a fixture: a failure fails the test in CI and skips it elsewhere."""
+    from tests.conftest import unavailable
+
+    try:
+        return ensure_installed(print)
+    except (InstallFailed, OSError) as exc:  # OSError: the cache cannot be written
+        unavailable(f"the Azure CLI could not be installed from requirements/azcli.lock: {exc}")
+        raise  # unreachable: unavailable() fails or skips
+
+
 def _run_or_raise(what: str, argv: list[str]) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:

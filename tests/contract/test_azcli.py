@@ -27,8 +27,7 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.azcli import AzureCli, InstallFailed, OutsideTrap, ensure_installed
-from tests.conftest import unavailable
+from tests.azcli import AzureCli, OutsideTrap, installed_or_unavailable
 from tests.emulator.aci_runtime import LABEL_EMULATOR
 from tests.emulator.server import Emulator
 
@@ -54,11 +53,7 @@ SECURE_VALUE = "az-secure-value-never-shown-5521"
 @pytest.fixture(scope="session")
 def az() -> Path:
     """The locked azure-cli, installed into the cache on first use (fails in CI when it cannot be)."""
-    try:
-        return ensure_installed(print)
-    except (InstallFailed, OSError) as exc:  # OSError: the cache cannot be written
-        unavailable(f"the Azure CLI could not be installed from requirements/azcli.lock: {exc}")
-        raise  # unreachable: unavailable() fails or skips
+    return installed_or_unavailable()
 
 
 @pytest.fixture(scope="module")
