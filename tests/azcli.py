@@ -212,6 +212,9 @@ class AzureCli:
             "AZURE_CORE_ONLY_SHOW_ERRORS": "true",
             "AZURE_EXTENSION_USE_DYNAMIC_INSTALL": "no",
             "AZURE_AUTO-UPGRADE_ENABLE": "no",
+            # No per-command log files under the config dir (azure-cli-core azlogging.py reads
+            # logging.enable_log_file); values are redacted there, but nothing needs them.
+            "AZURE_LOGGING_ENABLE_LOG_FILE": "no",
             "HTTPS_PROXY": trap.url,
             "HTTP_PROXY": trap.url,
             "NO_PROXY": "localhost,127.0.0.1",
