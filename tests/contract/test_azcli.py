@@ -249,6 +249,36 @@ def test_keyvault_secret_show_of_a_missing_secret_fails(cli_http: AzureCli) -> N
     assert "A secret with (name/id) no-such-secret was not found in this key vault" in done.stderr
 
 
+@pytest.fixture
+def officer(azure_http: Emulator) -> Iterator[None]:
+    """The deployer may write secrets for one test; the vault is left as seeded."""
+    state = azure_http.state
+    vault = state.vaults[VAULT]
+    seeded = set(vault.secrets)
+    state.grant(DEPLOYER, "Key Vault Secrets Officer", state.vault_id(vault))
+    yield
+    state.revoke(DEPLOYER, "Key Vault Secrets Officer")
+    with state.lock:
+        for name in set(vault.secrets) - seeded:
+            del vault.secrets[name]
+
+
+@pytest.mark.usefixtures("officer")
+def test_readme_setup_stores_a_piped_password_exactly(cli_http: AzureCli) -> None:
+    # README, one-time setup: `... --output tsv | tr -d '\n' | az keyvault secret set
+    # --vault-name "$KV" --name "$ACR-pull-pwd" --file /dev/stdin`. azure-cli keyvault
+    # _validators.py reads the file as it is, so without `tr` the newline would be stored too.
+    def store_and_read(piped: str) -> str:
+        name = f"{PREFIX}pwd"
+        cli_http.run("keyvault", "secret", "set", "--vault-name", VAULT, "--name", name,
+                     "--file", "/dev/stdin", "--output", "none", stdin=piped)  # fmt: skip
+        shown = cli_http.json("keyvault", "secret", "show", "--vault-name", VAULT, "--name", name)
+        return str(shown["value"])
+
+    assert store_and_read(PULLER_PASSWORD) == PULLER_PASSWORD  # what `tr -d '\n'` leaves
+    assert store_and_read(PULLER_PASSWORD + "\n") == PULLER_PASSWORD + "\n"  # `tsv` alone
+
+
 def test_keyvault_secret_show_without_a_role_is_forbidden_by_rbac(
     cli_http_puller: AzureCli, azure_http: Emulator
 ) -> None:
