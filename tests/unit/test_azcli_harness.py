@@ -6,6 +6,9 @@ that refuses what it receives.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,28 @@ def test_the_trap_records_and_refuses_a_request_for_an_outside_host() -> None:
         trap.close()
 
     assert [line.rsplit(" ", 1)[0] for line in trap.requests] == ["CONNECT outside.invalid:443"]
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"),
+    [
+        pytest.param("true", "1 error", id="ci-fails"),
+        pytest.param("", "1 skipped", id="laptop-skips"),
+    ],
+)
+def test_an_uninstallable_cli_fails_the_contract_suite_in_ci(
+    repo_root: Path, tmp_path: Path, ci: str, outcome: str
+) -> None:
+    # The cache path lies under a file: the install cannot even start, and nothing else runs
+    # (the `az` fixture is resolved before any emulator).
+    env = {**os.environ, "CI": ci, "ACR_ACTION_CACHE": str(tmp_path / "file" / "cache")}
+    (tmp_path / "file").write_text("not a directory", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+         "tests/contract/test_azcli.py", "-k", "test_keyvault_secret_list"],
+        cwd=repo_root, env=env, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+
+    assert outcome in done.stdout, done.stdout[-2000:]
+    assert done.returncode == (1 if ci else 0)
+    assert "the Azure CLI could not be installed from requirements/azcli.lock" in done.stdout
