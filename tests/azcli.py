@@ -14,11 +14,16 @@ and keeps every request on this machine:
   variables that azure-cli-core reads for any config option (knack `CLIConfig`, prefix `AZURE`):
   telemetry (`core.collect_telemetry`), MSAL instance discovery against login.microsoftonline.com
   (`core.instance_discovery`, read in azure-cli-core `_profile.py`), the survey prompt
-  (`core.survey_message`), extension installs from the index (`extension.use_dynamic_install`)
-  and the upgrade check (`auto-upgrade.enable`, off by default; set anyway);
+  (`core.survey_message`), extension installs from the index (`extension.use_dynamic_install`),
+  the upgrade check (`auto-upgrade.enable`, off by default; set anyway) and per-command log files
+  (`logging.enable_log_file`). The latest-version lookup has no switch: it is skipped by recording
+  the installed versions as already checked (`AzureCli._skip_version_check`);
 * anything left over meets `OutsideTrap`: `HTTPS_PROXY`/`HTTP_PROXY` name a loopback listener that
   records the request line and refuses it, and `NO_PROXY` exempts only `localhost` names and
   loopback, so a call to any other host is caught, recorded and never leaves the machine.
+
+Sign-in passes the credential on `az`'s command line, as azure/login does: only the local seed's
+test values and freshly minted test tokens ever go there.
 """
 
 from __future__ import annotations
