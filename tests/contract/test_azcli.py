@@ -480,6 +480,55 @@ def test_container_create_refusals_read_as_in_azure(
 
 
 @pytest.mark.docker
+@pytest.mark.parametrize(
+    ("omitted", "expected"),
+    [
+        # azure-cli >= 2.67 no longer defaults --os-type, --cpu or --memory and sends none of
+        # them; Azure's answers, as users quoted them: Azure/azure-cli#30439,
+        # MicrosoftDocs/azure-docs-cli#4812 (2024), MicrosoftLearning/mslearn-azure-developer#67
+        # (2025). ('<null>' is the osType value, whatever the group is called.)
+        pytest.param(
+            ("--os-type",),
+            "(InvalidOsType) The 'osType' for container group '<null>' is invalid. The value must"
+            " be one of 'Windows,Linux'.",
+            id="no-os-type",
+        ),
+        pytest.param(
+            ("--cpu", "--memory"),
+            "(ResourceRequestsNotSpecified) The resource requests are not specified in container"
+            " '{name}' of contain group '{name}'. Both memory and CPU requests are required since"
+            " API version '2017-07-01-preview'.",
+            id="no-cpu-no-memory",
+        ),
+        pytest.param(
+            ("--cpu",),
+            "(ResourceSomeRequestsNotSpecified) The 'Cpu' request is not specified in"
+            " 'MemoryInGB '6' Cpu ''' in container '{name}' of contain group '{name}'. It is"
+            " required since API version '2017-07-01-preview'.",
+            id="memory-without-cpu",
+        ),
+    ],
+)
+def test_container_create_without_os_type_or_requests_is_refused_as_in_azure(
+    cli: AzureCli, pushed_image: str, azure: Emulator, omitted: tuple[str, ...], expected: str
+) -> None:
+    name = f"{PREFIX}{uuid.uuid4().hex[:6]}"
+    given = {"--os-type": "Linux", "--cpu": "1", "--memory": "6"}
+    options = [item for key, value in given.items() if key not in omitted for item in (key, value)]
+
+    done = cli.run(
+        "container", "create", "--resource-group", RG, "--name", name, "--image", pushed_image,
+        "--location", LOCATION, "--ip-address", "Public", "--ports", "80", *options,
+        check=False,
+    )  # fmt: skip
+
+    with azure.state.lock:
+        assert all(g.name != name for g in azure.state.container_groups.values())
+    assert done.returncode == 1
+    assert f"ERROR: {expected.format(name=name)}" in done.stderr, done.stderr
+
+
+@pytest.mark.docker
 def test_container_delete_removes_the_group(
     cli: AzureCli, created: dict[str, Any], group_name: str, azure: Emulator, docker_engine: Any
 ) -> None:
