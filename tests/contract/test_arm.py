@@ -219,6 +219,15 @@ def test_resource_list_by_type_holds_what_the_caller_may_read(azure_http: Emulat
         kind,
         "Microsoft.KeyVault/vaults",
     ]
+    # A filter the local Azure cannot apply is refused, not ignored.
+    unsupported = requests.get(
+        f"{azure_http.arm_url}{path}",
+        params={"api-version": "2024-11-01", "$filter": "substringof('demo', name)"},
+        headers=headers,
+        timeout=30,
+    )
+    assert unsupported.status_code == 400
+    assert unsupported.json()["error"]["code"] == "InvalidFilterInQueryString"
 
 
 def test_subscriptions_list_and_get(azure_http: Emulator) -> None:

@@ -249,6 +249,19 @@ def test_keyvault_secret_show_of_a_missing_secret_fails(cli_http: AzureCli) -> N
     assert "A secret with (name/id) no-such-secret was not found in this key vault" in done.stderr
 
 
+def test_keyvault_show_by_name_finds_the_vault_and_its_uri(
+    cli_http: AzureCli, azure_http: Emulator
+) -> None:
+    # Without --resource-group, azure-cli keyvault lists the subscription's resources with
+    # $filter=resourceType eq 'Microsoft.KeyVault/vaults' and name eq '<vault>' first.
+    vault = cli_http.json("keyvault", "show", "--name", VAULT)
+
+    assert vault["resourceGroup"] == RG
+    assert vault["location"] == LOCATION
+    assert vault["properties"]["vaultUri"] == azure_http.vault_url(VAULT) + "/"
+    assert vault["properties"]["enableRbacAuthorization"] is True
+
+
 @pytest.fixture
 def officer(azure_http: Emulator) -> Iterator[None]:
     """The deployer may write secrets for one test; the vault is left as seeded."""

@@ -34,8 +34,15 @@ REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
 VAULT_TYPE = "Microsoft.KeyVault/vaults"
 REGISTRY_READ = f"{REGISTRY_TYPE}/read"
 VAULT_READ = f"{VAULT_TYPE}/read"
-# The only `$filter` of Resources_List that the local Azure understands (the CLI's, see below).
-RESOURCE_TYPE_FILTER = re.compile(r"^\s*resourceType\s+eq\s+'(?P<type>[^']+)'\s*$", re.IGNORECASE)
+# The `$filter` of Resources_List that the local Azure understands: `<property> eq '<value>'`
+# clauses joined by `and`, on the properties below (a subset of the ones resources.json lists).
+FILTER_CLAUSE = re.compile(r"\s*(?P<key>\w+)\s+eq\s+'(?P<value>[^']*)'\s*", re.IGNORECASE)
+FILTER_KEYS = {
+    "resourcetype": "type",
+    "name": "name",
+    "resourcegroup": "rg",
+    "location": "location",
+}
 
 
 def add_arm_headers(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -49,6 +56,19 @@ def add_arm_headers(request: web.Request, response: web.StreamResponse) -> web.S
 
 def _iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def _resource_filter(text: str) -> dict[str, str] | None:
+    """A Resources_List `$filter` as {row key: value}; None when the local Azure cannot apply it."""
+    wanted: dict[str, str] = {}
+    if not text.strip():
+        return wanted
+    for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
+        matched = FILTER_CLAUSE.fullmatch(clause)
+        if matched is None or matched.group("key").lower() not in FILTER_KEYS:
+            return None
+        wanted[FILTER_KEYS[matched.group("key").lower()]] = matched.group("value")
+    return wanted
 
 
 class Service:
@@ -209,25 +229,23 @@ class Service:
         (azure-cli acr/_utils.py `get_resources_in_subscription`, with
         `$filter=resourceType eq 'Microsoft.ContainerRegistry/registries'`). The list holds what
         the caller may read, as ARM's subscription-wide lists do, and no error for the rest.
-        Only a `resourceType eq '...'` filter (or none) is understood here; any other filter is
-        refused rather than ignored, so a client that relies on one finds out.
+        (`az keyvault show --name` adds `and name eq '...'`.) Only `eq` clauses joined by `and`
+        on FILTER_KEYS are understood here; any other filter is refused rather than ignored, so
+        a client that relies on one finds out.
         """
         app = auth.authenticate_arm(self.emulator, request)
         if isinstance(app, web.Response):
             return app
         if not self._subscription_known(subscription):
             return self._subscription_not_found(subscription)
-        wanted: str | None = None
-        if "$filter" in request.query:
-            matched = RESOURCE_TYPE_FILTER.match(request.query["$filter"])
-            if matched is None:
-                return arm_error(
-                    400,
-                    "InvalidFilterInQueryString",
-                    "The local Azure supports only $filter=resourceType eq '<type>' here,"
-                    f" not: {request.query['$filter']}",
-                )
-            wanted = matched.group("type").lower()
+        wanted = _resource_filter(request.query.get("$filter", ""))
+        if wanted is None:
+            return arm_error(
+                400,
+                "InvalidFilterInQueryString",
+                "The local Azure supports only $filter=<property> eq '<value>' [and ...] on"
+                f" resourceType, name, resourceGroup and location here, not: {request.query['$filter']}",
+            )
         state = self.emulator.state
         with state.lock:
             rows = [
@@ -239,17 +257,23 @@ class Service:
             ]
         value: list[dict[str, Any]] = []
         for kind, resource_id, name, rg, location in rows:
-            if wanted is not None and kind.lower() != wanted:
+            found = state.resource_group(rg)
+            row = {
+                "type": kind,
+                "name": name,
+                "rg": rg,
+                "location": location or (found[1] if found else ""),
+            }
+            if any(row[key].lower() != want.lower() for key, want in wanted.items()):
                 continue
             if not state.authorized(app, f"{kind}/read", resource_id):
                 continue
-            found = state.resource_group(rg)
             value.append(
                 {
                     "id": resource_id,
                     "name": name,
                     "type": kind,
-                    "location": location or (found[1] if found else None),
+                    "location": row["location"],
                     "tags": {},
                 }
             )
