@@ -210,6 +210,31 @@ def created(cli: AzureCli, pushed_image: str, group_name: str, azure: Emulator) 
     )  # fmt: skip
 
 
+# --- sign-in ---------------------------------------------------------------------------------
+def test_login_with_a_subject_no_credential_matches_is_refused_as_entra_does(
+    az: Path, azure_http: Emulator, tmp_path: Path, trap: OutsideTrap
+) -> None:
+    # A job on another branch: the deployer trusts only main and pull requests (seed.yaml).
+    subject = "repo:octo-org/iris-api:ref:refs/heads/feature"
+    token = azure_http.services["oidc"].mint("octo-org/iris-api", ref="refs/heads/feature")
+    cli = AzureCli(az, azure_http, tmp_path / "az-home", trap)
+    cli.use_local_cloud()
+
+    done = cli.run(
+        "login", "--service-principal", "--username", DEPLOYER, "--tenant",
+        azure_http.state.tenant_id, "--federated-token", token, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 1
+    # Entra's current text (azure-reference aad_token_error_examples.md, AADSTS700213).
+    assert (
+        "AADSTS700213: No matching federated identity record found for presented assertion"
+        f" subject '{subject}'. Check your federated identity credential Subject, Audience and"
+        " Issuer against the presented assertion."
+    ) in done.stderr, done.stderr
+    assert token not in done.stderr + done.stdout
+
+
 # --- Key Vault ---------------------------------------------------------------------------------
 def test_keyvault_secret_show_returns_the_value(cli_http: AzureCli, azure_http: Emulator) -> None:
     secret = cli_http.json(
