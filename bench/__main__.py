@@ -116,7 +116,7 @@ def deploys(skip_cli: bool) -> None:
             workdir = Path(tmp)
             cli = None
             if not skip_cli:
-                azcli.ensure_azure_cli()
+                azcli.ensure_installed(say)
                 with bench_env(workdir / "cli", clock) as bench:
                     workspace = bench.workspace("cli")
                     subprocess.run(  # noqa: S603 - fixed argv

@@ -1,10 +1,10 @@
 """The tutorial's `az`/`docker` sequence against the same local Azure, timed command by command.
 
-The Azure CLI is installed from PyPI into `.cache/bench/azure-cli` (about a minute, once), never
-into the development venv. It is pointed at the local Azure as /work/shared/azure-reference says:
-`az cloud register` from the emulator's metadata document, MSAL instance discovery off, the CA in
-`REQUESTS_CA_BUNDLE`, a throw-away `AZURE_CONFIG_DIR`. It signs in as the seed's pull principal (the
-one app with a client secret), which the benchmark grants the roles the sequence needs.
+The Azure CLI is `tests/azcli.py`'s: azure-cli from `requirements/azcli.lock`, installed once into
+the cache (about a minute), never into the development venv, and pointed at the local Azure as a
+custom cloud with its outbound calls off and a loopback trap for any that are left (the contract
+suite, `tests/contract/test_azcli.py`, uses the same). It signs in as the seed's pull principal
+(the one app with a client secret), which the benchmark grants the roles the sequence needs.
 """
 
 from __future__ import annotations
@@ -12,37 +12,11 @@ from __future__ import annotations
 import subprocess
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from tests.azcli import AzureCli, CliFailed, OutsideTrap, ensure_installed
 from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP, VAULT
 
-from .harness import CACHE, DOCKER, PULL_SP, PULL_SP_SECRET, Bench, say
-
-AZ_VENV = CACHE / "azure-cli"
-AZ = AZ_VENV / "bin" / "az"
-
-
-def ensure_azure_cli() -> Path:
-    """The `az` of the benchmark's own venv; installed from PyPI on first use."""
-    if AZ.exists():
-        return AZ
-    say(f"installing the Azure CLI into {AZ_VENV} (pip, about a minute; once)")
-    started = time.monotonic()
-    subprocess.run(["python3", "-m", "venv", str(AZ_VENV)], check=True)  # noqa: S603,S607 - fixed argv, any python3
-    subprocess.run(  # noqa: S603 - fixed argv
-        [
-            str(AZ_VENV / "bin" / "pip"),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "azure-cli",
-        ],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    say(f"Azure CLI installed in {time.monotonic() - started:.0f} s")
-    return AZ
+from .harness import DOCKER, PULL_SP, PULL_SP_SECRET, Bench
 
 
 @dataclass
@@ -62,34 +36,28 @@ class CliResult:
 
 
 class Cli:
-    """Runs `az` and `docker` with one throw-away configuration."""
+    """Runs `az` and `docker` with one throw-away configuration, timing each command."""
 
-    def __init__(self, bench: Bench, home: Path) -> None:
-        self.bench = bench
-        home.mkdir(parents=True, exist_ok=True)
-        (home / "docker").mkdir(exist_ok=True)
-        self.env = {
-            "PATH": f"{AZ_VENV / 'bin'}:/usr/bin:/bin",
-            "HOME": str(home),
-            "AZURE_CONFIG_DIR": str(home / "azure"),
-            "DOCKER_CONFIG": str(home / "docker"),
-            "REQUESTS_CA_BUNDLE": str(bench.azure.ca_path),
-            "AZURE_CORE_COLLECT_TELEMETRY": "no",
-            "AZURE_CORE_NO_COLOR": "1",
-            "AZURE_CORE_ONLY_SHOW_ERRORS": "1",
-            "LANG": "C.UTF-8",
-        }
+    def __init__(self, az: AzureCli) -> None:
+        self.az = az
+        self.env = az.env
 
     def run(self, *argv: str, check: bool = True) -> tuple[float, str]:
-        """Run one command; its wall time and stdout."""
+        """Run `az ARGS` (argv[0] == "az") or another command; its wall time and stdout."""
+        if argv[0] == "az":
+            try:
+                done = self.az.run(*argv[1:], check=check)
+            except CliFailed as exc:
+                raise RuntimeError(str(exc)) from exc
+            return done.seconds, done.stdout.strip()
         started = time.monotonic()
-        done = subprocess.run(  # noqa: S603 - fixed argv
+        ran = subprocess.run(  # noqa: S603 - fixed argv
             list(argv), env=self.env, capture_output=True, text=True, check=False
         )
         seconds = time.monotonic() - started
-        if check and done.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv[:3])} failed: {done.stderr.strip()[-600:]}")
-        return seconds, done.stdout.strip()
+        if check and ran.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[:3])} failed: {ran.stderr.strip()[-600:]}")
+        return seconds, ran.stdout.strip()
 
 
 def run_sequence(bench: Bench, image: str, group: str) -> CliResult:
@@ -106,18 +74,26 @@ def run_sequence(bench: Bench, image: str, group: str) -> CliResult:
     state.grant(
         PULL_SP, "Key Vault Secrets User", f"{rg_scope}/providers/Microsoft.KeyVault/vaults/{VAULT}"
     )
-    cli = Cli(bench, bench.workdir / "az-home")
-    az = str(ensure_azure_cli())
+    trap = OutsideTrap()
+    try:
+        return _timed_sequence(bench, image, group, trap)
+    except CliFailed as exc:  # the benchmark reports a failed az path and carries on
+        raise RuntimeError(str(exc)) from exc
+    finally:
+        trap.close()
+
+
+def _timed_sequence(bench: Bench, image: str, group: str, trap: OutsideTrap) -> CliResult:
+    azure = bench.azure
+    state = azure.state
+    cli = Cli(AzureCli(ensure_installed(), azure, bench.workdir / "az-home", trap))
+    az = "az"
     result = CliResult()
     result.start_up = min(cli.run(az, "version", "--output", "none")[0] for _ in range(3))
-    cli.run(az, "config", "set", "core.instance_discovery=false", "--only-show-errors")
-    cli.run(az, "cloud", "register", "-n", "Local", "--endpoint-resource-manager", azure.arm_url)
-    cli.run(az, "cloud", "set", "-n", "Local")
-    result.login_seconds, _ = cli.run(
-        az, "login", "--service-principal", "--username", PULL_SP, "--password", PULL_SP_SECRET,
-        "--tenant", state.tenant_id, "--output", "none",
-    )  # fmt: skip
-    cli.run(az, "account", "set", "--subscription", state.subscription_id)
+    cli.az.use_local_cloud()
+    started = time.monotonic()
+    cli.az.login_secret(PULL_SP, PULL_SP_SECRET)
+    result.login_seconds = time.monotonic() - started
     login_server = azure.login_server(REGISTRY)
     target = f"{login_server}/hello-cli:v1"
     started = time.monotonic()
@@ -163,6 +139,7 @@ def run_sequence(bench: Bench, image: str, group: str) -> CliResult:
         "--name", group, "--query", "ipAddress.fqdn", "--output", "tsv",
     )  # fmt: skip
     result.container_seconds = bench.clock.seconds_between(started, time.monotonic())
+    result.failed.extend(f"left the machine: {line}" for line in trap.requests)
     return result
 
 

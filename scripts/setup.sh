@@ -140,7 +140,7 @@ relock() {
     # shellcheck disable=SC2206  # PIP_COMPILE_ARGS is a list of flags, split on purpose
     local extra=(${PIP_COMPILE_ARGS:-})
     local lock
-    for lock in action dev; do
+    for lock in action dev azcli; do
         log "pip-compile requirements/$lock.in"
         # PIP_CONFIG_FILE=/dev/null ignores this machine's pip.conf (local wheel mirrors), so
         # the hashes are those of the files on the public index.

@@ -189,6 +189,47 @@ def test_resource_group(azure_http: Emulator) -> None:
     assert response.headers["x-ms-correlation-request-id"]
 
 
+def test_resource_list_by_type_holds_what_the_caller_may_read(azure_http: Emulator) -> None:
+    # Resources_List, as `az acr login --name` calls it (azure-cli acr/_utils.py).
+    state = azure_http.state
+    path = f"/subscriptions/{state.subscription_id}/resources"
+    kind = "Microsoft.ContainerRegistry/registries"
+    headers = {"Authorization": f"Bearer {deployer_token(azure_http)}"}
+    listed = requests.get(
+        f"{azure_http.arm_url}{path}",
+        params={"api-version": "2024-11-01", "$filter": f"resourceType eq '{kind}'"},
+        headers=headers,
+        timeout=30,
+    )
+    everything = arm_get(azure_http, path, headers["Authorization"].split()[1], "2024-11-01")
+
+    assert listed.status_code == 200
+    assert listed.json() == {
+        "value": [
+            {
+                "id": state.registry_id(state.registries[REGISTRY]),
+                "name": REGISTRY,
+                "type": kind,
+                "location": "westeurope",
+                "tags": {},
+            }
+        ]
+    }
+    assert sorted(r["type"] for r in everything.json()["value"]) == [
+        kind,
+        "Microsoft.KeyVault/vaults",
+    ]
+    # A filter the local Azure cannot apply is refused, not ignored.
+    unsupported = requests.get(
+        f"{azure_http.arm_url}{path}",
+        params={"api-version": "2024-11-01", "$filter": "substringof('demo', name)"},
+        headers=headers,
+        timeout=30,
+    )
+    assert unsupported.status_code == 400
+    assert unsupported.json()["error"]["code"] == "InvalidFilterInQueryString"
+
+
 def test_subscriptions_list_and_get(azure_http: Emulator) -> None:
     token = deployer_token(azure_http)
     listed = arm_get(azure_http, "/subscriptions", token, "2022-12-01").json()["value"]

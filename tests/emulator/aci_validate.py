@@ -74,6 +74,49 @@ def _enum(value: Any, allowed: tuple[str, ...], type_name: str, path: str) -> st
     )
 
 
+def _requests(cprops: dict[str, Any], cname: str, name: str) -> dict[str, Any]:
+    """A container's resource requests, refused as ACI refuses missing ones.
+
+    Wording as users quoted it when azure-cli 2.67 stopped defaulting --cpu and --memory
+    (MicrosoftLearning/mslearn-azure-developer#67, MicrosoftDocs/azure-docs-cli#4812, whose
+    'Cpu' variant shows how the given requests are rendered). The 'MemoryInGB' variant and the
+    status are [inferred].
+    """
+    resources = cprops.get("resources")
+    requests = resources.get("requests") if isinstance(resources, dict) else None
+    if not isinstance(requests, dict) or all(
+        requests.get(key) is None for key in ("cpu", "memoryInGB")
+    ):
+        raise AciError(
+            400,
+            "ResourceRequestsNotSpecified",
+            f"The resource requests are not specified in container '{cname}' of contain group"
+            f" '{name}'. Both memory and CPU requests are required since API version"
+            " '2017-07-01-preview'.",
+        )
+    for key, label in (("cpu", "Cpu"), ("memoryInGB", "MemoryInGB")):
+        if requests.get(key) is None:
+            given = " ".join(
+                f"{shown} '{_given(requests.get(field))}'"
+                for field, shown in (("memoryInGB", "MemoryInGB"), ("cpu", "Cpu"))
+            )
+            raise AciError(
+                400,
+                "ResourceSomeRequestsNotSpecified",
+                f"The '{label}' request is not specified in '{given}' in container '{cname}' of"
+                f" contain group '{name}'. It is required since API version '2017-07-01-preview'.",
+            )
+    return requests
+
+
+def _given(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _fmt(float(value))
+    return str(value)
+
+
 def _number(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _invalid_content(f"Could not convert {value!r} to double. Path '{path}'")
@@ -124,8 +167,18 @@ def validate(name: str, body: Any) -> dict[str, Any]:
             "ContainerGroupContainersMissing",  # [inferred]
             f"The container group '{name}' must have at least one container.",
         )
+    if props.get("osType") is None:
+        # ACI's answer to a PUT without osType (az container create without --os-type, azure-cli
+        # >= 2.67: Azure/azure-cli#30439, MicrosoftDocs/azure-docs-cli#4812); '<null>' is the
+        # value, whatever the group is called. The status is [inferred].
+        raise AciError(
+            400,
+            "InvalidOsType",
+            "The 'osType' for container group '<null>' is invalid. The value must be one of"
+            " 'Windows,Linux'.",
+        )
     props["osType"] = _enum(
-        _required(props, "osType", "properties"),
+        props["osType"],
         OS_TYPES,
         "OperatingSystemTypes",
         "properties.osType",
@@ -167,11 +220,7 @@ def validate(name: str, body: Any) -> dict[str, Any]:
                 "InvalidContainerImage",
                 f"The container image of container '{cname}' in container group '{name}' is empty.",
             )  # [inferred]
-        requests = _required(
-            _required(cprops, "resources", f"{path}.properties"),
-            "requests",
-            f"{path}.properties.resources",
-        )
+        requests = _requests(cprops, cname, name)
         cpu = _number(
             _required(requests, "cpu", f"{path}.properties.resources.requests"),
             f"{path}.properties.resources.requests.cpu",

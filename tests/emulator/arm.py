@@ -11,6 +11,7 @@ learns nothing about what exists). Errors use the ARM envelope with the messages
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -29,8 +30,19 @@ RG = SUB + r"/resourcegroups/(?P<rg>[^/]+)"
 PROVIDERS = RG + r"/providers"
 
 RG_READ = "Microsoft.Resources/subscriptions/resourceGroups/read"
-REGISTRY_READ = "Microsoft.ContainerRegistry/registries/read"
-VAULT_READ = "Microsoft.KeyVault/vaults/read"
+REGISTRY_TYPE = "Microsoft.ContainerRegistry/registries"
+VAULT_TYPE = "Microsoft.KeyVault/vaults"
+REGISTRY_READ = f"{REGISTRY_TYPE}/read"
+VAULT_READ = f"{VAULT_TYPE}/read"
+# The `$filter` of Resources_List that the local Azure understands: `<property> eq '<value>'`
+# clauses joined by `and`, on the properties below (a subset of the ones resources.json lists).
+FILTER_CLAUSE = re.compile(r"\s*(?P<key>\w+)\s+eq\s+'(?P<value>[^']*)'\s*", re.IGNORECASE)
+FILTER_KEYS = {
+    "resourcetype": "type",
+    "name": "name",
+    "resourcegroup": "rg",
+    "location": "location",
+}
 
 
 def add_arm_headers(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -46,6 +58,19 @@ def _iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
+def _resource_filter(text: str) -> dict[str, str] | None:
+    """A Resources_List `$filter` as {row key: value}; None when the local Azure cannot apply it."""
+    wanted: dict[str, str] = {}
+    if not text.strip():
+        return wanted
+    for clause in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
+        matched = FILTER_CLAUSE.fullmatch(clause)
+        if matched is None or matched.group("key").lower() not in FILTER_KEYS:
+            return None
+        wanted[FILTER_KEYS[matched.group("key").lower()]] = matched.group("value")
+    return wanted
+
+
 class Service:
     """The ARM read endpoints of the emulated subscription."""
 
@@ -59,6 +84,7 @@ class Service:
             r"(?i)/subscriptions/?": self.list_subscriptions,
             SUB + "/?": self.get_subscription,
             RG + "/?": self.get_resource_group,
+            SUB + "/resources/?": self.list_resources,
             PROVIDERS
             + r"/Microsoft\.ContainerRegistry/registries/(?P<name>[^/]+)/?": self.get_registry,
             PROVIDERS + r"/Microsoft\.KeyVault/vaults/(?P<name>[^/]+)/?": self.get_vault,
@@ -202,6 +228,63 @@ class Service:
                 "properties": {"provisioningState": "Succeeded"},
             }
         )
+
+    async def list_resources(self, request: web.Request, subscription: str) -> web.Response:
+        """`GET /subscriptions/{id}/resources` (Resources_List): registries and vaults.
+
+        `az acr login --name` without `--resource-group` finds the registry's group this way
+        (azure-cli acr/_utils.py `get_resources_in_subscription`, with
+        `$filter=resourceType eq 'Microsoft.ContainerRegistry/registries'`). The list holds what
+        the caller may read, as ARM's subscription-wide lists do, and no error for the rest.
+        (`az keyvault show --name` adds `and name eq '...'`.) Only `eq` clauses joined by `and`
+        on FILTER_KEYS are understood here; any other filter is refused rather than ignored, so
+        a client that relies on one finds out.
+        """
+        app = auth.authenticate_arm(self.emulator, request)
+        if isinstance(app, web.Response):
+            return app
+        if not self._subscription_known(subscription):
+            return self._subscription_not_found(subscription)
+        wanted = _resource_filter(request.query.get("$filter", ""))
+        if wanted is None:
+            return arm_error(
+                400,
+                "InvalidFilterInQueryString",
+                "The local Azure supports only $filter=<property> eq '<value>' [and ...] on"
+                f" resourceType, name, resourceGroup and location here, not: {request.query['$filter']}",
+            )
+        state = self.emulator.state
+        with state.lock:
+            rows = [
+                (REGISTRY_TYPE, state.registry_id(r), r.name, r.resource_group, r.location)
+                for r in state.registries.values()
+            ] + [
+                (VAULT_TYPE, state.vault_id(v), v.name, v.resource_group, v.location)
+                for v in state.vaults.values()
+            ]
+        value: list[dict[str, Any]] = []
+        for kind, resource_id, name, rg, location in rows:
+            found = state.resource_group(rg)
+            row = {
+                "type": kind,
+                "name": name,
+                "rg": rg,
+                "location": location or (found[1] if found else ""),
+            }
+            if any(row[key].lower() != want.lower() for key, want in wanted.items()):
+                continue
+            if not state.authorized(app, f"{kind}/read", resource_id):
+                continue
+            value.append(
+                {
+                    "id": resource_id,
+                    "name": name,
+                    "type": kind,
+                    "location": row["location"],
+                    "tags": {},
+                }
+            )
+        return json_response({"value": value})
 
     def _read_resource(
         self,

@@ -139,6 +139,9 @@ class Service:
     def _forbidden(self, app: App, vault: Vault, action: str, resource: str) -> web.Response:
         """403 ForbiddenByRbac naming the caller, the data action and the resource."""
         tenant = self.emulator.state.tenant_id
+        # Where ARM says the vault is (arm.py get_vault): its own location, else its group's.
+        group = self.emulator.state.resource_group(vault.resource_group)
+        location = vault.location or (group[1] if group else "westeurope")
         message = (
             "Caller is not authorized to perform action on resource.\r\n"
             "If role assignments, deny assignments or role definitions were changed recently,"
@@ -149,7 +152,7 @@ class Service:
             "Assignment: (not found)\r\n"
             "DenyAssignmentId: null\r\n"
             "DecisionReason: null \r\n"
-            f"Vault: {vault.name};location={vault.location or 'local'}\r\n"
+            f"Vault: {vault.name};location={location}\r\n"
         )
         return _kv_error(403, "Forbidden", message, "ForbiddenByRbac")
 
