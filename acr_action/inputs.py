@@ -23,12 +23,30 @@ from urllib.parse import urlsplit
 
 from acr_action import naming
 from acr_action.errors import InputError, InputProblem
+from acr_action.inputs_table import (
+    CLOUDS,
+    INPUTS,
+    MODES,
+    NETWORKS,
+    ON_FORK,
+    ON_IMMUTABLE_CHANGE,
+    ON_MAX_PREVIEWS,
+    OS_TYPES,
+    PROTOCOLS,
+    RESTART_POLICIES,
+    SPECS,
+    Cloud,
+    Mode,
+    OnFork,
+    OnImmutableChange,
+    OnMaxPreviews,
+    OsType,
+    Protocol,
+    RestartPolicy,
+    env_key,
+)
 
 __all__ = [
-    "EXAMPLES",
-    "INPUT_DEFAULTS",
-    "MULTILINE_INPUTS",
-    "SECRET_INPUTS",
     "Cloud",
     "Creds",
     "GitHubContext",
@@ -50,163 +68,7 @@ __all__ = [
     "secret_values",
 ]
 
-Mode = Literal["deploy", "build", "delete", "sweep"]
-OnMaxPreviews = Literal["fail", "evict-oldest"]
-OnFork = Literal["fail", "notice"]
-Cloud = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"]
-Protocol = Literal["TCP", "UDP"]
-RestartPolicy = Literal["Always", "OnFailure", "Never"]
-OsType = Literal["Linux", "Windows"]
-OnImmutableChange = Literal["recreate", "fail"]
 Pairs = tuple[tuple[str, str], ...]
-
-# Every input, in action.yml's order, with its static default (None: no default, or a dynamic one
-# computed below). A unit test keeps this table and action.yml identical.
-INPUT_DEFAULTS: dict[str, str | None] = {
-    "client-id": None,
-    "tenant-id": None,
-    "subscription-id": None,
-    "creds": None,
-    "environment": "AzureCloud",
-    "resource-manager-endpoint": None,
-    "audience": "api://AzureADTokenExchange",
-    "mode": "deploy",
-    "resource-group": None,
-    "location": None,
-    "registry": None,
-    "registry-resource-group": None,
-    "registry-subscription-id": None,
-    "image-name": None,
-    "tags": None,
-    "context": ".",
-    "dockerfile": None,
-    "build-args": None,
-    "target": None,
-    "labels": None,
-    "platform": "linux/amd64",
-    "network": None,
-    "image": None,
-    "key-vault": None,
-    "registry-username-secret": None,
-    "registry-password-secret": None,
-    "secrets-from-key-vault": None,
-    "registry-username": None,
-    "registry-password": None,
-    "name": None,
-    "dns-name-label": None,
-    "dns-label-salt": None,
-    "cpu": "1",
-    "memory": "1.5",
-    "ports": "80",
-    "protocol": "TCP",
-    "environment-variables": None,
-    "secure-environment-variables": None,
-    "command-line": None,
-    "restart-policy": "Always",
-    "os-type": "Linux",
-    "resource-tags": None,
-    "on-immutable-change": "recreate",
-    "wait": "true",
-    "timeout": "10m",
-    "health-check-path": "/",
-    "comment-on-pr": "false",
-    "github-token": None,
-    "delete-image-tag": "false",
-    "max-previews": None,
-    "on-max-previews": "fail",
-    "on-fork": "fail",
-    "max-age": None,
-    "dry-run": "false",
-    "sweep-concurrency": "8",
-}
-
-# Inputs whose value may span lines; every other input must be one line.
-MULTILINE_INPUTS = frozenset(
-    {
-        "creds",
-        "tags",
-        "build-args",
-        "labels",
-        "secrets-from-key-vault",
-        "ports",
-        "environment-variables",
-        "secure-environment-variables",
-        "command-line",
-        "resource-tags",
-    }
-)
-
-# Inputs whose value is never shown in a message (the caller also masks them, see secret_values).
-SECRET_INPUTS = frozenset(
-    {"creds", "registry-password", "secure-environment-variables", "dns-label-salt", "github-token"}
-)
-
-# A correct example for every input, as the YAML a user would put under `with:`.
-EXAMPLES: dict[str, str] = {
-    "client-id": "client-id: 0f8fad5b-d9cb-469f-a165-70867728950e",
-    "tenant-id": "tenant-id: 72f988bf-86f1-41af-91ab-2d7cd011db47",
-    "subscription-id": "subscription-id: 2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11",
-    "creds": "creds: ${{ secrets.AZURE_CREDENTIALS }}"
-    '  # {"clientId": "…", "clientSecret": "…", "tenantId": "…", "subscriptionId": "…"}',
-    "environment": "environment: AzureUSGovernment  # or AzureCloud, AzureChinaCloud",
-    "resource-manager-endpoint": "resource-manager-endpoint: https://management.local.azurestack.external",
-    "audience": "audience: api://AzureADTokenExchange",
-    "mode": "mode: deploy  # or build, delete, sweep",
-    "resource-group": "resource-group: my-app-rg",
-    "location": "location: westeurope",
-    "registry": "registry: mycompanyacr  # the registry's name, not its login server",
-    "registry-resource-group": "registry-resource-group: shared-registry-rg",
-    "registry-subscription-id": "registry-subscription-id: 6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c",
-    "image-name": "image-name: my-team/web-app",
-    "tags": "tags: |\n  latest\n  v1.2.3",
-    "context": "context: ./web",
-    "dockerfile": "dockerfile: ./web/Dockerfile",
-    "build-args": "build-args: |\n  PYTHON_VERSION=3.11\n  GREETING=hello world",
-    "target": "target: runtime",
-    "labels": "labels: |\n  org.opencontainers.image.title=Web app\n  com.example.team=web",
-    "platform": "platform: linux/amd64",
-    "network": "network: host  # or none, default",
-    "image": "image: mcr.microsoft.com/azuredocs/aci-helloworld:latest",
-    "key-vault": "key-vault: my-app-kv  # or https://my-app-kv.vault.azure.net",
-    "registry-username-secret": "registry-username-secret: mycompanyacr-pull-usr",
-    "registry-password-secret": "registry-password-secret: mycompanyacr-pull-pwd",
-    "secrets-from-key-vault": (
-        "secrets-from-key-vault: |\n  DATABASE_URL=database-url\n  API_KEY=api-key"
-    ),
-    "registry-username": "registry-username: ${{ vars.REGISTRY_USERNAME }}",
-    "registry-password": "registry-password: ${{ secrets.REGISTRY_PASSWORD }}",
-    "name": "name: my-app-pr-42",
-    "dns-name-label": "dns-name-label: my-app-7f3a9c21",
-    "dns-label-salt": "dns-label-salt: ${{ secrets.DNS_LABEL_SALT }}",
-    "cpu": "cpu: 0.5  # 0.1 to 4",
-    "memory": "memory: 1.5  # GB, 0.1 to 16 in steps of 0.1",
-    "ports": "ports: 80, 443",
-    "protocol": "protocol: TCP  # or UDP",
-    "environment-variables": "environment-variables: |\n  GREETING=hello world\n"
-    "  DATABASE_URL=postgres://db:5432/app?sslmode=require",
-    "secure-environment-variables": (
-        "secure-environment-variables: |\n  API_KEY=${{ secrets.API_KEY }}"
-    ),
-    "command-line": (
-        'command-line: python -m app --port 80  # or a JSON array: ["python", "-m", "app"]'
-    ),
-    "restart-policy": "restart-policy: OnFailure  # Always, OnFailure or Never",
-    "os-type": "os-type: Linux  # or Windows",
-    "resource-tags": "resource-tags: |\n  team=web\n  cost-center=1234",
-    "on-immutable-change": "on-immutable-change: recreate  # or fail",
-    "wait": "wait: false",
-    "timeout": "timeout: 15m  # or 900, 1h30m, 90s",
-    "health-check-path": "health-check-path: /healthz  # '' turns the check off",
-    "comment-on-pr": "comment-on-pr: true  # needs github-token and permissions: pull-requests: write",
-    "github-token": "github-token: ${{ github.token }}",
-    "delete-image-tag": "delete-image-tag: true  # mode: delete or sweep; needs registry",
-    "max-previews": "max-previews: 10  # previews per resource group",
-    "on-max-previews": "on-max-previews: evict-oldest  # or fail",
-    "on-fork": "on-fork: notice  # or fail",
-    "max-age": "max-age: 7d  # mode: sweep; or 36h, 90m",
-    "dry-run": "dry-run: true  # mode: sweep",
-    "sweep-concurrency": "sweep-concurrency: 8  # mode: sweep, 1 to 32",
-}
 
 _OIDC_EXAMPLE = (
     "client-id: ${{ vars.AZURE_CLIENT_ID }}\n"
@@ -214,15 +76,6 @@ _OIDC_EXAMPLE = (
     "subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}"
 )
 
-_MODES: tuple[Mode, ...] = ("deploy", "build", "delete", "sweep")
-_ON_MAX_PREVIEWS: tuple[OnMaxPreviews, ...] = ("fail", "evict-oldest")
-_ON_FORK: tuple[OnFork, ...] = ("fail", "notice")
-_CLOUDS: tuple[Cloud, ...] = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
-_PROTOCOLS: tuple[Protocol, ...] = ("TCP", "UDP")
-_RESTART_POLICIES: tuple[RestartPolicy, ...] = ("Always", "OnFailure", "Never")
-_OS_TYPES: tuple[OsType, ...] = ("Linux", "Windows")
-_ON_IMMUTABLE: tuple[OnImmutableChange, ...] = ("recreate", "fail")
-_NETWORKS: tuple[str, ...] = ("default", "none", "host")  # BuildKit's modes for RUN steps
 _PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
 
 # Limits of Azure Container Instances for Linux container groups:
@@ -271,11 +124,6 @@ _SECRET_RULE = "1-127 letters, digits and `-`"  # noqa: S105 - a naming rule, no
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 _T = TypeVar("_T", bound=str)
-
-
-def env_key(name: str) -> str:
-    """The environment variable the runner uses for an input (``INPUT_RESOURCE-GROUP``)."""
-    return "INPUT_" + name.upper()
 
 
 def parse_duration(text: str) -> float | None:
@@ -509,13 +357,14 @@ class _Reader:
         self, name: str, message: str, shown: str | None = None, example: str | None = None
     ) -> None:
         """Record a problem; secret inputs and dangerous text are never shown."""
-        if name in SECRET_INPUTS:
+        spec = SPECS[name]
+        if spec.secret:
             shown = None
         elif shown is not None and (reason := _unsafe_reason(shown)):
             shown = None
             message += f" (the value is not shown: it {reason})"
         self.reported.add(name)
-        self.problems.append(InputProblem(name, message, example or EXAMPLES[name], shown))
+        self.problems.append(InputProblem(name, message, example or spec.example, shown))
 
     def require(self, names: Iterable[str], message: str, example: str | None = None) -> None:
         """Report each of names that is neither given nor already reported as missing."""
@@ -531,7 +380,7 @@ class _Reader:
 
     def raw(self, name: str) -> str | None:
         """The value as the runner passed it, None when unset or blank."""
-        if name not in INPUT_DEFAULTS:
+        if name not in SPECS:
             raise KeyError(f"undeclared input {name!r}")  # a bug here, not a user error
         value = self._env.get(env_key(name))
         if value is None or not value.strip():
@@ -546,9 +395,10 @@ class _Reader:
 
     def line(self, name: str) -> str | None:
         """A single-line value, stripped; the static default when unset; None if unusable."""
+        _expect(name, multiline=False)
         raw = self.raw(name)
         if raw is None:
-            return INPUT_DEFAULTS[name]
+            return SPECS[name].default
         text = raw.strip()
         if reason := _unsafe_reason(text):
             self.add(name, f"must be a single line of plain text, but the value {reason}")
@@ -557,6 +407,7 @@ class _Reader:
 
     def secret_line(self, name: str) -> str | None:
         """Like `line` for a secret: never shown, and no default."""
+        _expect(name, multiline=False)
         raw = self.raw(name)
         if raw is None:
             return None
@@ -632,10 +483,11 @@ class _Reader:
         Blank lines and lines starting with ``#`` are skipped (YAML comments cannot go inside a
         block scalar); a ``#`` anywhere else is part of the value. ``strip`` trims values.
         """
+        _expect(name, multiline=True)
         raw = self.raw(name)
         if raw is None:
             return ()
-        secret = name in SECRET_INPUTS
+        secret = SPECS[name].secret
         pairs: list[tuple[str, str]] = []
         for number, line in enumerate(raw.split("\n"), start=1):
             line = line.removesuffix("\r")
@@ -659,9 +511,16 @@ class _Reader:
         return tuple(pairs)
 
 
+def _expect(name: str, multiline: bool) -> None:
+    """Refuse to read an input in a way its spec does not allow (a bug here, not a user error)."""
+    if SPECS[name].multiline is not multiline:
+        kind = "multi-line" if SPECS[name].multiline else "single-line"
+        raise KeyError(f"input {name!r} is {kind} in the table")
+
+
 def _default(name: str) -> str:
     """The static default of an input that has one."""
-    value = INPUT_DEFAULTS[name]
+    value = SPECS[name].default
     if value is None:
         raise KeyError(f"input {name!r} has no static default")  # a bug here, not a user error
     return value
@@ -801,7 +660,7 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     """Parse and validate every input; raise one InputError listing all problems."""
     ctx = github_context(env)
     r = _Reader(env)
-    mode = r.choice("mode", _MODES)
+    mode = r.choice("mode", MODES)
 
     # Auth: OIDC (all three ids), or `creds`, or neither (Azure CLI / environment credentials).
     client_id = r.valid(
@@ -833,7 +692,7 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
             "tenant-id and subscription-id",
             example=_OIDC_EXAMPLE,
         )
-    environment = r.choice("environment", _CLOUDS)
+    environment = r.choice("environment", CLOUDS)
     endpoint = r.valid("resource-manager-endpoint", _valid_https_url, "must be an https:// URL")
     audience = r.line("audience") or _default("audience")
 
@@ -887,8 +746,7 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         lambda value: len(value) <= 255 and bool(_IMAGE_REF.fullmatch(value)),
         "must be an image reference such as registry.example.com/team/app:tag or …@sha256:…",
     )
-    if mode == "build":
-        r.conflict(["image"], "cannot be used with mode: build, which builds the image itself")
+    _refuse_outside_mode(r, mode, ["image"])
     builds = mode not in ("delete", "sweep") and "image" not in r.given
     if builds:
         r.require(["registry"], "is required to push the image (or give `image` to deploy one)")
@@ -914,12 +772,12 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     platform = r.valid(
         "platform", _PLATFORM.fullmatch, "must be one platform such as linux/amd64 or linux/arm64"
     )
-    network = r.optional_choice("network", _NETWORKS)
+    network = r.optional_choice("network", NETWORKS)
     if "image" in r.given:
         r.conflict(
             ["image-name", "tags", "dockerfile", "build-args", "target", "labels", "network"],
             "cannot be combined with `image`, which deploys an existing image without building",
-            example=EXAMPLES["image"],
+            example=SPECS["image"].example,
         )
 
     # Pull credentials and app secrets: from Key Vault, or given directly (aci-deploy style).
@@ -957,13 +815,13 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
             ["registry-username", "registry-password"],
             "cannot be combined with `key-vault`: the pull credentials come from the vault "
             "(registry-username-secret, registry-password-secret)",
-            example=EXAMPLES["key-vault"],
+            example=SPECS["key-vault"].example,
         )
     else:
         r.conflict(
             ["registry-username-secret", "registry-password-secret", "secrets-from-key-vault"],
             "needs `key-vault`, the vault to read it from",
-            example=EXAMPLES["key-vault"],
+            example=SPECS["key-vault"].example,
         )
         if "registry-username" in r.given:
             r.require(["registry-password"], "is required with `registry-username`")
@@ -1005,7 +863,7 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     cpu = r.number("cpu", CPU_MIN, CPU_MAX, " cores")
     memory = r.number("memory", MEMORY_MIN, MEMORY_MAX, " GB", step=0.1)
     ports = _parse_ports(r)
-    protocol = r.choice("protocol", _PROTOCOLS)
+    protocol = r.choice("protocol", PROTOCOLS)
     environment_variables = r.pairs("environment-variables", _ENV_NAME, _ENV_RULE)
     secure_variables = r.pairs("secure-environment-variables", _ENV_NAME, _ENV_RULE)
     # One name in two inputs would make the container's value depend on merge order.
@@ -1024,12 +882,12 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
                 )
             owners.setdefault(key, source)
     command_line = _parse_command_line(r)
-    restart_policy = r.choice("restart-policy", _RESTART_POLICIES)
-    os_type = r.choice("os-type", _OS_TYPES)
+    restart_policy = r.choice("restart-policy", RESTART_POLICIES)
+    os_type = r.choice("os-type", OS_TYPES)
     if builds and platform is not None and not platform.startswith(f"{os_type.lower()}/"):
         r.add("platform", f"must be {os_type.lower()}/… when os-type is {os_type}", shown=platform)
     resource_tags = _parse_resource_tags(r)
-    on_immutable_change = r.choice("on-immutable-change", _ON_IMMUTABLE)
+    on_immutable_change = r.choice("on-immutable-change", ON_IMMUTABLE_CHANGE)
 
     wait = r.boolean("wait")
     timeout = r.valid(
@@ -1159,11 +1017,17 @@ def _set(r: _Reader, names: Iterable[str]) -> list[str]:
     """
     found = []
     for name in names:
-        default = INPUT_DEFAULTS[name]
+        default = SPECS[name].default
         value = (r._env.get(env_key(name)) or "").strip()
         if name in r.given and (default is None or value.lower() != default.lower()):
             found.append(name)
     return found
+
+
+def _refuse_outside_mode(r: _Reader, mode: Mode, names: Iterable[str]) -> None:
+    """Refuse each of names set (to other than its default) in a mode its spec does not list."""
+    for name in _set(r, [name for name in names if mode not in SPECS[name].modes]):
+        r.add(name, SPECS[name].refusal(mode))
 
 
 def _parse_preview(
@@ -1174,8 +1038,8 @@ def _parse_preview(
     token = r.secret_line("github-token")
     delete_tag = r.boolean("delete-image-tag")
     max_previews = _integer(r, "max-previews", 1, 1000)
-    on_max = r.choice("on-max-previews", _ON_MAX_PREVIEWS)
-    on_fork = r.choice("on-fork", _ON_FORK)
+    on_max = r.choice("on-max-previews", ON_MAX_PREVIEWS)
+    on_fork = r.choice("on-fork", ON_FORK)
     max_age_text = r.valid(
         "max-age",
         lambda value: (parse_age(value) or 0) > 0,
@@ -1195,14 +1059,12 @@ def _parse_preview(
         )
     elif mode != "sweep":
         refuse(["github-token"], "has no effect without `comment-on-pr: true`")
-    if mode == "build":
-        refuse(["comment-on-pr"], "has no effect with mode: build, which deploys nothing")
-    if mode != "deploy":
-        refuse(["max-previews", "on-max-previews"], f"only applies to mode: deploy, not {mode}")
-    elif "max-previews" not in r.given:
+    _refuse_outside_mode(r, mode, ["comment-on-pr", "max-previews", "on-max-previews"])
+    if mode == "deploy" and "max-previews" not in r.given:
         refuse(["on-max-previews"], "has no effect without `max-previews`")
+    _refuse_outside_mode(r, mode, ["on-fork", "max-age", "dry-run", "sweep-concurrency"])
+    _refuse_outside_mode(r, mode, ["delete-image-tag"])
     if mode == "sweep":
-        refuse(["on-fork"], "has no effect with mode: sweep, which no pull request triggers")
         if "github-token" not in r.given and "max-age" not in r.given:
             r.add(
                 "github-token",
@@ -1216,13 +1078,12 @@ def _parse_preview(
                 "of the repository it runs in",
                 shown=mode,
             )
-    else:
-        refuse(
-            ["max-age", "dry-run", "sweep-concurrency"], f"only applies to mode: sweep, not {mode}"
-        )
-    if mode not in ("delete", "sweep"):
-        refuse(["delete-image-tag"], f"only applies to mode: delete or sweep, not {mode}")
-    elif delete_tag and registry is None and "registry" not in r.reported:
+    if (
+        mode in SPECS["delete-image-tag"].modes
+        and delete_tag
+        and registry is None
+        and "registry" not in r.reported
+    ):
         r.add("registry", "is required with `delete-image-tag: true`: the tag is deleted there")
     repository = image_name or (
         naming.default_image_name(ctx.repository) if ctx.repository else None
@@ -1244,37 +1105,20 @@ def _parse_preview(
 def secret_values(env: Mapping[str, str]) -> list[str]:
     """Every secret-bearing input value, one line each, for ``::add-mask::`` before anything else.
 
-    Deliberately lenient: it runs before validation, so it also finds secrets in inputs that
-    turn out to be malformed.
+    Every input the table marks secret is masked. Deliberately lenient: it runs before
+    validation, so it also finds secrets in inputs that turn out to be malformed.
     """
     found: list[str] = []
-    creds = env.get(env_key("creds"), "")
-    if creds.strip():
-        secret: object = None
-        try:
-            data = json.loads(creds)
-            secret = data.get("clientSecret") if isinstance(data, dict) else None
-        except ValueError:
-            match = re.search(r'"clientSecret"\s*:\s*"((?:[^"\\]|\\.)*)"', creds)
-            if match:
-                secret = match.group(1)
-            else:
-                # Cannot tell where the secret is in broken JSON: mask all of it.
-                found.append(creds)
-        if isinstance(secret, str):
-            found.append(secret)
-    found.append(env.get(env_key("registry-password"), ""))
-    found.append(env.get(env_key("dns-label-salt"), ""))
-    found.append(env.get(env_key("github-token"), ""))
-    for line in env.get(env_key("secure-environment-variables"), "").split("\n"):
-        line = line.removesuffix("\r")
-        key, sep, value = line.partition("=")
-        if sep and _ENV_NAME.fullmatch(key.strip()):
-            found.append(value)
+    for spec in INPUTS:
+        value = env.get(spec.env_key, "")
+        if not spec.secret or not value:
+            continue
+        if spec.name == "creds":
+            found.extend(_creds_secrets(value))
+        elif spec.multiline:
+            found.extend(_pair_secrets(value))
         else:
-            # Not KEY=VALUE: perhaps a line of a multi-line secret pasted by mistake, whose
-            # "name" is a piece of the secret too. Mask the line and both halves.
-            found.extend((line, key, value))
+            found.append(value)
     lines: list[str] = []
     for value in found:
         for line in value.splitlines():
@@ -1283,3 +1127,34 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
             if line.strip() and (len(line.strip()) >= 4 or re.search(r"[^\W_]", line)):
                 lines.extend((line, line.strip()))
     return list(dict.fromkeys(lines))
+
+
+def _creds_secrets(creds: str) -> list[str]:
+    """The client secret in the ``creds`` JSON, or all of it when it is too broken to tell."""
+    if not creds.strip():
+        return []
+    secret: object = None
+    try:
+        data = json.loads(creds)
+        secret = data.get("clientSecret") if isinstance(data, dict) else None
+    except ValueError:
+        match = re.search(r'"clientSecret"\s*:\s*"((?:[^"\\]|\\.)*)"', creds)
+        if not match:
+            return [creds]  # cannot tell where the secret is in broken JSON: mask all of it
+        secret = match.group(1)
+    return [secret] if isinstance(secret, str) else []
+
+
+def _pair_secrets(text: str) -> list[str]:
+    """The values of a secret ``KEY=VALUE`` block; both halves and the whole of any other line."""
+    found: list[str] = []
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        key, sep, value = line.partition("=")
+        if sep and _ENV_NAME.fullmatch(key.strip()):
+            found.append(value)
+        else:
+            # Not KEY=VALUE: perhaps a line of a multi-line secret pasted by mistake, whose
+            # "name" is a piece of the secret too. Mask the line and both halves.
+            found.extend((line, key, value))
+    return found

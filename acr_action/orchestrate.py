@@ -28,6 +28,7 @@ from .errors import (
     InputError,
     InputProblem,
 )
+from .inputs_table import SPECS
 from .naming import oci_labels
 from .retry import RETRY_STATUSES, Retrier, azure_options
 from .source import commit_time
@@ -490,14 +491,15 @@ def check_build_paths(inputs: Inputs) -> None:
     """Refuse a build `context` or `dockerfile` that does not exist here, before signing in."""
     if inputs.mode not in ("deploy", "build") or inputs.image:
         return
-    from .inputs import EXAMPLES
-
     base = Path(inputs.github.workspace or ".")
     problems = []
     if not (base / inputs.context).is_dir():
         problems.append(
             InputProblem(
-                "context", f"is not a folder here; {_MOUNTED}", EXAMPLES["context"], inputs.context
+                "context",
+                f"is not a folder here; {_MOUNTED}",
+                SPECS["context"].example,
+                inputs.context,
             )
         )
     if inputs.dockerfile and not (base / inputs.dockerfile).is_file():
@@ -505,7 +507,7 @@ def check_build_paths(inputs: Inputs) -> None:
             InputProblem(
                 "dockerfile",
                 f"is not a file here; {_MOUNTED}",
-                EXAMPLES["dockerfile"],
+                SPECS["dockerfile"].example,
                 inputs.dockerfile,
             )
         )
@@ -534,15 +536,13 @@ def docker_config_root(env: Mapping[str, str], context: str, *, cwd: str | None 
         usable = folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
         if usable and not folder.is_relative_to(build_context):
             return str(folder)
-    from .inputs import EXAMPLES
-
     raise InputError(
         [
             InputProblem(
                 "context",
                 "contains every temporary folder (RUNNER_TEMP, TMPDIR, /tmp), and the build's "
                 "registry token must stay outside what is sent to the builder",
-                EXAMPLES["context"],
+                SPECS["context"].example,
                 shown=context,
             )
         ]

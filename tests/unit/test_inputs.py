@@ -13,10 +13,6 @@ import yaml
 
 from acr_action.errors import InputError, InputProblem
 from acr_action.inputs import (
-    EXAMPLES,
-    INPUT_DEFAULTS,
-    MULTILINE_INPUTS,
-    SECRET_INPUTS,
     GitHubContext,
     Inputs,
     env_key,
@@ -25,6 +21,7 @@ from acr_action.inputs import (
     parse_inputs,
     secret_values,
 )
+from acr_action.inputs_table import INPUTS, MODES, SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -71,7 +68,7 @@ def make_env(
 
 def runner_env(inputs: Mapping[str, str] | None = None) -> dict[str, str]:
     """Like make_env, plus every static default the runner fills in from action.yml."""
-    env = {env_key(name): value for name, value in INPUT_DEFAULTS.items() if value is not None}
+    env = {spec.env_key: spec.default for spec in INPUTS if spec.default is not None}
     env.update(make_env(inputs))
     return env
 
@@ -698,9 +695,8 @@ def test_invalid_input_is_reported(inputs: dict[str, str], name: str, shown: str
 
 
 def test_every_input_has_an_example_that_is_yaml_for_it() -> None:
-    assert set(EXAMPLES) == set(INPUT_DEFAULTS)
-    for name, example in EXAMPLES.items():
-        assert name in yaml.safe_load(example), name
+    for spec in INPUTS:
+        assert spec.name in yaml.safe_load(spec.example), spec.name
 
 
 def test_all_problems_are_reported_at_once() -> None:
@@ -825,18 +821,28 @@ def action() -> dict[str, Any]:
 
 
 def test_action_yml_declares_exactly_the_parsed_inputs_in_order(action: dict[str, Any]) -> None:
-    assert list(action["inputs"]) == list(INPUT_DEFAULTS)
+    assert list(action["inputs"]) == [spec.name for spec in INPUTS]
 
 
 def test_action_yml_static_defaults_match(action: dict[str, Any]) -> None:
     for name, spec in action["inputs"].items():
         default = spec.get("default")
-        assert (None if default is None else str(default)) == INPUT_DEFAULTS[name], name
+        assert (None if default is None else str(default)) == SPECS[name].default, name
         assert isinstance(default, str | None), (
             f"{name}: quote the default so YAML keeps it a string"
         )
         assert spec["description"].strip(), name
         assert spec["required"] is (name == "resource-group"), name
+
+
+def test_action_yml_says_what_the_table_says(action: dict[str, Any]) -> None:
+    """Each action.yml input is its table entry: description word for word, required, default."""
+    for name, declared in action["inputs"].items():
+        spec = SPECS[name]
+        assert declared["description"] == spec.description, name
+        assert declared["required"] is spec.required, name
+        assert declared.get("default") == spec.default, name
+        assert set(declared) <= {"description", "required", "default"}, name
 
 
 def test_action_yml_metadata(action: dict[str, Any]) -> None:
@@ -885,10 +891,51 @@ def test_parse_inputs_reads_every_declared_input(action: dict[str, Any]) -> None
     assert read == set(action["inputs"])
 
 
-def test_input_tables_are_consistent() -> None:
-    assert set(MULTILINE_INPUTS) <= set(INPUT_DEFAULTS)
-    assert set(SECRET_INPUTS) <= set(INPUT_DEFAULTS)
+def test_input_table_is_consistent() -> None:
     assert env_key("resource-group") == "INPUT_RESOURCE-GROUP"
+    assert len(SPECS) == len(INPUTS)
+    for spec in INPUTS:
+        assert re.fullmatch(r"[a-z]+(?:-[a-z]+)*", spec.name), spec.name
+        assert spec.env_key == env_key(spec.name)
+        assert spec.modes, spec.name
+        assert set(spec.modes) <= set(MODES), spec.name
+        assert list(spec.modes) == [mode for mode in MODES if mode in spec.modes], spec.name
+        if spec.choices and spec.default is not None:
+            assert spec.choices[0] == spec.default, f"{spec.name}: the default comes first"
+        assert not (spec.secret and spec.default), f"{spec.name}: a secret has no default"
+
+
+@pytest.mark.parametrize(
+    "spec", [spec for spec in INPUTS if not spec.multiline], ids=lambda spec: spec.name
+)
+def test_every_single_line_input_refuses_a_line_break(spec: Any) -> None:
+    """The table's `multiline` is the rule the parser applies, not a note beside it."""
+    env = runner_env({"mode": spec.modes[0]})
+    env[spec.env_key] = "first\nsecond"
+    names = [problem.input for problem in problems_of(env)]
+    assert spec.name in names
+
+
+@pytest.mark.parametrize(
+    ("spec", "mode"),
+    [
+        pytest.param(spec, mode, id=f"{spec.name}-in-{mode}")
+        for spec in INPUTS
+        for mode in MODES
+        if mode not in spec.modes
+    ],
+)
+def test_an_input_set_in_a_mode_its_spec_leaves_out_is_refused(spec: Any, mode: str) -> None:
+    """The table's `modes` is the rule: an input set in another mode is named, not ignored."""
+    value = {"image": "mcr.microsoft.com/app:1", "max-age": "7d", "max-previews": "3"}.get(
+        spec.name, spec.choices[-1] if spec.choices else "true"
+    )
+    given = {"mode": mode, spec.name: value}
+    if mode == "sweep":
+        given["max-age"] = "7d"  # a sweep needs it or github-token; neither is refused there
+    env = runner_env(given)
+    messages = {problem.input: problem.message for problem in problems_of(env)}
+    assert messages.get(spec.name) == spec.refusal(mode)  # type: ignore[arg-type]
 
 
 def test_inputs_is_frozen() -> None:
