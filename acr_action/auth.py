@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from .cloud import Endpoints
-    from .inputs import GitHubContext, Inputs
+    from .github_context import GitHubContext
+    from .inputs import Inputs
     from .retry import Retrier
 
 # Claims shown next to an Entra refusal: what the federated credential has to match.

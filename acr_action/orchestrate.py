@@ -7,7 +7,6 @@ sign in → (registry login server, Key Vault reads, the existing group: in the 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
@@ -437,7 +436,12 @@ def _image(
         runner.mask(refresh)
     repository = f"{login}/{inputs.image_name}"
     refs = [f"{repository}:{tag}" for tag in inputs.tags]
-    created = source_date(env, inputs.context, cwd=inputs.github.workspace or None)
+    created = source_date(
+        env,
+        inputs.context,
+        cwd=inputs.github.workspace or None,
+        pushed=inputs.github.head_commit_time,
+    )
     labels = {**oci_labels(inputs.github, created), **dict(inputs.labels)}
     deadline.check("build")
     with (
@@ -562,13 +566,19 @@ def docker_cli_env(env: Mapping[str, str], config: Path) -> dict[str, str]:
     return {**kept, "DOCKER_BUILDKIT": "1", "DOCKER_CONFIG": str(config)}
 
 
-def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None) -> dt.datetime:
+def source_date(
+    env: Mapping[str, str],
+    context: str,
+    *,
+    cwd: str | None = None,
+    pushed: dt.datetime | None = None,
+) -> dt.datetime:
     """The `created` time of the image: the commit's time, so an unchanged rebuild is identical.
 
     A wall-clock label would give every rebuild a new config blob, hence a new digest, hence an
     ACI update on every run. Order: `SOURCE_DATE_EPOCH` (the reproducible-builds convention),
-    the checked-out commit's time (read from `.git`: the image has no git), the pushed head
-    commit's time (only `push` events carry one), and only then now.
+    the checked-out commit's time (read from `.git`: the image has no git), `pushed`: the pushed
+    head commit's time (`GitHubContext.head_commit_time`), and only then now.
     """
     epoch = env.get("SOURCE_DATE_EPOCH", "")
     if epoch.isdigit():
@@ -576,16 +586,7 @@ def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None)
     committed = commit_time(Path(cwd or ".") / context)
     if committed is not None:
         return committed
-    event_path = env.get("GITHUB_EVENT_PATH")
-    if event_path:
-        try:
-            payload = json.loads(Path(event_path).read_text(encoding="utf-8"))
-            stamp = payload.get("head_commit", {}).get("timestamp")
-            if stamp:
-                return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        except (OSError, ValueError, AttributeError):
-            pass
-    return dt.datetime.now(dt.UTC)
+    return pushed or dt.datetime.now(dt.UTC)
 
 
 def _group_spec(

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from azure.mgmt.containerinstance import ContainerInstanceManagementClient
     from azure.mgmt.containerinstance.models import ContainerGroup
 
-    from .inputs import GitHubContext, Inputs
+    from .github_context import GitHubContext
+    from .inputs import Inputs
     from .runner import Runner
     from .spec import GroupSpec
 

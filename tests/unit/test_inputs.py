@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -12,11 +14,10 @@ import pytest
 import yaml
 
 from acr_action.errors import InputError, InputProblem
+from acr_action.github_context import GitHubContext, github_context
 from acr_action.inputs import (
-    GitHubContext,
     Inputs,
     env_key,
-    github_context,
     parse_duration,
     parse_inputs,
     secret_values,
@@ -377,6 +378,58 @@ def test_missing_event_file_is_ignored(tmp_path: Path) -> None:
 
 def test_github_context_outside_actions() -> None:
     assert github_context({}) == GitHubContext()
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        pytest.param(
+            "2026-11-27T09:30:00Z", dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC), id="utc"
+        ),
+        # The push payload writes the committer's offset (GitHub's webhook push example).
+        pytest.param(
+            "2013-07-06T03:05:29-07:00",
+            dt.datetime(2013, 7, 6, 10, 5, 29, tzinfo=dt.UTC),
+            id="offset",
+        ),
+        pytest.param("yesterday", None, id="not-a-time"),
+        pytest.param(1700000000, None, id="not-a-string"),
+    ],
+)
+def test_pushed_head_commit_time_is_read_with_the_context(
+    tmp_path: Path, timestamp: object, expected: dt.datetime | None
+) -> None:
+    env = {
+        **GITHUB_PUSH,
+        "GITHUB_EVENT_PATH": event_file(tmp_path, {"head_commit": {"timestamp": timestamp}}),
+    }
+    assert github_context(env).head_commit_time == expected
+
+
+def _imports_of(path: Path) -> set[str]:
+    """The acr_action modules a module imports, at run time or for type checking alike."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.update([node.module] if node.module else [a.name for a in node.names])
+        elif isinstance(node, ast.ImportFrom) and node.module == "acr_action":
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("acr_action."):
+            found.add((node.module or "").split(".")[1])
+    return {name.split(".")[0] for name in found}
+
+
+def test_no_two_modules_of_the_action_import_each_other() -> None:
+    """naming and inputs used to (for GitHubContext); the context has its own module now."""
+    imports = {path.stem: _imports_of(path) for path in (ROOT / "acr_action").glob("*.py")}
+    pairs = {
+        tuple(sorted((module, other)))
+        for module, used in imports.items()
+        for other in used
+        if module in imports.get(other, set())
+    }
+    assert not pairs
+    assert "inputs" not in imports["naming"]
 
 
 def test_long_repository_name() -> None:
