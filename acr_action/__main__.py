@@ -267,8 +267,8 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
     }[inputs.mode]
     if outcome.outputs.get("state") == "Skipped":
         title = "Skipped"
-    subject = {"build": inputs.image_name, "sweep": inputs.resource_group}.get(inputs.mode)
-    runner.summary(f"### acr-action: {title} `{subject or inputs.name}`\n")
+    subject = {"build": inputs.build.image_name, "sweep": inputs.resource_group}.get(inputs.mode)
+    runner.summary(f"### acr-action: {title} `{subject or inputs.container.name}`\n")
     runner.summary_table(list(orchestrate.summary_rows(outcome)), header=("", ""))
     if outcome.outputs.get("url"):
         runner.info(f"{title}: {outcome.outputs['url']}")

@@ -4,8 +4,11 @@ The runner passes each input as ``INPUT_<NAME>`` with the name upper-cased and i
 (``INPUT_RESOURCE-GROUP``); an empty value counts as unset. GitHub's own context comes from the
 ``GITHUB_*`` variables and the event payload at ``GITHUB_EVENT_PATH``.
 
-Every problem is collected and raised together as one :class:`~acr_action.errors.InputError`
-before any network call. Secret values (``creds``' client secret, ``registry-password``,
+Each group of the input table (``inputs_table.GROUPS``) is parsed by its own function into its own
+frozen dataclass (``inputs.auth``, ``inputs.acr``, ``inputs.build``, ``inputs.secrets``,
+``inputs.container``, ``inputs.waiting``, ``inputs.preview``); ``_cross_group_checks`` then holds
+the rules that span groups. Every problem is collected and raised together as one
+:class:`~acr_action.errors.InputError` before any network call. Secret values (``creds``' client secret, ``registry-password``,
 ``secure-environment-variables``, ``dns-label-salt``) never appear in a message; values that could
 act as workflow commands (line breaks, ``::``) are described rather than echoed.
 """
@@ -16,7 +19,7 @@ import json
 import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -47,7 +50,11 @@ from acr_action.inputs_table import (
 )
 
 __all__ = [
+    "AcrInputs",
+    "AuthInputs",
+    "BuildInputs",
     "Cloud",
+    "ContainerInputs",
     "Creds",
     "Inputs",
     "Mode",
@@ -59,6 +66,8 @@ __all__ = [
     "PreviewSettings",
     "Protocol",
     "RestartPolicy",
+    "SecretInputs",
+    "WaitInputs",
     "env_key",
     "parse_age",
     "parse_duration",
@@ -116,6 +125,7 @@ _DURATION = re.compile(rf"(?:({_NUM})h)?(?:({_NUM})m)?(?:({_NUM})s)?")
 _AGE = re.compile(rf"(?:({_NUM})d)?(?:({_NUM})h)?(?:({_NUM})m)?(?:({_NUM})s)?")
 _DECIMAL = re.compile(r"[0-9]*\.?[0-9]+")
 _AZURE_TAG_NAME = re.compile(r"[^<>%&\\?/]{1,512}")
+_PLATFORM_RULE = "must be one platform such as linux/amd64 or linux/arm64"
 _ENV_RULE = "letters, digits and `_`, not starting with a digit"
 _SECRET_RULE = "1-127 letters, digits and `-`"  # noqa: S105 - a naming rule, not a password
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -160,6 +170,102 @@ class Creds:
 
 
 @dataclass(frozen=True)
+class AuthInputs:
+    """How to sign in, and to which cloud (group ``auth`` of the table)."""
+
+    client_id: str | None
+    tenant_id: str | None
+    subscription_id: str | None
+    creds: Creds | None
+    environment: Cloud
+    resource_manager_endpoint: str | None
+    audience: str
+
+    @property
+    def auth_mode(self) -> Literal["oidc", "creds", "ambient"]:
+        """How to sign in: GitHub OIDC, the ``creds`` secret, or the CLI/environment ("ambient")."""
+        if self.creds is not None:
+            return "creds"
+        if self.client_id is not None:
+            return "oidc"
+        return "ambient"
+
+    @property
+    def effective_subscription_id(self) -> str | None:
+        """The subscription from ``subscription-id`` or ``creds``; None means the CLI's default."""
+        if self.creds is not None:
+            return self.creds.subscription_id
+        return self.subscription_id
+
+
+@dataclass(frozen=True)
+class AcrInputs:
+    """The Azure Container Registry and where it is (group ``acr``)."""
+
+    name: str | None
+    # Where the registry is when it is not in `resource-group` / `subscription-id`.
+    resource_group: str | None = None
+    subscription_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """The image: built from the context and pushed, or an existing ``image`` (group ``build``)."""
+
+    image_name: str | None  # None when nothing is built (`image` given, or mode delete)
+    tags: tuple[str, ...]
+    context: str
+    dockerfile: str | None
+    build_args: Pairs
+    target: str | None
+    labels: Pairs
+    platform: str
+    network: str | None
+    image: str | None
+
+
+@dataclass(frozen=True)
+class SecretInputs:
+    """Registry pull credentials and app secrets: from Key Vault or given (group ``secrets``)."""
+
+    key_vault: str | None
+    registry_username_secret: str | None
+    registry_password_secret: str | None
+    secrets_from_key_vault: Pairs
+    registry_username: str | None
+    registry_password: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ContainerInputs:
+    """The container group to create or update (group ``container``)."""
+
+    name: str
+    dns_name_label: str
+    dns_label_salt: str | None = field(repr=False)
+    cpu: float
+    memory: float
+    ports: tuple[int, ...]
+    protocol: Protocol
+    environment_variables: Pairs
+    secure_environment_variables: Pairs = field(repr=False)
+    command_line: tuple[str, ...]
+    restart_policy: RestartPolicy
+    os_type: OsType
+    resource_tags: Pairs
+    on_immutable_change: OnImmutableChange
+
+
+@dataclass(frozen=True)
+class WaitInputs:
+    """How long the run may take and what "ready" means (group ``waiting``)."""
+
+    wait: bool
+    timeout: float  # seconds
+    health_check_path: str | None  # None: no HTTP readiness check
+
+
+@dataclass(frozen=True)
 class PreviewSettings:
     """The pull-request preview inputs: comment, limits, forks, image cleanup and sweep."""
 
@@ -177,73 +283,26 @@ class PreviewSettings:
 
 @dataclass(frozen=True)
 class Inputs:
-    """Every input, parsed and validated; durations in seconds, lists as tuples."""
+    """Every input, parsed and validated, one frozen group per concern of the table.
+
+    The inputs of the table's ``target`` group, which every concern needs, sit at the top.
+    """
 
     mode: Mode
-    client_id: str | None
-    tenant_id: str | None
-    subscription_id: str | None
-    creds: Creds | None
-    environment: Cloud
-    resource_manager_endpoint: str | None
-    audience: str
     resource_group: str
     location: str | None
-    registry: str | None
-    image_name: str | None  # None when nothing is built (`image` given, or mode delete)
-    tags: tuple[str, ...]
-    context: str
-    dockerfile: str | None
-    build_args: Pairs
-    target: str | None
-    labels: Pairs
-    platform: str
-    network: str | None
-    image: str | None
-    key_vault: str | None
-    registry_username_secret: str | None
-    registry_password_secret: str | None
-    secrets_from_key_vault: Pairs
-    registry_username: str | None
-    registry_password: str | None = field(repr=False)
-    name: str
-    dns_name_label: str
-    cpu: float
-    memory: float
-    ports: tuple[int, ...]
-    protocol: Protocol
-    environment_variables: Pairs
-    secure_environment_variables: Pairs = field(repr=False)
-    command_line: tuple[str, ...]
-    restart_policy: RestartPolicy
-    os_type: OsType
-    resource_tags: Pairs
-    on_immutable_change: OnImmutableChange
-    dns_label_salt: str | None = field(repr=False)
-    wait: bool
-    timeout: float
-    health_check_path: str | None  # None: no HTTP readiness check
     github: GitHubContext
-    preview: PreviewSettings = field(default_factory=lambda: PreviewSettings())
-    # Where the registry is when it is not in `resource-group` / `subscription-id`.
-    registry_resource_group: str | None = None
-    registry_subscription_id: str | None = None
+    auth: AuthInputs
+    acr: AcrInputs
+    build: BuildInputs
+    secrets: SecretInputs
+    container: ContainerInputs
+    waiting: WaitInputs
+    preview: PreviewSettings = field(default_factory=PreviewSettings)
 
-    @property
-    def auth_mode(self) -> Literal["oidc", "creds", "ambient"]:
-        """How to sign in: GitHub OIDC, the ``creds`` secret, or the CLI/environment ("ambient")."""
-        if self.creds is not None:
-            return "creds"
-        if self.client_id is not None:
-            return "oidc"
-        return "ambient"
-
-    @property
-    def effective_subscription_id(self) -> str | None:
-        """The subscription from ``subscription-id`` or ``creds``; None means the CLI's default."""
-        if self.creds is not None:
-            return self.creds.subscription_id
-        return self.subscription_id
+    def for_group(self, name: str) -> Inputs:
+        """The same inputs aimed at another container group (a preview a sweep or eviction removes)."""
+        return replace(self, container=replace(self.container, name=name))
 
 
 class _Reader:
@@ -559,12 +618,33 @@ def _default_name(ctx: GitHubContext, image_name: str | None, image: str | None)
 
 
 def parse_inputs(env: Mapping[str, str]) -> Inputs:
-    """Parse and validate every input; raise one InputError listing all problems."""
+    """Parse and validate every input; raise one InputError listing all problems.
+
+    Each group of the table has its own parser, in action.yml's order (a later group may use
+    what an earlier one found); `_cross_group_checks` then applies the rules that span groups.
+    """
     ctx = github_context(env)
     r = _Reader(env)
     mode = r.choice("mode", MODES)
+    auth = _parse_auth(r)
+    resource_group, location = _parse_target(r)
+    acr = _parse_acr(r)
+    build, repository = _parse_build(r, mode, ctx)
+    secrets = _parse_secrets(r, acr.name)
+    container = _parse_container(r, mode, ctx, repository, build.image)
+    waiting = _parse_waiting(r)
+    preview = _parse_preview(r, mode, ctx, acr.name, repository)
+    _cross_group_checks(r, mode, build, secrets, container)
+    if r.problems:
+        raise InputError(r.problems)
+    # Every required value was checked above; this assert only narrows the type for mypy.
+    assert resource_group is not None
+    groups = (auth, acr, build, secrets, container, waiting, preview)
+    return Inputs(mode, resource_group, location, ctx, *groups)
 
-    # Auth: OIDC (all three ids), or `creds`, or neither (Azure CLI / environment credentials).
+
+def _parse_auth(r: _Reader) -> AuthInputs:
+    """OIDC (all three ids), or `creds`, or neither (Azure CLI / environment credentials)."""
     client_id = r.valid(
         "client-id", _GUID.fullmatch, "must be the app's Application (client) ID, a GUID"
     )
@@ -596,8 +676,19 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         )
     environment = r.choice("environment", CLOUDS)
     endpoint = r.valid("resource-manager-endpoint", _valid_https_url, "must be an https:// URL")
-    audience = r.line("audience") or _default("audience")
+    return AuthInputs(
+        client_id=client_id,
+        tenant_id=tenant_id,
+        subscription_id=subscription_id,
+        creds=creds,
+        environment=environment,
+        resource_manager_endpoint=endpoint.rstrip("/") if endpoint else None,
+        audience=r.line("audience") or _default("audience"),
+    )
 
+
+def _parse_target(r: _Reader) -> tuple[str | None, str | None]:
+    """The resource group (required) and the region of the container group."""
     resource_group = r.valid(
         "resource-group",
         _RESOURCE_GROUP.fullmatch,
@@ -611,21 +702,24 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         # ARM names regions in lower case without spaces; accept the display name too.
         normalize=lambda value: re.sub(r"\s+", "", value).lower(),
     )
+    return resource_group, location
 
-    # The image: built from the context (deploy, build) or given (`image`); none for delete.
+
+def _parse_acr(r: _Reader) -> AcrInputs:
+    """The registry by name (with where it is) or by resource ID."""
     registry = r.valid(
         "registry",
         lambda value: _ACR_NAME.fullmatch(value) or _ACR_ID.fullmatch(value),
         "must be the registry's name: 5-50 letters and digits (not its login server), or its "
         "resource ID (`az acr show --name <registry> --query id --output tsv`)",
     )
-    registry_resource_group = r.valid(
+    resource_group = r.valid(
         "registry-resource-group",
         _RESOURCE_GROUP.fullmatch,
         "must be the registry's resource group: 1-90 letters, digits, `_`, `-`, `.`, `(` or `)`, "
         "not ending with `.`",
     )
-    registry_subscription_id = r.valid(
+    subscription_id = r.valid(
         "registry-subscription-id", _GUID.fullmatch, "must be a subscription ID, a GUID"
     )
     if "registry" not in r.given:
@@ -640,18 +734,52 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
             "cannot be combined with a resource ID in `registry`, which already says where the "
             "registry is",
         )
-        registry = resource_id["name"]
-        registry_resource_group = resource_id["group"]
-        registry_subscription_id = resource_id["subscription"]
+        return AcrInputs(resource_id["name"], resource_id["group"], resource_id["subscription"])
+    return AcrInputs(registry, resource_group, subscription_id)
+
+
+def _builds(r: _Reader, mode: Mode) -> bool:
+    """Whether this run builds and pushes an image (rather than deploying `image`, or none)."""
+    return mode not in ("delete", "sweep") and "image" not in r.given
+
+
+def _parse_build(r: _Reader, mode: Mode, ctx: GitHubContext) -> tuple[BuildInputs, str | None]:
+    """The image inputs, and the image's repository as given or derived (also when not built)."""
     image = r.valid(
         "image",
         lambda value: len(value) <= 255 and bool(_IMAGE_REF.fullmatch(value)),
         "must be an image reference such as registry.example.com/team/app:tag or …@sha256:…",
     )
     _refuse_outside_mode(r, mode, ["image"])
-    builds = mode not in ("delete", "sweep") and "image" not in r.given
+    builds = _builds(r, mode)
     if builds:
         r.require(["registry"], "is required to push the image (or give `image` to deploy one)")
+    image_name, tags = _parse_image_name_and_tags(r, ctx, builds)
+    build = BuildInputs(
+        image_name=image_name if builds else None,
+        tags=tags if builds else (),
+        context=r.line("context") or _default("context"),
+        dockerfile=r.line("dockerfile"),
+        build_args=r.pairs("build-args", _ENV_NAME, _ENV_RULE),
+        target=r.valid("target", _STAGE.fullmatch, "must be a build stage name (`FROM … AS name`)"),
+        labels=r.pairs("labels", _LABEL_KEY, "letters, digits, `.`, `_`, `-` and `/`"),
+        platform=r.valid("platform", _PLATFORM.fullmatch, _PLATFORM_RULE) or _default("platform"),
+        network=r.optional_choice("network", NETWORKS),
+        image=image,
+    )
+    if "image" in r.given:
+        r.conflict(
+            ["image-name", "tags", "dockerfile", "build-args", "target", "labels", "network"],
+            "cannot be combined with `image`, which deploys an existing image without building",
+            example=SPECS["image"].example,
+        )
+    return build, image_name
+
+
+def _parse_image_name_and_tags(
+    r: _Reader, ctx: GitHubContext, builds: bool
+) -> tuple[str | None, tuple[str, ...]]:
+    """`image-name` and `tags`, derived from the repository and event when a build needs them."""
     image_name = r.valid(
         "image-name",
         lambda value: len(value) <= 200 and bool(_IMAGE_NAME.fullmatch(value)),
@@ -666,23 +794,11 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         r.require(["image-name"], "is required outside GitHub Actions (no GITHUB_REPOSITORY)")
     if builds and not tags:
         r.require(["tags"], "is required outside GitHub Actions (no GITHUB_SHA)")
-    context = r.line("context") or _default("context")
-    dockerfile = r.line("dockerfile")
-    build_args = r.pairs("build-args", _ENV_NAME, _ENV_RULE)
-    target = r.valid("target", _STAGE.fullmatch, "must be a build stage name (`FROM … AS name`)")
-    labels = r.pairs("labels", _LABEL_KEY, "letters, digits, `.`, `_`, `-` and `/`")
-    platform = r.valid(
-        "platform", _PLATFORM.fullmatch, "must be one platform such as linux/amd64 or linux/arm64"
-    )
-    network = r.optional_choice("network", NETWORKS)
-    if "image" in r.given:
-        r.conflict(
-            ["image-name", "tags", "dockerfile", "build-args", "target", "labels", "network"],
-            "cannot be combined with `image`, which deploys an existing image without building",
-            example=SPECS["image"].example,
-        )
+    return image_name, tags
 
-    # Pull credentials and app secrets: from Key Vault, or given directly (aci-deploy style).
+
+def _parse_secrets(r: _Reader, registry: str | None) -> SecretInputs:
+    """Pull credentials and app secrets: from Key Vault, or given directly (aci-deploy style)."""
     key_vault = r.valid(
         "key-vault",
         lambda value: (
@@ -710,8 +826,20 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
                 f"{env_name}: the secret name after `=` must be {_SECRET_RULE}",
                 shown=f"{env_name}={secret}",
             )
-    registry_username = r.line("registry-username")
-    registry_password = r.secret_line("registry-password")
+    secrets = SecretInputs(
+        key_vault=key_vault,
+        registry_username_secret=username_secret,
+        registry_password_secret=password_secret,
+        secrets_from_key_vault=from_vault,
+        registry_username=r.line("registry-username"),
+        registry_password=r.secret_line("registry-password"),
+    )
+    _check_credential_sources(r)
+    return secrets
+
+
+def _check_credential_sources(r: _Reader) -> None:
+    """The vault's inputs need the vault; given credentials come in pairs and not beside it."""
     if "key-vault" in r.given:
         r.conflict(
             ["registry-username", "registry-password"],
@@ -719,27 +847,45 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
             "(registry-username-secret, registry-password-secret)",
             example=SPECS["key-vault"].example,
         )
-    else:
-        r.conflict(
-            ["registry-username-secret", "registry-password-secret", "secrets-from-key-vault"],
-            "needs `key-vault`, the vault to read it from",
-            example=SPECS["key-vault"].example,
-        )
-        if "registry-username" in r.given:
-            r.require(["registry-password"], "is required with `registry-username`")
-        if "registry-password" in r.given:
-            r.require(["registry-username"], "is required with `registry-password`")
-        if mode == "deploy" and image is None and "registry-username" not in r.given:
-            # ACI pulls the image itself, later and on its own: without credentials the group
-            # would fail with InaccessibleImage after the build and push have already happened.
-            r.add(
-                "key-vault",
-                "is required to deploy from the registry: Azure Container Instances needs pull "
-                "credentials, read from the vault (`<registry>-pull-usr` / `<registry>-pull-pwd`) "
-                "or given as `registry-username` / `registry-password`",
-            )
+        return
+    r.conflict(
+        ["registry-username-secret", "registry-password-secret", "secrets-from-key-vault"],
+        "needs `key-vault`, the vault to read it from",
+        example=SPECS["key-vault"].example,
+    )
+    if "registry-username" in r.given:
+        r.require(["registry-password"], "is required with `registry-username`")
+    if "registry-password" in r.given:
+        r.require(["registry-username"], "is required with `registry-password`")
 
-    # The container group.
+
+def _parse_container(
+    r: _Reader, mode: Mode, ctx: GitHubContext, image_name: str | None, image: str | None
+) -> ContainerInputs:
+    """The container group; its name and DNS label derived from the repository when not given."""
+    name, label, salt = _parse_names(r, mode, ctx, image_name, image)
+    return ContainerInputs(
+        name=name,
+        dns_name_label=label,
+        dns_label_salt=salt,
+        cpu=r.number("cpu", CPU_MIN, CPU_MAX, " cores"),
+        memory=r.number("memory", MEMORY_MIN, MEMORY_MAX, " GB", step=0.1),
+        ports=_parse_ports(r),
+        protocol=r.choice("protocol", PROTOCOLS),
+        environment_variables=r.pairs("environment-variables", _ENV_NAME, _ENV_RULE),
+        secure_environment_variables=r.pairs("secure-environment-variables", _ENV_NAME, _ENV_RULE),
+        command_line=_parse_command_line(r),
+        restart_policy=r.choice("restart-policy", RESTART_POLICIES),
+        os_type=r.choice("os-type", OS_TYPES),
+        resource_tags=_parse_resource_tags(r),
+        on_immutable_change=r.choice("on-immutable-change", ON_IMMUTABLE_CHANGE),
+    )
+
+
+def _parse_names(
+    r: _Reader, mode: Mode, ctx: GitHubContext, image_name: str | None, image: str | None
+) -> tuple[str, str, str | None]:
+    """`name`, `dns-name-label` and the salt; "" when unknown (then reported, or a sweep)."""
     name = r.valid(
         "name",
         lambda value: len(value) <= 63 and bool(_GROUP_NAME.fullmatch(value)),
@@ -762,102 +908,69 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         )
     if label is None and name is not None:
         label = naming.default_dns_label(name, ctx.repository, salt)
-    cpu = r.number("cpu", CPU_MIN, CPU_MAX, " cores")
-    memory = r.number("memory", MEMORY_MIN, MEMORY_MAX, " GB", step=0.1)
-    ports = _parse_ports(r)
-    protocol = r.choice("protocol", PROTOCOLS)
-    environment_variables = r.pairs("environment-variables", _ENV_NAME, _ENV_RULE)
-    secure_variables = r.pairs("secure-environment-variables", _ENV_NAME, _ENV_RULE)
-    # One name in two inputs would make the container's value depend on merge order.
-    owners: dict[str, str] = {}
-    for source, pairs in (
-        ("environment-variables", environment_variables),
-        ("secure-environment-variables", secure_variables),
-        ("secrets-from-key-vault", from_vault),
-    ):
-        for key, _value in pairs:
-            if key in owners:
-                r.add(
-                    source,
-                    f"sets {key}, which `{owners[key]}` already sets",
-                    shown=f"{key}={_value}",
-                )
-            owners.setdefault(key, source)
-    command_line = _parse_command_line(r)
-    restart_policy = r.choice("restart-policy", RESTART_POLICIES)
-    os_type = r.choice("os-type", OS_TYPES)
-    if builds and platform is not None and not platform.startswith(f"{os_type.lower()}/"):
-        r.add("platform", f"must be {os_type.lower()}/… when os-type is {os_type}", shown=platform)
-    resource_tags = _parse_resource_tags(r)
-    on_immutable_change = r.choice("on-immutable-change", ON_IMMUTABLE_CHANGE)
+    # A sweep acts on many groups, never on `name`; otherwise a missing one is reported above.
+    return name or "", label or "", salt
 
+
+def _parse_waiting(r: _Reader) -> WaitInputs:
+    """Whether to wait for the group, the run's time limit and the readiness path."""
     wait = r.boolean("wait")
     timeout = r.valid(
         "timeout",
         lambda value: (parse_duration(value) or 0) > 0,
         "must be a positive duration such as 600, 90s, 10m or 1h30m",
     )
-    health_check_path = _parse_health_check_path(r)
-
-    preview = _parse_preview(r, mode, ctx, registry, image_name)
-    if mode == "sweep":
-        name, label = name or "", label or ""  # a sweep acts on many groups, never on `name`
-    if r.problems:
-        raise InputError(r.problems)
-    # Every required value was checked above; these asserts only narrow the types for mypy.
-    assert resource_group is not None
-    assert name is not None
-    assert label is not None
-    return Inputs(
-        mode=mode,
-        client_id=client_id,
-        tenant_id=tenant_id,
-        subscription_id=subscription_id,
-        creds=creds,
-        environment=environment,
-        resource_manager_endpoint=endpoint.rstrip("/") if endpoint else None,
-        audience=audience,
-        resource_group=resource_group,
-        location=location,
-        registry=registry,
-        image_name=image_name if builds else None,
-        tags=tags if builds else (),
-        context=context,
-        dockerfile=dockerfile,
-        build_args=build_args,
-        target=target,
-        labels=labels,
-        platform=platform or _default("platform"),
-        network=network,
-        image=image,
-        key_vault=key_vault,
-        registry_username_secret=username_secret,
-        registry_password_secret=password_secret,
-        secrets_from_key_vault=from_vault,
-        registry_username=registry_username,
-        registry_password=registry_password,
-        name=name,
-        dns_name_label=label,
-        cpu=cpu,
-        memory=memory,
-        ports=ports,
-        protocol=protocol,
-        environment_variables=environment_variables,
-        secure_environment_variables=secure_variables,
-        command_line=command_line,
-        restart_policy=restart_policy,
-        os_type=os_type,
-        resource_tags=resource_tags,
-        on_immutable_change=on_immutable_change,
-        dns_label_salt=salt,
+    return WaitInputs(
         wait=wait,
         timeout=parse_duration(timeout or _default("timeout")) or 600.0,
-        health_check_path=health_check_path,
-        github=ctx,
-        preview=preview,
-        registry_resource_group=registry_resource_group,
-        registry_subscription_id=registry_subscription_id,
+        health_check_path=_parse_health_check_path(r),
     )
+
+
+def _cross_group_checks(
+    r: _Reader, mode: Mode, build: BuildInputs, secrets: SecretInputs, container: ContainerInputs
+) -> None:
+    """The rules that span groups: pull credentials, platform and OS, one owner per variable."""
+    if (
+        mode == "deploy"
+        and build.image is None
+        and "key-vault" not in r.given
+        and "registry-username" not in r.given
+    ):
+        # ACI pulls the image itself, later and on its own: without credentials the group
+        # would fail with InaccessibleImage after the build and push have already happened.
+        r.add(
+            "key-vault",
+            "is required to deploy from the registry: Azure Container Instances needs pull "
+            "credentials, read from the vault (`<registry>-pull-usr` / `<registry>-pull-pwd`) "
+            "or given as `registry-username` / `registry-password`",
+        )
+    os_prefix = f"{container.os_type.lower()}/"
+    if (
+        _builds(r, mode)
+        and "platform" not in r.reported
+        and not build.platform.startswith(os_prefix)
+    ):
+        r.add(
+            "platform",
+            f"must be {os_prefix}… when os-type is {container.os_type}",
+            shown=build.platform,
+        )
+    # One name in two inputs would make the container's value depend on merge order.
+    owners: dict[str, str] = {}
+    for source, pairs in (
+        ("environment-variables", container.environment_variables),
+        ("secure-environment-variables", container.secure_environment_variables),
+        ("secrets-from-key-vault", secrets.secrets_from_key_vault),
+    ):
+        for key, value in pairs:
+            if key in owners:
+                r.add(
+                    source,
+                    f"sets {key}, which `{owners[key]}` already sets",
+                    shown=f"{key}={value}",
+                )
+            owners.setdefault(key, source)
 
 
 def _parse_resource_tags(r: _Reader) -> Pairs:
@@ -935,26 +1048,47 @@ def _refuse_outside_mode(r: _Reader, mode: Mode, names: Iterable[str]) -> None:
 def _parse_preview(
     r: _Reader, mode: Mode, ctx: GitHubContext, registry: str | None, image_name: str | None
 ) -> PreviewSettings:
-    """The preview inputs, each refused in the modes where it would silently do nothing."""
-    comment = r.boolean("comment-on-pr")
-    token = r.secret_line("github-token")
-    delete_tag = r.boolean("delete-image-tag")
-    max_previews = _integer(r, "max-previews", 1, 1000)
-    on_max = r.choice("on-max-previews", ON_MAX_PREVIEWS)
-    on_fork = r.choice("on-fork", ON_FORK)
-    max_age_text = r.valid(
+    """The preview inputs: comment, limits, forks, image cleanup and sweep."""
+    repository = image_name or (
+        naming.default_image_name(ctx.repository) if ctx.repository else None
+    )
+    settings = PreviewSettings(
+        comment_on_pr=r.boolean("comment-on-pr"),
+        github_token=r.secret_line("github-token"),
+        delete_image_tag=r.boolean("delete-image-tag"),
+        image_repository=repository,
+        max_previews=_integer(r, "max-previews", 1, 1000),
+        on_max_previews=r.choice("on-max-previews", ON_MAX_PREVIEWS),
+        on_fork=r.choice("on-fork", ON_FORK),
+        max_age=_parse_max_age(r),
+        dry_run=r.boolean("dry-run"),
+        sweep_concurrency=_integer(r, "sweep-concurrency", 1, 32)
+        or int(_default("sweep-concurrency")),
+    )
+    _check_preview(r, mode, ctx, settings, registry)
+    return settings
+
+
+def _parse_max_age(r: _Reader) -> float | None:
+    """`max-age` in seconds; None when unset or invalid (then reported)."""
+    text = r.valid(
         "max-age",
         lambda value: (parse_age(value) or 0) > 0,
         "must be a positive age such as 7d, 36h, 1d12h or 90m",
     )
-    dry_run = r.boolean("dry-run")
-    concurrency = _integer(r, "sweep-concurrency", 1, 32)
+    return parse_age(text) if text else None
+
+
+def _check_preview(
+    r: _Reader, mode: Mode, ctx: GitHubContext, settings: PreviewSettings, registry: str | None
+) -> None:
+    """Refuse each preview input in the modes where it would silently do nothing."""
 
     def refuse(names: Iterable[str], message: str) -> None:
         for name in _set(r, names):
             r.add(name, message)
 
-    if comment:
+    if settings.comment_on_pr:
         r.require(
             ["github-token"],
             "is required with `comment-on-pr: true`: the comment is written with it",
@@ -982,26 +1116,11 @@ def _parse_preview(
             )
     if (
         mode in SPECS["delete-image-tag"].modes
-        and delete_tag
+        and settings.delete_image_tag
         and registry is None
         and "registry" not in r.reported
     ):
         r.add("registry", "is required with `delete-image-tag: true`: the tag is deleted there")
-    repository = image_name or (
-        naming.default_image_name(ctx.repository) if ctx.repository else None
-    )
-    return PreviewSettings(
-        comment_on_pr=comment,
-        github_token=token,
-        delete_image_tag=delete_tag,
-        image_repository=repository,
-        max_previews=max_previews,
-        on_max_previews=on_max,
-        on_fork=on_fork,
-        max_age=parse_age(max_age_text) if max_age_text else None,
-        dry_run=dry_run,
-        sweep_concurrency=concurrency or int(_default("sweep-concurrency")),
-    )
 
 
 def secret_values(env: Mapping[str, str]) -> list[str]:

@@ -52,7 +52,7 @@ Protocol = Literal["TCP", "UDP"]
 RestartPolicy = Literal["Always", "OnFailure", "Never"]
 OsType = Literal["Linux", "Windows"]
 OnImmutableChange = Literal["recreate", "fail"]
-Group = Literal["auth", "target", "registry", "build", "secrets", "container", "waiting", "preview"]
+Group = Literal["auth", "target", "acr", "build", "secrets", "container", "waiting", "preview"]
 
 # The first choice of each is the input's static default.
 MODES: tuple[Mode, ...] = ("deploy", "build", "delete", "sweep")
@@ -69,11 +69,12 @@ NETWORKS: tuple[str, ...] = (
     "host",
 )  # BuildKit's modes for RUN steps, no default
 
-# The groups in the order action.yml and `--help` list them, with the heading `--help` prints.
+# The groups in the order action.yml and `--help` list them, with the heading `--help` prints;
+# each but `target` (mode, resource group, location: needed by all) is a group of `Inputs`.
 GROUPS: dict[Group, str] = {
     "auth": "Sign-in and cloud",
     "target": "Mode and target",
-    "registry": "Registry",
+    "acr": "Registry",
     "build": "Image",
     "secrets": "Registry credentials and secrets",
     "container": "Container group",
@@ -214,7 +215,7 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "registry",
-        "registry",
+        "acr",
         description=(
             "Name of the Azure Container Registry (not its login server, which is read from Azure), or"
             " its resource ID when it is in another resource group or subscription. Required unless "
@@ -224,13 +225,13 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "registry-resource-group",
-        "registry",
+        "acr",
         description="Resource group of the registry, when it is not in `resource-group`.",
         example="registry-resource-group: shared-registry-rg",
     ),
     InputSpec(
         "registry-subscription-id",
-        "registry",
+        "acr",
         description=(
             "Subscription ID of the registry, when it is not in `subscription-id` (the identity needs "
             "its roles there as well)."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -22,7 +23,7 @@ from acr_action.inputs import (
     parse_inputs,
     secret_values,
 )
-from acr_action.inputs_table import INPUTS, MODES, SPECS
+from acr_action.inputs_table import GROUPS, INPUTS, MODES, SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -93,25 +94,38 @@ def test_minimal_push_to_main_uses_defaults() -> None:
     inputs = parse_inputs(make_env())
     assert inputs.mode == "deploy"
     assert inputs.resource_group == "my-app-rg"
-    assert inputs.registry == "mycompanyacr"
-    assert inputs.image_name == "my-app"
-    assert inputs.tags == ("sha-0123456", "main")
-    assert inputs.name == "my-app"
-    assert re.fullmatch(r"my-app-[0-9a-f]{8}", inputs.dns_name_label)
-    assert (inputs.cpu, inputs.memory, inputs.ports, inputs.protocol) == (1.0, 1.5, (80,), "TCP")
-    assert (inputs.restart_policy, inputs.os_type, inputs.on_immutable_change) == (
+    assert inputs.acr.name == "mycompanyacr"
+    assert inputs.build.image_name == "my-app"
+    assert inputs.build.tags == ("sha-0123456", "main")
+    assert inputs.container.name == "my-app"
+    assert re.fullmatch(r"my-app-[0-9a-f]{8}", inputs.container.dns_name_label)
+    assert (
+        inputs.container.cpu,
+        inputs.container.memory,
+        inputs.container.ports,
+        inputs.container.protocol,
+    ) == (1.0, 1.5, (80,), "TCP")
+    assert (
+        inputs.container.restart_policy,
+        inputs.container.os_type,
+        inputs.container.on_immutable_change,
+    ) == (
         "Always",
         "Linux",
         "recreate",
     )
-    assert (inputs.wait, inputs.timeout, inputs.health_check_path) == (True, 600.0, "/")
-    assert (inputs.context, inputs.platform, inputs.environment) == (
+    assert (inputs.waiting.wait, inputs.waiting.timeout, inputs.waiting.health_check_path) == (
+        True,
+        600.0,
+        "/",
+    )
+    assert (inputs.build.context, inputs.build.platform, inputs.auth.environment) == (
         ".",
         "linux/amd64",
         "AzureCloud",
     )
-    assert inputs.audience == "api://AzureADTokenExchange"
-    assert inputs.auth_mode == "ambient"
+    assert inputs.auth.audience == "api://AzureADTokenExchange"
+    assert inputs.auth.auth_mode == "ambient"
     assert inputs.github.repository == "octo-org/My-App"
 
 
@@ -147,31 +161,34 @@ def test_full_oidc_deploy() -> None:
             }
         )
     )
-    assert inputs.auth_mode == "oidc"
-    assert inputs.effective_subscription_id == SUBSCRIPTION_ID
-    assert inputs.environment == "AzureUSGovernment"
+    assert inputs.auth.auth_mode == "oidc"
+    assert inputs.auth.effective_subscription_id == SUBSCRIPTION_ID
+    assert inputs.auth.environment == "AzureUSGovernment"
     assert inputs.location == "westeurope"
-    assert inputs.tags == ("latest", "v1", "stable")
-    assert inputs.network == "host"
-    assert inputs.registry_username_secret == "mycompanyacr-pull-usr"
-    assert inputs.registry_password_secret == "mycompanyacr-pull-pwd"
-    assert inputs.secrets_from_key_vault == (("DB_URL", "database-url"), ("API_KEY", "api-key"))
-    assert inputs.ports == (80, 443, 8080)
-    assert inputs.protocol == "UDP"
-    assert inputs.restart_policy == "OnFailure"
-    assert inputs.resource_tags == (("team", "web"), ("cost center", "12"))
-    assert inputs.wait is False
-    assert inputs.timeout == 5400
-    assert inputs.health_check_path == "/healthz"
-    assert inputs.dns_name_label != parse_inputs(make_env()).dns_name_label
+    assert inputs.build.tags == ("latest", "v1", "stable")
+    assert inputs.build.network == "host"
+    assert inputs.secrets.registry_username_secret == "mycompanyacr-pull-usr"
+    assert inputs.secrets.registry_password_secret == "mycompanyacr-pull-pwd"
+    assert inputs.secrets.secrets_from_key_vault == (
+        ("DB_URL", "database-url"),
+        ("API_KEY", "api-key"),
+    )
+    assert inputs.container.ports == (80, 443, 8080)
+    assert inputs.container.protocol == "UDP"
+    assert inputs.container.restart_policy == "OnFailure"
+    assert inputs.container.resource_tags == (("team", "web"), ("cost center", "12"))
+    assert inputs.waiting.wait is False
+    assert inputs.waiting.timeout == 5400
+    assert inputs.waiting.health_check_path == "/healthz"
+    assert inputs.container.dns_name_label != parse_inputs(make_env()).container.dns_name_label
 
 
 def test_creds_sign_in() -> None:
     inputs = parse_inputs(make_env({"creds": CREDS}))
-    assert inputs.auth_mode == "creds"
-    assert inputs.creds is not None
-    assert inputs.creds.client_secret == SECRET
-    assert inputs.effective_subscription_id == SUBSCRIPTION_ID
+    assert inputs.auth.auth_mode == "creds"
+    assert inputs.auth.creds is not None
+    assert inputs.auth.creds.client_secret == SECRET
+    assert inputs.auth.effective_subscription_id == SUBSCRIPTION_ID
     assert SECRET not in repr(inputs)
 
 
@@ -179,17 +196,17 @@ def test_key_vault_secret_names_can_be_overridden() -> None:
     inputs = parse_inputs(
         make_env({"key-vault": "my-app-kv", "registry-password-secret": "pull-password"})
     )
-    assert inputs.registry_username_secret == "mycompanyacr-pull-usr"
-    assert inputs.registry_password_secret == "pull-password"
+    assert inputs.secrets.registry_username_secret == "mycompanyacr-pull-usr"
+    assert inputs.secrets.registry_password_secret == "pull-password"
 
 
 def test_existing_image_needs_no_registry_and_builds_nothing() -> None:
     env = make_env({"image": "mcr.microsoft.com/azuredocs/aci-helloworld:latest", "registry": ""})
     inputs = parse_inputs(env)
-    assert inputs.image == "mcr.microsoft.com/azuredocs/aci-helloworld:latest"
-    assert inputs.image_name is None
-    assert inputs.tags == ()
-    assert inputs.name == "my-app"
+    assert inputs.build.image == "mcr.microsoft.com/azuredocs/aci-helloworld:latest"
+    assert inputs.build.image_name is None
+    assert inputs.build.tags == ()
+    assert inputs.container.name == "my-app"
 
 
 @pytest.mark.parametrize(
@@ -202,25 +219,25 @@ def test_existing_image_needs_no_registry_and_builds_nothing() -> None:
     ],
 )
 def test_image_references(image: str) -> None:
-    assert parse_inputs(make_env({"image": image})).image == image
+    assert parse_inputs(make_env({"image": image})).build.image == image
 
 
 def test_delete_mode_needs_neither_registry_nor_build_inputs() -> None:
     inputs = parse_inputs(make_env({"mode": "delete", "registry": ""}))
     assert inputs.mode == "delete"
-    assert inputs.name == "my-app"
-    assert inputs.image_name is None
+    assert inputs.container.name == "my-app"
+    assert inputs.build.image_name is None
 
 
 def test_build_mode() -> None:
     inputs = parse_inputs(make_env({"mode": "Build", "image-name": "team/web"}))
     assert inputs.mode == "build"
-    assert inputs.image_name == "team/web"
+    assert inputs.build.image_name == "team/web"
 
 
 def test_health_check_can_be_turned_off_with_an_empty_value() -> None:
-    assert parse_inputs(runner_env({"health-check-path": ""})).health_check_path is None
-    assert parse_inputs(make_env()).health_check_path == "/"
+    assert parse_inputs(runner_env({"health-check-path": ""})).waiting.health_check_path is None
+    assert parse_inputs(make_env()).waiting.health_check_path == "/"
 
 
 @pytest.mark.parametrize(
@@ -268,13 +285,13 @@ def test_parse_duration(text: str, seconds: float | None) -> None:
 )
 def test_key_value_lines(text: str, expected: tuple[tuple[str, str], ...]) -> None:
     inputs = parse_inputs(make_env({"environment-variables": text, "build-args": text}))
-    assert inputs.environment_variables == expected
-    assert inputs.build_args == expected
+    assert inputs.container.environment_variables == expected
+    assert inputs.build.build_args == expected
 
 
 def test_secure_variables_parse_like_plain_ones() -> None:
     inputs = parse_inputs(make_env({"secure-environment-variables": f"TOKEN={SECRET} # x=y"}))
-    assert inputs.secure_environment_variables == (("TOKEN", f"{SECRET} # x=y"),)
+    assert inputs.container.secure_environment_variables == (("TOKEN", f"{SECRET} # x=y"),)
     assert SECRET not in repr(inputs)
 
 
@@ -297,7 +314,7 @@ def test_secure_variables_parse_like_plain_ones() -> None:
     ],
 )
 def test_command_line(text: str, words: tuple[str, ...]) -> None:
-    assert parse_inputs(make_env({"command-line": text})).command_line == words
+    assert parse_inputs(make_env({"command-line": text})).container.command_line == words
 
 
 # --------------------------------------------------------------------------- defaults per event
@@ -306,8 +323,8 @@ def test_command_line(text: str, words: tuple[str, ...]) -> None:
 def test_tag_push() -> None:
     github = {**GITHUB_PUSH, "GITHUB_REF": "refs/tags/v1.2.3", "GITHUB_REF_NAME": "v1.2.3"}
     inputs = parse_inputs(make_env(github=github))
-    assert inputs.tags == ("sha-0123456", "v1.2.3")
-    assert inputs.name == "my-app"
+    assert inputs.build.tags == ("sha-0123456", "v1.2.3")
+    assert inputs.container.name == "my-app"
 
 
 def test_pull_request_from_the_same_repository(tmp_path: Path) -> None:
@@ -326,9 +343,9 @@ def test_pull_request_from_the_same_repository(tmp_path: Path) -> None:
         "GITHUB_EVENT_PATH": event_file(tmp_path, payload),
     }
     inputs = parse_inputs(make_env(github=github))
-    assert inputs.tags == ("sha-0123456", "pr-42")
-    assert inputs.name == "my-app-pr-42"
-    assert inputs.dns_name_label.startswith("my-app-pr-42-")
+    assert inputs.build.tags == ("sha-0123456", "pr-42")
+    assert inputs.container.name == "my-app-pr-42"
+    assert inputs.container.dns_name_label.startswith("my-app-pr-42-")
     # `fork` is true because this repository is itself a fork; the head is still this repository.
     assert inputs.github.pr_head_repo_fork is False
     assert inputs.github.head_ref == "feature/x"
@@ -435,23 +452,23 @@ def test_no_two_modules_of_the_action_import_each_other() -> None:
 def test_long_repository_name() -> None:
     repository = "octo-org/" + "An-Extremely-Long-Repository-Name-For-Testing-" * 3
     inputs = parse_inputs(make_env(github={**GITHUB_PUSH, "GITHUB_REPOSITORY": repository}))
-    assert len(inputs.name) <= 63
-    assert re.fullmatch(r"[a-z](?:-?[a-z0-9])*", inputs.name)
-    assert len(inputs.dns_name_label) <= 63
-    assert re.fullmatch(r"[a-z][a-z0-9-]{3,61}[a-z0-9]", inputs.dns_name_label)
+    assert len(inputs.container.name) <= 63
+    assert re.fullmatch(r"[a-z](?:-?[a-z0-9])*", inputs.container.name)
+    assert len(inputs.container.dns_name_label) <= 63
+    assert re.fullmatch(r"[a-z][a-z0-9-]{3,61}[a-z0-9]", inputs.container.dns_name_label)
 
 
 def test_outside_actions_needs_image_name_and_tags() -> None:
     found = problems_of(make_env(github={}))
     assert {p.input for p in found} == {"image-name", "tags"}
     inputs = parse_inputs(make_env({"image-name": "team/web", "tags": "dev"}, github={}))
-    assert inputs.name == "web"
-    assert inputs.tags == ("dev",)
+    assert inputs.container.name == "web"
+    assert inputs.build.tags == ("dev",)
 
 
 def test_outside_actions_deploying_an_image_derives_the_name_from_it() -> None:
     env = make_env({"image": "myacr.azurecr.io/team/api:1.0", "registry": ""}, github={})
-    assert parse_inputs(env).name == "api"
+    assert parse_inputs(env).container.name == "api"
 
 
 # --------------------------------------------------------------------------- validation errors
@@ -991,10 +1008,22 @@ def test_an_input_set_in_a_mode_its_spec_leaves_out_is_refused(spec: Any, mode: 
     assert messages.get(spec.name) == spec.refusal(mode)  # type: ignore[arg-type]
 
 
+def test_inputs_has_one_frozen_group_per_group_of_the_table() -> None:
+    inputs = parse_inputs(make_env())
+    groups = {field.name for field in dataclasses.fields(Inputs)} - {"github"}
+    assert groups - {"mode", "resource_group", "location"} == set(GROUPS) - {"target"}
+    assert {spec.group for spec in INPUTS} == set(GROUPS)
+    for name in set(GROUPS) - {"target"}:
+        group = getattr(inputs, name)
+        assert dataclasses.is_dataclass(group), name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(group, dataclasses.fields(group)[0].name, None)
+
+
 def test_inputs_is_frozen() -> None:
     inputs = parse_inputs(make_env())
     with pytest.raises(AttributeError):
-        inputs.cpu = 2  # type: ignore[misc]
+        inputs.container.cpu = 2  # type: ignore[misc]
     assert isinstance(inputs, Inputs)
 
 
@@ -1003,8 +1032,8 @@ def test_subscription_alone_is_the_laptop_path() -> None:
 
     inputs = parse_inputs({**env, "INPUT_IMAGE-NAME": "my-app", "INPUT_TAGS": "dev"})
 
-    assert inputs.auth_mode == "ambient"
-    assert inputs.subscription_id == "2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11"
+    assert inputs.auth.auth_mode == "ambient"
+    assert inputs.auth.subscription_id == "2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11"
 
 
 def test_registry_elsewhere_is_read_from_its_own_inputs() -> None:
@@ -1016,15 +1045,15 @@ def test_registry_elsewhere_is_read_from_its_own_inputs() -> None:
             }
         )
     )
-    assert inputs.registry_resource_group == "shared-registry-rg"
-    assert inputs.registry_subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
+    assert inputs.acr.resource_group == "shared-registry-rg"
+    assert inputs.acr.subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
     assert inputs.resource_group == "my-app-rg"  # the container group's stays where it was
 
 
 def test_registry_location_defaults_to_the_deployment() -> None:
     inputs = parse_inputs(make_env())
-    assert inputs.registry_resource_group is None
-    assert inputs.registry_subscription_id is None
+    assert inputs.acr.resource_group is None
+    assert inputs.acr.subscription_id is None
 
 
 REGISTRY_ID = (
@@ -1042,8 +1071,8 @@ REGISTRY_ID = (
 )
 def test_registry_resource_id_says_where_the_registry_is(given: str) -> None:
     inputs = parse_inputs(make_env({"registry": given}))
-    assert inputs.registry == "mycompanyacr"
-    assert inputs.registry_resource_group == "shared-registry-rg"
-    assert inputs.registry_subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
+    assert inputs.acr.name == "mycompanyacr"
+    assert inputs.acr.resource_group == "shared-registry-rg"
+    assert inputs.acr.subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
     # The vault's default secret names use the registry's name, not its ID.
-    assert inputs.registry_username_secret == "mycompanyacr-pull-usr"
+    assert inputs.secrets.registry_username_secret == "mycompanyacr-pull-usr"
