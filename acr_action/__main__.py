@@ -18,12 +18,10 @@ the phase, within `EXIT_GRACE_SECONDS`, inside the SIGINT window; the container 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import logging
 import os
 import signal
 import sys
-import textwrap
 import threading
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -88,6 +86,8 @@ def options_to_env(argv: Sequence[str]) -> dict[str, str]:
 
 def _unknown_option(option: str, name: str) -> InputProblem:
     """The problem of an option that is no input, naming the nearest input when one is close."""
+    import difflib  # here: only a mistyped option needs it, and bench/ times importing this module
+
     nearest = difflib.get_close_matches(name, list(SPECS), n=1, cutoff=0.6) if name else []
     if nearest:
         hint = f"did you mean `--{nearest[0]}`?"
@@ -125,6 +125,8 @@ def help_text() -> str:
 
 def _help_entry(spec: InputSpec) -> list[str]:
     """One input's lines of `--help`."""
+    import textwrap  # here: only `--help` needs it, and bench/ times importing this module
+
     notes = []
     if spec.required:
         notes.append("required")

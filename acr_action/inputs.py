@@ -396,6 +396,8 @@ class _Reader:
 
     def optional_choice(self, name: str, options: tuple[_T, ...]) -> _T | None:
         """One of options (matched ignoring case), or None when unset or not an option."""
+        if options != SPECS[name].choices:
+            raise KeyError(f"input {name!r} has other choices in the table")  # a bug here
         text = self.line(name)
         if text is None:
             return None
