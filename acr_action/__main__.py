@@ -153,6 +153,10 @@ def _help_entry(spec: InputSpec) -> list[str]:
         subsequent_indent=indent,
         break_on_hyphens=False,
     )
+    if spec.rule is not None:
+        body += textwrap.wrap(
+            f"The value {spec.rule.says}.", 96, initial_indent=indent, subsequent_indent=indent
+        )
     return [head, *body]
 
 

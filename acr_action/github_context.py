@@ -27,25 +27,29 @@ _PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
 class GitHubContext:
     """What GitHub tells the action about the run; empty strings outside GitHub Actions."""
 
+    # The event and the commit it is about.
     event_name: str = ""
     ref: str = ""
     ref_name: str = ""
     sha: str = ""
+    head_ref: str = ""
+    # The pushed head commit's time: only `push` events carry one (`head_commit.timestamp`).
+    head_commit_time: dt.datetime | None = None
+    # The repository and the GitHub that hosts it.
     repository: str = ""
     repository_owner: str = ""
+    server_url: str = "https://github.com"
+    api_url: str = "https://api.github.com"
+    # The pull request, on pull_request and pull_request_target events.
     pr_number: int | None = None
     pr_head_repo_fork: bool = False
     pr_head_repository: str = ""  # owner/name of the pull request's head repository
     pr_head_sha: str = ""  # the pull request's head commit (GITHUB_SHA is the merge commit)
-    head_ref: str = ""
+    # The run.
     run_id: str = ""
     run_attempt: str = ""
-    server_url: str = "https://github.com"
-    api_url: str = "https://api.github.com"
     workspace: str = ""
     actor: str = ""
-    # The pushed head commit's time: only `push` events carry one (`head_commit.timestamp`).
-    head_commit_time: dt.datetime | None = None
 
     @property
     def is_pull_request(self) -> bool:

@@ -3,7 +3,7 @@
 One :class:`InputSpec` per input holds what is true of it whatever the run: its name as action.yml
 spells it, the group of :class:`~acr_action.inputs.Inputs` it belongs to, its description, its static
 default, whether it is required, secret or multi-line, the modes that use it, its choices and a
-correct example for error messages. The parser (``inputs.py``) reads its rules from here, the masking
+correct example for error messages, and the syntax rule of a single-line value (``inputs_rules``). The parser (``inputs.py``) reads its rules from here, the masking
 (``inputs.secret_values``) masks every secret input listed here, ``python -m acr_action --help``
 prints this table, and a unit test keeps ``action.yml`` identical to it.
 
@@ -17,6 +17,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from acr_action.inputs_rules import (
+    ACR_ID,
+    ACR_NAME,
+    DNS_LABEL,
+    DOMAIN_NAME,
+    GROUP_NAME,
+    GUID,
+    IMAGE_NAME,
+    IMAGE_REF,
+    KEY_VAULT_SECRET,
+    LOCATION,
+    PLATFORM,
+    RESOURCE_GROUP,
+    STAGE,
+    SUBSCRIPTION_ID,
+    Rule,
+    matches,
+    parse_age,
+    parse_duration,
+    region_name,
+    valid_https_url,
+    valid_url_path,
+    valid_vault,
+)
 
 __all__ = [
     "CLOUDS",
@@ -100,6 +125,7 @@ class InputSpec:
         None  # why it is refused in the other modes, when "only applies" won't do
     )
     choices: tuple[str, ...] = ()  # the values it accepts, matched ignoring case
+    rule: Rule | None = None  # what a single-line value must look like (checked by `valid`)
 
     @property
     def env_key(self) -> str:
@@ -134,18 +160,24 @@ INPUTS: tuple[InputSpec, ...] = (
             "GitHub Actions: the Azure CLI login or AZURE_* environment credentials)."
         ),
         example="client-id: 0f8fad5b-d9cb-469f-a165-70867728950e",
+        rule=Rule(GUID.fullmatch, "must be the app's Application (client) ID, a GUID"),
     ),
     InputSpec(
         "tenant-id",
         "auth",
         description="Directory (tenant) ID for OIDC sign-in.",
         example="tenant-id: 72f988bf-86f1-41af-91ab-2d7cd011db47",
+        rule=Rule(
+            lambda value: bool(GUID.fullmatch(value) or DOMAIN_NAME.fullmatch(value)),
+            "must be the Directory (tenant) ID, a GUID (or the tenant's domain name)",
+        ),
     ),
     InputSpec(
         "subscription-id",
         "auth",
         description="Subscription ID that holds the resource group, registry and vault.",
         example="subscription-id: 2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11",
+        rule=SUBSCRIPTION_ID,
     ),
     InputSpec(
         "creds",
@@ -180,6 +212,7 @@ INPUTS: tuple[InputSpec, ...] = (
             "only `mode: build` (push to its registry) works."
         ),
         example="resource-manager-endpoint: https://management.local.azurestack.external",
+        rule=Rule(valid_https_url, "must be an https:// URL"),
     ),
     InputSpec(
         "audience",
@@ -206,12 +239,21 @@ INPUTS: tuple[InputSpec, ...] = (
         description="Resource group of the container group (and, by default, of the registry).",
         example="resource-group: my-app-rg",
         required=True,
+        rule=Rule(
+            RESOURCE_GROUP.fullmatch,
+            "must be 1-90 letters, digits, `_`, `-`, `.`, `(` or `)`, not ending with `.`",
+        ),
     ),
     InputSpec(
         "location",
         "target",
         description="Azure region of the container group. Default is the resource group's location.",
         example="location: westeurope",
+        rule=Rule(
+            LOCATION.fullmatch,
+            "must be an Azure region name such as westeurope (`az account list-locations -o table`)",
+            normalize=region_name,
+        ),
     ),
     InputSpec(
         "registry",
@@ -222,12 +264,22 @@ INPUTS: tuple[InputSpec, ...] = (
             "`image` is given or mode is delete."
         ),
         example="registry: mycompanyacr  # the registry's name, not its login server",
+        rule=Rule(
+            lambda value: ACR_NAME.fullmatch(value) or ACR_ID.fullmatch(value),
+            "must be the registry's name: 5-50 letters and digits (not its login server), or its "
+            "resource ID (`az acr show --name <registry> --query id --output tsv`)",
+        ),
     ),
     InputSpec(
         "registry-resource-group",
         "acr",
         description="Resource group of the registry, when it is not in `resource-group`.",
         example="registry-resource-group: shared-registry-rg",
+        rule=Rule(
+            RESOURCE_GROUP.fullmatch,
+            "must be the registry's resource group: 1-90 letters, digits, `_`, `-`, `.`, `(` or `)`, "
+            "not ending with `.`",
+        ),
     ),
     InputSpec(
         "registry-subscription-id",
@@ -237,6 +289,7 @@ INPUTS: tuple[InputSpec, ...] = (
             "its roles there as well)."
         ),
         example="registry-subscription-id: 6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c",
+        rule=SUBSCRIPTION_ID,
     ),
     InputSpec(
         "image-name",
@@ -246,6 +299,10 @@ INPUTS: tuple[InputSpec, ...] = (
             "lower-cased."
         ),
         example="image-name: my-team/web-app",
+        rule=Rule(
+            matches(IMAGE_NAME, 200),
+            "must be lower-case letters and digits separated by `.`, `_`, `__`, `-` or `/`",
+        ),
     ),
     InputSpec(
         "tags",
@@ -285,6 +342,7 @@ INPUTS: tuple[InputSpec, ...] = (
         "build",
         description="Build stage to build (`FROM ... AS <target>`).",
         example="target: runtime",
+        rule=Rule(STAGE.fullmatch, "must be a build stage name (`FROM … AS name`)"),
     ),
     InputSpec(
         "labels",
@@ -302,6 +360,7 @@ INPUTS: tuple[InputSpec, ...] = (
         description="Platform to build for; must match os-type.",
         example="platform: linux/amd64",
         default="linux/amd64",
+        rule=Rule(PLATFORM.fullmatch, "must be one platform such as linux/amd64 or linux/arm64"),
     ),
     InputSpec(
         "network",
@@ -312,7 +371,7 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "image",
-        "preview",
+        "build",
         description=(
             "Deploy this existing image (e.g. `myacr.azurecr.io/app:1.2` or `...@sha256:...`) instead "
             "of building one. Cannot be combined with build inputs."
@@ -320,6 +379,10 @@ INPUTS: tuple[InputSpec, ...] = (
         example="image: mcr.microsoft.com/azuredocs/aci-helloworld:latest",
         modes=("deploy", "delete", "sweep"),
         mode_note="cannot be used with mode: build, which builds the image itself",
+        rule=Rule(
+            matches(IMAGE_REF, 255),
+            "must be an image reference such as registry.example.com/team/app:tag or …@sha256:…",
+        ),
     ),
     InputSpec(
         "key-vault",
@@ -329,6 +392,11 @@ INPUTS: tuple[InputSpec, ...] = (
             "named in secrets-from-key-vault."
         ),
         example="key-vault: my-app-kv  # or https://my-app-kv.vault.azure.net",
+        rule=Rule(
+            valid_vault,
+            "must be a vault name (3-24 letters, digits and single `-`, starting with a letter) "
+            "or its https:// URL",
+        ),
     ),
     InputSpec(
         "registry-username-secret",
@@ -338,6 +406,7 @@ INPUTS: tuple[InputSpec, ...] = (
             "is set."
         ),
         example="registry-username-secret: mycompanyacr-pull-usr",
+        rule=KEY_VAULT_SECRET,
     ),
     InputSpec(
         "registry-password-secret",
@@ -347,6 +416,7 @@ INPUTS: tuple[InputSpec, ...] = (
             "is set."
         ),
         example="registry-password-secret: mycompanyacr-pull-pwd",
+        rule=KEY_VAULT_SECRET,
     ),
     InputSpec(
         "secrets-from-key-vault",
@@ -373,12 +443,16 @@ INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "name",
-        "preview",
+        "container",
         description=(
             "Name of the container group. Default is the repository's name, or `<repo>-pr-<N>` on "
             "pull_request events."
         ),
         example="name: my-app-pr-42",
+        rule=Rule(
+            matches(GROUP_NAME, 63),
+            "must be 1-63 lower-case letters, digits and single `-`, not starting or ending with `-`",
+        ),
     ),
     InputSpec(
         "dns-name-label",
@@ -388,6 +462,11 @@ INPUTS: tuple[InputSpec, ...] = (
             "stable hash, unique per region and not guessable."
         ),
         example="dns-name-label: my-app-7f3a9c21",
+        rule=Rule(
+            DNS_LABEL.fullmatch,
+            "must be 5-63 lower-case letters, digits and `-`, starting with a letter and ending "
+            "with a letter or digit",
+        ),
     ),
     InputSpec(
         "dns-label-salt",
@@ -503,6 +582,10 @@ INPUTS: tuple[InputSpec, ...] = (
         description="Time limit of the whole run, e.g. 600, 90s, 10m or 1h30m.",
         example="timeout: 15m  # or 900, 1h30m, 90s",
         default="10m",
+        rule=Rule(
+            lambda value: (parse_duration(value) or 0) > 0,
+            "must be a positive duration such as 600, 90s, 10m or 1h30m",
+        ),
     ),
     InputSpec(
         "health-check-path",
@@ -513,6 +596,7 @@ INPUTS: tuple[InputSpec, ...] = (
         ),
         example="health-check-path: /healthz  # '' turns the check off",
         default="/",
+        rule=Rule(valid_url_path, "must be a URL path starting with `/`, without spaces"),
     ),
     InputSpec(
         "comment-on-pr",
@@ -592,6 +676,10 @@ INPUTS: tuple[InputSpec, ...] = (
         ),
         example="max-age: 7d  # mode: sweep; or 36h, 90m",
         modes=("sweep",),
+        rule=Rule(
+            lambda value: (parse_age(value) or 0) > 0,
+            "must be a positive age such as 7d, 36h, 1d12h or 90m",
+        ),
     ),
     InputSpec(
         "dry-run",

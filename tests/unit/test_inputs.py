@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -19,10 +20,10 @@ from acr_action.github_context import GitHubContext, github_context
 from acr_action.inputs import (
     Inputs,
     env_key,
-    parse_duration,
     parse_inputs,
     secret_values,
 )
+from acr_action.inputs_rules import parse_duration
 from acr_action.inputs_table import GROUPS, INPUTS, MODES, SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -987,6 +988,18 @@ def test_every_single_line_input_refuses_a_line_break(spec: Any) -> None:
 
 
 @pytest.mark.parametrize(
+    "spec", [spec for spec in INPUTS if spec.rule is not None], ids=lambda spec: spec.name
+)
+def test_a_value_its_rule_refuses_is_named_in_the_rules_words(spec: Any) -> None:
+    """The table's `rule` is what the parser checks, and its words are the error's."""
+    assert not spec.multiline, spec.name
+    bad = "!!no such value!!"
+    env = runner_env({"mode": spec.modes[0], spec.name: bad})
+    found = [problem for problem in problems_of(env) if problem.input == spec.name]
+    assert [(problem.message, problem.shown) for problem in found] == [(spec.rule.says, bad)]
+
+
+@pytest.mark.parametrize(
     ("spec", "mode"),
     [
         pytest.param(spec, mode, id=f"{spec.name}-in-{mode}")
@@ -1018,6 +1031,19 @@ def test_inputs_has_one_frozen_group_per_group_of_the_table() -> None:
         assert dataclasses.is_dataclass(group), name
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(group, dataclasses.fields(group)[0].name, None)
+
+
+def test_each_input_lands_in_the_group_the_table_names() -> None:
+    """`--help` sections and the Inputs groups both follow `group`: it must be the true one."""
+    order = [group for group, _ in itertools.groupby(spec.group for spec in INPUTS)]
+    assert order == list(GROUPS), "each group's inputs are listed together, in GROUPS order"
+    inputs = parse_inputs(make_env())
+    for spec in INPUTS:
+        field = spec.name.replace("-", "_")
+        if spec.group == "acr":  # `registry` is the registry's name; the others say where it is
+            field = "name" if field == "registry" else field.removeprefix("registry_")
+        holder = inputs if spec.group == "target" else getattr(inputs, spec.group)
+        assert field in {f.name for f in dataclasses.fields(holder)}, spec.name
 
 
 def test_inputs_is_frozen() -> None:
