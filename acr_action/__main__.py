@@ -135,7 +135,7 @@ def _help_entry(spec: InputSpec) -> list[str]:
     if spec.choices:
         notes.append(f"one of {', '.join(spec.choices)}")
     if spec.modes != MODES:
-        notes.append(f"mode {' or '.join(spec.modes)}")
+        notes.append(f"mode: {', '.join(spec.modes)}")
     if spec.multiline:
         notes.append("may span lines")
     # A secret is never an option (see options_to_env): its entry names its variable.
