@@ -59,10 +59,8 @@ def endpoints_for(inputs: Inputs, retrier: Retrier | None = None) -> Endpoints:
 
 
 def subscription_of(inputs: Inputs) -> str:
-    """The subscription from `subscription-id` or `creds`."""
-    subscription = inputs.auth.subscription_id or (
-        inputs.auth.creds.subscription_id if inputs.auth.creds else None
-    )
+    """The subscription from `subscription-id` or `creds` (the one rule, in `AuthInputs`)."""
+    subscription = inputs.auth.effective_subscription_id
     if not subscription:
         raise InputError(
             [

@@ -1102,3 +1102,27 @@ def test_registry_resource_id_says_where_the_registry_is(given: str) -> None:
     assert inputs.acr.subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
     # The vault's default secret names use the registry's name, not its ID.
     assert inputs.secrets.registry_username_secret == "mycompanyacr-pull-usr"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param({"subscription-id": SUBSCRIPTION_ID}, SUBSCRIPTION_ID, id="subscription-id"),
+        pytest.param({"creds": CREDS}, SUBSCRIPTION_ID, id="creds"),
+        pytest.param({}, None, id="neither"),
+    ],
+)
+def test_the_run_uses_the_one_subscription_rule(
+    given: dict[str, str], expected: str | None
+) -> None:
+    """orchestrate.subscription_of and AuthInputs.effective_subscription_id were two rules."""
+    from acr_action.orchestrate import subscription_of
+
+    inputs = parse_inputs(make_env(given))
+    assert inputs.auth.effective_subscription_id == expected
+    if expected is None:
+        with pytest.raises(InputError) as info:
+            subscription_of(inputs)
+        assert [problem.input for problem in info.value.problems] == ["subscription-id"]
+    else:
+        assert subscription_of(inputs) == expected
