@@ -1,7 +1,9 @@
 """Command-line and runner entry: `main()` renders errors and returns the exit code; `run()` raises.
 
 On a runner, inputs arrive as `INPUT_<NAME>` variables. From a laptop the same inputs can be
-given as options: `python -m acr_action --resource-group demo-rg --registry myacr ...`.
+given as options: `python -m acr_action --resource-group demo-rg --registry myacr ...`;
+`--help` lists them from the input table, `--version` prints the version, and an unknown option
+is refused with the nearest input's name, like any bad input.
 
 Cancelling: the runner sends SIGINT, then SIGTERM 7.5 s later, then kills the process tree 2.5 s
 after that (https://docs.github.com/actions/reference/workflow-cancellation-reference; actions/runner
@@ -26,10 +28,12 @@ from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 from typing import TextIO
 
-from .errors import ActionError
+from . import __version__
+from .errors import ActionError, InputError, InputProblem
+from .inputs_table import GROUPS, INPUTS, MODES, SPECS, InputSpec
 from .runner import Runner
 
-USAGE = "usage: python -m acr_action [--INPUT-NAME VALUE ...]  (inputs as in action.yml)"
+USAGE = "usage: python -m acr_action [--INPUT VALUE ...] [--help] [--version]"
 
 CANCEL_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 # After a cancel signal the process ends within this many seconds even when a worker thread is
@@ -52,20 +56,108 @@ _PHASES = {
 
 
 def options_to_env(argv: Sequence[str]) -> dict[str, str]:
-    """`--resource-group x` → `{"INPUT_RESOURCE-GROUP": "x"}` (the runner's naming)."""
+    """`--resource-group x` → `{"INPUT_RESOURCE-GROUP": "x"}` (the runner's naming).
+
+    Only the inputs of the table are options; a secret one is refused, because a command line is
+    visible to every process on the machine (`ps`): it comes from the environment instead.
+    """
     env: dict[str, str] = {}
     args = list(argv)
     while args:
         option = args.pop(0)
-        if not option.startswith("--"):
-            raise SystemExit(f"unexpected argument {option!r}\n{USAGE}")
-        name, eq, value = option[2:].partition("=")
+        name, eq, value = option.removeprefix("--").partition("=")
+        if not option.startswith("--") or name not in SPECS:
+            raise InputError([_unknown_option(option, name if option.startswith("--") else "")])
+        spec = SPECS[name]
+        if spec.secret:
+            message = (
+                f"is secret, and a command line is visible to every process on the machine: "
+                f"set it in the environment as `{spec.env_key}` instead"
+            )
+            raise InputError([InputProblem(name, message, spec.example)])
         if not eq:
             if not args:
-                raise SystemExit(f"option --{name} needs a value\n{USAGE}")
+                message = f"needs a value (`--{name} VALUE` or `--{name}=VALUE`)\n{USAGE}"
+                raise InputError([InputProblem(name, message, spec.example)])
             value = args.pop(0)
-        env[f"INPUT_{name.upper()}"] = value
+        env[spec.env_key] = value
     return env
+
+
+def _unknown_option(option: str, name: str) -> InputProblem:
+    """The problem of an option that is no input, naming the nearest input when one is close."""
+    import difflib  # here: only a mistyped option needs it, and bench/ times importing this module
+
+    nearest = difflib.get_close_matches(name, list(SPECS), n=1, cutoff=0.6) if name else []
+    if nearest:
+        hint = f"did you mean `--{nearest[0]}`?"
+    else:
+        hint = "`python -m acr_action --help` lists them"
+    what = "is not an input of the action" if name else "is not an option (`--INPUT VALUE`)"
+    example = SPECS[nearest[0]].example if nearest else SPECS["resource-group"].example
+    shown = option if _printable_option(option) else None
+    return InputProblem(name or option, f"{what}; {hint}", example, shown)
+
+
+def _printable_option(option: str) -> bool:
+    """Whether an unknown argument is safe to echo: an option name, never a stray value."""
+    return len(option) <= 64 and all(char.isalnum() or char in "-_" for char in option)
+
+
+def help_text() -> str:
+    """`--help`: every input by group, with its description, default and choices from the table."""
+    lines = [
+        USAGE,
+        "",
+        "Build an image, push it to Azure Container Registry and deploy it to Azure Container",
+        "Instances. Every input of action.yml is an option of the same name; on a runner the same",
+        "inputs arrive as INPUT_<NAME> variables. Secret inputs come from the environment only.",
+        "",
+        "  --help     show this help and exit",
+        "  --version  show the version and exit",
+    ]
+    for group, heading in GROUPS.items():
+        lines += ["", f"{heading}:"]
+        for spec in (spec for spec in INPUTS if spec.group == group):
+            lines += _help_entry(spec)
+    return "\n".join(lines) + "\n"
+
+
+def _help_entry(spec: InputSpec) -> list[str]:
+    """One input's lines of `--help`."""
+    import textwrap  # here: only `--help` needs it, and bench/ times importing this module
+
+    notes = []
+    if spec.required:
+        notes.append("required")
+    if spec.default is not None:
+        notes.append(f"default: {spec.default}")
+    if spec.choices:
+        notes.append(f"one of {', '.join(spec.choices)}")
+    if spec.modes != MODES:
+        notes.append(f"mode: {', '.join(spec.modes)}")
+    if spec.multiline:
+        notes.append("may span lines")
+    # A secret is never an option (see options_to_env): its entry names its variable.
+    usage = (
+        f"{spec.env_key}=VALUE (secret, environment only)"
+        if spec.secret
+        else f"--{spec.name} VALUE"
+    )
+    head = f"  {usage}" + (f"  ({'; '.join(notes)})" if notes else "")
+    indent = " " * 6
+    body = textwrap.wrap(
+        spec.description,
+        96,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_on_hyphens=False,
+    )
+    if spec.rule is not None:
+        body += textwrap.wrap(
+            f"The value {spec.rule.says}.", 96, initial_indent=indent, subsequent_indent=indent
+        )
+    return [head, *body]
 
 
 class Cancellation:
@@ -181,8 +273,8 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
     }[inputs.mode]
     if outcome.outputs.get("state") == "Skipped":
         title = "Skipped"
-    subject = {"build": inputs.image_name, "sweep": inputs.resource_group}.get(inputs.mode)
-    runner.summary(f"### acr-action: {title} `{subject or inputs.name}`\n")
+    subject = {"build": inputs.build.image_name, "sweep": inputs.resource_group}.get(inputs.mode)
+    runner.summary(f"### acr-action: {title} `{subject or inputs.container.name}`\n")
     runner.summary_table(list(orchestrate.summary_rows(outcome)), header=("", ""))
     if outcome.outputs.get("url"):
         runner.info(f"{title}: {outcome.outputs['url']}")
@@ -197,15 +289,21 @@ def main(
     # it raw to stderr next to our explained error. The explained error is the one to show.
     logging.getLogger("azure").setLevel(logging.CRITICAL)
     environment = dict(os.environ if env is None else env)
-    environment.update(options_to_env(argv))
     runner = Runner(environment, out or sys.stdout)
     from .inputs import secret_values
 
     for secret in secret_values(environment):
-        runner.mask(secret)  # before anything could print them
+        runner.mask(secret)  # before anything could print them (no option carries a secret)
+    if {"--help", "-h"} & set(argv):
+        runner.info(help_text())
+        return 0
+    if "--version" in argv:
+        runner.info(f"acr-action {__version__}")
+        return 0
     cancellation = Cancellation(runner)
     restore = cancellation.install()
     try:
+        environment.update(options_to_env(argv))
         return run(environment, runner)
     except ActionError as exc:
         message = runner.scrub(exc.render())

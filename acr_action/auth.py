@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from .cloud import Endpoints
-    from .inputs import GitHubContext, Inputs
+    from .github_context import GitHubContext
+    from .inputs import Inputs
     from .retry import Retrier
 
 # Claims shown next to an Entra refusal: what the federated credential has to match.
@@ -144,25 +145,25 @@ def make_credential(
     `options` are the retry and timeout settings of `retry.azure_options(..., identity=True)`.
     """
     sdk = dict(options or {})
-    if inputs.creds is not None:
+    if inputs.auth.creds is not None:
         from azure.identity import ClientSecretCredential
 
         return ClientSecretCredential(
-            inputs.creds.tenant_id,
-            inputs.creds.client_id,
-            inputs.creds.client_secret,
+            inputs.auth.creds.tenant_id,
+            inputs.auth.creds.client_id,
+            inputs.auth.creds.client_secret,
             authority=endpoints.authority_host,
             # MSAL would ask Microsoft's public host to validate a custom authority.
             disable_instance_discovery=endpoints.custom,
             **sdk,
         )
-    if inputs.client_id and inputs.tenant_id and (oidc.available or on_actions):
+    if inputs.auth.client_id and inputs.auth.tenant_id and (oidc.available or on_actions):
         from azure.identity import ClientAssertionCredential
 
         oidc.check_available()  # on a runner without a token: fork PR or missing id-token permission
         return ClientAssertionCredential(
-            inputs.tenant_id,
-            inputs.client_id,
+            inputs.auth.tenant_id,
+            inputs.auth.client_id,
             oidc.token,
             authority=endpoints.authority_host,
             **sdk,
@@ -171,7 +172,7 @@ def make_credential(
     from azure.identity import AzureCliCredential, ChainedTokenCredential, EnvironmentCredential
 
     return ChainedTokenCredential(
-        EnvironmentCredential(), AzureCliCredential(tenant_id=inputs.tenant_id or "")
+        EnvironmentCredential(), AzureCliCredential(tenant_id=inputs.auth.tenant_id or "")
     )
 
 

@@ -4,8 +4,11 @@ The runner passes each input as ``INPUT_<NAME>`` with the name upper-cased and i
 (``INPUT_RESOURCE-GROUP``); an empty value counts as unset. GitHub's own context comes from the
 ``GITHUB_*`` variables and the event payload at ``GITHUB_EVENT_PATH``.
 
-Every problem is collected and raised together as one :class:`~acr_action.errors.InputError`
-before any network call. Secret values (``creds``' client secret, ``registry-password``,
+Each group of the input table (``inputs_table.GROUPS``) is parsed by its own function into its own
+frozen dataclass (``inputs.auth``, ``inputs.acr``, ``inputs.build``, ``inputs.secrets``,
+``inputs.container``, ``inputs.waiting``, ``inputs.preview``); ``_cross_group_checks`` then holds
+the rules that span groups. Every problem is collected and raised together as one
+:class:`~acr_action.errors.InputError` before any network call. Secret values (``creds``' client secret, ``registry-password``,
 ``secure-environment-variables``, ``dns-label-salt``) never appear in a message; values that could
 act as workflow commands (line breaks, ``::``) are described rather than echoed.
 """
@@ -15,23 +18,53 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
-from urllib.parse import urlsplit
 
 from acr_action import naming
 from acr_action.errors import InputError, InputProblem
+from acr_action.github_context import GitHubContext, github_context
+from acr_action.inputs_rules import (
+    ACR_ID,
+    DOMAIN_NAME,
+    GUID,
+    SECRET_NAME,
+    SECRET_RULE,
+    TAG,
+    parse_age,
+    parse_duration,
+)
+from acr_action.inputs_table import (
+    CLOUDS,
+    INPUTS,
+    MODES,
+    NETWORKS,
+    ON_FORK,
+    ON_IMMUTABLE_CHANGE,
+    ON_MAX_PREVIEWS,
+    OS_TYPES,
+    PROTOCOLS,
+    RESTART_POLICIES,
+    SPECS,
+    Cloud,
+    Mode,
+    OnFork,
+    OnImmutableChange,
+    OnMaxPreviews,
+    OsType,
+    Protocol,
+    RestartPolicy,
+    env_key,
+)
 
 __all__ = [
-    "EXAMPLES",
-    "INPUT_DEFAULTS",
-    "MULTILINE_INPUTS",
-    "SECRET_INPUTS",
+    "AcrInputs",
+    "AuthInputs",
+    "BuildInputs",
     "Cloud",
+    "ContainerInputs",
     "Creds",
-    "GitHubContext",
     "Inputs",
     "Mode",
     "OnFork",
@@ -42,171 +75,14 @@ __all__ = [
     "PreviewSettings",
     "Protocol",
     "RestartPolicy",
+    "SecretInputs",
+    "WaitInputs",
     "env_key",
-    "github_context",
-    "parse_age",
-    "parse_duration",
     "parse_inputs",
     "secret_values",
 ]
 
-Mode = Literal["deploy", "build", "delete", "sweep"]
-OnMaxPreviews = Literal["fail", "evict-oldest"]
-OnFork = Literal["fail", "notice"]
-Cloud = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"]
-Protocol = Literal["TCP", "UDP"]
-RestartPolicy = Literal["Always", "OnFailure", "Never"]
-OsType = Literal["Linux", "Windows"]
-OnImmutableChange = Literal["recreate", "fail"]
 Pairs = tuple[tuple[str, str], ...]
-
-# Every input, in action.yml's order, with its static default (None: no default, or a dynamic one
-# computed below). A unit test keeps this table and action.yml identical.
-INPUT_DEFAULTS: dict[str, str | None] = {
-    "client-id": None,
-    "tenant-id": None,
-    "subscription-id": None,
-    "creds": None,
-    "environment": "AzureCloud",
-    "resource-manager-endpoint": None,
-    "audience": "api://AzureADTokenExchange",
-    "mode": "deploy",
-    "resource-group": None,
-    "location": None,
-    "registry": None,
-    "registry-resource-group": None,
-    "registry-subscription-id": None,
-    "image-name": None,
-    "tags": None,
-    "context": ".",
-    "dockerfile": None,
-    "build-args": None,
-    "target": None,
-    "labels": None,
-    "platform": "linux/amd64",
-    "network": None,
-    "image": None,
-    "key-vault": None,
-    "registry-username-secret": None,
-    "registry-password-secret": None,
-    "secrets-from-key-vault": None,
-    "registry-username": None,
-    "registry-password": None,
-    "name": None,
-    "dns-name-label": None,
-    "dns-label-salt": None,
-    "cpu": "1",
-    "memory": "1.5",
-    "ports": "80",
-    "protocol": "TCP",
-    "environment-variables": None,
-    "secure-environment-variables": None,
-    "command-line": None,
-    "restart-policy": "Always",
-    "os-type": "Linux",
-    "resource-tags": None,
-    "on-immutable-change": "recreate",
-    "wait": "true",
-    "timeout": "10m",
-    "health-check-path": "/",
-    "comment-on-pr": "false",
-    "github-token": None,
-    "delete-image-tag": "false",
-    "max-previews": None,
-    "on-max-previews": "fail",
-    "on-fork": "fail",
-    "max-age": None,
-    "dry-run": "false",
-    "sweep-concurrency": "8",
-}
-
-# Inputs whose value may span lines; every other input must be one line.
-MULTILINE_INPUTS = frozenset(
-    {
-        "creds",
-        "tags",
-        "build-args",
-        "labels",
-        "secrets-from-key-vault",
-        "ports",
-        "environment-variables",
-        "secure-environment-variables",
-        "command-line",
-        "resource-tags",
-    }
-)
-
-# Inputs whose value is never shown in a message (the caller also masks them, see secret_values).
-SECRET_INPUTS = frozenset(
-    {"creds", "registry-password", "secure-environment-variables", "dns-label-salt", "github-token"}
-)
-
-# A correct example for every input, as the YAML a user would put under `with:`.
-EXAMPLES: dict[str, str] = {
-    "client-id": "client-id: 0f8fad5b-d9cb-469f-a165-70867728950e",
-    "tenant-id": "tenant-id: 72f988bf-86f1-41af-91ab-2d7cd011db47",
-    "subscription-id": "subscription-id: 2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11",
-    "creds": "creds: ${{ secrets.AZURE_CREDENTIALS }}"
-    '  # {"clientId": "…", "clientSecret": "…", "tenantId": "…", "subscriptionId": "…"}',
-    "environment": "environment: AzureUSGovernment  # or AzureCloud, AzureChinaCloud",
-    "resource-manager-endpoint": "resource-manager-endpoint: https://management.local.azurestack.external",
-    "audience": "audience: api://AzureADTokenExchange",
-    "mode": "mode: deploy  # or build, delete, sweep",
-    "resource-group": "resource-group: my-app-rg",
-    "location": "location: westeurope",
-    "registry": "registry: mycompanyacr  # the registry's name, not its login server",
-    "registry-resource-group": "registry-resource-group: shared-registry-rg",
-    "registry-subscription-id": "registry-subscription-id: 6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c",
-    "image-name": "image-name: my-team/web-app",
-    "tags": "tags: |\n  latest\n  v1.2.3",
-    "context": "context: ./web",
-    "dockerfile": "dockerfile: ./web/Dockerfile",
-    "build-args": "build-args: |\n  PYTHON_VERSION=3.11\n  GREETING=hello world",
-    "target": "target: runtime",
-    "labels": "labels: |\n  org.opencontainers.image.title=Web app\n  com.example.team=web",
-    "platform": "platform: linux/amd64",
-    "network": "network: host  # or none, default",
-    "image": "image: mcr.microsoft.com/azuredocs/aci-helloworld:latest",
-    "key-vault": "key-vault: my-app-kv  # or https://my-app-kv.vault.azure.net",
-    "registry-username-secret": "registry-username-secret: mycompanyacr-pull-usr",
-    "registry-password-secret": "registry-password-secret: mycompanyacr-pull-pwd",
-    "secrets-from-key-vault": (
-        "secrets-from-key-vault: |\n  DATABASE_URL=database-url\n  API_KEY=api-key"
-    ),
-    "registry-username": "registry-username: ${{ vars.REGISTRY_USERNAME }}",
-    "registry-password": "registry-password: ${{ secrets.REGISTRY_PASSWORD }}",
-    "name": "name: my-app-pr-42",
-    "dns-name-label": "dns-name-label: my-app-7f3a9c21",
-    "dns-label-salt": "dns-label-salt: ${{ secrets.DNS_LABEL_SALT }}",
-    "cpu": "cpu: 0.5  # 0.1 to 4",
-    "memory": "memory: 1.5  # GB, 0.1 to 16 in steps of 0.1",
-    "ports": "ports: 80, 443",
-    "protocol": "protocol: TCP  # or UDP",
-    "environment-variables": "environment-variables: |\n  GREETING=hello world\n"
-    "  DATABASE_URL=postgres://db:5432/app?sslmode=require",
-    "secure-environment-variables": (
-        "secure-environment-variables: |\n  API_KEY=${{ secrets.API_KEY }}"
-    ),
-    "command-line": (
-        'command-line: python -m app --port 80  # or a JSON array: ["python", "-m", "app"]'
-    ),
-    "restart-policy": "restart-policy: OnFailure  # Always, OnFailure or Never",
-    "os-type": "os-type: Linux  # or Windows",
-    "resource-tags": "resource-tags: |\n  team=web\n  cost-center=1234",
-    "on-immutable-change": "on-immutable-change: recreate  # or fail",
-    "wait": "wait: false",
-    "timeout": "timeout: 15m  # or 900, 1h30m, 90s",
-    "health-check-path": "health-check-path: /healthz  # '' turns the check off",
-    "comment-on-pr": "comment-on-pr: true  # needs github-token and permissions: pull-requests: write",
-    "github-token": "github-token: ${{ github.token }}",
-    "delete-image-tag": "delete-image-tag: true  # mode: delete or sweep; needs registry",
-    "max-previews": "max-previews: 10  # previews per resource group",
-    "on-max-previews": "on-max-previews: evict-oldest  # or fail",
-    "on-fork": "on-fork: notice  # or fail",
-    "max-age": "max-age: 7d  # mode: sweep; or 36h, 90m",
-    "dry-run": "dry-run: true  # mode: sweep",
-    "sweep-concurrency": "sweep-concurrency: 8  # mode: sweep, 1 to 32",
-}
 
 _OIDC_EXAMPLE = (
     "client-id: ${{ vars.AZURE_CLIENT_ID }}\n"
@@ -214,80 +90,20 @@ _OIDC_EXAMPLE = (
     "subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}"
 )
 
-_MODES: tuple[Mode, ...] = ("deploy", "build", "delete", "sweep")
-_ON_MAX_PREVIEWS: tuple[OnMaxPreviews, ...] = ("fail", "evict-oldest")
-_ON_FORK: tuple[OnFork, ...] = ("fail", "notice")
-_CLOUDS: tuple[Cloud, ...] = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
-_PROTOCOLS: tuple[Protocol, ...] = ("TCP", "UDP")
-_RESTART_POLICIES: tuple[RestartPolicy, ...] = ("Always", "OnFailure", "Never")
-_OS_TYPES: tuple[OsType, ...] = ("Linux", "Windows")
-_ON_IMMUTABLE: tuple[OnImmutableChange, ...] = ("recreate", "fail")
-_NETWORKS: tuple[str, ...] = ("default", "none", "host")  # BuildKit's modes for RUN steps
-_PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
 
 # Limits of Azure Container Instances for Linux container groups:
 # https://learn.microsoft.com/azure/container-instances/container-instances-resource-and-quota-limits
 CPU_MIN, CPU_MAX = 0.1, 4.0
 MEMORY_MIN, MEMORY_MAX = 0.1, 16.0
 
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DOMAIN_NAME = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-# https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
-_RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
-_ACR_NAME = re.compile(r"[A-Za-z0-9]{5,50}")
-# A registry's ARM resource ID, as `az acr show --query id` prints it (ARM is case-insensitive).
-_ACR_ID = re.compile(
-    r"/subscriptions/(?P<subscription>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
-    r"-[0-9a-fA-F]{12})/resourceGroups/(?P<group>[-\w.()]{0,89}[-\w()])"
-    r"/providers/Microsoft\.ContainerRegistry/registries/(?P<name>[A-Za-z0-9]{5,50})/?",
-    re.IGNORECASE,
-)
-_VAULT_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){1,22}[A-Za-z0-9]")
-_SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
-_GROUP_NAME = re.compile(r"[a-z0-9](?:-?[a-z0-9])*")
-_DNS_LABEL = re.compile(r"[a-z][a-z0-9-]{3,61}[a-z0-9]")
-_LOCATION = re.compile(r"[a-z0-9]{2,40}")
-# OCI distribution spec: https://github.com/opencontainers/distribution-spec/blob/main/spec.md
-_PATH_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
-_IMAGE_NAME = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_REGISTRY_HOST = rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*(?::[0-9]+)?"
-_DIGEST = r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}"
-_IMAGE_REF = re.compile(
-    rf"(?:{_REGISTRY_HOST}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG.pattern})?(?:@{_DIGEST})?"
-)
-_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?")
-_STAGE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LABEL_KEY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?")
-_NUM = r"[0-9]+(?:\.[0-9]+)?"
-_DURATION = re.compile(rf"(?:({_NUM})h)?(?:({_NUM})m)?(?:({_NUM})s)?")
-_AGE = re.compile(rf"(?:({_NUM})d)?(?:({_NUM})h)?(?:({_NUM})m)?(?:({_NUM})s)?")
 _DECIMAL = re.compile(r"[0-9]*\.?[0-9]+")
 _AZURE_TAG_NAME = re.compile(r"[^<>%&\\?/]{1,512}")
 _ENV_RULE = "letters, digits and `_`, not starting with a digit"
-_SECRET_RULE = "1-127 letters, digits and `-`"  # noqa: S105 - a naming rule, not a password
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 _T = TypeVar("_T", bound=str)
-
-
-def env_key(name: str) -> str:
-    """The environment variable the runner uses for an input (``INPUT_RESOURCE-GROUP``)."""
-    return "INPUT_" + name.upper()
-
-
-def parse_duration(text: str) -> float | None:
-    """Seconds in ``600``, ``90s``, ``10m`` or ``1h30m``; None if the text is none of these."""
-    compact = re.sub(r"\s+", "", text).lower()
-    if re.fullmatch(_NUM, compact):
-        return float(compact)
-    match = _DURATION.fullmatch(compact)
-    if not compact or match is None:
-        return None
-    hours, minutes, seconds = (float(group) if group else 0.0 for group in match.groups())
-    return hours * 3600 + minutes * 60 + seconds
 
 
 def _unsafe_reason(text: str) -> str | None:
@@ -301,101 +117,6 @@ def _unsafe_reason(text: str) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------- GitHub context
-
-
-@dataclass(frozen=True)
-class GitHubContext:
-    """What GitHub tells the action about the run; empty strings outside GitHub Actions."""
-
-    event_name: str = ""
-    ref: str = ""
-    ref_name: str = ""
-    sha: str = ""
-    repository: str = ""
-    repository_owner: str = ""
-    pr_number: int | None = None
-    pr_head_repo_fork: bool = False
-    pr_head_repository: str = ""  # owner/name of the pull request's head repository
-    pr_head_sha: str = ""  # the pull request's head commit (GITHUB_SHA is the merge commit)
-    head_ref: str = ""
-    run_id: str = ""
-    run_attempt: str = ""
-    server_url: str = "https://github.com"
-    api_url: str = "https://api.github.com"
-    workspace: str = ""
-    actor: str = ""
-
-    @property
-    def is_pull_request(self) -> bool:
-        """True for a pull_request or pull_request_target run with a known number."""
-        return self.event_name in _PR_EVENTS and self.pr_number is not None
-
-
-def _read_event(path: str | None) -> dict[str, object]:
-    """The event payload, or {} when there is none (e.g. outside GitHub Actions)."""
-    if not path:
-        return {}
-    try:
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return payload if isinstance(payload, dict) else {}
-
-
-def github_context(env: Mapping[str, str]) -> GitHubContext:
-    """Build the GitHub context from ``GITHUB_*`` variables and the event payload."""
-    payload = _read_event(env.get("GITHUB_EVENT_PATH"))
-    repository = env.get("GITHUB_REPOSITORY", "")
-    ref = env.get("GITHUB_REF", "")
-    pull_request = payload.get("pull_request")
-    pr_number: int | None = None
-    fork = False
-    head_repository = ""
-    head_sha = ""
-    if isinstance(pull_request, dict):
-        number = pull_request.get("number")
-        pr_number = number if isinstance(number, int) and not isinstance(number, bool) else None
-        head = pull_request.get("head")
-        if isinstance(head, dict) and isinstance(head.get("sha"), str):
-            head_sha = head["sha"]
-        if isinstance(head, dict) and "repo" in head:
-            head_repo = head["repo"]
-            if head_repo is None:
-                fork = True  # the fork was deleted; it certainly is not this repository
-            elif isinstance(head_repo, dict):
-                full_name = head_repo.get("full_name")
-                head_repository = full_name if isinstance(full_name, str) else ""
-                # `head.repo.fork` is also true for a same-repository PR when this repository is
-                # itself a fork, so compare names and use the flag only when a name is missing.
-                if isinstance(full_name, str) and repository:
-                    fork = full_name.lower() != repository.lower()
-                else:
-                    fork = bool(head_repo.get("fork"))
-    if pr_number is None:
-        match = re.fullmatch(r"refs/pull/(\d+)/(?:merge|head)", ref)
-        pr_number = int(match.group(1)) if match else None
-    return GitHubContext(
-        event_name=env.get("GITHUB_EVENT_NAME", ""),
-        ref=ref,
-        ref_name=env.get("GITHUB_REF_NAME", ""),
-        sha=env.get("GITHUB_SHA", ""),
-        repository=repository,
-        repository_owner=env.get("GITHUB_REPOSITORY_OWNER", repository.partition("/")[0]),
-        pr_number=pr_number,
-        pr_head_repo_fork=fork,
-        pr_head_repository=head_repository,
-        pr_head_sha=head_sha,
-        head_ref=env.get("GITHUB_HEAD_REF", ""),
-        run_id=env.get("GITHUB_RUN_ID", ""),
-        run_attempt=env.get("GITHUB_RUN_ATTEMPT", ""),
-        server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
-        api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
-        workspace=env.get("GITHUB_WORKSPACE", ""),
-        actor=env.get("GITHUB_ACTOR", ""),
-    )
-
-
 # --------------------------------------------------------------------------- the inputs
 
 
@@ -407,6 +128,102 @@ class Creds:
     client_secret: str = field(repr=False)
     tenant_id: str
     subscription_id: str
+
+
+@dataclass(frozen=True)
+class AuthInputs:
+    """How to sign in, and to which cloud (group ``auth`` of the table)."""
+
+    client_id: str | None
+    tenant_id: str | None
+    subscription_id: str | None
+    creds: Creds | None
+    environment: Cloud
+    resource_manager_endpoint: str | None
+    audience: str
+
+    @property
+    def auth_mode(self) -> Literal["oidc", "creds", "ambient"]:
+        """How to sign in: GitHub OIDC, the ``creds`` secret, or the CLI/environment ("ambient")."""
+        if self.creds is not None:
+            return "creds"
+        if self.client_id is not None:
+            return "oidc"
+        return "ambient"
+
+    @property
+    def effective_subscription_id(self) -> str | None:
+        """The subscription from ``subscription-id`` or ``creds``; None means the CLI's default."""
+        if self.creds is not None:
+            return self.creds.subscription_id
+        return self.subscription_id
+
+
+@dataclass(frozen=True)
+class AcrInputs:
+    """The Azure Container Registry and where it is (group ``acr``)."""
+
+    name: str | None
+    # Where the registry is when it is not in `resource-group` / `subscription-id`.
+    resource_group: str | None = None
+    subscription_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """The image: built from the context and pushed, or an existing ``image`` (group ``build``)."""
+
+    image_name: str | None  # None when nothing is built (`image` given, or mode delete)
+    tags: tuple[str, ...]
+    context: str
+    dockerfile: str | None
+    build_args: Pairs
+    target: str | None
+    labels: Pairs
+    platform: str
+    network: str | None
+    image: str | None
+
+
+@dataclass(frozen=True)
+class SecretInputs:
+    """Registry pull credentials and app secrets: from Key Vault or given (group ``secrets``)."""
+
+    key_vault: str | None
+    registry_username_secret: str | None
+    registry_password_secret: str | None
+    secrets_from_key_vault: Pairs
+    registry_username: str | None
+    registry_password: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ContainerInputs:
+    """The container group to create or update (group ``container``)."""
+
+    name: str
+    dns_name_label: str
+    dns_label_salt: str | None = field(repr=False)
+    cpu: float
+    memory: float
+    ports: tuple[int, ...]
+    protocol: Protocol
+    environment_variables: Pairs
+    secure_environment_variables: Pairs = field(repr=False)
+    command_line: tuple[str, ...]
+    restart_policy: RestartPolicy
+    os_type: OsType
+    resource_tags: Pairs
+    on_immutable_change: OnImmutableChange
+
+
+@dataclass(frozen=True)
+class WaitInputs:
+    """How long the run may take and what "ready" means (group ``waiting``)."""
+
+    wait: bool
+    timeout: float  # seconds
+    health_check_path: str | None  # None: no HTTP readiness check
 
 
 @dataclass(frozen=True)
@@ -427,73 +244,26 @@ class PreviewSettings:
 
 @dataclass(frozen=True)
 class Inputs:
-    """Every input, parsed and validated; durations in seconds, lists as tuples."""
+    """Every input, parsed and validated, one frozen group per concern of the table.
+
+    The inputs of the table's ``target`` group, which every concern needs, sit at the top.
+    """
 
     mode: Mode
-    client_id: str | None
-    tenant_id: str | None
-    subscription_id: str | None
-    creds: Creds | None
-    environment: Cloud
-    resource_manager_endpoint: str | None
-    audience: str
     resource_group: str
     location: str | None
-    registry: str | None
-    image_name: str | None  # None when nothing is built (`image` given, or mode delete)
-    tags: tuple[str, ...]
-    context: str
-    dockerfile: str | None
-    build_args: Pairs
-    target: str | None
-    labels: Pairs
-    platform: str
-    network: str | None
-    image: str | None
-    key_vault: str | None
-    registry_username_secret: str | None
-    registry_password_secret: str | None
-    secrets_from_key_vault: Pairs
-    registry_username: str | None
-    registry_password: str | None = field(repr=False)
-    name: str
-    dns_name_label: str
-    cpu: float
-    memory: float
-    ports: tuple[int, ...]
-    protocol: Protocol
-    environment_variables: Pairs
-    secure_environment_variables: Pairs = field(repr=False)
-    command_line: tuple[str, ...]
-    restart_policy: RestartPolicy
-    os_type: OsType
-    resource_tags: Pairs
-    on_immutable_change: OnImmutableChange
-    dns_label_salt: str | None = field(repr=False)
-    wait: bool
-    timeout: float
-    health_check_path: str | None  # None: no HTTP readiness check
     github: GitHubContext
-    preview: PreviewSettings = field(default_factory=lambda: PreviewSettings())
-    # Where the registry is when it is not in `resource-group` / `subscription-id`.
-    registry_resource_group: str | None = None
-    registry_subscription_id: str | None = None
+    auth: AuthInputs
+    acr: AcrInputs
+    build: BuildInputs
+    secrets: SecretInputs
+    container: ContainerInputs
+    waiting: WaitInputs
+    preview: PreviewSettings = field(default_factory=PreviewSettings)
 
-    @property
-    def auth_mode(self) -> Literal["oidc", "creds", "ambient"]:
-        """How to sign in: GitHub OIDC, the ``creds`` secret, or the CLI/environment ("ambient")."""
-        if self.creds is not None:
-            return "creds"
-        if self.client_id is not None:
-            return "oidc"
-        return "ambient"
-
-    @property
-    def effective_subscription_id(self) -> str | None:
-        """The subscription from ``subscription-id`` or ``creds``; None means the CLI's default."""
-        if self.creds is not None:
-            return self.creds.subscription_id
-        return self.subscription_id
+    def for_group(self, name: str) -> Inputs:
+        """The same inputs aimed at another container group (a preview a sweep or eviction removes)."""
+        return replace(self, container=replace(self.container, name=name))
 
 
 class _Reader:
@@ -509,13 +279,14 @@ class _Reader:
         self, name: str, message: str, shown: str | None = None, example: str | None = None
     ) -> None:
         """Record a problem; secret inputs and dangerous text are never shown."""
-        if name in SECRET_INPUTS:
+        spec = SPECS[name]
+        if spec.secret:
             shown = None
         elif shown is not None and (reason := _unsafe_reason(shown)):
             shown = None
             message += f" (the value is not shown: it {reason})"
         self.reported.add(name)
-        self.problems.append(InputProblem(name, message, example or EXAMPLES[name], shown))
+        self.problems.append(InputProblem(name, message, example or spec.example, shown))
 
     def require(self, names: Iterable[str], message: str, example: str | None = None) -> None:
         """Report each of names that is neither given nor already reported as missing."""
@@ -531,7 +302,7 @@ class _Reader:
 
     def raw(self, name: str) -> str | None:
         """The value as the runner passed it, None when unset or blank."""
-        if name not in INPUT_DEFAULTS:
+        if name not in SPECS:
             raise KeyError(f"undeclared input {name!r}")  # a bug here, not a user error
         value = self._env.get(env_key(name))
         if value is None or not value.strip():
@@ -546,9 +317,10 @@ class _Reader:
 
     def line(self, name: str) -> str | None:
         """A single-line value, stripped; the static default when unset; None if unusable."""
+        _expect(name, multiline=False)
         raw = self.raw(name)
         if raw is None:
-            return INPUT_DEFAULTS[name]
+            return SPECS[name].default
         text = raw.strip()
         if reason := _unsafe_reason(text):
             self.add(name, f"must be a single line of plain text, but the value {reason}")
@@ -557,6 +329,7 @@ class _Reader:
 
     def secret_line(self, name: str) -> str | None:
         """Like `line` for a secret: never shown, and no default."""
+        _expect(name, multiline=False)
         raw = self.raw(name)
         if raw is None:
             return None
@@ -565,25 +338,24 @@ class _Reader:
             return None
         return raw.strip()
 
-    def valid(
-        self,
-        name: str,
-        ok: Callable[[str], object],
-        message: str,
-        normalize: Callable[[str], str] | None = None,
-    ) -> str | None:
-        """The value (normalized) if ``ok`` accepts it; else report it and return None."""
+    def valid(self, name: str) -> str | None:
+        """The value (normalized) if the table's rule for the input accepts it; else reported."""
+        rule = SPECS[name].rule
+        if rule is None:
+            raise KeyError(f"input {name!r} has no rule in the table")  # a bug here
         given = self.line(name)
         if given is None:
             return None
-        value = normalize(given) if normalize is not None else given
-        if ok(value):
+        value = rule.normalize(given) if rule.normalize is not None else given
+        if rule.check(value):
             return value
-        self.add(name, message, shown=given)  # as written: the normalized form hides the typo
+        self.add(name, rule.says, shown=given)  # as written: the normalized form hides the typo
         return None
 
     def optional_choice(self, name: str, options: tuple[_T, ...]) -> _T | None:
         """One of options (matched ignoring case), or None when unset or not an option."""
+        if options != SPECS[name].choices:
+            raise KeyError(f"input {name!r} has other choices in the table")  # a bug here
         text = self.line(name)
         if text is None:
             return None
@@ -632,10 +404,11 @@ class _Reader:
         Blank lines and lines starting with ``#`` are skipped (YAML comments cannot go inside a
         block scalar); a ``#`` anywhere else is part of the value. ``strip`` trims values.
         """
+        _expect(name, multiline=True)
         raw = self.raw(name)
         if raw is None:
             return ()
-        secret = name in SECRET_INPUTS
+        secret = SPECS[name].secret
         pairs: list[tuple[str, str]] = []
         for number, line in enumerate(raw.split("\n"), start=1):
             line = line.removesuffix("\r")
@@ -659,28 +432,19 @@ class _Reader:
         return tuple(pairs)
 
 
+def _expect(name: str, multiline: bool) -> None:
+    """Refuse to read an input in a way its spec does not allow (a bug here, not a user error)."""
+    if SPECS[name].multiline is not multiline:
+        kind = "multi-line" if SPECS[name].multiline else "single-line"
+        raise KeyError(f"input {name!r} is {kind} in the table")
+
+
 def _default(name: str) -> str:
     """The static default of an input that has one."""
-    value = INPUT_DEFAULTS[name]
+    value = SPECS[name].default
     if value is None:
         raise KeyError(f"input {name!r} has no static default")  # a bug here, not a user error
     return value
-
-
-def _valid_https_url(text: str) -> bool:
-    try:
-        parts = urlsplit(text)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        return False
-    return (
-        parts.scheme == "https"
-        and bool(parts.hostname)
-        and port_ok
-        and not parts.username
-        and not parts.query
-        and not parts.fragment
-    )
 
 
 def _parse_creds(reader: _Reader) -> Creds | None:
@@ -708,8 +472,8 @@ def _parse_creds(reader: _Reader) -> Creds | None:
         reader.add("creds", f"is missing {', '.join(missing)}")
         return None
     values = {key: str(data[key]).strip() for key in keys}
-    wrong = [key for key in ("clientId", "subscriptionId") if not _GUID.fullmatch(values[key])]
-    if not (_GUID.fullmatch(values["tenantId"]) or _DOMAIN_NAME.fullmatch(values["tenantId"])):
+    wrong = [key for key in ("clientId", "subscriptionId") if not GUID.fullmatch(values[key])]
+    if not (GUID.fullmatch(values["tenantId"]) or DOMAIN_NAME.fullmatch(values["tenantId"])):
         wrong.append("tenantId")
     if wrong:
         reader.add("creds", f"has {', '.join(wrong)} that are not GUIDs")
@@ -728,7 +492,7 @@ def _parse_tags(reader: _Reader) -> tuple[str, ...]:
         tag = tag.strip()
         if not tag:
             continue
-        if not _TAG.fullmatch(tag):
+        if not TAG.fullmatch(tag):
             reader.add(
                 "tags",
                 "each tag must be 1-128 letters, digits, `_`, `.` or `-`, "
@@ -798,23 +562,36 @@ def _default_name(ctx: GitHubContext, image_name: str | None, image: str | None)
 
 
 def parse_inputs(env: Mapping[str, str]) -> Inputs:
-    """Parse and validate every input; raise one InputError listing all problems."""
+    """Parse and validate every input; raise one InputError listing all problems.
+
+    Each group of the table has its own parser, in action.yml's order (a later group may use
+    what an earlier one found); `_cross_group_checks` then applies the rules that span groups.
+    """
     ctx = github_context(env)
     r = _Reader(env)
-    mode = r.choice("mode", _MODES)
+    mode = r.choice("mode", MODES)
+    auth = _parse_auth(r)
+    resource_group, location = _parse_target(r)
+    acr = _parse_acr(r)
+    build, repository = _parse_build(r, mode, ctx)
+    secrets = _parse_secrets(r, acr.name)
+    container = _parse_container(r, mode, ctx, repository, build.image)
+    waiting = _parse_waiting(r)
+    preview = _parse_preview(r, mode, ctx, acr.name, repository)
+    _cross_group_checks(r, mode, build, secrets, container)
+    if r.problems:
+        raise InputError(r.problems)
+    # Every required value was checked above; this assert only narrows the type for mypy.
+    assert resource_group is not None
+    groups = (auth, acr, build, secrets, container, waiting, preview)
+    return Inputs(mode, resource_group, location, ctx, *groups)
 
-    # Auth: OIDC (all three ids), or `creds`, or neither (Azure CLI / environment credentials).
-    client_id = r.valid(
-        "client-id", _GUID.fullmatch, "must be the app's Application (client) ID, a GUID"
-    )
-    tenant_id = r.valid(
-        "tenant-id",
-        lambda value: bool(_GUID.fullmatch(value) or _DOMAIN_NAME.fullmatch(value)),
-        "must be the Directory (tenant) ID, a GUID (or the tenant's domain name)",
-    )
-    subscription_id = r.valid(
-        "subscription-id", _GUID.fullmatch, "must be a subscription ID, a GUID"
-    )
+
+def _parse_auth(r: _Reader) -> AuthInputs:
+    """OIDC (all three ids), or `creds`, or neither (Azure CLI / environment credentials)."""
+    client_id = r.valid("client-id")
+    tenant_id = r.valid("tenant-id")
+    subscription_id = r.valid("subscription-id")
     creds = _parse_creds(r)
     oidc = ("client-id", "tenant-id", "subscription-id")
     oidc_given = [input_name for input_name in oidc if input_name in r.given]
@@ -833,70 +610,87 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
             "tenant-id and subscription-id",
             example=_OIDC_EXAMPLE,
         )
-    environment = r.choice("environment", _CLOUDS)
-    endpoint = r.valid("resource-manager-endpoint", _valid_https_url, "must be an https:// URL")
-    audience = r.line("audience") or _default("audience")
-
-    resource_group = r.valid(
-        "resource-group",
-        _RESOURCE_GROUP.fullmatch,
-        "must be 1-90 letters, digits, `_`, `-`, `.`, `(` or `)`, not ending with `.`",
+    environment = r.choice("environment", CLOUDS)
+    endpoint = r.valid("resource-manager-endpoint")
+    return AuthInputs(
+        client_id=client_id,
+        tenant_id=tenant_id,
+        subscription_id=subscription_id,
+        creds=creds,
+        environment=environment,
+        resource_manager_endpoint=endpoint.rstrip("/") if endpoint else None,
+        audience=r.line("audience") or _default("audience"),
     )
+
+
+def _parse_target(r: _Reader) -> tuple[str | None, str | None]:
+    """The resource group (required) and the region of the container group."""
+    resource_group = r.valid("resource-group")
     r.require(["resource-group"], "is required")
-    location = r.valid(
-        "location",
-        _LOCATION.fullmatch,
-        "must be an Azure region name such as westeurope (`az account list-locations -o table`)",
-        # ARM names regions in lower case without spaces; accept the display name too.
-        normalize=lambda value: re.sub(r"\s+", "", value).lower(),
-    )
+    location = r.valid("location")
+    return resource_group, location
 
-    # The image: built from the context (deploy, build) or given (`image`); none for delete.
-    registry = r.valid(
-        "registry",
-        lambda value: _ACR_NAME.fullmatch(value) or _ACR_ID.fullmatch(value),
-        "must be the registry's name: 5-50 letters and digits (not its login server), or its "
-        "resource ID (`az acr show --name <registry> --query id --output tsv`)",
-    )
-    registry_resource_group = r.valid(
-        "registry-resource-group",
-        _RESOURCE_GROUP.fullmatch,
-        "must be the registry's resource group: 1-90 letters, digits, `_`, `-`, `.`, `(` or `)`, "
-        "not ending with `.`",
-    )
-    registry_subscription_id = r.valid(
-        "registry-subscription-id", _GUID.fullmatch, "must be a subscription ID, a GUID"
-    )
+
+def _parse_acr(r: _Reader) -> AcrInputs:
+    """The registry by name (with where it is) or by resource ID."""
+    registry = r.valid("registry")
+    resource_group = r.valid("registry-resource-group")
+    subscription_id = r.valid("registry-subscription-id")
     if "registry" not in r.given:
         r.conflict(
             ["registry-resource-group", "registry-subscription-id"],
             "says where the registry is, so it needs `registry` (the registry's name) as well",
         )
-    if registry is not None and (resource_id := _ACR_ID.fullmatch(registry)):
+    if registry is not None and (resource_id := ACR_ID.fullmatch(registry)):
         # A resource ID says where the registry is; the other two inputs would only contradict it.
         r.conflict(
             ["registry-resource-group", "registry-subscription-id"],
             "cannot be combined with a resource ID in `registry`, which already says where the "
             "registry is",
         )
-        registry = resource_id["name"]
-        registry_resource_group = resource_id["group"]
-        registry_subscription_id = resource_id["subscription"]
-    image = r.valid(
-        "image",
-        lambda value: len(value) <= 255 and bool(_IMAGE_REF.fullmatch(value)),
-        "must be an image reference such as registry.example.com/team/app:tag or …@sha256:…",
-    )
-    if mode == "build":
-        r.conflict(["image"], "cannot be used with mode: build, which builds the image itself")
-    builds = mode not in ("delete", "sweep") and "image" not in r.given
+        return AcrInputs(resource_id["name"], resource_id["group"], resource_id["subscription"])
+    return AcrInputs(registry, resource_group, subscription_id)
+
+
+def _builds(r: _Reader, mode: Mode) -> bool:
+    """Whether this run builds and pushes an image (rather than deploying `image`, or none)."""
+    return mode not in ("delete", "sweep") and "image" not in r.given
+
+
+def _parse_build(r: _Reader, mode: Mode, ctx: GitHubContext) -> tuple[BuildInputs, str | None]:
+    """The image inputs, and the image's repository as given or derived (also when not built)."""
+    image = r.valid("image")
+    _refuse_outside_mode(r, mode, ["image"])
+    builds = _builds(r, mode)
     if builds:
         r.require(["registry"], "is required to push the image (or give `image` to deploy one)")
-    image_name = r.valid(
-        "image-name",
-        lambda value: len(value) <= 200 and bool(_IMAGE_NAME.fullmatch(value)),
-        "must be lower-case letters and digits separated by `.`, `_`, `__`, `-` or `/`",
+    image_name, tags = _parse_image_name_and_tags(r, ctx, builds)
+    build = BuildInputs(
+        image_name=image_name if builds else None,
+        tags=tags if builds else (),
+        context=r.line("context") or _default("context"),
+        dockerfile=r.line("dockerfile"),
+        build_args=r.pairs("build-args", _ENV_NAME, _ENV_RULE),
+        target=r.valid("target"),
+        labels=r.pairs("labels", _LABEL_KEY, "letters, digits, `.`, `_`, `-` and `/`"),
+        platform=r.valid("platform") or _default("platform"),
+        network=r.optional_choice("network", NETWORKS),
+        image=image,
     )
+    if "image" in r.given:
+        r.conflict(
+            ["image-name", "tags", "dockerfile", "build-args", "target", "labels", "network"],
+            "cannot be combined with `image`, which deploys an existing image without building",
+            example=SPECS["image"].example,
+        )
+    return build, image_name
+
+
+def _parse_image_name_and_tags(
+    r: _Reader, ctx: GitHubContext, builds: bool
+) -> tuple[str | None, tuple[str, ...]]:
+    """`image-name` and `tags`, derived from the repository and event when a build needs them."""
+    image_name = r.valid("image-name")
     tags = _parse_tags(r)
     if builds and ctx.repository:
         image_name = image_name or naming.default_image_name(ctx.repository)
@@ -906,36 +700,14 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         r.require(["image-name"], "is required outside GitHub Actions (no GITHUB_REPOSITORY)")
     if builds and not tags:
         r.require(["tags"], "is required outside GitHub Actions (no GITHUB_SHA)")
-    context = r.line("context") or _default("context")
-    dockerfile = r.line("dockerfile")
-    build_args = r.pairs("build-args", _ENV_NAME, _ENV_RULE)
-    target = r.valid("target", _STAGE.fullmatch, "must be a build stage name (`FROM … AS name`)")
-    labels = r.pairs("labels", _LABEL_KEY, "letters, digits, `.`, `_`, `-` and `/`")
-    platform = r.valid(
-        "platform", _PLATFORM.fullmatch, "must be one platform such as linux/amd64 or linux/arm64"
-    )
-    network = r.optional_choice("network", _NETWORKS)
-    if "image" in r.given:
-        r.conflict(
-            ["image-name", "tags", "dockerfile", "build-args", "target", "labels", "network"],
-            "cannot be combined with `image`, which deploys an existing image without building",
-            example=EXAMPLES["image"],
-        )
+    return image_name, tags
 
-    # Pull credentials and app secrets: from Key Vault, or given directly (aci-deploy style).
-    key_vault = r.valid(
-        "key-vault",
-        lambda value: (
-            _valid_https_url(value)
-            if value.lower().startswith("https://")
-            else bool(_VAULT_NAME.fullmatch(value))
-        ),
-        "must be a vault name (3-24 letters, digits and single `-`, starting with a letter) "
-        "or its https:// URL",
-    )
-    secret_name = f"must be a Key Vault secret name: {_SECRET_RULE}"
-    username_secret = r.valid("registry-username-secret", _SECRET_NAME.fullmatch, secret_name)
-    password_secret = r.valid("registry-password-secret", _SECRET_NAME.fullmatch, secret_name)
+
+def _parse_secrets(r: _Reader, registry: str | None) -> SecretInputs:
+    """Pull credentials and app secrets: from Key Vault, or given directly (aci-deploy style)."""
+    key_vault = r.valid("key-vault")
+    username_secret = r.valid("registry-username-secret")
+    password_secret = r.valid("registry-password-secret")
     if key_vault is not None and registry is not None:
         # The names the usual ACR setup stores for its AcrPull service principal.
         username_secret = username_secret or f"{registry}-pull-usr"
@@ -944,57 +716,78 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         "secrets-from-key-vault", _ENV_NAME, f"the ENV_NAME before `=`: {_ENV_RULE}", strip=True
     )
     for env_name, secret in from_vault:
-        if not _SECRET_NAME.fullmatch(secret):
+        if not SECRET_NAME.fullmatch(secret):
             r.add(
                 "secrets-from-key-vault",
-                f"{env_name}: the secret name after `=` must be {_SECRET_RULE}",
+                f"{env_name}: the secret name after `=` must be {SECRET_RULE}",
                 shown=f"{env_name}={secret}",
             )
-    registry_username = r.line("registry-username")
-    registry_password = r.secret_line("registry-password")
+    secrets = SecretInputs(
+        key_vault=key_vault,
+        registry_username_secret=username_secret,
+        registry_password_secret=password_secret,
+        secrets_from_key_vault=from_vault,
+        registry_username=r.line("registry-username"),
+        registry_password=r.secret_line("registry-password"),
+    )
+    _check_credential_sources(r)
+    return secrets
+
+
+def _check_credential_sources(r: _Reader) -> None:
+    """The vault's inputs need the vault; given credentials come in pairs and not beside it."""
     if "key-vault" in r.given:
         r.conflict(
             ["registry-username", "registry-password"],
             "cannot be combined with `key-vault`: the pull credentials come from the vault "
             "(registry-username-secret, registry-password-secret)",
-            example=EXAMPLES["key-vault"],
+            example=SPECS["key-vault"].example,
         )
-    else:
-        r.conflict(
-            ["registry-username-secret", "registry-password-secret", "secrets-from-key-vault"],
-            "needs `key-vault`, the vault to read it from",
-            example=EXAMPLES["key-vault"],
-        )
-        if "registry-username" in r.given:
-            r.require(["registry-password"], "is required with `registry-username`")
-        if "registry-password" in r.given:
-            r.require(["registry-username"], "is required with `registry-password`")
-        if mode == "deploy" and image is None and "registry-username" not in r.given:
-            # ACI pulls the image itself, later and on its own: without credentials the group
-            # would fail with InaccessibleImage after the build and push have already happened.
-            r.add(
-                "key-vault",
-                "is required to deploy from the registry: Azure Container Instances needs pull "
-                "credentials, read from the vault (`<registry>-pull-usr` / `<registry>-pull-pwd`) "
-                "or given as `registry-username` / `registry-password`",
-            )
-
-    # The container group.
-    name = r.valid(
-        "name",
-        lambda value: len(value) <= 63 and bool(_GROUP_NAME.fullmatch(value)),
-        "must be 1-63 lower-case letters, digits and single `-`, not starting or ending with `-`",
+        return
+    r.conflict(
+        ["registry-username-secret", "registry-password-secret", "secrets-from-key-vault"],
+        "needs `key-vault`, the vault to read it from",
+        example=SPECS["key-vault"].example,
     )
+    if "registry-username" in r.given:
+        r.require(["registry-password"], "is required with `registry-username`")
+    if "registry-password" in r.given:
+        r.require(["registry-username"], "is required with `registry-password`")
+
+
+def _parse_container(
+    r: _Reader, mode: Mode, ctx: GitHubContext, image_name: str | None, image: str | None
+) -> ContainerInputs:
+    """The container group; its name and DNS label derived from the repository when not given."""
+    name, label, salt = _parse_names(r, mode, ctx, image_name, image)
+    return ContainerInputs(
+        name=name,
+        dns_name_label=label,
+        dns_label_salt=salt,
+        cpu=r.number("cpu", CPU_MIN, CPU_MAX, " cores"),
+        memory=r.number("memory", MEMORY_MIN, MEMORY_MAX, " GB", step=0.1),
+        ports=_parse_ports(r),
+        protocol=r.choice("protocol", PROTOCOLS),
+        environment_variables=r.pairs("environment-variables", _ENV_NAME, _ENV_RULE),
+        secure_environment_variables=r.pairs("secure-environment-variables", _ENV_NAME, _ENV_RULE),
+        command_line=_parse_command_line(r),
+        restart_policy=r.choice("restart-policy", RESTART_POLICIES),
+        os_type=r.choice("os-type", OS_TYPES),
+        resource_tags=_parse_resource_tags(r),
+        on_immutable_change=r.choice("on-immutable-change", ON_IMMUTABLE_CHANGE),
+    )
+
+
+def _parse_names(
+    r: _Reader, mode: Mode, ctx: GitHubContext, image_name: str | None, image: str | None
+) -> tuple[str, str, str | None]:
+    """`name`, `dns-name-label` and the salt; "" when unknown (then reported, or a sweep)."""
+    name = r.valid("name")
     name = name or _default_name(ctx, image_name, image)
     # Without a repository the name comes from image-name, whose problem already covers this.
     if "image-name" not in r.reported and mode != "sweep":
         r.require([] if name else ["name"], "is required outside GitHub Actions")
-    label = r.valid(
-        "dns-name-label",
-        _DNS_LABEL.fullmatch,
-        "must be 5-63 lower-case letters, digits and `-`, starting with a letter and ending "
-        "with a letter or digit",
-    )
+    label = r.valid("dns-name-label")
     salt = r.secret_line("dns-label-salt")
     if "dns-name-label" in r.given:
         r.conflict(
@@ -1002,102 +795,65 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
         )
     if label is None and name is not None:
         label = naming.default_dns_label(name, ctx.repository, salt)
-    cpu = r.number("cpu", CPU_MIN, CPU_MAX, " cores")
-    memory = r.number("memory", MEMORY_MIN, MEMORY_MAX, " GB", step=0.1)
-    ports = _parse_ports(r)
-    protocol = r.choice("protocol", _PROTOCOLS)
-    environment_variables = r.pairs("environment-variables", _ENV_NAME, _ENV_RULE)
-    secure_variables = r.pairs("secure-environment-variables", _ENV_NAME, _ENV_RULE)
+    # A sweep acts on many groups, never on `name`; otherwise a missing one is reported above.
+    return name or "", label or "", salt
+
+
+def _parse_waiting(r: _Reader) -> WaitInputs:
+    """Whether to wait for the group, the run's time limit and the readiness path."""
+    wait = r.boolean("wait")
+    timeout = r.valid("timeout")
+    return WaitInputs(
+        wait=wait,
+        timeout=parse_duration(timeout or _default("timeout")) or 600.0,
+        health_check_path=_parse_health_check_path(r),
+    )
+
+
+def _cross_group_checks(
+    r: _Reader, mode: Mode, build: BuildInputs, secrets: SecretInputs, container: ContainerInputs
+) -> None:
+    """The rules that span groups: pull credentials, platform and OS, one owner per variable."""
+    if (
+        mode == "deploy"
+        and build.image is None
+        and "key-vault" not in r.given
+        and "registry-username" not in r.given
+    ):
+        # ACI pulls the image itself, later and on its own: without credentials the group
+        # would fail with InaccessibleImage after the build and push have already happened.
+        r.add(
+            "key-vault",
+            "is required to deploy from the registry: Azure Container Instances needs pull "
+            "credentials, read from the vault (`<registry>-pull-usr` / `<registry>-pull-pwd`) "
+            "or given as `registry-username` / `registry-password`",
+        )
+    os_prefix = f"{container.os_type.lower()}/"
+    if (
+        _builds(r, mode)
+        and "platform" not in r.reported
+        and not build.platform.startswith(os_prefix)
+    ):
+        r.add(
+            "platform",
+            f"must be {os_prefix}… when os-type is {container.os_type}",
+            shown=build.platform,
+        )
     # One name in two inputs would make the container's value depend on merge order.
     owners: dict[str, str] = {}
     for source, pairs in (
-        ("environment-variables", environment_variables),
-        ("secure-environment-variables", secure_variables),
-        ("secrets-from-key-vault", from_vault),
+        ("environment-variables", container.environment_variables),
+        ("secure-environment-variables", container.secure_environment_variables),
+        ("secrets-from-key-vault", secrets.secrets_from_key_vault),
     ):
-        for key, _value in pairs:
+        for key, value in pairs:
             if key in owners:
                 r.add(
                     source,
                     f"sets {key}, which `{owners[key]}` already sets",
-                    shown=f"{key}={_value}",
+                    shown=f"{key}={value}",
                 )
             owners.setdefault(key, source)
-    command_line = _parse_command_line(r)
-    restart_policy = r.choice("restart-policy", _RESTART_POLICIES)
-    os_type = r.choice("os-type", _OS_TYPES)
-    if builds and platform is not None and not platform.startswith(f"{os_type.lower()}/"):
-        r.add("platform", f"must be {os_type.lower()}/… when os-type is {os_type}", shown=platform)
-    resource_tags = _parse_resource_tags(r)
-    on_immutable_change = r.choice("on-immutable-change", _ON_IMMUTABLE)
-
-    wait = r.boolean("wait")
-    timeout = r.valid(
-        "timeout",
-        lambda value: (parse_duration(value) or 0) > 0,
-        "must be a positive duration such as 600, 90s, 10m or 1h30m",
-    )
-    health_check_path = _parse_health_check_path(r)
-
-    preview = _parse_preview(r, mode, ctx, registry, image_name)
-    if mode == "sweep":
-        name, label = name or "", label or ""  # a sweep acts on many groups, never on `name`
-    if r.problems:
-        raise InputError(r.problems)
-    # Every required value was checked above; these asserts only narrow the types for mypy.
-    assert resource_group is not None
-    assert name is not None
-    assert label is not None
-    return Inputs(
-        mode=mode,
-        client_id=client_id,
-        tenant_id=tenant_id,
-        subscription_id=subscription_id,
-        creds=creds,
-        environment=environment,
-        resource_manager_endpoint=endpoint.rstrip("/") if endpoint else None,
-        audience=audience,
-        resource_group=resource_group,
-        location=location,
-        registry=registry,
-        image_name=image_name if builds else None,
-        tags=tags if builds else (),
-        context=context,
-        dockerfile=dockerfile,
-        build_args=build_args,
-        target=target,
-        labels=labels,
-        platform=platform or _default("platform"),
-        network=network,
-        image=image,
-        key_vault=key_vault,
-        registry_username_secret=username_secret,
-        registry_password_secret=password_secret,
-        secrets_from_key_vault=from_vault,
-        registry_username=registry_username,
-        registry_password=registry_password,
-        name=name,
-        dns_name_label=label,
-        cpu=cpu,
-        memory=memory,
-        ports=ports,
-        protocol=protocol,
-        environment_variables=environment_variables,
-        secure_environment_variables=secure_variables,
-        command_line=command_line,
-        restart_policy=restart_policy,
-        os_type=os_type,
-        resource_tags=resource_tags,
-        on_immutable_change=on_immutable_change,
-        dns_label_salt=salt,
-        wait=wait,
-        timeout=parse_duration(timeout or _default("timeout")) or 600.0,
-        health_check_path=health_check_path,
-        github=ctx,
-        preview=preview,
-        registry_resource_group=registry_resource_group,
-        registry_subscription_id=registry_subscription_id,
-    )
 
 
 def _parse_resource_tags(r: _Reader) -> Pairs:
@@ -1121,23 +877,7 @@ def _parse_health_check_path(r: _Reader) -> str | None:
     # empty value can only come from `health-check-path: ''`: the documented way to turn it off.
     if r.explicitly_empty("health-check-path"):
         return None
-    return r.valid(
-        "health-check-path",
-        lambda value: value.startswith("/") and not re.search(r"\s", value),
-        "must be a URL path starting with `/`, without spaces",
-    )
-
-
-def parse_age(text: str) -> float | None:
-    """Seconds in ``7d``, ``36h``, ``1d12h``, ``90m`` or plain seconds; None if none of these."""
-    compact = re.sub(r"\s+", "", text).lower()
-    if re.fullmatch(_NUM, compact):
-        return float(compact)
-    match = _AGE.fullmatch(compact)
-    if not compact or match is None:
-        return None
-    days, hours, minutes, seconds = (float(group) if group else 0.0 for group in match.groups())
-    return days * 86400 + hours * 3600 + minutes * 60 + seconds
+    return r.valid("health-check-path")
 
 
 def _integer(r: _Reader, name: str, low: int, high: int) -> int | None:
@@ -1159,50 +899,71 @@ def _set(r: _Reader, names: Iterable[str]) -> list[str]:
     """
     found = []
     for name in names:
-        default = INPUT_DEFAULTS[name]
+        default = SPECS[name].default
         value = (r._env.get(env_key(name)) or "").strip()
         if name in r.given and (default is None or value.lower() != default.lower()):
             found.append(name)
     return found
 
 
+def _refuse_outside_mode(r: _Reader, mode: Mode, names: Iterable[str]) -> None:
+    """Refuse each of names set (to other than its default) in a mode its spec does not list."""
+    for name in _set(r, [name for name in names if mode not in SPECS[name].modes]):
+        r.add(name, SPECS[name].refusal(mode))
+
+
 def _parse_preview(
     r: _Reader, mode: Mode, ctx: GitHubContext, registry: str | None, image_name: str | None
 ) -> PreviewSettings:
-    """The preview inputs, each refused in the modes where it would silently do nothing."""
-    comment = r.boolean("comment-on-pr")
-    token = r.secret_line("github-token")
-    delete_tag = r.boolean("delete-image-tag")
-    max_previews = _integer(r, "max-previews", 1, 1000)
-    on_max = r.choice("on-max-previews", _ON_MAX_PREVIEWS)
-    on_fork = r.choice("on-fork", _ON_FORK)
-    max_age_text = r.valid(
-        "max-age",
-        lambda value: (parse_age(value) or 0) > 0,
-        "must be a positive age such as 7d, 36h, 1d12h or 90m",
+    """The preview inputs: comment, limits, forks, image cleanup and sweep."""
+    repository = image_name or (
+        naming.default_image_name(ctx.repository) if ctx.repository else None
     )
-    dry_run = r.boolean("dry-run")
-    concurrency = _integer(r, "sweep-concurrency", 1, 32)
+    settings = PreviewSettings(
+        comment_on_pr=r.boolean("comment-on-pr"),
+        github_token=r.secret_line("github-token"),
+        delete_image_tag=r.boolean("delete-image-tag"),
+        image_repository=repository,
+        max_previews=_integer(r, "max-previews", 1, 1000),
+        on_max_previews=r.choice("on-max-previews", ON_MAX_PREVIEWS),
+        on_fork=r.choice("on-fork", ON_FORK),
+        max_age=_parse_max_age(r),
+        dry_run=r.boolean("dry-run"),
+        sweep_concurrency=_integer(r, "sweep-concurrency", 1, 32)
+        or int(_default("sweep-concurrency")),
+    )
+    _check_preview(r, mode, ctx, settings, registry)
+    return settings
+
+
+def _parse_max_age(r: _Reader) -> float | None:
+    """`max-age` in seconds; None when unset or invalid (then reported)."""
+    text = r.valid("max-age")
+    return parse_age(text) if text else None
+
+
+def _check_preview(
+    r: _Reader, mode: Mode, ctx: GitHubContext, settings: PreviewSettings, registry: str | None
+) -> None:
+    """Refuse each preview input in the modes where it would silently do nothing."""
 
     def refuse(names: Iterable[str], message: str) -> None:
         for name in _set(r, names):
             r.add(name, message)
 
-    if comment:
+    if settings.comment_on_pr:
         r.require(
             ["github-token"],
             "is required with `comment-on-pr: true`: the comment is written with it",
         )
     elif mode != "sweep":
         refuse(["github-token"], "has no effect without `comment-on-pr: true`")
-    if mode == "build":
-        refuse(["comment-on-pr"], "has no effect with mode: build, which deploys nothing")
-    if mode != "deploy":
-        refuse(["max-previews", "on-max-previews"], f"only applies to mode: deploy, not {mode}")
-    elif "max-previews" not in r.given:
+    _refuse_outside_mode(r, mode, ["comment-on-pr", "max-previews", "on-max-previews"])
+    if mode == "deploy" and "max-previews" not in r.given:
         refuse(["on-max-previews"], "has no effect without `max-previews`")
+    _refuse_outside_mode(r, mode, ["on-fork", "max-age", "dry-run", "sweep-concurrency"])
+    _refuse_outside_mode(r, mode, ["delete-image-tag"])
     if mode == "sweep":
-        refuse(["on-fork"], "has no effect with mode: sweep, which no pull request triggers")
         if "github-token" not in r.given and "max-age" not in r.given:
             r.add(
                 "github-token",
@@ -1216,65 +977,32 @@ def _parse_preview(
                 "of the repository it runs in",
                 shown=mode,
             )
-    else:
-        refuse(
-            ["max-age", "dry-run", "sweep-concurrency"], f"only applies to mode: sweep, not {mode}"
-        )
-    if mode not in ("delete", "sweep"):
-        refuse(["delete-image-tag"], f"only applies to mode: delete or sweep, not {mode}")
-    elif delete_tag and registry is None and "registry" not in r.reported:
+    if (
+        mode in SPECS["delete-image-tag"].modes
+        and settings.delete_image_tag
+        and registry is None
+        and "registry" not in r.reported
+    ):
         r.add("registry", "is required with `delete-image-tag: true`: the tag is deleted there")
-    repository = image_name or (
-        naming.default_image_name(ctx.repository) if ctx.repository else None
-    )
-    return PreviewSettings(
-        comment_on_pr=comment,
-        github_token=token,
-        delete_image_tag=delete_tag,
-        image_repository=repository,
-        max_previews=max_previews,
-        on_max_previews=on_max,
-        on_fork=on_fork,
-        max_age=parse_age(max_age_text) if max_age_text else None,
-        dry_run=dry_run,
-        sweep_concurrency=concurrency or int(_default("sweep-concurrency")),
-    )
 
 
 def secret_values(env: Mapping[str, str]) -> list[str]:
     """Every secret-bearing input value, one line each, for ``::add-mask::`` before anything else.
 
-    Deliberately lenient: it runs before validation, so it also finds secrets in inputs that
-    turn out to be malformed.
+    Every input the table marks secret is masked. Deliberately lenient: it runs before
+    validation, so it also finds secrets in inputs that turn out to be malformed.
     """
     found: list[str] = []
-    creds = env.get(env_key("creds"), "")
-    if creds.strip():
-        secret: object = None
-        try:
-            data = json.loads(creds)
-            secret = data.get("clientSecret") if isinstance(data, dict) else None
-        except ValueError:
-            match = re.search(r'"clientSecret"\s*:\s*"((?:[^"\\]|\\.)*)"', creds)
-            if match:
-                secret = match.group(1)
-            else:
-                # Cannot tell where the secret is in broken JSON: mask all of it.
-                found.append(creds)
-        if isinstance(secret, str):
-            found.append(secret)
-    found.append(env.get(env_key("registry-password"), ""))
-    found.append(env.get(env_key("dns-label-salt"), ""))
-    found.append(env.get(env_key("github-token"), ""))
-    for line in env.get(env_key("secure-environment-variables"), "").split("\n"):
-        line = line.removesuffix("\r")
-        key, sep, value = line.partition("=")
-        if sep and _ENV_NAME.fullmatch(key.strip()):
-            found.append(value)
+    for spec in INPUTS:
+        value = env.get(spec.env_key, "")
+        if not spec.secret or not value:
+            continue
+        if spec.name == "creds":
+            found.extend(_creds_secrets(value))
+        elif spec.multiline:
+            found.extend(_pair_secrets(value))
         else:
-            # Not KEY=VALUE: perhaps a line of a multi-line secret pasted by mistake, whose
-            # "name" is a piece of the secret too. Mask the line and both halves.
-            found.extend((line, key, value))
+            found.append(value)
     lines: list[str] = []
     for value in found:
         for line in value.splitlines():
@@ -1283,3 +1011,34 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
             if line.strip() and (len(line.strip()) >= 4 or re.search(r"[^\W_]", line)):
                 lines.extend((line, line.strip()))
     return list(dict.fromkeys(lines))
+
+
+def _creds_secrets(creds: str) -> list[str]:
+    """The client secret in the ``creds`` JSON, or all of it when it is too broken to tell."""
+    if not creds.strip():
+        return []
+    secret: object = None
+    try:
+        data = json.loads(creds)
+        secret = data.get("clientSecret") if isinstance(data, dict) else None
+    except ValueError:
+        match = re.search(r'"clientSecret"\s*:\s*"((?:[^"\\]|\\.)*)"', creds)
+        if not match:
+            return [creds]  # cannot tell where the secret is in broken JSON: mask all of it
+        secret = match.group(1)
+    return [secret] if isinstance(secret, str) else []
+
+
+def _pair_secrets(text: str) -> list[str]:
+    """The values of a secret ``KEY=VALUE`` block; both halves and the whole of any other line."""
+    found: list[str] = []
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        key, sep, value = line.partition("=")
+        if sep and _ENV_NAME.fullmatch(key.strip()):
+            found.append(value)
+        else:
+            # Not KEY=VALUE: perhaps a line of a multi-line secret pasted by mistake, whose
+            # "name" is a piece of the secret too. Mask the line and both halves.
+            found.extend((line, key, value))
+    return found

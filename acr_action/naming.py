@@ -10,10 +10,8 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # inputs imports this module, so only import the type for checking
-    from acr_action.inputs import GitHubContext
+from acr_action.github_context import GitHubContext
 
 __all__ = [
     "default_dns_label",

@@ -7,7 +7,6 @@ sign in → (registry login server, Key Vault reads, the existing group: in the 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
@@ -28,6 +27,7 @@ from .errors import (
     InputError,
     InputProblem,
 )
+from .inputs_table import SPECS
 from .naming import oci_labels
 from .retry import RETRY_STATUSES, Retrier, azure_options
 from .source import commit_time
@@ -53,16 +53,14 @@ class Outcome:
 
 def endpoints_for(inputs: Inputs, retrier: Retrier | None = None) -> Endpoints:
     """The cloud the inputs name."""
-    if inputs.resource_manager_endpoint:
-        return cloud.from_metadata(inputs.resource_manager_endpoint, retrier=retrier)
-    return cloud.for_environment(inputs.environment)
+    if inputs.auth.resource_manager_endpoint:
+        return cloud.from_metadata(inputs.auth.resource_manager_endpoint, retrier=retrier)
+    return cloud.for_environment(inputs.auth.environment)
 
 
 def subscription_of(inputs: Inputs) -> str:
-    """The subscription from `subscription-id` or `creds`."""
-    subscription = inputs.subscription_id or (
-        inputs.creds.subscription_id if inputs.creds else None
-    )
+    """The subscription from `subscription-id` or `creds` (the one rule, in `AuthInputs`)."""
+    subscription = inputs.auth.effective_subscription_id
     if not subscription:
         raise InputError(
             [
@@ -142,9 +140,9 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     """Carry out `inputs.mode`; raises an `ActionError` subclass on failure."""
     outcome = Outcome()
     phases = outcome.phases
-    deadline = Deadline(inputs.timeout)
+    deadline = Deadline(inputs.waiting.timeout)
     if preview.skip_fork(inputs, runner):  # before any network call
-        outcome.outputs.update(name=inputs.name, state="Skipped")
+        outcome.outputs.update(name=inputs.container.name, state="Skipped")
         outcome.notes.append("pull request from a fork: no preview (on-fork: notice)")
         return outcome
     check_build_paths(inputs)  # before any network call, too
@@ -163,7 +161,9 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
                 "with:\n  mode: build\n  registry: myregistry",
             )
         subscription = subscription_of(inputs)
-        oidc = GitHubOidc(env, inputs.audience, runner.mask, github=inputs.github, retrier=retrier)
+        oidc = GitHubOidc(
+            env, inputs.auth.audience, runner.mask, github=inputs.github, retrier=retrier
+        )
         credential = make_credential(
             inputs,
             endpoints,
@@ -193,14 +193,22 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     if inputs.mode == "delete":
         number = inputs.github.pr_number if inputs.github.is_pull_request else None
         if number is None and (inputs.preview.comment_on_pr or inputs.preview.delete_image_tag):
-            number = preview.pr_of(deploy.get_group(aci, inputs.resource_group, inputs.name))
+            number = preview.pr_of(
+                deploy.get_group(aci, inputs.resource_group, inputs.container.name)
+            )
         with phases.timed("delete"):
             existed = deploy.delete(
-                aci, inputs.resource_group, inputs.name, deadline=deadline, retrier=retrier
+                aci,
+                inputs.resource_group,
+                inputs.container.name,
+                deadline=deadline,
+                retrier=retrier,
             )
-        outcome.outputs.update(name=inputs.name, state="Deleted" if existed else "NotFound")
+        outcome.outputs.update(
+            name=inputs.container.name, state="Deleted" if existed else "NotFound"
+        )
         outcome.notes.append(
-            f"container group {inputs.name} {'deleted' if existed else 'was already gone'}"
+            f"container group {inputs.container.name} {'deleted' if existed else 'was already gone'}"
         )
         preview.after_delete(inputs, runner, existed, registry_session, number)
         return outcome
@@ -245,7 +253,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
                 inputs.resource_group,
                 spec,
                 existing,
-                on_immutable_change=inputs.on_immutable_change,
+                on_immutable_change=inputs.container.on_immutable_change,
                 warn=runner.warning,
                 deadline=deadline,
                 retrier=retrier,
@@ -254,26 +262,27 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
         f"plan: {plan.action}" + (f" ({', '.join(plan.changed)})" if plan.changed else "")
     )
     group = existing if plan.action == "noop" and existing is not None else None
-    if inputs.wait or group is None:
+    if inputs.waiting.wait or group is None:
         with phases.timed("wait"), _pull_hint_for_mode(background):
             group = (
-                deploy.wait_running(aci, inputs.resource_group, inputs.name, deadline)
-                if inputs.wait
-                else deploy.get_group(aci, inputs.resource_group, inputs.name)
+                deploy.wait_running(aci, inputs.resource_group, inputs.container.name, deadline)
+                if inputs.waiting.wait
+                else deploy.get_group(aci, inputs.resource_group, inputs.container.name)
             )
     assert group is not None
     deployed = deploy.describe(group, plan)
     url = (
-        f"http://{deployed.fqdn}" + (f":{inputs.ports[0]}" if inputs.ports[0] != 80 else "")
+        f"http://{deployed.fqdn}"
+        + (f":{inputs.container.ports[0]}" if inputs.container.ports[0] != 80 else "")
         if deployed.fqdn
         else ""
     )
-    if inputs.wait and inputs.health_check_path is not None and deployed.ip:
+    if inputs.waiting.wait and inputs.waiting.health_check_path is not None and deployed.ip:
         with phases.timed("readiness"):
             deploy.probe(
                 deployed.ip,
-                inputs.ports[0],
-                inputs.health_check_path,
+                inputs.container.ports[0],
+                inputs.waiting.health_check_path,
                 deployed.fqdn,
                 deadline,
                 log=runner.info,
@@ -319,8 +328,8 @@ def _pull_hint_for_mode(background: Mapping[str, Future[Any]]) -> Iterator[None]
 def registry_location(inputs: Inputs, subscription: str) -> tuple[str, str]:
     """(subscription, resource group) of the registry: its own inputs, else the deployment's."""
     return (
-        inputs.registry_subscription_id or subscription,
-        inputs.registry_resource_group or inputs.resource_group,
+        inputs.acr.subscription_id or subscription,
+        inputs.acr.resource_group or inputs.resource_group,
     )
 
 
@@ -333,11 +342,11 @@ def _registry_session(
     retrier: Retrier,
 ) -> tuple[str, str]:
     """The registry's login server and an ACR refresh token (masked), for deleting image tags."""
-    assert inputs.registry is not None  # parse_inputs requires it with delete-image-tag
+    assert inputs.acr.name is not None  # parse_inputs requires it with delete-image-tag
     found = registry.find_registry(
-        credential, endpoints, *registry_location(inputs, subscription), inputs.registry
+        credential, endpoints, *registry_location(inputs, subscription), inputs.acr.name
     )
-    tenant = inputs.tenant_id or (inputs.creds.tenant_id if inputs.creds else None)
+    tenant = inputs.auth.tenant_id or (inputs.auth.creds.tenant_id if inputs.auth.creds else None)
     refresh = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
     runner.mask(refresh)
     return found.login_server, refresh
@@ -358,26 +367,26 @@ def _start_background(
     """Start the reads that don't depend on the build, so they overlap it."""
     futures: dict[str, Future[Any]] = {}
     deadline = retrier.deadline
-    if inputs.registry:
+    if inputs.acr.name:
         futures["registry"] = pool.submit(
             registry.find_registry,
             credential,
             endpoints,
             *registry_location(inputs, subscription),
-            inputs.registry,
+            inputs.acr.name,
             options=azure_options("Azure Resource Manager (registry)", deadline, runner.info),
         )
     if inputs.mode != "deploy":
         return futures
-    if inputs.key_vault:
-        names: dict[str, str] = dict(inputs.secrets_from_key_vault)
-        if inputs.registry_username_secret and inputs.registry_password_secret:
-            names["registry-username"] = inputs.registry_username_secret
-            names["registry-password"] = inputs.registry_password_secret
+    if inputs.secrets.key_vault:
+        names: dict[str, str] = dict(inputs.secrets.secrets_from_key_vault)
+        if inputs.secrets.registry_username_secret and inputs.secrets.registry_password_secret:
+            names["registry-username"] = inputs.secrets.registry_username_secret
+            names["registry-password"] = inputs.secrets.registry_password_secret
         futures["secrets"] = pool.submit(
             keyvault.read_secrets,
             credential,
-            endpoints.vault_url(inputs.key_vault),
+            endpoints.vault_url(inputs.secrets.key_vault),
             names,
             runner.mask,
             options={
@@ -394,7 +403,9 @@ def _start_background(
             inputs.resource_group,
             retrier,
         )
-    futures["existing"] = pool.submit(deploy.get_group, aci, inputs.resource_group, inputs.name)
+    futures["existing"] = pool.submit(
+        deploy.get_group, aci, inputs.resource_group, inputs.container.name
+    )
     return futures
 
 
@@ -414,49 +425,54 @@ def _image(
     import docker
 
     engine = docker.from_env(timeout=300)
-    tenant = inputs.tenant_id or (inputs.creds.tenant_id if inputs.creds else None)
-    if inputs.image:
+    tenant = inputs.auth.tenant_id or (inputs.auth.creds.tenant_id if inputs.auth.creds else None)
+    if inputs.build.image:
         found = background["registry"].result() if "registry" in background else None
         password = None
-        if found and inputs.image.startswith(found.login_server + "/"):
+        if found and inputs.build.image.startswith(found.login_server + "/"):
             password = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
             runner.mask(password)
         with phases.timed("resolve image"):
-            digest = registry.resolve_digest(engine, inputs.image, password)
+            digest = registry.resolve_digest(engine, inputs.build.image, password)
         repository = (
-            inputs.image.split("@")[0].rsplit(":", 1)[0]
-            if ":" in inputs.image.split("/")[-1]
-            else inputs.image.split("@")[0]
+            inputs.build.image.split("@")[0].rsplit(":", 1)[0]
+            if ":" in inputs.build.image.split("/")[-1]
+            else inputs.build.image.split("@")[0]
         )
-        return f"{repository}@{digest}", digest, inputs.image
+        return f"{repository}@{digest}", digest, inputs.build.image
     with phases.timed("registry"):
         found = background["registry"].result()
         login = found.login_server
         refresh = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
         runner.mask(refresh)
-    repository = f"{login}/{inputs.image_name}"
-    refs = [f"{repository}:{tag}" for tag in inputs.tags]
-    created = source_date(env, inputs.context, cwd=inputs.github.workspace or None)
-    labels = {**oci_labels(inputs.github, created), **dict(inputs.labels)}
+    repository = f"{login}/{inputs.build.image_name}"
+    refs = [f"{repository}:{tag}" for tag in inputs.build.tags]
+    created = source_date(
+        env,
+        inputs.build.context,
+        cwd=inputs.github.workspace or None,
+        pushed=inputs.github.head_commit_time,
+    )
+    labels = {**oci_labels(inputs.github, created), **dict(inputs.build.labels)}
     deadline.check("build")
     with (
         phases.timed("build"),
         registry.docker_config(
             login,
             refresh,
-            root=docker_config_root(env, inputs.context, cwd=inputs.github.workspace or None),
+            root=docker_config_root(env, inputs.build.context, cwd=inputs.github.workspace or None),
         ) as config,
     ):
         iidfile = config / "iid"
         command = registry.build_command(
-            context=inputs.context,
-            dockerfile=inputs.dockerfile,
+            context=inputs.build.context,
+            dockerfile=inputs.build.dockerfile,
             tags=refs,
-            build_args=inputs.build_args,
+            build_args=inputs.build.build_args,
             labels=sorted(labels.items()),
-            target=inputs.target,
-            platform=inputs.platform,
-            network=inputs.network,
+            target=inputs.build.target,
+            platform=inputs.build.platform,
+            network=inputs.build.network,
             iidfile=iidfile,
             docker=shutil.which("docker", path=env.get("PATH")) or "docker",
         )
@@ -468,7 +484,13 @@ def _image(
     deadline.check("push")
     with phases.timed("push"), runner.group(f"Push {repository}"):
         pushed = registry.push(
-            engine, repository, inputs.tags, refresh, runner.info, retrier=retrier, target=found
+            engine,
+            repository,
+            inputs.build.tags,
+            refresh,
+            runner.info,
+            retrier=retrier,
+            target=found,
         )
     runner.info(
         f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"
@@ -488,25 +510,26 @@ _MOUNTED = (
 
 def check_build_paths(inputs: Inputs) -> None:
     """Refuse a build `context` or `dockerfile` that does not exist here, before signing in."""
-    if inputs.mode not in ("deploy", "build") or inputs.image:
+    if inputs.mode not in ("deploy", "build") or inputs.build.image:
         return
-    from .inputs import EXAMPLES
-
     base = Path(inputs.github.workspace or ".")
     problems = []
-    if not (base / inputs.context).is_dir():
+    if not (base / inputs.build.context).is_dir():
         problems.append(
             InputProblem(
-                "context", f"is not a folder here; {_MOUNTED}", EXAMPLES["context"], inputs.context
+                "context",
+                f"is not a folder here; {_MOUNTED}",
+                SPECS["context"].example,
+                inputs.build.context,
             )
         )
-    if inputs.dockerfile and not (base / inputs.dockerfile).is_file():
+    if inputs.build.dockerfile and not (base / inputs.build.dockerfile).is_file():
         problems.append(
             InputProblem(
                 "dockerfile",
                 f"is not a file here; {_MOUNTED}",
-                EXAMPLES["dockerfile"],
-                inputs.dockerfile,
+                SPECS["dockerfile"].example,
+                inputs.build.dockerfile,
             )
         )
     if problems:
@@ -534,15 +557,13 @@ def docker_config_root(env: Mapping[str, str], context: str, *, cwd: str | None 
         usable = folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
         if usable and not folder.is_relative_to(build_context):
             return str(folder)
-    from .inputs import EXAMPLES
-
     raise InputError(
         [
             InputProblem(
                 "context",
                 "contains every temporary folder (RUNNER_TEMP, TMPDIR, /tmp), and the build's "
                 "registry token must stay outside what is sent to the builder",
-                EXAMPLES["context"],
+                SPECS["context"].example,
                 shown=context,
             )
         ]
@@ -562,13 +583,19 @@ def docker_cli_env(env: Mapping[str, str], config: Path) -> dict[str, str]:
     return {**kept, "DOCKER_BUILDKIT": "1", "DOCKER_CONFIG": str(config)}
 
 
-def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None) -> dt.datetime:
+def source_date(
+    env: Mapping[str, str],
+    context: str,
+    *,
+    cwd: str | None = None,
+    pushed: dt.datetime | None = None,
+) -> dt.datetime:
     """The `created` time of the image: the commit's time, so an unchanged rebuild is identical.
 
     A wall-clock label would give every rebuild a new config blob, hence a new digest, hence an
     ACI update on every run. Order: `SOURCE_DATE_EPOCH` (the reproducible-builds convention),
-    the checked-out commit's time (read from `.git`: the image has no git), the pushed head
-    commit's time (only `push` events carry one), and only then now.
+    the checked-out commit's time (read from `.git`: the image has no git), `pushed`: the pushed
+    head commit's time (`GitHubContext.head_commit_time`), and only then now.
     """
     epoch = env.get("SOURCE_DATE_EPOCH", "")
     if epoch.isdigit():
@@ -576,16 +603,7 @@ def source_date(env: Mapping[str, str], context: str, *, cwd: str | None = None)
     committed = commit_time(Path(cwd or ".") / context)
     if committed is not None:
         return committed
-    event_path = env.get("GITHUB_EVENT_PATH")
-    if event_path:
-        try:
-            payload = json.loads(Path(event_path).read_text(encoding="utf-8"))
-            stamp = payload.get("head_commit", {}).get("timestamp")
-            if stamp:
-                return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        except (OSError, ValueError, AttributeError):
-            pass
-    return dt.datetime.now(dt.UTC)
+    return pushed or dt.datetime.now(dt.UTC)
 
 
 def _group_spec(
@@ -597,28 +615,30 @@ def _group_spec(
     """The desired group from the inputs and what was read."""
     server = image_ref.split("/", 1)[0]
     credentials: tuple[RegistryCredential, ...] = ()
-    username = secrets.get("registry-username") or inputs.registry_username
-    password = secrets.get("registry-password") or inputs.registry_password
+    username = secrets.get("registry-username") or inputs.secrets.registry_username
+    password = secrets.get("registry-password") or inputs.secrets.registry_password
     if username and password:
         credentials = (RegistryCredential(server, username, password),)
-    secure = list(inputs.secure_environment_variables)
-    secure += [(env_name, secrets[env_name]) for env_name, _ in inputs.secrets_from_key_vault]
+    secure = list(inputs.container.secure_environment_variables)
+    secure += [
+        (env_name, secrets[env_name]) for env_name, _ in inputs.secrets.secrets_from_key_vault
+    ]
     return GroupSpec(
-        name=inputs.name,
+        name=inputs.container.name,
         location=location,
         image_ref=image_ref,
-        cpu=inputs.cpu,
-        memory=inputs.memory,
-        ports=inputs.ports,
-        protocol=inputs.protocol,
-        environment_variables=inputs.environment_variables,
+        cpu=inputs.container.cpu,
+        memory=inputs.container.memory,
+        ports=inputs.container.ports,
+        protocol=inputs.container.protocol,
+        environment_variables=inputs.container.environment_variables,
         secure_environment_variables=tuple(secure),
-        command_line=inputs.command_line,
-        restart_policy=inputs.restart_policy,
-        os_type=inputs.os_type,
-        dns_name_label=inputs.dns_name_label,
+        command_line=inputs.container.command_line,
+        restart_policy=inputs.container.restart_policy,
+        os_type=inputs.container.os_type,
+        dns_name_label=inputs.container.dns_name_label,
         registry_credentials=credentials,
-        tags=tuple(inputs.resource_tags) + _provenance_tags(inputs),
+        tags=tuple(inputs.container.resource_tags) + _provenance_tags(inputs),
     )
 
 

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from azure.mgmt.containerinstance import ContainerInstanceManagementClient
     from azure.mgmt.containerinstance.models import ContainerGroup
 
-    from .inputs import GitHubContext, Inputs
+    from .github_context import GitHubContext
+    from .inputs import Inputs
     from .runner import Runner
     from .spec import GroupSpec
 
@@ -144,7 +145,7 @@ def check_owner(inputs: Inputs, existing: ContainerGroup | None) -> None:
         return
     owner = (existing.tags or {}).get(TAG_REPOSITORY)
     if owner and owner.lower() != github.repository.lower():
-        raise PreviewNameTaken(inputs.name, owner, github.repository)
+        raise PreviewNameTaken(inputs.container.name, owner, github.repository)
 
 
 # --------------------------------------------------------------------------- forks
@@ -271,7 +272,9 @@ def enforce_limit(
     github = inputs.github
     if limit is None or existing is not None or not github.is_pull_request:
         return
-    others = [p for p in list_previews(aci, inputs.resource_group) if p.name != inputs.name]
+    others = [
+        p for p in list_previews(aci, inputs.resource_group) if p.name != inputs.container.name
+    ]
     excess = len(others) - limit + 1
     if excess <= 0:
         return
@@ -294,7 +297,7 @@ def enforce_limit(
             title="acr-action: preview evicted",
         )
         comment(
-            replace(inputs, name=victim.name),
+            inputs.for_group(victim.name),
             runner,
             victim.pr,
             CommentFacts(victim.name, "removed", reason=f"evicted: max-previews is {limit}"),
@@ -520,7 +523,7 @@ def after_delete(
         runner,
         number,
         CommentFacts(
-            inputs.name,
+            inputs.container.name,
             "removed",
             reason="the pull request was closed" if existed else "it was already gone",
         ),
@@ -681,7 +684,7 @@ def sweep(
         name = decision.preview.name
         pacer.wait()
         remove(name)
-        per_group = replace(inputs, name=name)
+        per_group = inputs.for_group(name)
         notes = []
         if settings.delete_image_tag:
             try:

@@ -8,7 +8,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from acr_action import errors
 from acr_action.auth import GitHubOidc, explain_refusal
 from acr_action.errors import EntraRefused, FederatedCredentialMismatch
-from acr_action.inputs import GitHubContext
+from acr_action.github_context import GitHubContext
 
 
 def refusal(code: str) -> ClientAuthenticationError:

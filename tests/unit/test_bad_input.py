@@ -21,7 +21,7 @@ import pytest
 
 from acr_action import __main__ as entry
 from acr_action.errors import display_value
-from acr_action.inputs import EXAMPLES
+from acr_action.inputs_table import SPECS
 from tests.unit.test_inputs import CLIENT_ID, CREDS, SECRET, SUBSCRIPTION_ID, TENANT_ID, runner_env
 
 # How the bad value must appear.
@@ -245,14 +245,14 @@ CASES = [
         "build-args",
         {"image": "nginx:1.27", "build-args": "A=1"},
         NO_VALUE,
-        example=EXAMPLES["image"],
+        example=SPECS["image"].example,
     ),
     bad(
         "image-with-dockerfile",
         "dockerfile",
         {"image": "nginx:1.27", "dockerfile": "Dockerfile"},
         NO_VALUE,
-        example=EXAMPLES["image"],
+        example=SPECS["image"].example,
     ),
     bad("build-mode-with-image", "image", {"mode": "build", "image": "nginx:1.27"}, NO_VALUE),
     bad(
@@ -261,7 +261,7 @@ CASES = [
         {"registry-password": SECRET},
         SECRET_VALUE,
         secret=SECRET,
-        example=EXAMPLES["key-vault"],
+        example=SPECS["key-vault"].example,
     ),
     bad(
         "salt-with-dns-label",
@@ -473,7 +473,7 @@ def test_bad_input_is_refused_clearly_before_any_network_call(case: Case, tmp_pa
     assert not any(COMMAND.match(line) for line in message.splitlines()), message
     assert "Nothing was sent to Azure" in message
     # A correct example for it, in the annotation and in the summary.
-    example = case.example or EXAMPLES[case.named].splitlines()[0]
+    example = case.example or SPECS[case.named].example.splitlines()[0]
     assert example in message
     assert example in summary
     # The bad value: shown, described or (a secret, a conflict) left out.

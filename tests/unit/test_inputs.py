@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Mapping
@@ -12,19 +16,15 @@ import pytest
 import yaml
 
 from acr_action.errors import InputError, InputProblem
+from acr_action.github_context import GitHubContext, github_context
 from acr_action.inputs import (
-    EXAMPLES,
-    INPUT_DEFAULTS,
-    MULTILINE_INPUTS,
-    SECRET_INPUTS,
-    GitHubContext,
     Inputs,
     env_key,
-    github_context,
-    parse_duration,
     parse_inputs,
     secret_values,
 )
+from acr_action.inputs_rules import parse_duration
+from acr_action.inputs_table import GROUPS, INPUTS, MODES, SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -71,7 +71,7 @@ def make_env(
 
 def runner_env(inputs: Mapping[str, str] | None = None) -> dict[str, str]:
     """Like make_env, plus every static default the runner fills in from action.yml."""
-    env = {env_key(name): value for name, value in INPUT_DEFAULTS.items() if value is not None}
+    env = {spec.env_key: spec.default for spec in INPUTS if spec.default is not None}
     env.update(make_env(inputs))
     return env
 
@@ -95,25 +95,38 @@ def test_minimal_push_to_main_uses_defaults() -> None:
     inputs = parse_inputs(make_env())
     assert inputs.mode == "deploy"
     assert inputs.resource_group == "my-app-rg"
-    assert inputs.registry == "mycompanyacr"
-    assert inputs.image_name == "my-app"
-    assert inputs.tags == ("sha-0123456", "main")
-    assert inputs.name == "my-app"
-    assert re.fullmatch(r"my-app-[0-9a-f]{8}", inputs.dns_name_label)
-    assert (inputs.cpu, inputs.memory, inputs.ports, inputs.protocol) == (1.0, 1.5, (80,), "TCP")
-    assert (inputs.restart_policy, inputs.os_type, inputs.on_immutable_change) == (
+    assert inputs.acr.name == "mycompanyacr"
+    assert inputs.build.image_name == "my-app"
+    assert inputs.build.tags == ("sha-0123456", "main")
+    assert inputs.container.name == "my-app"
+    assert re.fullmatch(r"my-app-[0-9a-f]{8}", inputs.container.dns_name_label)
+    assert (
+        inputs.container.cpu,
+        inputs.container.memory,
+        inputs.container.ports,
+        inputs.container.protocol,
+    ) == (1.0, 1.5, (80,), "TCP")
+    assert (
+        inputs.container.restart_policy,
+        inputs.container.os_type,
+        inputs.container.on_immutable_change,
+    ) == (
         "Always",
         "Linux",
         "recreate",
     )
-    assert (inputs.wait, inputs.timeout, inputs.health_check_path) == (True, 600.0, "/")
-    assert (inputs.context, inputs.platform, inputs.environment) == (
+    assert (inputs.waiting.wait, inputs.waiting.timeout, inputs.waiting.health_check_path) == (
+        True,
+        600.0,
+        "/",
+    )
+    assert (inputs.build.context, inputs.build.platform, inputs.auth.environment) == (
         ".",
         "linux/amd64",
         "AzureCloud",
     )
-    assert inputs.audience == "api://AzureADTokenExchange"
-    assert inputs.auth_mode == "ambient"
+    assert inputs.auth.audience == "api://AzureADTokenExchange"
+    assert inputs.auth.auth_mode == "ambient"
     assert inputs.github.repository == "octo-org/My-App"
 
 
@@ -149,31 +162,34 @@ def test_full_oidc_deploy() -> None:
             }
         )
     )
-    assert inputs.auth_mode == "oidc"
-    assert inputs.effective_subscription_id == SUBSCRIPTION_ID
-    assert inputs.environment == "AzureUSGovernment"
+    assert inputs.auth.auth_mode == "oidc"
+    assert inputs.auth.effective_subscription_id == SUBSCRIPTION_ID
+    assert inputs.auth.environment == "AzureUSGovernment"
     assert inputs.location == "westeurope"
-    assert inputs.tags == ("latest", "v1", "stable")
-    assert inputs.network == "host"
-    assert inputs.registry_username_secret == "mycompanyacr-pull-usr"
-    assert inputs.registry_password_secret == "mycompanyacr-pull-pwd"
-    assert inputs.secrets_from_key_vault == (("DB_URL", "database-url"), ("API_KEY", "api-key"))
-    assert inputs.ports == (80, 443, 8080)
-    assert inputs.protocol == "UDP"
-    assert inputs.restart_policy == "OnFailure"
-    assert inputs.resource_tags == (("team", "web"), ("cost center", "12"))
-    assert inputs.wait is False
-    assert inputs.timeout == 5400
-    assert inputs.health_check_path == "/healthz"
-    assert inputs.dns_name_label != parse_inputs(make_env()).dns_name_label
+    assert inputs.build.tags == ("latest", "v1", "stable")
+    assert inputs.build.network == "host"
+    assert inputs.secrets.registry_username_secret == "mycompanyacr-pull-usr"
+    assert inputs.secrets.registry_password_secret == "mycompanyacr-pull-pwd"
+    assert inputs.secrets.secrets_from_key_vault == (
+        ("DB_URL", "database-url"),
+        ("API_KEY", "api-key"),
+    )
+    assert inputs.container.ports == (80, 443, 8080)
+    assert inputs.container.protocol == "UDP"
+    assert inputs.container.restart_policy == "OnFailure"
+    assert inputs.container.resource_tags == (("team", "web"), ("cost center", "12"))
+    assert inputs.waiting.wait is False
+    assert inputs.waiting.timeout == 5400
+    assert inputs.waiting.health_check_path == "/healthz"
+    assert inputs.container.dns_name_label != parse_inputs(make_env()).container.dns_name_label
 
 
 def test_creds_sign_in() -> None:
     inputs = parse_inputs(make_env({"creds": CREDS}))
-    assert inputs.auth_mode == "creds"
-    assert inputs.creds is not None
-    assert inputs.creds.client_secret == SECRET
-    assert inputs.effective_subscription_id == SUBSCRIPTION_ID
+    assert inputs.auth.auth_mode == "creds"
+    assert inputs.auth.creds is not None
+    assert inputs.auth.creds.client_secret == SECRET
+    assert inputs.auth.effective_subscription_id == SUBSCRIPTION_ID
     assert SECRET not in repr(inputs)
 
 
@@ -181,17 +197,17 @@ def test_key_vault_secret_names_can_be_overridden() -> None:
     inputs = parse_inputs(
         make_env({"key-vault": "my-app-kv", "registry-password-secret": "pull-password"})
     )
-    assert inputs.registry_username_secret == "mycompanyacr-pull-usr"
-    assert inputs.registry_password_secret == "pull-password"
+    assert inputs.secrets.registry_username_secret == "mycompanyacr-pull-usr"
+    assert inputs.secrets.registry_password_secret == "pull-password"
 
 
 def test_existing_image_needs_no_registry_and_builds_nothing() -> None:
     env = make_env({"image": "mcr.microsoft.com/azuredocs/aci-helloworld:latest", "registry": ""})
     inputs = parse_inputs(env)
-    assert inputs.image == "mcr.microsoft.com/azuredocs/aci-helloworld:latest"
-    assert inputs.image_name is None
-    assert inputs.tags == ()
-    assert inputs.name == "my-app"
+    assert inputs.build.image == "mcr.microsoft.com/azuredocs/aci-helloworld:latest"
+    assert inputs.build.image_name is None
+    assert inputs.build.tags == ()
+    assert inputs.container.name == "my-app"
 
 
 @pytest.mark.parametrize(
@@ -204,25 +220,25 @@ def test_existing_image_needs_no_registry_and_builds_nothing() -> None:
     ],
 )
 def test_image_references(image: str) -> None:
-    assert parse_inputs(make_env({"image": image})).image == image
+    assert parse_inputs(make_env({"image": image})).build.image == image
 
 
 def test_delete_mode_needs_neither_registry_nor_build_inputs() -> None:
     inputs = parse_inputs(make_env({"mode": "delete", "registry": ""}))
     assert inputs.mode == "delete"
-    assert inputs.name == "my-app"
-    assert inputs.image_name is None
+    assert inputs.container.name == "my-app"
+    assert inputs.build.image_name is None
 
 
 def test_build_mode() -> None:
     inputs = parse_inputs(make_env({"mode": "Build", "image-name": "team/web"}))
     assert inputs.mode == "build"
-    assert inputs.image_name == "team/web"
+    assert inputs.build.image_name == "team/web"
 
 
 def test_health_check_can_be_turned_off_with_an_empty_value() -> None:
-    assert parse_inputs(runner_env({"health-check-path": ""})).health_check_path is None
-    assert parse_inputs(make_env()).health_check_path == "/"
+    assert parse_inputs(runner_env({"health-check-path": ""})).waiting.health_check_path is None
+    assert parse_inputs(make_env()).waiting.health_check_path == "/"
 
 
 @pytest.mark.parametrize(
@@ -270,13 +286,13 @@ def test_parse_duration(text: str, seconds: float | None) -> None:
 )
 def test_key_value_lines(text: str, expected: tuple[tuple[str, str], ...]) -> None:
     inputs = parse_inputs(make_env({"environment-variables": text, "build-args": text}))
-    assert inputs.environment_variables == expected
-    assert inputs.build_args == expected
+    assert inputs.container.environment_variables == expected
+    assert inputs.build.build_args == expected
 
 
 def test_secure_variables_parse_like_plain_ones() -> None:
     inputs = parse_inputs(make_env({"secure-environment-variables": f"TOKEN={SECRET} # x=y"}))
-    assert inputs.secure_environment_variables == (("TOKEN", f"{SECRET} # x=y"),)
+    assert inputs.container.secure_environment_variables == (("TOKEN", f"{SECRET} # x=y"),)
     assert SECRET not in repr(inputs)
 
 
@@ -299,7 +315,7 @@ def test_secure_variables_parse_like_plain_ones() -> None:
     ],
 )
 def test_command_line(text: str, words: tuple[str, ...]) -> None:
-    assert parse_inputs(make_env({"command-line": text})).command_line == words
+    assert parse_inputs(make_env({"command-line": text})).container.command_line == words
 
 
 # --------------------------------------------------------------------------- defaults per event
@@ -308,8 +324,8 @@ def test_command_line(text: str, words: tuple[str, ...]) -> None:
 def test_tag_push() -> None:
     github = {**GITHUB_PUSH, "GITHUB_REF": "refs/tags/v1.2.3", "GITHUB_REF_NAME": "v1.2.3"}
     inputs = parse_inputs(make_env(github=github))
-    assert inputs.tags == ("sha-0123456", "v1.2.3")
-    assert inputs.name == "my-app"
+    assert inputs.build.tags == ("sha-0123456", "v1.2.3")
+    assert inputs.container.name == "my-app"
 
 
 def test_pull_request_from_the_same_repository(tmp_path: Path) -> None:
@@ -328,9 +344,9 @@ def test_pull_request_from_the_same_repository(tmp_path: Path) -> None:
         "GITHUB_EVENT_PATH": event_file(tmp_path, payload),
     }
     inputs = parse_inputs(make_env(github=github))
-    assert inputs.tags == ("sha-0123456", "pr-42")
-    assert inputs.name == "my-app-pr-42"
-    assert inputs.dns_name_label.startswith("my-app-pr-42-")
+    assert inputs.build.tags == ("sha-0123456", "pr-42")
+    assert inputs.container.name == "my-app-pr-42"
+    assert inputs.container.dns_name_label.startswith("my-app-pr-42-")
     # `fork` is true because this repository is itself a fork; the head is still this repository.
     assert inputs.github.pr_head_repo_fork is False
     assert inputs.github.head_ref == "feature/x"
@@ -382,26 +398,78 @@ def test_github_context_outside_actions() -> None:
     assert github_context({}) == GitHubContext()
 
 
+@pytest.mark.parametrize(
+    ("timestamp", "expected"),
+    [
+        pytest.param(
+            "2026-11-27T09:30:00Z", dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC), id="utc"
+        ),
+        # The push payload writes the committer's offset (GitHub's webhook push example).
+        pytest.param(
+            "2013-07-06T03:05:29-07:00",
+            dt.datetime(2013, 7, 6, 10, 5, 29, tzinfo=dt.UTC),
+            id="offset",
+        ),
+        pytest.param("yesterday", None, id="not-a-time"),
+        pytest.param(1700000000, None, id="not-a-string"),
+    ],
+)
+def test_pushed_head_commit_time_is_read_with_the_context(
+    tmp_path: Path, timestamp: object, expected: dt.datetime | None
+) -> None:
+    env = {
+        **GITHUB_PUSH,
+        "GITHUB_EVENT_PATH": event_file(tmp_path, {"head_commit": {"timestamp": timestamp}}),
+    }
+    assert github_context(env).head_commit_time == expected
+
+
+def _imports_of(path: Path) -> set[str]:
+    """The acr_action modules a module imports, at run time or for type checking alike."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found.update([node.module] if node.module else [a.name for a in node.names])
+        elif isinstance(node, ast.ImportFrom) and node.module == "acr_action":
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("acr_action."):
+            found.add((node.module or "").split(".")[1])
+    return {name.split(".")[0] for name in found}
+
+
+def test_no_two_modules_of_the_action_import_each_other() -> None:
+    """naming and inputs used to (for GitHubContext); the context has its own module now."""
+    imports = {path.stem: _imports_of(path) for path in (ROOT / "acr_action").glob("*.py")}
+    pairs = {
+        tuple(sorted((module, other)))
+        for module, used in imports.items()
+        for other in used
+        if module in imports.get(other, set())
+    }
+    assert not pairs
+    assert "inputs" not in imports["naming"]
+
+
 def test_long_repository_name() -> None:
     repository = "octo-org/" + "An-Extremely-Long-Repository-Name-For-Testing-" * 3
     inputs = parse_inputs(make_env(github={**GITHUB_PUSH, "GITHUB_REPOSITORY": repository}))
-    assert len(inputs.name) <= 63
-    assert re.fullmatch(r"[a-z](?:-?[a-z0-9])*", inputs.name)
-    assert len(inputs.dns_name_label) <= 63
-    assert re.fullmatch(r"[a-z][a-z0-9-]{3,61}[a-z0-9]", inputs.dns_name_label)
+    assert len(inputs.container.name) <= 63
+    assert re.fullmatch(r"[a-z](?:-?[a-z0-9])*", inputs.container.name)
+    assert len(inputs.container.dns_name_label) <= 63
+    assert re.fullmatch(r"[a-z][a-z0-9-]{3,61}[a-z0-9]", inputs.container.dns_name_label)
 
 
 def test_outside_actions_needs_image_name_and_tags() -> None:
     found = problems_of(make_env(github={}))
     assert {p.input for p in found} == {"image-name", "tags"}
     inputs = parse_inputs(make_env({"image-name": "team/web", "tags": "dev"}, github={}))
-    assert inputs.name == "web"
-    assert inputs.tags == ("dev",)
+    assert inputs.container.name == "web"
+    assert inputs.build.tags == ("dev",)
 
 
 def test_outside_actions_deploying_an_image_derives_the_name_from_it() -> None:
     env = make_env({"image": "myacr.azurecr.io/team/api:1.0", "registry": ""}, github={})
-    assert parse_inputs(env).name == "api"
+    assert parse_inputs(env).container.name == "api"
 
 
 # --------------------------------------------------------------------------- validation errors
@@ -698,9 +766,8 @@ def test_invalid_input_is_reported(inputs: dict[str, str], name: str, shown: str
 
 
 def test_every_input_has_an_example_that_is_yaml_for_it() -> None:
-    assert set(EXAMPLES) == set(INPUT_DEFAULTS)
-    for name, example in EXAMPLES.items():
-        assert name in yaml.safe_load(example), name
+    for spec in INPUTS:
+        assert spec.name in yaml.safe_load(spec.example), spec.name
 
 
 def test_all_problems_are_reported_at_once() -> None:
@@ -825,18 +892,28 @@ def action() -> dict[str, Any]:
 
 
 def test_action_yml_declares_exactly_the_parsed_inputs_in_order(action: dict[str, Any]) -> None:
-    assert list(action["inputs"]) == list(INPUT_DEFAULTS)
+    assert list(action["inputs"]) == [spec.name for spec in INPUTS]
 
 
 def test_action_yml_static_defaults_match(action: dict[str, Any]) -> None:
     for name, spec in action["inputs"].items():
         default = spec.get("default")
-        assert (None if default is None else str(default)) == INPUT_DEFAULTS[name], name
+        assert (None if default is None else str(default)) == SPECS[name].default, name
         assert isinstance(default, str | None), (
             f"{name}: quote the default so YAML keeps it a string"
         )
         assert spec["description"].strip(), name
         assert spec["required"] is (name == "resource-group"), name
+
+
+def test_action_yml_says_what_the_table_says(action: dict[str, Any]) -> None:
+    """Each action.yml input is its table entry: description word for word, required, default."""
+    for name, declared in action["inputs"].items():
+        spec = SPECS[name]
+        assert declared["description"] == spec.description, name
+        assert declared["required"] is spec.required, name
+        assert declared.get("default") == spec.default, name
+        assert set(declared) <= {"description", "required", "default"}, name
 
 
 def test_action_yml_metadata(action: dict[str, Any]) -> None:
@@ -885,16 +962,94 @@ def test_parse_inputs_reads_every_declared_input(action: dict[str, Any]) -> None
     assert read == set(action["inputs"])
 
 
-def test_input_tables_are_consistent() -> None:
-    assert set(MULTILINE_INPUTS) <= set(INPUT_DEFAULTS)
-    assert set(SECRET_INPUTS) <= set(INPUT_DEFAULTS)
+def test_input_table_is_consistent() -> None:
     assert env_key("resource-group") == "INPUT_RESOURCE-GROUP"
+    assert len(SPECS) == len(INPUTS)
+    for spec in INPUTS:
+        assert re.fullmatch(r"[a-z]+(?:-[a-z]+)*", spec.name), spec.name
+        assert spec.env_key == env_key(spec.name)
+        assert spec.modes, spec.name
+        assert set(spec.modes) <= set(MODES), spec.name
+        assert list(spec.modes) == [mode for mode in MODES if mode in spec.modes], spec.name
+        if spec.choices and spec.default is not None:
+            assert spec.choices[0] == spec.default, f"{spec.name}: the default comes first"
+        assert not (spec.secret and spec.default), f"{spec.name}: a secret has no default"
+
+
+@pytest.mark.parametrize(
+    "spec", [spec for spec in INPUTS if not spec.multiline], ids=lambda spec: spec.name
+)
+def test_every_single_line_input_refuses_a_line_break(spec: Any) -> None:
+    """The table's `multiline` is the rule the parser applies, not a note beside it."""
+    env = runner_env({"mode": spec.modes[0]})
+    env[spec.env_key] = "first\nsecond"
+    names = [problem.input for problem in problems_of(env)]
+    assert spec.name in names
+
+
+@pytest.mark.parametrize(
+    "spec", [spec for spec in INPUTS if spec.rule is not None], ids=lambda spec: spec.name
+)
+def test_a_value_its_rule_refuses_is_named_in_the_rules_words(spec: Any) -> None:
+    """The table's `rule` is what the parser checks, and its words are the error's."""
+    assert not spec.multiline, spec.name
+    bad = "!!no such value!!"
+    env = runner_env({"mode": spec.modes[0], spec.name: bad})
+    found = [problem for problem in problems_of(env) if problem.input == spec.name]
+    assert [(problem.message, problem.shown) for problem in found] == [(spec.rule.says, bad)]
+
+
+@pytest.mark.parametrize(
+    ("spec", "mode"),
+    [
+        pytest.param(spec, mode, id=f"{spec.name}-in-{mode}")
+        for spec in INPUTS
+        for mode in MODES
+        if mode not in spec.modes
+    ],
+)
+def test_an_input_set_in_a_mode_its_spec_leaves_out_is_refused(spec: Any, mode: str) -> None:
+    """The table's `modes` is the rule: an input set in another mode is named, not ignored."""
+    value = {"image": "mcr.microsoft.com/app:1", "max-age": "7d", "max-previews": "3"}.get(
+        spec.name, spec.choices[-1] if spec.choices else "true"
+    )
+    given = {"mode": mode, spec.name: value}
+    if mode == "sweep":
+        given["max-age"] = "7d"  # a sweep needs it or github-token; neither is refused there
+    env = runner_env(given)
+    messages = {problem.input: problem.message for problem in problems_of(env)}
+    assert messages.get(spec.name) == spec.refusal(mode)  # type: ignore[arg-type]
+
+
+def test_inputs_has_one_frozen_group_per_group_of_the_table() -> None:
+    inputs = parse_inputs(make_env())
+    groups = {field.name for field in dataclasses.fields(Inputs)} - {"github"}
+    assert groups - {"mode", "resource_group", "location"} == set(GROUPS) - {"target"}
+    assert {spec.group for spec in INPUTS} == set(GROUPS)
+    for name in set(GROUPS) - {"target"}:
+        group = getattr(inputs, name)
+        assert dataclasses.is_dataclass(group), name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(group, dataclasses.fields(group)[0].name, None)
+
+
+def test_each_input_lands_in_the_group_the_table_names() -> None:
+    """`--help` sections and the Inputs groups both follow `group`: it must be the true one."""
+    order = [group for group, _ in itertools.groupby(spec.group for spec in INPUTS)]
+    assert order == list(GROUPS), "each group's inputs are listed together, in GROUPS order"
+    inputs = parse_inputs(make_env())
+    for spec in INPUTS:
+        field = spec.name.replace("-", "_")
+        if spec.group == "acr":  # `registry` is the registry's name; the others say where it is
+            field = "name" if field == "registry" else field.removeprefix("registry_")
+        holder = inputs if spec.group == "target" else getattr(inputs, spec.group)
+        assert field in {f.name for f in dataclasses.fields(holder)}, spec.name
 
 
 def test_inputs_is_frozen() -> None:
     inputs = parse_inputs(make_env())
     with pytest.raises(AttributeError):
-        inputs.cpu = 2  # type: ignore[misc]
+        inputs.container.cpu = 2  # type: ignore[misc]
     assert isinstance(inputs, Inputs)
 
 
@@ -903,8 +1058,8 @@ def test_subscription_alone_is_the_laptop_path() -> None:
 
     inputs = parse_inputs({**env, "INPUT_IMAGE-NAME": "my-app", "INPUT_TAGS": "dev"})
 
-    assert inputs.auth_mode == "ambient"
-    assert inputs.subscription_id == "2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11"
+    assert inputs.auth.auth_mode == "ambient"
+    assert inputs.auth.subscription_id == "2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11"
 
 
 def test_registry_elsewhere_is_read_from_its_own_inputs() -> None:
@@ -916,15 +1071,15 @@ def test_registry_elsewhere_is_read_from_its_own_inputs() -> None:
             }
         )
     )
-    assert inputs.registry_resource_group == "shared-registry-rg"
-    assert inputs.registry_subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
+    assert inputs.acr.resource_group == "shared-registry-rg"
+    assert inputs.acr.subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
     assert inputs.resource_group == "my-app-rg"  # the container group's stays where it was
 
 
 def test_registry_location_defaults_to_the_deployment() -> None:
     inputs = parse_inputs(make_env())
-    assert inputs.registry_resource_group is None
-    assert inputs.registry_subscription_id is None
+    assert inputs.acr.resource_group is None
+    assert inputs.acr.subscription_id is None
 
 
 REGISTRY_ID = (
@@ -942,8 +1097,32 @@ REGISTRY_ID = (
 )
 def test_registry_resource_id_says_where_the_registry_is(given: str) -> None:
     inputs = parse_inputs(make_env({"registry": given}))
-    assert inputs.registry == "mycompanyacr"
-    assert inputs.registry_resource_group == "shared-registry-rg"
-    assert inputs.registry_subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
+    assert inputs.acr.name == "mycompanyacr"
+    assert inputs.acr.resource_group == "shared-registry-rg"
+    assert inputs.acr.subscription_id == "6d1f3b2a-4c5e-4f7a-9b8c-0d1e2f3a4b5c"
     # The vault's default secret names use the registry's name, not its ID.
-    assert inputs.registry_username_secret == "mycompanyacr-pull-usr"
+    assert inputs.secrets.registry_username_secret == "mycompanyacr-pull-usr"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param({"subscription-id": SUBSCRIPTION_ID}, SUBSCRIPTION_ID, id="subscription-id"),
+        pytest.param({"creds": CREDS}, SUBSCRIPTION_ID, id="creds"),
+        pytest.param({}, None, id="neither"),
+    ],
+)
+def test_the_run_uses_the_one_subscription_rule(
+    given: dict[str, str], expected: str | None
+) -> None:
+    """orchestrate.subscription_of and AuthInputs.effective_subscription_id were two rules."""
+    from acr_action.orchestrate import subscription_of
+
+    inputs = parse_inputs(make_env(given))
+    assert inputs.auth.effective_subscription_id == expected
+    if expected is None:
+        with pytest.raises(InputError) as info:
+            subscription_of(inputs)
+        assert [problem.input for problem in info.value.problems] == ["subscription-id"]
+    else:
+        assert subscription_of(inputs) == expected

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import io
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from acr_action import __main__ as entry
-from acr_action import orchestrate
+from acr_action import __version__, orchestrate
 from acr_action.clock import Phases
-from acr_action.errors import DnsLabelTaken
+from acr_action.errors import DnsLabelTaken, InputError
+from acr_action.inputs_table import INPUTS
 
 SECRET = "Sup3r-Secret-Value"
 
@@ -186,8 +190,88 @@ def test_command_line_options_become_inputs(argv: list[str], expected: dict[str,
 
 
 def test_option_without_value_is_refused() -> None:
-    with pytest.raises(SystemExit, match="needs a value"):
+    # An InputError since the CLI refuses bad options like any bad input (was SystemExit).
+    with pytest.raises(InputError) as info:
         entry.options_to_env(["--registry"])
+    assert "needs a value" in info.value.render()
+    assert [problem.input for problem in info.value.problems] == ["registry"]
+
+
+def run_cli(argv: list[str], runner_files: dict[str, str]) -> tuple[int, str]:
+    """`python -m acr_action ARGV` in-process: the exit code and what it printed."""
+    out = io.StringIO()
+    code = entry.main(dict(runner_files), argv=argv, out=out)
+    return code, out.getvalue()
+
+
+def test_help_lists_every_input_with_its_description_and_default(
+    runner_files: dict[str, str],
+) -> None:
+    code, text = run_cli(["--help"], runner_files)
+    assert code == 0
+    assert text.startswith(entry.USAGE)
+    flat = " ".join(text.split())
+    for spec in INPUTS:
+        entry_start = spec.env_key if spec.secret else f"--{spec.name} VALUE"
+        assert entry_start in text, spec.name
+        assert " ".join(spec.description.split()) in flat, spec.name
+        if spec.default is not None:
+            assert f"default: {spec.default}" in text, spec.name
+    assert "needs a value" not in text
+    assert run_cli(["-h"], runner_files) == (code, text)
+
+
+def test_python_dash_m_answers_help_and_version() -> None:
+    """The issue's exact command, as a person types it (it used to say "--help needs a value")."""
+    command = [sys.executable, "-m", "acr_action"]
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).parents[2])}
+    done = subprocess.run(
+        [*command, "--help"], env=env, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "--resource-group VALUE  (required)" in done.stdout
+    version = subprocess.run(
+        [*command, "--version"], env=env, capture_output=True, text=True, check=False
+    )
+    assert version.stdout == f"acr-action {__version__}\n"
+
+
+def test_version_prints_the_version(runner_files: dict[str, str]) -> None:
+    assert run_cli(["--version"], runner_files) == (0, f"acr-action {__version__}\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "named", "nearest"),
+    [
+        pytest.param(["--resource-grup", "rg"], "resource-grup", "--resource-group", id="typo"),
+        pytest.param(["--regsitry=myacr"], "regsitry", "--registry", id="transposed-equals"),
+        pytest.param(["--cpus", "2"], "cpus", "--cpu", id="plural"),
+        pytest.param(["--frobnicate", "x"], "frobnicate", "--help", id="nothing-near"),
+        pytest.param(["stray"], "stray", "--INPUT VALUE", id="not-an-option"),
+    ],
+)
+def test_unknown_option_is_refused_with_the_nearest_input(
+    argv: list[str], named: str, nearest: str, runner_files: dict[str, str]
+) -> None:
+    code, text = run_cli(argv, runner_files)
+    assert code == InputError.exit_code
+    assert f"`{named}`" in text
+    assert nearest in text
+    summary = Path(runner_files["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert nearest in summary
+
+
+def test_secret_inputs_are_not_options(runner_files: dict[str, str]) -> None:
+    """A command line is visible to every process (`ps`): secrets come from the environment."""
+    code, text = run_cli(["--registry-password", SECRET], runner_files)
+    assert code == InputError.exit_code
+    assert "INPUT_REGISTRY-PASSWORD" in text
+    assert SECRET not in text
+    for spec in INPUTS:
+        if spec.secret:
+            with pytest.raises(InputError) as info:
+                entry.options_to_env([f"--{spec.name}=x"])
+            assert spec.env_key in info.value.render()
 
 
 def test_every_declared_output_is_written(repo_root: Path) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from acr_action.inputs import GitHubContext
+from acr_action.github_context import GitHubContext
 from acr_action.naming import (
     default_dns_label,
     default_group_name,

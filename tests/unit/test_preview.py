@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from acr_action.inputs import GitHubContext, parse_age
+from acr_action.github_context import GitHubContext
+from acr_action.inputs_rules import parse_age
 from acr_action.naming import default_dns_label, default_group_name
 from acr_action.preview import (
     TAG_CREATED,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from acr_action.github_context import github_context
 from acr_action.orchestrate import source_date
 from acr_action.source import commit_time
 from tests.emulator.checkout import check_out, git, origin_repository
@@ -107,9 +108,10 @@ def test_created_is_the_checked_out_commit_time_without_git(
     workspace = tmp_path / "workspace"
     check_out(origin[0], workspace, origin[1])
     env = {"GITHUB_EVENT_PATH": event_file(tmp_path, payload)}
+    pushed = github_context(env).head_commit_time
 
-    assert source_date(env, ".", cwd=str(workspace)) == COMMIT_TIME
-    assert source_date(env, "app", cwd=str(workspace)) == COMMIT_TIME
+    assert source_date(env, ".", cwd=str(workspace), pushed=pushed) == COMMIT_TIME
+    assert source_date(env, "app", cwd=str(workspace), pushed=pushed) == COMMIT_TIME
 
 
 @pytest.mark.usefixtures("no_git")
@@ -119,7 +121,9 @@ def test_created_falls_back_to_the_pushed_commit_then_now(tmp_path: Path) -> Non
     pushed = {"GITHUB_EVENT_PATH": event_file(tmp_path, {"head_commit": {"timestamp": PUSHED}})}
     before = dt.datetime.now(dt.UTC)
 
-    assert source_date(pushed, ".", cwd=str(workspace)) == dt.datetime(
+    pushed_at = github_context(pushed).head_commit_time
+    assert pushed_at == dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC)
+    assert source_date(pushed, ".", cwd=str(workspace), pushed=pushed_at) == dt.datetime(
         2026, 11, 27, 9, 30, tzinfo=dt.UTC
     )
     assert source_date({}, ".", cwd=str(workspace)) >= before
