@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -15,28 +14,6 @@ from acr_action.clock import Phases
 from acr_action.errors import DnsLabelTaken
 
 SECRET = "Sup3r-Secret-Value"
-
-
-@pytest.fixture
-def runner_files(tmp_path: Path) -> dict[str, str]:
-    """A step's GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files."""
-    (tmp_path / "output").touch()
-    (tmp_path / "summary").touch()
-    return {
-        "GITHUB_OUTPUT": str(tmp_path / "output"),
-        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-    }
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any connection attempt fails the test: validation happens before any cloud call."""
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError(f"network call attempted: {args[:1]}")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 def step(runner_files: dict[str, str], **inputs: str) -> dict[str, str]:
