@@ -2,29 +2,24 @@
 
 Suites that need Docker or the emulator *fail* when those are missing and `CI=true` (CI must
 not go green having skipped them); on a laptop they skip with the reason.
+
+Nothing here imports the emulator or Docker's SDK at module level: the unit suite collects with
+only the action's own dependencies installed (tests/unit/test_layers.py), so those imports live
+inside the fixtures that need them.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.emulator.server import Emulator
-from tests.emulator.state import Seed
+from tests.harness import unavailable
 
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def unavailable(reason: str) -> None:
-    """Fail in CI, skip elsewhere, with `reason`."""
-    if _in_ci():
-        pytest.fail(f"{reason} (CI=true: this suite must run, not skip)", pytrace=False)
-    pytest.skip(reason)
+if TYPE_CHECKING:
+    from tests.emulator.server import Emulator
 
 
 def docker_client():  # type: ignore[no-untyped-def]
@@ -56,6 +51,9 @@ def docker_engine():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def azure(tmp_path_factory: pytest.TempPathFactory, docker_engine: object) -> Iterator[Emulator]:
     """The local Azure with the demo seed, its registry and its container runtime."""
+    from tests.emulator.server import Emulator
+    from tests.emulator.state import Seed
+
     workdir = tmp_path_factory.mktemp("local-azure")
     with Emulator(Seed.default(), workdir=workdir) as emulator:
         yield emulator
@@ -64,6 +62,9 @@ def azure(tmp_path_factory: pytest.TempPathFactory, docker_engine: object) -> It
 @pytest.fixture(scope="session")
 def azure_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """The local Azure without Docker: identity, ARM reads, Key Vault, GitHub (contract tests)."""
+    from tests.emulator.server import Emulator
+    from tests.emulator.state import Seed
+
     workdir = tmp_path_factory.mktemp("local-azure-http")
     with Emulator(Seed.default(), workdir=workdir, docker=False) as emulator:
         yield emulator
