@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from acr_action.errors import InputError, InputProblem
 from acr_action.inputs import (
@@ -660,7 +659,10 @@ def test_invalid_input_is_reported(inputs: dict[str, str], name: str, shown: str
         assert "got `" in text
 
 
+@pytest.mark.dev_only  # PyYAML
 def test_every_input_has_an_example_that_is_yaml_for_it() -> None:
+    import yaml
+
     assert set(EXAMPLES) == set(INPUT_DEFAULTS)
     for name, example in EXAMPLES.items():
         assert name in yaml.safe_load(example), name
@@ -782,15 +784,19 @@ def test_secret_values_without_secrets() -> None:
 
 @pytest.fixture(scope="module")
 def action() -> dict[str, Any]:
+    import yaml  # a development tool: every test of action.yml is marked dev_only
+
     with (ROOT / "action.yml").open(encoding="utf-8") as handle:
         loaded: dict[str, Any] = yaml.safe_load(handle)
     return loaded
 
 
+@pytest.mark.dev_only  # reads action.yml with PyYAML
 def test_action_yml_declares_exactly_the_parsed_inputs_in_order(action: dict[str, Any]) -> None:
     assert list(action["inputs"]) == list(INPUT_DEFAULTS)
 
 
+@pytest.mark.dev_only  # reads action.yml with PyYAML
 def test_action_yml_static_defaults_match(action: dict[str, Any]) -> None:
     for name, spec in action["inputs"].items():
         default = spec.get("default")
@@ -802,6 +808,7 @@ def test_action_yml_static_defaults_match(action: dict[str, Any]) -> None:
         assert spec["required"] is (name == "resource-group"), name
 
 
+@pytest.mark.dev_only  # reads action.yml with PyYAML
 def test_action_yml_metadata(action: dict[str, Any]) -> None:
     assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
     for key in ("name", "description", "author"):
@@ -841,6 +848,7 @@ class RecordingEnv(dict[str, str]):
         return super().__contains__(key)
 
 
+@pytest.mark.dev_only  # reads action.yml with PyYAML
 def test_parse_inputs_reads_every_declared_input(action: dict[str, Any]) -> None:
     env = RecordingEnv(make_env())
     parse_inputs(env)

@@ -167,6 +167,7 @@ def test_option_without_value_is_refused() -> None:
         entry.options_to_env(["--registry"])
 
 
+@pytest.mark.dev_only  # reads action.yml with PyYAML
 def test_every_declared_output_is_written(repo_root: Path) -> None:
     import yaml
 
