@@ -10,13 +10,14 @@ inside the fixtures that need them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.harness import unavailable
+from tests.harness import BUSYBOX_IMAGE, unavailable
 
 if TYPE_CHECKING:
     from tests.emulator.server import Emulator
@@ -83,3 +84,35 @@ def _no_fault_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
 def repo_root() -> Path:
     """The repository's top folder."""
     return Path(__file__).resolve().parent.parent
+
+
+# The fixtures the integration and end-to-end suites share (tests/harness.py says how): each
+# suite's conftest.py defines `run_action`, and these use whichever the requesting test sees.
+
+
+@pytest.fixture(scope="session")
+def busybox_image(docker_engine) -> str:  # type: ignore[no-untyped-def]
+    """The local stand-in for busybox (built by scripts/base-images.sh)."""
+    try:
+        docker_engine.images.get(BUSYBOX_IMAGE)
+    except Exception:
+        unavailable(f"image {BUSYBOX_IMAGE} is missing; run scripts/base-images.sh")
+    return BUSYBOX_IMAGE
+
+
+@pytest.fixture
+def hello_app(tmp_path: Path, repo_root: Path, busybox_image: str) -> Path:
+    """A copy of examples/hello (busybox httpd, about 2 MB) as the job's workspace."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(repo_root / "examples" / "hello", workspace)
+    return workspace
+
+
+@pytest.fixture
+def cleanup_groups(run_action: Callable[..., Any]) -> Iterator[list[str]]:
+    """Container groups to remove after the test, with the action's own `mode: delete`."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        deleted = run_action(inputs={"mode": "delete", "name": name})
+        assert deleted.exit_code == 0, deleted.seen.shown[-2000:]

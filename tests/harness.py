@@ -1,5 +1,15 @@
 """What the integration and end-to-end suites share about running the action as a step.
 
+Both suites run the action as a workflow step, in-process (tests/integration) or with
+`docker run` as the runner does (tests/e2e), under the same fixture names:
+
+- `run_action`: the step runner; each suite's conftest.py says how it runs the step, and every
+  run goes through the leak check (tests/leaks.py) and returns the suite's `Run`;
+- `hello_app`: a copy of examples/hello as the job's workspace (tests/conftest.py);
+- `busybox_image`: the local stand-in its Dockerfile builds from (tests/conftest.py);
+- `cleanup_groups`: names of container groups the test creates, removed afterwards with the
+  action's own `mode: delete` through the suite's `run_action` (tests/conftest.py).
+
 Light on imports: the unit suite's conftest files load this module too.
 """
 
@@ -8,6 +18,11 @@ from __future__ import annotations
 import os
 
 import pytest
+
+# The local stand-in for busybox (built by scripts/base-images.sh); examples/hello builds on it.
+BUSYBOX_IMAGE = "acr-action-local/busybox"
+# The action's temporary Docker config folders (they hold a registry token).
+CONFIG_PREFIX = "acr-action-docker-"
 
 
 def in_ci() -> bool:

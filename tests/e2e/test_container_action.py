@@ -19,7 +19,7 @@ import pytest
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import REGISTRY, Event
 
-from .conftest import PYTHON_IMAGE, ROOT, Step, commit_sha, hello_inputs
+from .conftest import PYTHON_IMAGE, ROOT, Run, commit_sha, hello_inputs
 
 pytestmark = [pytest.mark.docker, pytest.mark.emulator]
 
@@ -45,14 +45,14 @@ def request(
         connection.close()
 
 
-def serves(run: Step, path: str = "/") -> str:
+def serves(run: Run, path: str = "/") -> str:
     """The body the deployed group answers at `path` (asserting HTTP 200)."""
     status, body = request(run.outputs["ip-address"], run.outputs["fqdn"], path=path)
     assert status == 200, body
     return body
 
 
-def assert_deployed(run: Step, azure: Emulator, name: str) -> None:
+def assert_deployed(run: Run, azure: Emulator, name: str) -> None:
     """A successful deploy: outputs, summary and the runner's conventions."""
     assert run.exit_code == 0, run.log[-3000:]
     outputs = run.outputs
@@ -68,7 +68,7 @@ def assert_deployed(run: Step, azure: Emulator, name: str) -> None:
     assert outputs["digest"] in run.summary
 
 
-def assert_failed(run: Step, *messages: str) -> None:
+def assert_failed(run: Run, *messages: str) -> None:
     """A failed step: non-zero, each message in the log and the summary, no deploy claimed."""
     assert run.exit_code != 0, run.log[-3000:]
     assert "::error" in run.log
@@ -83,13 +83,13 @@ def assert_failed(run: Step, *messages: str) -> None:
 
 
 def test_push_to_main_deploys_the_iris_api(
-    azure: Emulator, step: Callable[..., Step], tmp_path: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], tmp_path: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("iris-api")
+    cleanup_groups.append("iris-api")
     workspace = tmp_path / "iris-api"
     shutil.copytree(ROOT / "examples" / "iris-api", workspace)
 
-    run = step(
+    run = run_action(
         workspace=workspace,
         inputs={
             # No NAT for containers on this machine: pip in the build uses the host network.
@@ -116,27 +116,29 @@ def test_push_to_main_deploys_the_iris_api(
 
 
 def test_pull_request_preview_lifecycle(
-    azure: Emulator, step: Callable[..., Step], hello: Path
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path
 ) -> None:
     name = f"iris-api-pr-{PR}"
     group_path = f"/containerGroups/{name}"
 
-    opened = step(
+    opened = run_action(
         event=Event(name="pull_request", pr_number=PR, action="opened", sha=commit_sha("one")),
         inputs=hello_inputs(),
-        workspace=hello,
+        workspace=hello_app,
     )
     assert_deployed(opened, azure, name)
     assert f"/iris-api:pr-{PR}" in opened.log  # pushed under the pull request's tag too
     first_page = serves(opened)
 
     # A new commit on the pull request: a file of the app changes.
-    (hello / "www" / "index.html").write_text("<h1>hello, second commit</h1>\n", encoding="utf-8")
+    (hello_app / "www" / "index.html").write_text(
+        "<h1>hello, second commit</h1>\n", encoding="utf-8"
+    )
     puts, deletes = azure.count("PUT", group_path), azure.count("DELETE", group_path)
-    synchronized = step(
+    synchronized = run_action(
         event=Event(name="pull_request", pr_number=PR, action="synchronize", sha=commit_sha("two")),
         inputs=hello_inputs(),
-        workspace=hello,
+        workspace=hello_app,
     )
     assert_deployed(synchronized, azure, name)
     assert synchronized.outputs["digest"] != opened.outputs["digest"]
@@ -149,7 +151,7 @@ def test_pull_request_preview_lifecycle(
     assert "second commit" in page
     assert page != first_page
 
-    closed = step(
+    closed = run_action(
         event=Event(name="pull_request", pr_number=PR, action="closed", sha=commit_sha("two")),
         inputs={"mode": "delete"},
     )
@@ -166,15 +168,15 @@ def test_pull_request_preview_lifecycle(
 
 
 def test_unchanged_rerun_is_a_noop(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("hello-e2e-rerun")
+    cleanup_groups.append("hello-e2e-rerun")
     inputs = hello_inputs(name="hello-e2e-rerun")
-    first = step(inputs=inputs, workspace=hello)
+    first = run_action(inputs=inputs, workspace=hello_app)
     assert_deployed(first, azure, "hello-e2e-rerun")
     puts = azure.count("PUT", "/containerGroups/hello-e2e-rerun")
 
-    again = step(inputs=inputs, workspace=hello)
+    again = run_action(inputs=inputs, workspace=hello_app)
 
     assert_deployed(again, azure, "hello-e2e-rerun")
     assert again.outputs["digest"] == first.outputs["digest"]
@@ -199,12 +201,12 @@ CMD ["/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www"]
 
 
 def test_buildkit_only_dockerfile_builds_and_serves(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("hello-e2e-buildkit")
-    (hello / "Dockerfile").write_text(BUILDKIT_DOCKERFILE, encoding="utf-8")
+    cleanup_groups.append("hello-e2e-buildkit")
+    (hello_app / "Dockerfile").write_text(BUILDKIT_DOCKERFILE, encoding="utf-8")
 
-    run = step(inputs=hello_inputs(name="hello-e2e-buildkit"), workspace=hello)
+    run = run_action(inputs=hello_inputs(name="hello-e2e-buildkit"), workspace=hello_app)
 
     assert_deployed(run, azure, "hello-e2e-buildkit")
     assert "built-with-a-cache-mount" in serves(run)
@@ -213,19 +215,19 @@ def test_buildkit_only_dockerfile_builds_and_serves(
 # --------------------------------------------------------------------------- (5) failures
 
 
-def test_missing_id_token_permission(step: Callable[..., Step], hello: Path) -> None:
+def test_missing_id_token_permission(run_action: Callable[..., Run], hello_app: Path) -> None:
     # A job without `permissions: id-token: write` gets no ACTIONS_ID_TOKEN_REQUEST_* variables.
-    run = step(inputs=hello_inputs(name="hello-e2e-noperm"), workspace=hello, oidc=False)
+    run = run_action(inputs=hello_inputs(name="hello-e2e-noperm"), workspace=hello_app, oidc=False)
 
     assert_failed(run, "id-token: write")
 
 
-def test_wrong_federated_subject(step: Callable[..., Step], hello: Path) -> None:
+def test_wrong_federated_subject(run_action: Callable[..., Run], hello_app: Path) -> None:
     # The seed trusts refs/heads/main and pull_request; a feature branch's subject matches none.
-    run = step(
+    run = run_action(
         event=Event(ref="refs/heads/feature-x"),
         inputs=hello_inputs(name="hello-e2e-subject"),
-        workspace=hello,
+        workspace=hello_app,
     )
 
     assert_failed(run, "AADSTS700213", "repo:octo-org/iris-api:ref:refs/heads/feature-x")
@@ -233,18 +235,18 @@ def test_wrong_federated_subject(step: Callable[..., Step], hello: Path) -> None
 
 
 def test_app_that_crashes_on_start(
-    step: Callable[..., Step], hello: Path, groups: list[str]
+    run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("hello-e2e-crash")
+    cleanup_groups.append("hello-e2e-crash")
     command = (
         '["/bin/busybox", "sh", "-c", "echo starting up; echo fatal: no model file >&2; exit 3"]'
     )
 
-    run = step(
+    run = run_action(
         inputs=hello_inputs(
             name="hello-e2e-crash", **{"command-line": command, "restart-policy": "Never"}
         ),
-        workspace=hello,
+        workspace=hello_app,
     )
 
     assert_failed(run, "exit code 3")
@@ -252,13 +254,13 @@ def test_app_that_crashes_on_start(
 
 
 def test_registry_pull_refused(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("hello-e2e-nopull")
+    cleanup_groups.append("hello-e2e-nopull")
     scope = azure.state.registry_id(azure.state.registries[REGISTRY])
     azure.state.revoke(PULL_SP, "AcrPull")
     try:
-        run = step(inputs=hello_inputs(name="hello-e2e-nopull"), workspace=hello)
+        run = run_action(inputs=hello_inputs(name="hello-e2e-nopull"), workspace=hello_app)
     finally:
         azure.state.grant(PULL_SP, "AcrPull", scope)
 
@@ -266,14 +268,14 @@ def test_registry_pull_refused(
 
 
 def test_readiness_that_never_answers_times_out(
-    step: Callable[..., Step], hello: Path, groups: list[str]
+    run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("hello-e2e-deaf")
+    cleanup_groups.append("hello-e2e-deaf")
     started = time.monotonic()
 
     # The app listens on 80; the group publishes 8080, so the readiness probe never gets an answer.
-    run = step(
-        inputs=hello_inputs(name="hello-e2e-deaf", ports="8080", timeout="20s"), workspace=hello
+    run = run_action(
+        inputs=hello_inputs(name="hello-e2e-deaf", ports="8080", timeout="20s"), workspace=hello_app
     )
 
     assert_failed(run, ":8080/")

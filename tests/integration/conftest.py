@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,11 +13,9 @@ import pytest
 from acr_action.__main__ import main
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import Event, step_env
-from tests.harness import unavailable
-from tests.leaks import JWT, as_the_runner_shows, known_secrets
+from tests.harness import CONFIG_PREFIX
+from tests.leaks import as_the_runner_shows, assert_nothing_leaked, known_secrets, secure_inputs
 from tests.runner_log import Step
-
-BUSYBOX_IMAGE = "acr-action-local/busybox"
 
 
 def leftover_docker_configs(runner_temp: str) -> set[str]:
@@ -27,7 +24,7 @@ def leftover_docker_configs(runner_temp: str) -> set[str]:
     The action keeps them in the job's RUNNER_TEMP, so this looks only at the run's own
     folder: other runs on the machine cannot make a test fail or pass.
     """
-    return {p.name for p in Path(runner_temp).glob("acr-action-docker-*")}
+    return {p.name for p in Path(runner_temp).glob(CONFIG_PREFIX + "*")}
 
 
 @dataclass
@@ -45,24 +42,6 @@ class Run:
         """All text of the run a user (or an attacker) can read: the job log as the runner
         shows it (masks applied as it applies them), the summary as shown, the outputs."""
         return self.seen.shown
-
-
-@pytest.fixture(scope="session")
-def busybox_image(docker_engine) -> str:  # type: ignore[no-untyped-def]
-    """The local stand-in for busybox (built by scripts/base-images.sh)."""
-    try:
-        docker_engine.images.get(BUSYBOX_IMAGE)
-    except Exception:
-        unavailable(f"image {BUSYBOX_IMAGE} is missing; run scripts/base-images.sh")
-    return BUSYBOX_IMAGE
-
-
-@pytest.fixture
-def hello_app(tmp_path: Path, repo_root: Path, busybox_image: str) -> Path:
-    """A copy of examples/hello as the workflow's workspace."""
-    workspace = tmp_path / "workspace"
-    shutil.copytree(repo_root / "examples" / "hello", workspace)
-    return workspace
 
 
 @pytest.fixture
@@ -106,29 +85,11 @@ def run_action(
             seen=seen,
         )
         # The leak detector: every run of every test, success or failure.
-        secrets = known_secrets(azure) | {
-            value
-            for line in merged.get("secure-environment-variables", "").splitlines()
-            for value in [line.partition("=")[2]]
-            if len(value) >= 6
-        }
-        leaked = sorted(secret for secret in secrets if secret in run.everything)
-        assert not leaked, (
-            f"{len(leaked)} secret value(s) appear in the step's output, summary or outputs"
-        )
-        assert not JWT.search(run.everything), "a token (JWT) appears in the step's output"
+        secrets = known_secrets(azure) | secure_inputs(merged)
+        assert_nothing_leaked(run.everything, secrets, "the step's output, summary or outputs")
         assert leftover_docker_configs(env["RUNNER_TEMP"]) <= configs_before, (
             "a temporary Docker config outlived the step"
         )
         return run
 
     return run
-
-
-@pytest.fixture
-def cleanup_groups(run_action: Callable[..., Run]) -> Iterator[list[str]]:
-    """Names of container groups to delete after the test (with the action's own delete mode)."""
-    names: list[str] = []
-    yield names
-    for name in names:
-        run_action(inputs={"mode": "delete", "name": name})
