@@ -22,6 +22,11 @@ from tests.harness import BUSYBOX_IMAGE, unavailable
 if TYPE_CHECKING:
     from tests.emulator.server import Emulator
 
+# The e2e checks (assert_deployed, ...) live in a plain module; pytest rewrites the asserts of
+# test modules and conftest files only, so it is registered to report its values the same way.
+# tests/leaks.py is left out on purpose: its failures must not print the secret they found.
+pytest.register_assert_rewrite("tests.e2e.steps")
+
 
 def docker_client():  # type: ignore[no-untyped-def]
     """A Docker Engine API client, or fail/skip when no engine answers."""

@@ -4,7 +4,9 @@ Both suites run the action as a workflow step, in-process (tests/integration) or
 `docker run` as the runner does (tests/e2e), under the same fixture names:
 
 - `run_action`: the step runner; each suite's conftest.py says how it runs the step, and every
-  run goes through the leak check (tests/leaks.py) and returns the suite's `Run`;
+  run goes through the leak check (tests/leaks.py) and returns the suite's `Run` (defined, with
+  the suite's other shared helpers, in its `steps.py`: test modules import from there, never
+  from a conftest or from another test module);
 - `hello_app`: a copy of examples/hello as the job's workspace (tests/conftest.py);
 - `busybox_image`: the local stand-in its Dockerfile builds from (tests/conftest.py);
 - `cleanup_groups`: names of container groups the test creates, removed afterwards with the

@@ -12,13 +12,11 @@ here goes through the leak detector.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -42,41 +40,17 @@ from tests.leaks import (
     known_secrets,
     secure_inputs,
 )
-from tests.runner_log import Step as RunnerView
 
-ROOT = Path(__file__).resolve().parents[2]
+from .steps import PYTHON_IMAGE, ROOT, Run
+
 # One tag per test session: sessions from other checkouts share the Docker engine, and with one
 # fixed tag each would run (and at its end remove) the image another built from its own tree.
 ACTION_IMAGE = f"acr-action:e2e-{secrets.token_hex(4)}"
-PYTHON_IMAGE = "acr-action-local/python:3.11-bookworm"
 # The runner gives every step an Actions runtime token (cache, artifacts). The action never needs
 # it; it is seeded with a known value here so the leak detector can look for it. A job with
 # `id-token: write` gets the same token as ACTIONS_ID_TOKEN_REQUEST_TOKEN (ContainerActionHandler
 # sets both from the system connection's access token), so there it is the OIDC request token.
 RUNTIME_TOKEN = "rt-" + secrets.token_urlsafe(32)
-
-
-@dataclass
-class Run:
-    """What one `docker run` of the action left: exit code, log, outputs file, step summary."""
-
-    exit_code: int
-    log: str
-    outputs: dict[str, str]
-    summary: str
-    seconds: float
-    seen: RunnerView = field(repr=False)  # what the runner makes of the step
-    runner_dir: Path = field(repr=False)
-    folders: RunnerFolders = field(repr=False)
-    container: str = ""  # the container's `--name`
-    cancelled_with: tuple[str, ...] = ()  # the cancel signals the runner sent
-    configs_seen: frozenset[str] = frozenset()  # temporary Docker configs seen on the host
-
-    @property
-    def shown(self) -> str:
-        """Everything a reader of the job sees: the log and summary as the runner shows them
-        (tests/runner_log.py), and the outputs."""
-        return self.seen.shown
 
 
 def files_holding(folder: Path, needles: set[str]) -> list[str]:
@@ -300,13 +274,3 @@ def run_action(
         return done
 
     return run
-
-
-def hello_inputs(**more: str) -> dict[str, str]:
-    """Inputs for a step that builds examples/hello from the local busybox stand-in."""
-    return {"build-args": f"BUSYBOX_IMAGE={BUSYBOX_IMAGE}", **more}
-
-
-def commit_sha(label: str) -> str:
-    """A stable fake commit SHA for a named commit."""
-    return hashlib.sha1(label.encode()).hexdigest()

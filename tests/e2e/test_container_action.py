@@ -7,7 +7,6 @@ was deployed, a real HTTP answer from the container group. All but the first use
 
 from __future__ import annotations
 
-import http.client
 import json
 import shutil
 import time
@@ -19,64 +18,22 @@ import pytest
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import REGISTRY, Event
 
-from .conftest import PYTHON_IMAGE, ROOT, Run, commit_sha, hello_inputs
+from .steps import (
+    PYTHON_IMAGE,
+    ROOT,
+    Run,
+    assert_deployed,
+    assert_failed,
+    commit_sha,
+    hello_inputs,
+    request,
+    serves,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.emulator]
 
 PULL_SP = "5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b"  # seed.yaml: the principal ACI pulls with
 PR = 7
-
-
-def request(
-    ip: str, fqdn: str, method: str = "GET", path: str = "/", body: object | None = None
-) -> tuple[int, str]:
-    """One HTTP request to a deployed group, by its IP with its FQDN as `Host`."""
-    connection = http.client.HTTPConnection(ip, 80, timeout=15)
-    headers = {"Host": fqdn}
-    payload = None
-    if body is not None:
-        payload = json.dumps(body)
-        headers["Content-Type"] = "application/json"
-    try:
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read().decode("utf-8", "replace")
-    finally:
-        connection.close()
-
-
-def serves(run: Run, path: str = "/") -> str:
-    """The body the deployed group answers at `path` (asserting HTTP 200)."""
-    status, body = request(run.outputs["ip-address"], run.outputs["fqdn"], path=path)
-    assert status == 200, body
-    return body
-
-
-def assert_deployed(run: Run, azure: Emulator, name: str) -> None:
-    """A successful deploy: outputs, summary and the runner's conventions."""
-    assert run.exit_code == 0, run.log[-3000:]
-    outputs = run.outputs
-    assert outputs["name"] == name
-    assert outputs["state"] == "Running"
-    assert outputs["fqdn"].endswith(".azurecontainer.io")
-    assert outputs["url"] == f"http://{outputs['fqdn']}"
-    assert outputs["digest"].startswith("sha256:")
-    assert outputs["image-ref"].startswith(azure.login_server(REGISTRY) + "/")
-    assert outputs["image-ref"].endswith("@" + outputs["digest"])
-    assert outputs["container-group-id"].endswith(f"/containerGroups/{name}")
-    assert "acr-action: Deployed" in run.summary
-    assert outputs["digest"] in run.summary
-
-
-def assert_failed(run: Run, *messages: str) -> None:
-    """A failed step: non-zero, each message in the log and the summary, no deploy claimed."""
-    assert run.exit_code != 0, run.log[-3000:]
-    assert "::error" in run.log
-    assert "acr-action failed" in run.summary
-    for message in messages:
-        assert message in run.log, f"{message!r} not in the step's log:\n{run.log[-3000:]}"
-        assert message in run.summary, f"{message!r} not in the summary:\n{run.summary}"
-    assert not run.outputs.get("url"), "a failed step must not output a URL"
 
 
 # --------------------------------------------------------------------------- (1) push to main

@@ -15,7 +15,7 @@ from tests.emulator.checkout import check_out, origin_repository
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import Event
 
-from .conftest import Run, hello_inputs
+from .steps import Run, hello_inputs
 
 pytestmark = pytest.mark.docker
 

@@ -29,8 +29,7 @@ from tests.emulator.container_action import (
 from tests.emulator.server import Emulator
 from tests.harness import BUSYBOX_IMAGE, CONFIG_PREFIX
 
-from .conftest import Run, hello_inputs
-from .test_container_action import assert_deployed, serves
+from .steps import Run, assert_deployed, hello_inputs, serves
 
 pytestmark = [pytest.mark.docker, pytest.mark.emulator]
 

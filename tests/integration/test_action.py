@@ -13,7 +13,7 @@ from tests.emulator.server import Emulator
 from tests.emulator.state import SecretVersion
 from tests.emulator.workflow import DEPLOYER, REGISTRY, VAULT, Event
 
-from .conftest import Run
+from .steps import Run
 
 PULL_SP = "5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b"
 PULL_PASSWORD = "Xq8~pullPrincipalSecret.Local-0001"  # seed.yaml; must never be printed

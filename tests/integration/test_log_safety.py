@@ -22,7 +22,7 @@ from tests.emulator.workflow import VAULT
 from tests.harness import BUSYBOX_IMAGE
 from tests.leaks import known_secrets
 
-from .conftest import Run
+from .steps import Run
 
 pytestmark = pytest.mark.docker
 

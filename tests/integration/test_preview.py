@@ -27,7 +27,7 @@ from tests.emulator.server import Emulator
 from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP, Event, step_env
 from tests.integration import conftest as harness
 
-from .conftest import Run
+from .steps import Run
 
 pytestmark = pytest.mark.docker
 
