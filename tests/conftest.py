@@ -13,11 +13,11 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.harness import BUSYBOX_IMAGE, unavailable
+from tests.harness import BUSYBOX_IMAGE, StepResult, unavailable
 
 if TYPE_CHECKING:
     from tests.emulator.server import Emulator
@@ -114,7 +114,7 @@ def hello_app(tmp_path: Path, repo_root: Path, busybox_image: str) -> Path:
 
 
 @pytest.fixture
-def cleanup_groups(run_action: Callable[..., Any]) -> Iterator[list[str]]:
+def cleanup_groups(run_action: Callable[..., StepResult]) -> Iterator[list[str]]:
     """Container groups to remove after the test, with the action's own `mode: delete`."""
     names: list[str] = []
     yield names

@@ -18,8 +18,13 @@ Light on imports: the unit suite's conftest files load this module too.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.runner_log import Step
 
 # The local stand-in for busybox (built by scripts/base-images.sh); examples/hello builds on it.
 BUSYBOX_IMAGE = "acr-action-local/busybox"
@@ -37,3 +42,22 @@ def unavailable(reason: str) -> None:
     if in_ci():
         pytest.fail(f"{reason} (CI=true: this suite must run, not skip)", pytrace=False)
     pytest.skip(reason)
+
+
+@dataclass
+class StepResult:
+    """What every run of the action as a step leaves, in either suite (each suite's `Run` adds
+    what its way of running shows: the in-process `stdout`, the container's `log`)."""
+
+    exit_code: int
+    outputs: dict[str, str]
+    summary: str
+    # What the runner makes of the step (tests/runner_log.py). Not in repr: it holds the masks,
+    # and pytest prints the repr of a value in a failed assertion.
+    seen: Step = field(repr=False)
+
+    @property
+    def shown(self) -> str:
+        """Everything a reader of the job sees: the log and summary as the runner shows them
+        (masks applied as it applies them, tests/runner_log.py), and the outputs."""
+        return self.seen.shown

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 
 from tests.emulator.container_action import RunnerFolders
 from tests.emulator.workflow import REGISTRY
-from tests.harness import BUSYBOX_IMAGE
-from tests.runner_log import Step as RunnerView
+from tests.harness import BUSYBOX_IMAGE, StepResult
 
 if TYPE_CHECKING:
     from tests.emulator.server import Emulator
@@ -27,26 +26,16 @@ PYTHON_IMAGE = "acr-action-local/python:3.11-bookworm"
 
 
 @dataclass
-class Run:
+class Run(StepResult):
     """What one `docker run` of the action left: exit code, log, outputs file, step summary."""
 
-    exit_code: int
     log: str
-    outputs: dict[str, str]
-    summary: str
     seconds: float
-    seen: RunnerView = field(repr=False)  # what the runner makes of the step
     runner_dir: Path = field(repr=False)
     folders: RunnerFolders = field(repr=False)
     container: str = ""  # the container's `--name`
     cancelled_with: tuple[str, ...] = ()  # the cancel signals the runner sent
     configs_seen: frozenset[str] = frozenset()  # temporary Docker configs seen on the host
-
-    @property
-    def shown(self) -> str:
-        """Everything a reader of the job sees: the log and summary as the runner shows them
-        (tests/runner_log.py), and the outputs."""
-        return self.seen.shown
 
 
 def hello_inputs(**more: str) -> dict[str, str]:

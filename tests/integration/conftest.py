@@ -59,7 +59,7 @@ def run_action(
         )
         # The leak detector: every run of every test, success or failure.
         secrets = known_secrets(azure) | secure_inputs(merged)
-        assert_nothing_leaked(run.everything, secrets, "the step's output, summary or outputs")
+        assert_nothing_leaked(run.shown, secrets, "the step's output, summary or outputs")
         assert leftover_docker_configs(env["RUNNER_TEMP"]) <= configs_before, (
             "a temporary Docker config outlived the step"
         )

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness import CONFIG_PREFIX
-from tests.runner_log import Step
+from tests.harness import CONFIG_PREFIX, StepResult
 
 
 def leftover_docker_configs(runner_temp: str) -> set[str]:
@@ -23,17 +22,7 @@ def leftover_docker_configs(runner_temp: str) -> set[str]:
 
 
 @dataclass
-class Run:
-    """What one run of the action left behind."""
+class Run(StepResult):
+    """What one in-process run of the action left behind."""
 
-    exit_code: int
     stdout: str
-    outputs: dict[str, str]
-    summary: str
-    seen: Step  # what the runner makes of the step (tests/runner_log.py)
-
-    @property
-    def everything(self) -> str:
-        """All text of the run a user (or an attacker) can read: the job log as the runner
-        shows it (masks applied as it applies them), the summary as shown, the outputs."""
-        return self.seen.shown

@@ -54,7 +54,7 @@ def our_comments(azure: Emulator, number: int, name: str) -> list[Comment]:
 
 
 def assert_token_hidden(run: Run) -> None:
-    assert TOKEN not in run.everything
+    assert TOKEN not in run.shown
     assert f"::add-mask::{TOKEN}" in run.stdout
 
 
