@@ -121,7 +121,7 @@ def ensure_installed(
 
 def installed_or_unavailable() -> Path:
     """`ensure_installed()` for a fixture: a failure fails the test in CI and skips it elsewhere."""
-    from tests.conftest import unavailable
+    from tests.harness import unavailable
 
     try:
         return ensure_installed(print)

@@ -2,29 +2,30 @@
 
 Suites that need Docker or the emulator *fail* when those are missing and `CI=true` (CI must
 not go green having skipped them); on a laptop they skip with the reason.
+
+Nothing here imports the emulator or Docker's SDK at module level: the unit suite collects with
+only the action's own dependencies installed (tests/unit/test_layers.py), so those imports live
+inside the fixtures that need them.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.emulator.server import Emulator
-from tests.emulator.state import Seed
+from tests.harness import BUSYBOX_IMAGE, StepResult, unavailable
 
+if TYPE_CHECKING:
+    from tests.emulator.server import Emulator
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def unavailable(reason: str) -> None:
-    """Fail in CI, skip elsewhere, with `reason`."""
-    if _in_ci():
-        pytest.fail(f"{reason} (CI=true: this suite must run, not skip)", pytrace=False)
-    pytest.skip(reason)
+# The e2e checks (assert_deployed, ...) live in a plain module; pytest rewrites the asserts of
+# test modules and conftest files only, so it is registered to report its values the same way.
+# tests/leaks.py is left out on purpose: its failures must not print the secret they found.
+pytest.register_assert_rewrite("tests.e2e.steps")
 
 
 def docker_client():  # type: ignore[no-untyped-def]
@@ -56,6 +57,9 @@ def docker_engine():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def azure(tmp_path_factory: pytest.TempPathFactory, docker_engine: object) -> Iterator[Emulator]:
     """The local Azure with the demo seed, its registry and its container runtime."""
+    from tests.emulator.server import Emulator
+    from tests.emulator.state import Seed
+
     workdir = tmp_path_factory.mktemp("local-azure")
     with Emulator(Seed.default(), workdir=workdir) as emulator:
         yield emulator
@@ -64,6 +68,9 @@ def azure(tmp_path_factory: pytest.TempPathFactory, docker_engine: object) -> It
 @pytest.fixture(scope="session")
 def azure_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """The local Azure without Docker: identity, ARM reads, Key Vault, GitHub (contract tests)."""
+    from tests.emulator.server import Emulator
+    from tests.emulator.state import Seed
+
     workdir = tmp_path_factory.mktemp("local-azure-http")
     with Emulator(Seed.default(), workdir=workdir, docker=False) as emulator:
         yield emulator
@@ -82,3 +89,35 @@ def _no_fault_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
 def repo_root() -> Path:
     """The repository's top folder."""
     return Path(__file__).resolve().parent.parent
+
+
+# The fixtures the integration and end-to-end suites share (tests/harness.py says how): each
+# suite's conftest.py defines `run_action`, and these use whichever the requesting test sees.
+
+
+@pytest.fixture(scope="session")
+def busybox_image(docker_engine) -> str:  # type: ignore[no-untyped-def]
+    """The local stand-in for busybox (built by scripts/base-images.sh)."""
+    try:
+        docker_engine.images.get(BUSYBOX_IMAGE)
+    except Exception:
+        unavailable(f"image {BUSYBOX_IMAGE} is missing; run scripts/base-images.sh")
+    return BUSYBOX_IMAGE
+
+
+@pytest.fixture
+def hello_app(tmp_path: Path, repo_root: Path, busybox_image: str) -> Path:
+    """A copy of examples/hello (busybox httpd, about 2 MB) as the job's workspace."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(repo_root / "examples" / "hello", workspace)
+    return workspace
+
+
+@pytest.fixture
+def cleanup_groups(run_action: Callable[..., StepResult]) -> Iterator[list[str]]:
+    """Container groups to remove after the test, with the action's own `mode: delete`."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        deleted = run_action(inputs={"mode": "delete", "name": name})
+        assert deleted.exit_code == 0, deleted.seen.shown[-2000:]

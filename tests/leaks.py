@@ -9,10 +9,14 @@ a stop-commands window do not count, and the lines there are shown as they are.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tests.emulator.server import Emulator
 from tests.runner_log import Step, read_step
+
+if TYPE_CHECKING:
+    from tests.emulator.server import Emulator
 
 # A JWT (GitHub ID token, Entra token, ACR refresh token) anywhere in what a user can read.
 JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")
@@ -38,3 +42,20 @@ def as_the_runner_shows(stdout: str, output_file: Path, summary_file: Path) -> S
     outputs = output_file.read_text(encoding="utf-8") if output_file.exists() else ""
     summary = summary_file.read_bytes() if summary_file.exists() else b""
     return read_step(stdout, outputs, summary)
+
+
+def secure_inputs(inputs: Mapping[str, str]) -> set[str]:
+    """The values a step passed in `secure-environment-variables` (long enough to look for)."""
+    return {
+        value
+        for line in inputs.get("secure-environment-variables", "").splitlines()
+        for value in [line.partition("=")[2]]
+        if len(value) >= 6
+    }
+
+
+def assert_nothing_leaked(shown: str, needles: set[str], where: str) -> None:
+    """No value of `needles` and no token (JWT) appears in `shown`, what a reader sees."""
+    leaked = sorted(needle for needle in needles if needle in shown)
+    assert not leaked, f"{len(leaked)} secret value(s) appear in {where}"
+    assert not JWT.search(shown), f"a token (JWT) appears in {where}"

@@ -12,19 +12,15 @@ here goes through the leak detector.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
-import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import unavailable
 from tests.emulator.container_action import (
     DOCKER,
     LOCAL_BUILD_ARGS,
@@ -36,44 +32,25 @@ from tests.emulator.container_action import (
 )
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import REGISTRY, Event, step_env
-from tests.leaks import JWT, as_the_runner_shows, known_secrets
-from tests.runner_log import Step as RunnerView
+from tests.harness import BUSYBOX_IMAGE, CONFIG_PREFIX, unavailable
+from tests.leaks import (
+    JWT,
+    as_the_runner_shows,
+    assert_nothing_leaked,
+    known_secrets,
+    secure_inputs,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
+from .steps import PYTHON_IMAGE, ROOT, Run
+
 # One tag per test session: sessions from other checkouts share the Docker engine, and with one
 # fixed tag each would run (and at its end remove) the image another built from its own tree.
 ACTION_IMAGE = f"acr-action:e2e-{secrets.token_hex(4)}"
-BUSYBOX_IMAGE = "acr-action-local/busybox"
-PYTHON_IMAGE = "acr-action-local/python:3.11-bookworm"
 # The runner gives every step an Actions runtime token (cache, artifacts). The action never needs
 # it; it is seeded with a known value here so the leak detector can look for it. A job with
 # `id-token: write` gets the same token as ACTIONS_ID_TOKEN_REQUEST_TOKEN (ContainerActionHandler
 # sets both from the system connection's access token), so there it is the OIDC request token.
 RUNTIME_TOKEN = "rt-" + secrets.token_urlsafe(32)
-CONFIG_PREFIX = "acr-action-docker-"  # the action's temporary Docker config folders
-
-
-@dataclass
-class Step:
-    """What one `docker run` of the action left: exit code, log, outputs file, step summary."""
-
-    exit_code: int
-    log: str
-    outputs: dict[str, str]
-    summary: str
-    seconds: float
-    seen: RunnerView = field(repr=False)  # what the runner makes of the step
-    runner_dir: Path = field(repr=False)
-    folders: RunnerFolders = field(repr=False)
-    container: str = ""  # the container's `--name`
-    cancelled_with: tuple[str, ...] = ()  # the cancel signals the runner sent
-    configs_seen: frozenset[str] = frozenset()  # temporary Docker configs seen on the host
-
-    @property
-    def shown(self) -> str:
-        """Everything a reader of the job sees: the log and summary as the runner shows them
-        (tests/runner_log.py), and the outputs."""
-        return self.seen.shown
 
 
 def files_holding(folder: Path, needles: set[str]) -> list[str]:
@@ -221,9 +198,9 @@ def pushed_images(azure: Emulator) -> Iterator[None]:
 
 
 @pytest.fixture
-def step(
+def run_action(
     azure: Emulator, action_image: str, pushed_images: None, tmp_path: Path
-) -> Callable[..., Step]:
+) -> Callable[..., Run]:
     """Run the action container for one workflow step; returns what it left behind."""
     counter = iter(range(1000))
 
@@ -237,7 +214,7 @@ def step(
         cancel_when: Callable[[str], bool] | None = None,
         step_vars: dict[str, str] | None = None,
         runner_inputs: Callable[[RunnerFolders], dict[str, str]] | None = None,
-    ) -> Step:
+    ) -> Run:
         event = event or Event()
         runner_dir = tmp_path / f"runner-{next(counter)}"
         folders = RunnerFolders(runner_dir / "_temp", workspace or runner_dir / "workspace")
@@ -265,7 +242,7 @@ def step(
             gone = until_gone(result.container, CANCEL_GRACE_SECONDS)
         files = folders.file_commands
         seen = as_the_runner_shows(result.log, files / "output", files / "step_summary")
-        done = Step(
+        done = Run(
             exit_code=result.exit_code,
             log=result.log,
             outputs=seen.outputs,
@@ -281,13 +258,7 @@ def step(
         assert gone, f"the action's container {result.container} outlived the step"
         # The leak detector, on every run, success or failure: no known secret and no token in
         # the log, the summary or the outputs, nor in any file left in the runner's folders.
-        needles = known_secrets(azure) | {RUNTIME_TOKEN}
-        needles |= {
-            value
-            for line in merged.get("secure-environment-variables", "").splitlines()
-            for value in [line.partition("=")[2]]
-            if len(value) >= 6
-        }
+        needles = known_secrets(azure) | {RUNTIME_TOKEN} | secure_inputs(merged)
         if "ACTIONS_ID_TOKEN_REQUEST_TOKEN" in env:
             needles.add(env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
         left = sorted(
@@ -296,40 +267,10 @@ def step(
             for path in folder.rglob(CONFIG_PREFIX + "*")
         )
         assert not left, f"temporary Docker configs outlived the step: {left}"
-        leaked = sorted(needle for needle in needles if needle in done.shown)
-        assert not leaked, f"{len(leaked)} secret value(s) appear in the step's log or files"
-        assert not JWT.search(done.shown), "a token (JWT) appears in the step's log or files"
+        assert_nothing_leaked(done.shown, needles, "the step's log or files")
         for folder in (runner_dir, folders.workspace):
             holding = files_holding(folder, needles)
             assert not holding, f"files left in {folder} hold a secret or token: {holding}"
         return done
 
     return run
-
-
-@pytest.fixture
-def groups(step: Callable[..., Step]) -> Iterator[list[str]]:
-    """Container groups to remove after the test, with the action's own `mode: delete`."""
-    names: list[str] = []
-    yield names
-    for name in names:
-        deleted = step(inputs={"mode": "delete", "name": name})
-        assert deleted.exit_code == 0, deleted.log[-2000:]
-
-
-@pytest.fixture
-def hello(tmp_path: Path) -> Path:
-    """A copy of examples/hello (busybox httpd, about 2 MB) as the job's workspace."""
-    workspace = tmp_path / "hello"
-    shutil.copytree(ROOT / "examples" / "hello", workspace)
-    return workspace
-
-
-def hello_inputs(**more: str) -> dict[str, str]:
-    """Inputs for a step that builds examples/hello from the local busybox stand-in."""
-    return {"build-args": f"BUSYBOX_IMAGE={BUSYBOX_IMAGE}", **more}
-
-
-def commit_sha(label: str) -> str:
-    """A stable fake commit SHA for a named commit."""
-    return hashlib.sha1(label.encode()).hexdigest()

@@ -7,7 +7,6 @@ was deployed, a real HTTP answer from the container group. All but the first use
 
 from __future__ import annotations
 
-import http.client
 import json
 import shutil
 import time
@@ -19,7 +18,17 @@ import pytest
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import REGISTRY, Event
 
-from .conftest import PYTHON_IMAGE, ROOT, Step, commit_sha, hello_inputs
+from .steps import (
+    PYTHON_IMAGE,
+    ROOT,
+    Run,
+    assert_deployed,
+    assert_failed,
+    commit_sha,
+    hello_inputs,
+    request,
+    serves,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.emulator]
 
@@ -27,69 +36,17 @@ PULL_SP = "5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b"  # seed.yaml: the principal ACI
 PR = 7
 
 
-def request(
-    ip: str, fqdn: str, method: str = "GET", path: str = "/", body: object | None = None
-) -> tuple[int, str]:
-    """One HTTP request to a deployed group, by its IP with its FQDN as `Host`."""
-    connection = http.client.HTTPConnection(ip, 80, timeout=15)
-    headers = {"Host": fqdn}
-    payload = None
-    if body is not None:
-        payload = json.dumps(body)
-        headers["Content-Type"] = "application/json"
-    try:
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read().decode("utf-8", "replace")
-    finally:
-        connection.close()
-
-
-def serves(run: Step, path: str = "/") -> str:
-    """The body the deployed group answers at `path` (asserting HTTP 200)."""
-    status, body = request(run.outputs["ip-address"], run.outputs["fqdn"], path=path)
-    assert status == 200, body
-    return body
-
-
-def assert_deployed(run: Step, azure: Emulator, name: str) -> None:
-    """A successful deploy: outputs, summary and the runner's conventions."""
-    assert run.exit_code == 0, run.log[-3000:]
-    outputs = run.outputs
-    assert outputs["name"] == name
-    assert outputs["state"] == "Running"
-    assert outputs["fqdn"].endswith(".azurecontainer.io")
-    assert outputs["url"] == f"http://{outputs['fqdn']}"
-    assert outputs["digest"].startswith("sha256:")
-    assert outputs["image-ref"].startswith(azure.login_server(REGISTRY) + "/")
-    assert outputs["image-ref"].endswith("@" + outputs["digest"])
-    assert outputs["container-group-id"].endswith(f"/containerGroups/{name}")
-    assert "acr-action: Deployed" in run.summary
-    assert outputs["digest"] in run.summary
-
-
-def assert_failed(run: Step, *messages: str) -> None:
-    """A failed step: non-zero, each message in the log and the summary, no deploy claimed."""
-    assert run.exit_code != 0, run.log[-3000:]
-    assert "::error" in run.log
-    assert "acr-action failed" in run.summary
-    for message in messages:
-        assert message in run.log, f"{message!r} not in the step's log:\n{run.log[-3000:]}"
-        assert message in run.summary, f"{message!r} not in the summary:\n{run.summary}"
-    assert not run.outputs.get("url"), "a failed step must not output a URL"
-
-
 # --------------------------------------------------------------------------- (1) push to main
 
 
 def test_push_to_main_deploys_the_iris_api(
-    azure: Emulator, step: Callable[..., Step], tmp_path: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], tmp_path: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("iris-api")
+    cleanup_groups.append("iris-api")
     workspace = tmp_path / "iris-api"
     shutil.copytree(ROOT / "examples" / "iris-api", workspace)
 
-    run = step(
+    run = run_action(
         workspace=workspace,
         inputs={
             # No NAT for containers on this machine: pip in the build uses the host network.
@@ -116,27 +73,29 @@ def test_push_to_main_deploys_the_iris_api(
 
 
 def test_pull_request_preview_lifecycle(
-    azure: Emulator, step: Callable[..., Step], hello: Path
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path
 ) -> None:
     name = f"iris-api-pr-{PR}"
     group_path = f"/containerGroups/{name}"
 
-    opened = step(
+    opened = run_action(
         event=Event(name="pull_request", pr_number=PR, action="opened", sha=commit_sha("one")),
         inputs=hello_inputs(),
-        workspace=hello,
+        workspace=hello_app,
     )
     assert_deployed(opened, azure, name)
     assert f"/iris-api:pr-{PR}" in opened.log  # pushed under the pull request's tag too
     first_page = serves(opened)
 
     # A new commit on the pull request: a file of the app changes.
-    (hello / "www" / "index.html").write_text("<h1>hello, second commit</h1>\n", encoding="utf-8")
+    (hello_app / "www" / "index.html").write_text(
+        "<h1>hello, second commit</h1>\n", encoding="utf-8"
+    )
     puts, deletes = azure.count("PUT", group_path), azure.count("DELETE", group_path)
-    synchronized = step(
+    synchronized = run_action(
         event=Event(name="pull_request", pr_number=PR, action="synchronize", sha=commit_sha("two")),
         inputs=hello_inputs(),
-        workspace=hello,
+        workspace=hello_app,
     )
     assert_deployed(synchronized, azure, name)
     assert synchronized.outputs["digest"] != opened.outputs["digest"]
@@ -149,7 +108,7 @@ def test_pull_request_preview_lifecycle(
     assert "second commit" in page
     assert page != first_page
 
-    closed = step(
+    closed = run_action(
         event=Event(name="pull_request", pr_number=PR, action="closed", sha=commit_sha("two")),
         inputs={"mode": "delete"},
     )
@@ -166,15 +125,15 @@ def test_pull_request_preview_lifecycle(
 
 
 def test_unchanged_rerun_is_a_noop(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("hello-e2e-rerun")
+    cleanup_groups.append("hello-e2e-rerun")
     inputs = hello_inputs(name="hello-e2e-rerun")
-    first = step(inputs=inputs, workspace=hello)
+    first = run_action(inputs=inputs, workspace=hello_app)
     assert_deployed(first, azure, "hello-e2e-rerun")
     puts = azure.count("PUT", "/containerGroups/hello-e2e-rerun")
 
-    again = step(inputs=inputs, workspace=hello)
+    again = run_action(inputs=inputs, workspace=hello_app)
 
     assert_deployed(again, azure, "hello-e2e-rerun")
     assert again.outputs["digest"] == first.outputs["digest"]
@@ -199,12 +158,12 @@ CMD ["/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www"]
 
 
 def test_buildkit_only_dockerfile_builds_and_serves(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("hello-e2e-buildkit")
-    (hello / "Dockerfile").write_text(BUILDKIT_DOCKERFILE, encoding="utf-8")
+    cleanup_groups.append("hello-e2e-buildkit")
+    (hello_app / "Dockerfile").write_text(BUILDKIT_DOCKERFILE, encoding="utf-8")
 
-    run = step(inputs=hello_inputs(name="hello-e2e-buildkit"), workspace=hello)
+    run = run_action(inputs=hello_inputs(name="hello-e2e-buildkit"), workspace=hello_app)
 
     assert_deployed(run, azure, "hello-e2e-buildkit")
     assert "built-with-a-cache-mount" in serves(run)
@@ -213,19 +172,19 @@ def test_buildkit_only_dockerfile_builds_and_serves(
 # --------------------------------------------------------------------------- (5) failures
 
 
-def test_missing_id_token_permission(step: Callable[..., Step], hello: Path) -> None:
+def test_missing_id_token_permission(run_action: Callable[..., Run], hello_app: Path) -> None:
     # A job without `permissions: id-token: write` gets no ACTIONS_ID_TOKEN_REQUEST_* variables.
-    run = step(inputs=hello_inputs(name="hello-e2e-noperm"), workspace=hello, oidc=False)
+    run = run_action(inputs=hello_inputs(name="hello-e2e-noperm"), workspace=hello_app, oidc=False)
 
     assert_failed(run, "id-token: write")
 
 
-def test_wrong_federated_subject(step: Callable[..., Step], hello: Path) -> None:
+def test_wrong_federated_subject(run_action: Callable[..., Run], hello_app: Path) -> None:
     # The seed trusts refs/heads/main and pull_request; a feature branch's subject matches none.
-    run = step(
+    run = run_action(
         event=Event(ref="refs/heads/feature-x"),
         inputs=hello_inputs(name="hello-e2e-subject"),
-        workspace=hello,
+        workspace=hello_app,
     )
 
     assert_failed(run, "AADSTS700213", "repo:octo-org/iris-api:ref:refs/heads/feature-x")
@@ -233,18 +192,18 @@ def test_wrong_federated_subject(step: Callable[..., Step], hello: Path) -> None
 
 
 def test_app_that_crashes_on_start(
-    step: Callable[..., Step], hello: Path, groups: list[str]
+    run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("hello-e2e-crash")
+    cleanup_groups.append("hello-e2e-crash")
     command = (
         '["/bin/busybox", "sh", "-c", "echo starting up; echo fatal: no model file >&2; exit 3"]'
     )
 
-    run = step(
+    run = run_action(
         inputs=hello_inputs(
             name="hello-e2e-crash", **{"command-line": command, "restart-policy": "Never"}
         ),
-        workspace=hello,
+        workspace=hello_app,
     )
 
     assert_failed(run, "exit code 3")
@@ -252,13 +211,13 @@ def test_app_that_crashes_on_start(
 
 
 def test_registry_pull_refused(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("hello-e2e-nopull")
+    cleanup_groups.append("hello-e2e-nopull")
     scope = azure.state.registry_id(azure.state.registries[REGISTRY])
     azure.state.revoke(PULL_SP, "AcrPull")
     try:
-        run = step(inputs=hello_inputs(name="hello-e2e-nopull"), workspace=hello)
+        run = run_action(inputs=hello_inputs(name="hello-e2e-nopull"), workspace=hello_app)
     finally:
         azure.state.grant(PULL_SP, "AcrPull", scope)
 
@@ -266,14 +225,14 @@ def test_registry_pull_refused(
 
 
 def test_readiness_that_never_answers_times_out(
-    step: Callable[..., Step], hello: Path, groups: list[str]
+    run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
-    groups.append("hello-e2e-deaf")
+    cleanup_groups.append("hello-e2e-deaf")
     started = time.monotonic()
 
     # The app listens on 80; the group publishes 8080, so the readiness probe never gets an answer.
-    run = step(
-        inputs=hello_inputs(name="hello-e2e-deaf", ports="8080", timeout="20s"), workspace=hello
+    run = run_action(
+        inputs=hello_inputs(name="hello-e2e-deaf", ports="8080", timeout="20s"), workspace=hello_app
     )
 
     assert_failed(run, ":8080/")

@@ -15,7 +15,7 @@ from tests.emulator.checkout import check_out, origin_repository
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import Event
 
-from .conftest import Step, hello_inputs
+from .steps import Run, hello_inputs
 
 pytestmark = pytest.mark.docker
 
@@ -30,28 +30,28 @@ pytestmark = pytest.mark.docker
 )
 def test_rerun_of_a_checked_out_commit_is_a_noop(
     azure: Emulator,
-    step: Callable[..., Step],
-    hello: Path,
+    run_action: Callable[..., Run],
+    hello_app: Path,
     tmp_path: Path,
-    groups: list[str],
+    cleanup_groups: list[str],
     event_name: str,
     pr_number: int | None,
 ) -> None:
     name = f"e2e-rerun-{event_name.replace('_', '-')}"
-    groups.append(name)
+    cleanup_groups.append(name)
     sha = origin_repository(
-        hello, tmp_path / "origin", committed="2026-11-20T08:15:00+00:00", commits=2
+        hello_app, tmp_path / "origin", committed="2026-11-20T08:15:00+00:00", commits=2
     )
     workspace = tmp_path / "checkout"
     check_out(tmp_path / "origin", workspace, sha, pull_request=pr_number)
     event = Event(name=event_name, sha=sha, pr_number=pr_number)
     inputs = hello_inputs(name=name)
 
-    first = step(event=event, inputs=inputs, workspace=workspace)
+    first = run_action(event=event, inputs=inputs, workspace=workspace)
     assert first.exit_code == 0, first.log[-3000:]
     puts = azure.count("PUT", f"/containerGroups/{name}")
 
-    again = step(event=event, inputs=inputs, workspace=workspace)
+    again = run_action(event=event, inputs=inputs, workspace=workspace)
 
     assert again.exit_code == 0, again.log[-3000:]
     assert again.outputs["digest"] == first.outputs["digest"]

@@ -27,48 +27,48 @@ from tests.emulator.container_action import (
     container_exists,
 )
 from tests.emulator.server import Emulator
+from tests.harness import BUSYBOX_IMAGE, CONFIG_PREFIX
 
-from .conftest import BUSYBOX_IMAGE, CONFIG_PREFIX, Step, hello_inputs
-from .test_container_action import assert_deployed, serves
+from .steps import Run, assert_deployed, hello_inputs, serves
 
 pytestmark = [pytest.mark.docker, pytest.mark.emulator]
 
 
-def configs_in_runner_temp(run: Step) -> set[str]:
+def configs_in_runner_temp(run: Run) -> set[str]:
     """The temporary Docker configs seen directly in the runner's temp folder during the step."""
     return {seen for seen in run.configs_seen if seen.startswith(f"_temp/{CONFIG_PREFIX}")}
 
 
 def test_inputs_given_as_host_workspace_paths(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
     # `context: ${{ github.workspace }}/web` is a host path in the workflow; the runner rewrites
     # it, like every variable, to the container's /github/workspace/web.
-    groups.append("hello-e2e-paths")
-    web = hello / "web"
+    cleanup_groups.append("hello-e2e-paths")
+    web = hello_app / "web"
     web.mkdir()
     for item in ("Dockerfile", "www"):
-        (hello / item).rename(web / item)
+        (hello_app / item).rename(web / item)
 
-    run = step(
+    run = run_action(
         inputs=hello_inputs(
             name="hello-e2e-paths", context=str(web), dockerfile=str(web / "Dockerfile")
         ),
-        workspace=hello,
+        workspace=hello_app,
     )
 
     assert_deployed(run, azure, "hello-e2e-paths")
-    assert str(hello) not in run.log  # the action only ever saw container paths
+    assert str(hello_app) not in run.log  # the action only ever saw container paths
     assert "hello" in serves(run).lower()
 
 
 def test_runner_temp_mounted_holds_the_docker_config_for_the_step_only(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
     # Runners since v2.331.0 mount their temp folder at /github/runner_temp, RUNNER_TEMP rewritten.
-    groups.append("hello-e2e-temp")
+    cleanup_groups.append("hello-e2e-temp")
 
-    run = step(inputs=hello_inputs(name="hello-e2e-temp"), workspace=hello)
+    run = run_action(inputs=hello_inputs(name="hello-e2e-temp"), workspace=hello_app)
 
     assert_deployed(run, azure, "hello-e2e-temp")
     assert configs_in_runner_temp(run), f"no Docker config seen in RUNNER_TEMP: {run.configs_seen}"
@@ -81,19 +81,23 @@ def test_runner_temp_mounted_holds_the_docker_config_for_the_step_only(
     [pytest.param(False, id="no-tmpdir"), pytest.param(True, id="tmpdir-in-the-workspace")],
 )
 def test_runner_temp_unmounted_on_an_older_runner(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str], tmpdir: bool
+    azure: Emulator,
+    run_action: Callable[..., Run],
+    hello_app: Path,
+    cleanup_groups: list[str],
+    tmpdir: bool,
 ) -> None:
     # Before v2.331.0 RUNNER_TEMP stays the host's path, which does not exist in the container.
     # A step's `env: TMPDIR: ${{ github.workspace }}/.tmp` must not draw the token there either.
-    groups.append("hello-e2e-oldtemp")
+    cleanup_groups.append("hello-e2e-oldtemp")
     step_vars = {}
     if tmpdir:
-        (hello / ".tmp").mkdir()
-        step_vars["TMPDIR"] = str(hello / ".tmp")
+        (hello_app / ".tmp").mkdir()
+        step_vars["TMPDIR"] = str(hello_app / ".tmp")
 
-    run = step(
+    run = run_action(
         inputs=hello_inputs(name="hello-e2e-oldtemp"),
-        workspace=hello,
+        workspace=hello_app,
         runner_temp_mounted=False,
         step_vars=step_vars,
     )
@@ -108,20 +112,24 @@ def test_runner_temp_unmounted_on_an_older_runner(
     [pytest.param(True, id="current-runner"), pytest.param(False, id="older-runner")],
 )
 def test_context_in_runner_temp(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str], mounted: bool
+    azure: Emulator,
+    run_action: Callable[..., Run],
+    hello_app: Path,
+    cleanup_groups: list[str],
+    mounted: bool,
 ) -> None:
     # `context: ${{ runner.temp }}/app`: /github/runner_temp/app where the runner mounts its temp
     # folder; elsewhere a host path the container lacks, refused before any call to Azure.
-    groups.append("hello-e2e-tempctx")
+    cleanup_groups.append("hello-e2e-tempctx")
 
     def app_in_runner_temp(folders: RunnerFolders) -> dict[str, str]:
-        shutil.copytree(hello, folders.temp / "app")
+        shutil.copytree(hello_app, folders.temp / "app")
         return {"context": str(folders.temp / "app")}
 
     requests_before = len(azure.requests)
-    run = step(
+    run = run_action(
         inputs=hello_inputs(name="hello-e2e-tempctx"),
-        workspace=hello,
+        workspace=hello_app,
         runner_temp_mounted=mounted,
         runner_inputs=app_in_runner_temp,
     )
@@ -145,25 +153,25 @@ exec /usr/local/bin/docker "$@"
 
 
 def test_the_docker_cli_gets_no_job_token(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
     # ACTIONS_RUNTIME_TOKEN is the ID-token request token: a build must get neither. The
     # step fixture's leak detector also fails the step if the record holds either.
-    groups.append("hello-e2e-cli-env")
-    wrapper = hello / "bin" / "docker"
+    cleanup_groups.append("hello-e2e-cli-env")
+    wrapper = hello_app / "bin" / "docker"
     wrapper.parent.mkdir()
     wrapper.write_text(DOCKER_WRAPPER, encoding="utf-8")
     wrapper.chmod(0o755)
-    path = f"{hello / 'bin'}:/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    path = f"{hello_app / 'bin'}:/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-    run = step(
-        inputs=hello_inputs(name="hello-e2e-cli-env"), workspace=hello, step_vars={"PATH": path}
+    run = run_action(
+        inputs=hello_inputs(name="hello-e2e-cli-env"), workspace=hello_app, step_vars={"PATH": path}
     )
 
     assert_deployed(run, azure, "hello-e2e-cli-env")
     names = {
         line.partition("=")[0]
-        for line in (hello / "docker-cli-env.txt").read_text(encoding="utf-8").splitlines()
+        for line in (hello_app / "docker-cli-env.txt").read_text(encoding="utf-8").splitlines()
     }
     assert "DOCKER_CONFIG" in names  # the wrapper did run the build
     assert "GITHUB_REPOSITORY" in names  # the step's environment otherwise passes
@@ -178,14 +186,16 @@ RUN ["/bin/busybox", "sh", "-c", "echo cancel-point-NONCE; /bin/busybox sleep 30
 """
 
 
-def test_cancel_during_the_build(azure: Emulator, step: Callable[..., Step], hello: Path) -> None:
+def test_cancel_during_the_build(
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path
+) -> None:
     # The runner's cancel: SIGINT to `docker run`, which passes it to the action (PID 1).
     nonce = secrets.token_hex(4)
-    (hello / "Dockerfile").write_text(SLOW_BUILD.replace("NONCE", nonce), encoding="utf-8")
+    (hello_app / "Dockerfile").write_text(SLOW_BUILD.replace("NONCE", nonce), encoding="utf-8")
 
-    run = step(
+    run = run_action(
         inputs=hello_inputs(name="hello-e2e-cancel"),
-        workspace=hello,
+        workspace=hello_app,
         cancel_when=lambda line: f"cancel-point-{nonce}" in line and "echo" not in line,
     )
 
@@ -204,15 +214,15 @@ SLOW_START = '["/bin/busybox", "sh", "-c", "sleep 8; exec /bin/busybox httpd -f 
 
 
 def test_cancel_during_the_readiness_probe_then_rerun_converges(
-    azure: Emulator, step: Callable[..., Step], hello: Path, groups: list[str]
+    azure: Emulator, run_action: Callable[..., Run], hello_app: Path, cleanup_groups: list[str]
 ) -> None:
     # Cancelled after Azure accepted the group: the rerun with the same inputs finishes the job.
-    groups.append("hello-e2e-cancel-probe")
+    cleanup_groups.append("hello-e2e-cancel-probe")
     inputs = hello_inputs(name="hello-e2e-cancel-probe", **{"command-line": SLOW_START})
     group_path = "/containerGroups/hello-e2e-cancel-probe"
 
-    cancelled = step(
-        inputs=inputs, workspace=hello, cancel_when=lambda line: "Readiness probe" in line
+    cancelled = run_action(
+        inputs=inputs, workspace=hello_app, cancel_when=lambda line: "Readiness probe" in line
     )
 
     assert cancelled.cancelled_with == ("SIGINT",), cancelled.log[-3000:]
@@ -223,7 +233,7 @@ def test_cancel_during_the_readiness_probe_then_rerun_converges(
     puts = azure.count("PUT", group_path)
     assert puts >= 1  # the group was created before the cancel
 
-    rerun = step(inputs=inputs, workspace=hello)
+    rerun = run_action(inputs=inputs, workspace=hello_app)
 
     assert_deployed(rerun, azure, "hello-e2e-cancel-probe")
     assert "plan: noop" in rerun.log  # nothing left half-done: the group was already right

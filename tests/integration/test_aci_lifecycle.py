@@ -12,7 +12,7 @@ import pytest
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP
 
-from .conftest import Run
+from .steps import Run
 
 PULL_SP = "5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b"  # the pull principal of seed.yaml
 pytestmark = pytest.mark.docker

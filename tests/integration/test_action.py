@@ -13,7 +13,7 @@ from tests.emulator.server import Emulator
 from tests.emulator.state import SecretVersion
 from tests.emulator.workflow import DEPLOYER, REGISTRY, VAULT, Event
 
-from .conftest import Run
+from .steps import Run
 
 PULL_SP = "5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b"
 PULL_PASSWORD = "Xq8~pullPrincipalSecret.Local-0001"  # seed.yaml; must never be printed
@@ -33,7 +33,7 @@ def http_get(ip: str, port: int, path: str = "/", host: str | None = None) -> tu
 
 def assert_no_leak(run: Run) -> None:
     """No known secret appears anywhere the run wrote."""
-    assert PULL_PASSWORD not in run.everything
+    assert PULL_PASSWORD not in run.shown
 
 
 def test_deploy_on_push_serves_the_app(

@@ -19,7 +19,7 @@ from tests.azcli import AzureCli, OutsideTrap, installed_or_unavailable
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import DEPLOYER, REGISTRY
 
-from .conftest import Run
+from .steps import Run
 
 pytestmark = pytest.mark.docker
 

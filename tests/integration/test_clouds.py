@@ -15,7 +15,7 @@ import pytest
 from tests.emulator.api_versions import HYBRID_PROFILE, RESOURCE_TYPES
 from tests.emulator.server import Emulator
 
-from .conftest import Run
+from .steps import Run
 
 pytestmark = pytest.mark.docker
 

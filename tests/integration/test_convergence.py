@@ -30,7 +30,7 @@ from acr_action.preview import marker
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import Event, step_env
 
-from .conftest import Run
+from .steps import Run
 from .test_faults import PROBE_PATH, add_probe_cgi
 
 pytestmark = pytest.mark.docker

@@ -27,7 +27,7 @@ from acr_action import deploy
 from tests.emulator.faults import FaultRule
 from tests.emulator.server import Emulator, RequestRecord
 
-from .conftest import Run
+from .steps import Run
 
 pytestmark = pytest.mark.docker
 

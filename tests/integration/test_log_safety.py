@@ -19,9 +19,10 @@ import pytest
 
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import VAULT
+from tests.harness import BUSYBOX_IMAGE
 from tests.leaks import known_secrets
 
-from .conftest import BUSYBOX_IMAGE, Run
+from .steps import Run
 
 pytestmark = pytest.mark.docker
 

@@ -24,10 +24,9 @@ from acr_action.preview import (
 )
 from tests.emulator.github import Comment
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP, Event, step_env
-from tests.integration import conftest as harness
+from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP, Event
 
-from .conftest import Run
+from .steps import Run
 
 pytestmark = pytest.mark.docker
 
@@ -55,7 +54,7 @@ def our_comments(azure: Emulator, number: int, name: str) -> list[Comment]:
 
 
 def assert_token_hidden(run: Run) -> None:
-    assert TOKEN not in run.everything
+    assert TOKEN not in run.shown
     assert f"::add-mask::{TOKEN}" in run.stdout
 
 
@@ -148,7 +147,6 @@ def test_an_unchanged_rerun_stays_a_noop_despite_run_tags(
     run_action: Callable[..., Run],
     hello_app,
     cleanup_groups: list[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cleanup_groups.append("iris-api-pr-44")
     built = run_action(inputs={"mode": "build", "tags": "noop-44"}, workspace=hello_app)
@@ -160,11 +158,7 @@ def test_an_unchanged_rerun_stays_a_noop_despite_run_tags(
     puts = azure.count("PUT", "/containerGroups/iris-api-pr-44")
 
     # Another workflow run (new run id and URL), same image and settings: nothing to update.
-    original = step_env
-    monkeypatch.setattr(
-        harness, "step_env", lambda *a, **k: {**original(*a, **k), "GITHUB_RUN_ID": "4343"}
-    )
-    rerun = run_action(event=event, inputs=image)
+    rerun = run_action(event=event, inputs=image, env_overrides={"GITHUB_RUN_ID": "4343"})
 
     assert rerun.exit_code == 0, rerun.stdout
     assert "plan: noop" in rerun.stdout

@@ -16,7 +16,7 @@ import pytest
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import DEPLOYER, REGISTRY
 
-from .conftest import Run
+from .steps import Run
 
 pytestmark = pytest.mark.docker
 

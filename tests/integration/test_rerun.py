@@ -19,7 +19,7 @@ from tests.emulator.checkout import check_out, origin_repository
 from tests.emulator.server import Emulator
 from tests.emulator.workflow import Event
 
-from .conftest import Run
+from .steps import Run
 
 pytestmark = pytest.mark.docker
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 from acr_action import __main__ as entry
 from acr_action.errors import display_value
 from acr_action.inputs_table import SPECS
-from tests.unit.test_inputs import CLIENT_ID, CREDS, SECRET, SUBSCRIPTION_ID, TENANT_ID, runner_env
+from tests.unit.support import CLIENT_ID, CREDS, SECRET, SUBSCRIPTION_ID, TENANT_ID, runner_env
 
 # How the bad value must appear.
 SECRET_VALUE = "secret"  # never shown (the case's `secret` must not appear anywhere)
@@ -415,17 +414,6 @@ CASES = [
 
 # The runner's command prefixes: a line starting with one is a workflow command.
 COMMAND = re.compile(r"^\s*(::|##\[)")
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any connection attempt fails the test: inputs are checked before the first network call."""
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError(f"network call attempted: {args[:1]}")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 def unescape(text: str) -> str:

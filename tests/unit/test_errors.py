@@ -50,8 +50,8 @@ from acr_action.errors import (
     untrusted_text,
 )
 from tests.runner_log import read_step
+from tests.unit.support import CLIENT_ID
 
-CLIENT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 CLAIMS = {
     "sub": "repo:octo-org/my-app:ref:refs/heads/main",
     "aud": "api://AzureADTokenExchange",

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from acr_action.errors import InputError, InputProblem
 from acr_action.github_context import GitHubContext, github_context
@@ -25,55 +24,18 @@ from acr_action.inputs import (
 )
 from acr_action.inputs_rules import parse_duration
 from acr_action.inputs_table import GROUPS, INPUTS, MODES, SPECS
-
-ROOT = Path(__file__).resolve().parents[2]
-SHA = "0123456789abcdef0123456789abcdef01234567"
-CLIENT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
-TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-SUBSCRIPTION_ID = "2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11"
-SECRET = "Sup3r-S3cret-Value-9f2c"
-CREDS = json.dumps(
-    {
-        "clientId": CLIENT_ID,
-        "clientSecret": SECRET,
-        "tenantId": TENANT_ID,
-        "subscriptionId": SUBSCRIPTION_ID,
-    }
+from tests.unit.support import (
+    CLIENT_ID,
+    CREDS,
+    GITHUB_PUSH,
+    SECRET,
+    SUBSCRIPTION_ID,
+    TENANT_ID,
+    make_env,
+    runner_env,
 )
 
-GITHUB_PUSH = {
-    "GITHUB_ACTIONS": "true",
-    "GITHUB_EVENT_NAME": "push",
-    "GITHUB_REF": "refs/heads/main",
-    "GITHUB_REF_NAME": "main",
-    "GITHUB_SHA": SHA,
-    "GITHUB_REPOSITORY": "octo-org/My-App",
-    "GITHUB_REPOSITORY_OWNER": "octo-org",
-    "GITHUB_RUN_ID": "123",
-    "GITHUB_RUN_ATTEMPT": "1",
-    "GITHUB_SERVER_URL": "https://github.com",
-    "GITHUB_API_URL": "https://api.github.com",
-    "GITHUB_WORKSPACE": "/github/workspace",
-    "GITHUB_ACTOR": "octocat",
-}
-REQUIRED = {"resource-group": "my-app-rg", "registry": "mycompanyacr", "key-vault": "mycompany-kv"}
-
-
-def make_env(
-    inputs: Mapping[str, str] | None = None, github: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Environment as the runner builds it for the action's container (without static defaults)."""
-    env = dict(GITHUB_PUSH if github is None else github)
-    for name, value in {**REQUIRED, **(inputs or {})}.items():
-        env[env_key(name)] = value
-    return env
-
-
-def runner_env(inputs: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Like make_env, plus every static default the runner fills in from action.yml."""
-    env = {spec.env_key: spec.default for spec in INPUTS if spec.default is not None}
-    env.update(make_env(inputs))
-    return env
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def problems_of(env: Mapping[str, str]) -> list[InputProblem]:
@@ -765,7 +727,10 @@ def test_invalid_input_is_reported(inputs: dict[str, str], name: str, shown: str
         assert "got `" in text
 
 
+@pytest.mark.dev_only  # PyYAML
 def test_every_input_has_an_example_that_is_yaml_for_it() -> None:
+    import yaml
+
     for spec in INPUTS:
         assert spec.name in yaml.safe_load(spec.example), spec.name
 
@@ -886,15 +851,19 @@ def test_secret_values_without_secrets() -> None:
 
 @pytest.fixture(scope="module")
 def action() -> dict[str, Any]:
+    import yaml  # a development tool: every test of action.yml is marked dev_only
+
     with (ROOT / "action.yml").open(encoding="utf-8") as handle:
         loaded: dict[str, Any] = yaml.safe_load(handle)
     return loaded
 
 
+@pytest.mark.dev_only  # reads action.yml with PyYAML
 def test_action_yml_declares_exactly_the_parsed_inputs_in_order(action: dict[str, Any]) -> None:
     assert list(action["inputs"]) == [spec.name for spec in INPUTS]
 
 
+@pytest.mark.dev_only  # reads action.yml with PyYAML
 def test_action_yml_static_defaults_match(action: dict[str, Any]) -> None:
     for name, spec in action["inputs"].items():
         default = spec.get("default")
@@ -906,6 +875,7 @@ def test_action_yml_static_defaults_match(action: dict[str, Any]) -> None:
         assert spec["required"] is (name == "resource-group"), name
 
 
+@pytest.mark.dev_only  # reads action.yml with PyYAML
 def test_action_yml_says_what_the_table_says(action: dict[str, Any]) -> None:
     """Each action.yml input is its table entry: description word for word, required, default."""
     for name, declared in action["inputs"].items():
@@ -916,6 +886,7 @@ def test_action_yml_says_what_the_table_says(action: dict[str, Any]) -> None:
         assert set(declared) <= {"description", "required", "default"}, name
 
 
+@pytest.mark.dev_only  # reads action.yml with PyYAML
 def test_action_yml_metadata(action: dict[str, Any]) -> None:
     assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
     for key in ("name", "description", "author"):
@@ -955,6 +926,7 @@ class RecordingEnv(dict[str, str]):
         return super().__contains__(key)
 
 
+@pytest.mark.dev_only  # reads action.yml with PyYAML
 def test_parse_inputs_reads_every_declared_input(action: dict[str, Any]) -> None:
     env = RecordingEnv(make_env())
     parse_inputs(env)

@@ -18,12 +18,12 @@ from acr_action.naming import (
     sanitize_tag,
     short_hash,
 )
+from tests.unit.support import SHA
 
 GROUP_NAME = re.compile(r"[a-z](?:-?[a-z0-9])*")
 DNS_LABEL = re.compile(r"[a-z][a-z0-9-]{3,61}[a-z0-9]")
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 OCI_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
-SHA = "0123456789abcdef0123456789abcdef01234567"
 
 AWKWARD = [
     pytest.param("My-App", id="mixed-case"),
