@@ -109,3 +109,19 @@ def test_script_is_clean_under_shellcheck() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_release_publishes_only_after_the_fresh_machine_check() -> None:
+    jobs = load(ROOT / ".github" / "workflows" / "release.yml")["jobs"]
+    assert "fresh-machine" in jobs["publish"]["needs"]
+
+
+def test_weekly_and_release_checks_are_the_same_job() -> None:
+    # A job that calls a reusable workflow may not set timeout-minutes (test_workflows requires
+    # one on every job), so the job is written twice; this keeps the two copies equal.
+    weekly = load(ROOT / ".github" / "workflows" / "fresh-machine.yml")
+    release = load(ROOT / ".github" / "workflows" / "release.yml")
+    assert weekly[True]["schedule"], "fresh-machine.yml runs on a schedule"  # YAML 1.1: on = True
+    assert weekly["jobs"]["fresh-machine"] == release["jobs"]["fresh-machine"]
+    runs = [step.get("run", "") for step in weekly["jobs"]["fresh-machine"]["steps"]]
+    assert any(line.startswith("sudo scripts/fresh-machine.sh") for line in runs)
