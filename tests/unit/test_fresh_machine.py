@@ -125,3 +125,14 @@ def test_weekly_and_release_checks_are_the_same_job() -> None:
     assert weekly["jobs"]["fresh-machine"] == release["jobs"]["fresh-machine"]
     runs = [step.get("run", "") for step in weekly["jobs"]["fresh-machine"]["steps"]]
     assert any(line.startswith("sudo scripts/fresh-machine.sh") for line in runs)
+
+
+def test_ci_runs_the_suite_then_the_fresh_machine_check() -> None:
+    lines = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    suite = next(i for i, line in enumerate(lines) if "scripts/test.sh" in line)
+    fresh = next(i for i, line in enumerate(lines) if "scripts/fresh-machine.sh" in line)
+    assert suite <= fresh
