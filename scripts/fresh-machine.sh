@@ -77,6 +77,11 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     set +e
+    local start
+    start="$(now)"
+    if [[ -n "$STEP_PID" ]]; then
+        kill -TERM "$STEP_PID" 2>/dev/null
+    fi
     if "$DOCKER" container inspect "$CONTAINER" >/dev/null 2>&1; then
         log "removing the machine (inner containers and dockerd first)"
         stop_inner_docker "$CONTAINER"
@@ -95,6 +100,7 @@ cleanup() {
         "$DOCKER" image rm "$IMAGE" >/dev/null
     fi
     rm -rf -- "$FRESH_CACHE/rootfs.tmp.$$" "${ORIGIN:-}"
+    log "cleaned up in $(elapsed "$start")"
     exit "$rc"
 }
 
@@ -363,14 +369,21 @@ ORIGIN=""
 repo_git() { git -C "$REPO_ROOT" -c safe.directory="$REPO_ROOT" "$@"; }
 
 TIMINGS=()
+STEP_PID="" # the running step's `timeout` process
 
 # step NAME COMMAND: run a README command in the machine, as root, from the checkout; time it.
 step() {
     local name="$1" command="$2" start rc=0
     log "[fresh machine] $command"
     start="$(now)"
+    # In the background, waited for: bash runs a trap only once the foreground command is done,
+    # and `wait` is the one place where a signal cuts in at once, so Ctrl-C or a CI
+    # cancellation cleans up now instead of after the test suite.
     timeout --kill-after=30 "$TIMEOUT" "$DOCKER" exec -w "$CHECKOUT" -e CI=true "$CONTAINER" \
-        bash -c "$command" || rc=$?
+        bash -c "$command" &
+    STEP_PID=$!
+    wait "$STEP_PID" || rc=$?
+    STEP_PID=""
     TIMINGS+=("$(printf '%-8s %s  %s' "$(elapsed "$start")" "$([[ $rc == 0 ]] && echo ok || echo "FAILED ($rc)")" "$command")")
     return "$rc"
 }
