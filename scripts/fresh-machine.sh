@@ -274,12 +274,43 @@ PRIVILEGES=()
 
 start_machine() {
     machine_privileges
-    # pid 1 is a bash that waits, so that it reaps the daemons setup.sh detaches (setsid nohup).
-    # /sys is remounted read-write, as --privileged would mount it, for the inner dockerd.
+    # pid 1 is the machine's init: a bash that waits, so that it reaps the daemons setup.sh
+    # detaches (setsid nohup). It remounts /sys read-write, as --privileged would mount it, for
+    # the inner dockerd. On cgroup v2 (GitHub's Ubuntu runners) it also does what a machine's
+    # systemd does before any container engine starts: it moves the processes out of the root
+    # cgroup into a child and hands every controller down, because a cgroup v2 group that has
+    # processes of its own cannot enable controllers for its children (the kernel's "no
+    # internal process" rule), and the inner runc needs them; moby/moby hack/dind does the same
+    # ("cgroup v2: enable nesting"). A `docker exec` then lands in that child (runc joins the
+    # init process's cgroup on EBUSY, opencontainers/runc#2416). It retries, in case an exec
+    # arrives meanwhile, and says "machine ready" on its output once done.
+    # shellcheck disable=SC2016  # expanded by the machine's shell
     "$DOCKER" run -d "${PRIVILEGES[@]}" --name "$CONTAINER" --hostname fresh-machine \
         --network "$NETWORK" --mount type=volume,dst=/var/lib/docker \
         "$IMAGE" bash -c 'mount -o remount,rw /sys
+            if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+                mkdir -p /sys/fs/cgroup/init
+                read -ra controllers </sys/fs/cgroup/cgroup.controllers
+                for _ in $(seq 100); do
+                    for pid in $(cat /sys/fs/cgroup/cgroup.procs); do
+                        echo "$pid" >/sys/fs/cgroup/init/cgroup.procs 2>/dev/null
+                    done
+                    printf "+%s " "${controllers[@]}" >/sys/fs/cgroup/cgroup.subtree_control &&
+                        break
+                    sleep 0.1
+                done
+            fi
+            echo machine ready
             trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done' >/dev/null
+    # Read from its log, not with `docker exec`, which could land in the root cgroup meanwhile.
+    local deadline=$((SECONDS + 60))
+    until "$DOCKER" logs "$CONTAINER" 2>/dev/null | grep -qx 'machine ready'; do
+        if ((SECONDS >= deadline)) || [[ "$("$DOCKER" inspect -f '{{.State.Running}}' "$CONTAINER")" != true ]]; then
+            "$DOCKER" logs "$CONTAINER" >&2 || true
+            die "the machine did not start (its output is above)"
+        fi
+        sleep 0.5
+    done
 }
 
 # What the machine image ships before anyone runs the project's scripts.
