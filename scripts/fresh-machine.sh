@@ -318,7 +318,7 @@ provision_machine() {
     local start cli
     start="$(now)"
     if [[ -z "$BASE_IMAGE" ]]; then
-        # As in Debian's images: the release, its updates and security; apt keeps no .debs.
+        # As in Debian's own images: the release, its updates and its security archive.
         in_machine "rm -f /etc/apt/sources.list; cat >/etc/apt/sources.list.d/debian.sources" <<EOF
 Types: deb
 URIs: $DEBIAN_MIRROR
