@@ -6,6 +6,7 @@ Errors are checked against arm_error_envelopes.md: codes, messages, `x-ms-failur
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 import pytest
@@ -46,8 +47,11 @@ def deployer_token(azure: Emulator) -> str:
     return str(response.json()["access_token"])
 
 
-@pytest.fixture
-def acr_client(azure_http: Emulator) -> Iterator[ContainerRegistryManagementClient]:
+@contextmanager
+def registry_client(
+    azure_http: Emulator, **options: Any
+) -> Iterator[ContainerRegistryManagementClient]:
+    """The registry management client, signed in as the deployer; `options` go to the client."""
     from azure.identity import ClientAssertionCredential
 
     credential = ClientAssertionCredential(
@@ -61,8 +65,15 @@ def acr_client(azure_http: Emulator) -> Iterator[ContainerRegistryManagementClie
         azure_http.state.subscription_id,
         base_url=azure_http.arm_url,
         credential_scopes=[azure_http.arm_url + "/.default"],
+        **options,
     )
     with credential, client:
+        yield client
+
+
+@pytest.fixture
+def acr_client(azure_http: Emulator) -> Iterator[ContainerRegistryManagementClient]:
+    with registry_client(azure_http) as client:
         yield client
 
 
@@ -334,24 +345,8 @@ def test_registry_get_at_an_older_api_version_leaves_out_newer_properties(
 ) -> None:
     """ARM shapes the answer by the asked version: 2019-05-01 knows neither the role mode nor
     the ARM-token policy, so a client asking for it cannot learn them (and must not assume)."""
-    from azure.identity import ClientAssertionCredential
-
-    credential = ClientAssertionCredential(
-        azure_http.state.tenant_id,
-        DEPLOYER,
-        lambda: azure_http.services["oidc"].mint("octo-org/iris-api"),
-        authority=azure_http.authority_url,
-    )
-    client = ContainerRegistryManagementClient(
-        credential,
-        azure_http.state.subscription_id,
-        base_url=azure_http.arm_url,
-        credential_scopes=[azure_http.arm_url + "/.default"],
-        api_version="2019-05-01",
-    )
     with (
-        credential,
-        client,
+        registry_client(azure_http, api_version="2019-05-01") as client,
         azure_http.state.registry_settings(
             REGISTRY,
             authentication_as_arm="disabled",
