@@ -9,12 +9,15 @@ async-operations). Lists page with `nextLink`; the checks run in ARM's order wha
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import requests
+from yarl import URL
 
+from tests.emulator.arm_provider import Operations
 from tests.emulator.server import Emulator
 
 pytestmark = pytest.mark.emulator
@@ -210,3 +213,20 @@ def test_a_bad_skip_token_is_refused_by_every_list(azure_http: Emulator, token: 
 
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "InvalidSkipToken"
+
+
+def test_operation_headers_point_at_the_polling_route(azure_http: Emulator) -> None:
+    operations = Operations(azure_http, "Contoso.Widgets", "2024-01-01")
+    operation = operations.new("/subscriptions/s/resourceGroups/g/providers/Contoso.Widgets/w/x")
+
+    headers = operations.headers(operation, "westeurope", location_header=True)
+
+    url = URL(headers["Azure-AsyncOperation"])
+    assert headers["Location"] == headers["Azure-AsyncOperation"]
+    assert headers["Retry-After"] == "1"
+    assert str(url.origin()) == azure_http.arm_url
+    assert url.query["api-version"] == "2024-01-01"
+    matched = re.fullmatch(operations.route, url.path)
+    assert matched is not None
+    assert operations.find(matched["operation_id"].upper()) is operation
+    assert operation.body()["status"] == "InProgress"

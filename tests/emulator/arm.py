@@ -1,7 +1,7 @@
 """Azure Resource Manager reads: subscriptions, resource groups, registries and vaults.
 
 Path segments are matched case-insensitively, as ARM does. Every call is authenticated and
-authorized by role assignments (`auth.require`) with the real action names, before the
+authorized by role assignments (`ArmProvider.check`) with the real action names, before the
 resource's existence is checked (ARM authorizes the requested scope, so a caller without a role
 learns nothing about what exists). Errors use the ARM envelope with the messages of
 `azure-reference/arm_error_envelopes.md`; 404s for missing resources carry
