@@ -7,7 +7,13 @@ import socket
 import pytest
 
 from tests.emulator.arm_provider import ArmProvider
-from tests.emulator.server import HOST_PATTERNS, SERVICE_MODULES, Emulator, service_classes
+from tests.emulator.server import (
+    HOST_PATTERNS,
+    RESOURCE_TYPES,
+    SERVICE_MODULES,
+    Emulator,
+    service_classes,
+)
 from tests.emulator.service import ServiceBase
 
 pytestmark = pytest.mark.emulator
@@ -30,6 +36,9 @@ def test_the_registered_services_and_their_hosts() -> None:
     assert list(hosts) == list(SERVICE_MODULES)
     assert sorted(HOST_PATTERNS) == sorted(k for kinds in hosts.values() for k in kinds)
     assert all(issubclass(cls, ServiceBase) for cls in service_classes().values())
+    # The resource types whose api-versions a test may narrow, each on a declared host kind.
+    assert sorted(RESOURCE_TYPES) == ["containerGroups", "registries", "resourceGroups", "vaults"]
+    assert {kind for kind, _ in RESOURCE_TYPES.values()} <= set(HOST_PATTERNS)
     # Every ARM resource provider shares one base: checks, headers, paging, operations.
     assert {n for n, cls in service_classes().items() if issubclass(cls, ArmProvider)} == {
         "arm",

@@ -38,7 +38,7 @@ import random
 import socket
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
@@ -146,6 +146,11 @@ class ProvisioningFailed(Exception):
 
 class Service(ArmProvider):
     """The ACI resource provider of the local Azure."""
+
+    # Not the operations URL ARM hands out in Azure-AsyncOperation: it carries its own version.
+    VERSIONED: ClassVar[dict[str, tuple[str, str]]] = {
+        "containerGroups": ("arm", r"(?i)/providers/Microsoft\.ContainerInstance/containerGroups")
+    }
 
     def __init__(self, emulator: Emulator) -> None:
         super().__init__(emulator)

@@ -65,6 +65,10 @@ class Service(ArmProvider):
     """The ARM read endpoints of the emulated subscription (and the owner of ARM's host)."""
 
     HOSTS: ClassVar[dict[str, str]] = {"arm": rf"management\.{DOMAIN}"}
+    VERSIONED: ClassVar[dict[str, tuple[str, str]]] = {
+        "registries": ("arm", r"(?i)/providers/Microsoft\.ContainerRegistry/registries/"),
+        "resourceGroups": ("arm", r"(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/?$"),
+    }
 
     def host_names(self) -> list[str]:
         """ARM's host, where every resource provider and the control API answer."""

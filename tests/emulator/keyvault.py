@@ -52,6 +52,7 @@ class Service(ServiceBase):
         "vault": rf"(?P<vault>[a-z0-9-]+)\.vault\.{DOMAIN}",
         "vault-root": rf"vault\.{DOMAIN}",  # the challenge's resource (no routes)
     }
+    VERSIONED: ClassVar[dict[str, tuple[str, str]]] = {"vaults": ("vault", r"^/secrets")}
     ROLES: ClassVar[tuple[RoleDefinition, ...]] = (
         RoleDefinition(
             "Key Vault Secrets User",

@@ -65,6 +65,12 @@ HOST_PATTERNS = {
 }
 
 
+# Resource type -> (host kind, path pattern) whose api-versions a test may narrow.
+RESOURCE_TYPES = {
+    kind: where for cls in service_classes().values() for kind, where in cls.VERSIONED.items()
+}
+
+
 def host_kind(host: str) -> str:
     """The kind of an emulated host (`arm`, `vault`, ...), "" for none."""
     return next((k for k, p in HOST_PATTERNS.items() if re.fullmatch(p, host)), "")
@@ -113,7 +119,7 @@ class Emulator:
         self.control_token = secrets.token_urlsafe(32)
         self.router = Router(HOST_PATTERNS)
         self.requests: list[RequestRecord] = []
-        self.api_versions = ServedVersions()  # every version, unless a test narrows it
+        self.api_versions = ServedVersions(RESOURCE_TYPES)  # all, unless a test narrows them
         self.pki: Pki | None = None
         self.services: dict[str, Any] = {name: cls(self) for name, cls in service_classes().items()}
         for service in self.services.values():

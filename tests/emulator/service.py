@@ -2,7 +2,8 @@
 
 A service module defines `Service(ServiceBase)` and is named in `server.SERVICE_MODULES`; that
 is the whole registration. The server builds its host routing from every service's `HOSTS`,
-the tenant's built-in roles from every service's `ROLES`, and the names that must resolve to
+the tenant's built-in roles from every service's `ROLES`, the api-versioned resource types
+from every service's `VERSIONED`, and the names that must resolve to
 this machine from every service's `host_names()`. ARM resource providers subclass
 `arm_provider.ArmProvider` (itself a `ServiceBase`) and keep their resources in
 `state.table(resource_type)`.
@@ -26,6 +27,9 @@ class ServiceBase:
     HOSTS: ClassVar[dict[str, str]] = {}
     # The built-in roles whose actions this service checks.
     ROLES: ClassVar[tuple[RoleDefinition, ...]] = ()
+    # Resource type -> (host kind, path regex) of the requests whose api-version a test may
+    # narrow (`api_versions.ServedVersions`).
+    VERSIONED: ClassVar[dict[str, tuple[str, str]]] = {}
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.emulator.api_versions import HYBRID_PROFILE, RESOURCE_TYPES
-from tests.emulator.server import Emulator
+from tests.emulator.api_versions import HYBRID_PROFILE
+from tests.emulator.server import RESOURCE_TYPES, Emulator
 
 from .conftest import Run
 
