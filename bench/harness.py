@@ -24,7 +24,7 @@ from typing import Any
 from tests.emulator import aci_runtime
 from tests.emulator.server import Emulator
 from tests.emulator.state import Seed
-from tests.emulator.workflow import Event, read_outputs, step_env
+from tests.harness.workflow import Event, read_outputs, step_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("ACR_ACTION_CACHE", REPO_ROOT / ".cache")) / "bench"

@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import unavailable
-from tests.emulator.container_action import (
+from tests.emulator.server import Emulator
+from tests.harness.container_action import (
     DOCKER,
     LOCAL_BUILD_ARGS,
     RunnerFolders,
@@ -34,8 +35,7 @@ from tests.emulator.container_action import (
     run_container_action,
     with_action_defaults,
 )
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import REGISTRY, Event, step_env
+from tests.harness.workflow import REGISTRY, Event, step_env
 from tests.leaks import JWT, as_the_runner_shows, known_secrets
 from tests.runner_log import Step as RunnerView
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.checkout import check_out, origin_repository
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import Event
+from tests.harness.checkout import check_out, origin_repository
+from tests.harness.workflow import Event
 
 from .conftest import Step, hello_inputs
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.container_action import (
+from tests.emulator.server import Emulator
+from tests.harness.container_action import (
     DOCKER,
     SIGINT_WAIT_SECONDS,
     SIGTERM_WAIT_SECONDS,
@@ -26,7 +27,6 @@ from tests.emulator.container_action import (
     cancel_like_the_runner,
     container_exists,
 )
-from tests.emulator.server import Emulator
 
 from .conftest import BUSYBOX_IMAGE, CONFIG_PREFIX, Step, hello_inputs
 from .test_container_action import assert_deployed, serves

@@ -1,4 +1,4 @@
-"""`python -m tests.emulator serve|demo`: the local Azure from the command line."""
+"""`python -m tests.emulator serve`: the local Azure from the command line."""
 
 from __future__ import annotations
 
@@ -7,16 +7,19 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .control import control_env
 from .dockerd import DockerdUnavailable, ensure_dockerd
 from .server import Emulator
 from .state import Seed
-from .workflow import default_inputs
+
+# What a caller adds to the printed environment (e.g. a step's inputs), from the running emulator.
+ExtraEnv = Callable[[Emulator], dict[str, str]]
 
 
-def serve(seed_path: Path | None, port: int) -> int:
+def serve(seed_path: Path | None, port: int, extra_env: ExtraEnv | None = None) -> int:
     """Run until interrupted; print what a workflow step would need."""
     seed = Seed.load(seed_path) if seed_path else Seed.default()
     with Emulator(seed, workdir=Path(tempfile.mkdtemp(prefix="local-azure-")), port=port) as azure:
@@ -24,10 +27,8 @@ def serve(seed_path: Path | None, port: int) -> int:
             repository="octo-org/iris-api", ref="refs/heads/main", event_name="push"
         )
         env = {"REQUESTS_CA_BUNDLE": str(azure.ca_path), **job}
-        env.update({f"INPUT_{k.upper()}": v for k, v in default_inputs(azure).items()})
-        env.update(
-            control_env(azure)
-        )  # the control API (/_emulator/), for tests in other processes
+        env.update(extra_env(azure) if extra_env else {})
+        env.update(control_env(azure))  # the control API (/_emulator/), for other processes
         print(json.dumps(env, indent=2), flush=True)
         print(
             "local Azure is running; Ctrl-C stops it and removes what it started",
@@ -42,32 +43,33 @@ def serve(seed_path: Path | None, port: int) -> int:
     return 0
 
 
+def serve_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `serve` command and its options."""
+    parser = commands.add_parser("serve", help="run the local Azure and print a step's environment")
+    parser.add_argument(
+        "--seed", type=Path, help="seed file (JSON or YAML); default: the demo tenant"
+    )
+    parser.add_argument("--port", type=int, default=0)
+
+
+def docker_ready() -> bool:
+    """Start the Docker engine if none answers (the local Azure runs containers); say why not."""
+    try:
+        ensure_dockerd()
+    except DockerdUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run."""
     parser = argparse.ArgumentParser(prog="python -m tests.emulator", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve_parser = commands.add_parser(
-        "serve", help="run the local Azure and print a step's environment"
-    )
-    serve_parser.add_argument(
-        "--seed", type=Path, help="seed file (JSON or YAML); default: the demo tenant"
-    )
-    serve_parser.add_argument("--port", type=int, default=0)
-    demo_parser = commands.add_parser("demo", help="deploy examples/iris-api through the action")
-    demo_parser.add_argument(
-        "--keep", action="store_true", help="keep the local Azure running until Enter"
-    )
+    serve_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    try:
-        ensure_dockerd()  # both commands run containers: start the engine if none answers
-    except DockerdUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if not docker_ready():
         return 1
-    if args.command == "serve":
-        return serve(args.seed, args.port)
-    from .demo import run_demo
-
-    return run_demo(keep=args.keep)
+    return serve(args.seed, args.port)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import pytest
 from acr_action.__main__ import main
 from tests.conftest import unavailable
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import Event, step_env
+from tests.harness.workflow import Event, step_env
 from tests.leaks import JWT, as_the_runner_shows, known_secrets
 from tests.runner_log import Step
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP
+from tests.harness.workflow import REGISTRY, RESOURCE_GROUP
 
 from .conftest import Run
 

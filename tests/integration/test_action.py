@@ -11,7 +11,7 @@ import pytest
 
 from tests.emulator.server import Emulator
 from tests.emulator.state import SecretVersion
-from tests.emulator.workflow import DEPLOYER, REGISTRY, VAULT, Event
+from tests.harness.workflow import DEPLOYER, REGISTRY, VAULT, Event
 
 from .conftest import Run
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.azcli import AzureCli, OutsideTrap, installed_or_unavailable
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import DEPLOYER, REGISTRY
+from tests.harness.workflow import DEPLOYER, REGISTRY
 
 from .conftest import Run
 

@@ -28,7 +28,7 @@ import pytest
 
 from acr_action.preview import marker
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import Event, step_env
+from tests.harness.workflow import Event, step_env
 
 from .conftest import Run
 from .test_faults import PROBE_PATH, add_probe_cgi

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import VAULT
+from tests.harness.workflow import VAULT
 from tests.leaks import known_secrets
 
 from .conftest import BUSYBOX_IMAGE, Run

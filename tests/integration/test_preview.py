@@ -24,7 +24,7 @@ from acr_action.preview import (
 )
 from tests.emulator.github import Comment
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP, Event, step_env
+from tests.harness.workflow import REGISTRY, RESOURCE_GROUP, Event, step_env
 from tests.integration import conftest as harness
 
 from .conftest import Run

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.emulator.server import Emulator
-from tests.emulator.workflow import DEPLOYER, REGISTRY
+from tests.harness.workflow import DEPLOYER, REGISTRY
 
 from .conftest import Run
 
