@@ -1,7 +1,7 @@
 """The action as GitHub runs it: the image built from the Dockerfile, one `docker run` per step.
 
 The runner contract (actions/runner `ContainerActionHandler`, modelled in
-`tests/emulator/container_action.py`): the working directory is `/github/workspace`; the Docker
+`tests/harness/container_action.py`): the working directory is `/github/workspace`; the Docker
 socket, `/github/runner_temp`, `/github/home`, `/github/workflow`, `/github/file_commands` and
 `/github/workspace` are mounted; `HOME=/github/home`; every environment value that is a host path
 under those folders (the file commands, the event payload, `RUNNER_TEMP`, inputs) arrives as the

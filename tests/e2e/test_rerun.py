@@ -1,6 +1,6 @@
 """In the action image (no git), a rerun of one checked-out commit is a no-op for every trigger.
 
-The workspace is made with the git commands of actions/checkout (tests/emulator/checkout.py); the
+The workspace is made with the git commands of actions/checkout (tests/harness/checkout.py); the
 image reads the commit time from that `.git` without a git binary.
 """
 

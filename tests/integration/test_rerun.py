@@ -1,6 +1,6 @@
 """A rerun of the same commit is a no-op for every trigger: same image digest, no ACI update.
 
-The workspace is a real actions/checkout result (a depth-1 fetch, tests/emulator/checkout.py),
+The workspace is a real actions/checkout result (a depth-1 fetch, tests/harness/checkout.py),
 and the step's PATH holds only the docker CLI, as in the action image, which has no git: the
 image's `created` time must come from `.git` itself. Only `push` events carry a commit time in
 their payload; `pull_request`, `workflow_dispatch` and `schedule` do not.
