@@ -12,13 +12,19 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import requests
+from aiohttp import web
 from yarl import URL
 
-from tests.emulator.arm_provider import Operations
-from tests.emulator.server import Emulator
+from tests.emulator.arm import RG as RG_PATH
+from tests.emulator.arm_provider import ArmProvider, Operations
+from tests.emulator.server import Emulator, service_classes
+from tests.emulator.state import RoleDefinition, Seed
+from tests.emulator.web import Router
 
 pytestmark = pytest.mark.emulator
 
@@ -230,3 +236,56 @@ def test_operation_headers_point_at_the_polling_route(azure_http: Emulator) -> N
     assert matched is not None
     assert operations.find(matched["operation_id"].upper()) is operation
     assert operation.body()["status"] == "InProgress"
+
+
+WIDGETS = "Contoso.Widgets/widgets"
+
+
+class Widgets(ArmProvider):
+    """A new ARM resource type in one class (the README's outline), with its own host kind."""
+
+    HOSTS: ClassVar[dict[str, str]] = {"widgets": r"(?P<account>[a-z0-9]+)\.widgets\.localhost"}
+    VERSIONED: ClassVar[dict[str, tuple[str, str]]] = {
+        "widgets": ("arm", r"(?i)/providers/Contoso\.Widgets/widgets")
+    }
+    ROLES: ClassVar[tuple[RoleDefinition, ...]] = (
+        RoleDefinition("Widget Reader", actions=(f"{WIDGETS}/read",)),
+    )
+
+    def register(self, router: Router) -> None:
+        self.arm_route(router, "GET", RG_PATH + r"/providers/Contoso\.Widgets/widgets", self.list)
+
+    async def list(self, request: web.Request, subscription: str, rg: str) -> web.Response:
+        scope = f"{self.subscription_scope(subscription)}/resourceGroups/{rg}"
+        refused = self.check(request, subscription, f"{WIDGETS}/read", scope, rg)
+        if refused is not None:
+            return refused
+        widgets = list(self.emulator.state.table(WIDGETS).values())
+        return self.page(request, widgets, lambda widget: widget)
+
+
+def test_a_new_service_is_one_class(tmp_path: Path) -> None:
+    classes = {**service_classes(), "widgets": Widgets}
+    with Emulator(Seed.default(), workdir=tmp_path, docker=False, services=classes) as azure:
+        azure.state.table(WIDGETS).update({f"w{i}": {"name": f"w{i}"} for i in range(3)})
+        azure.services["widgets"].page_size = 2
+        path = f"/subscriptions/{azure.state.subscription_id}/resourceGroups/demo-rg"
+        path += "/providers/Contoso.Widgets/widgets"
+        token = deployer_token(azure)
+
+        names, pages = follow(azure, token, path, "2024-01-01")
+        azure.state.grant(DEPLOYER, "Widget Reader", "/")  # the service's role is assignable
+        elsewhere = arm(
+            azure, "GET", path.replace("demo-rg", "nope"), token, **{"api-version": "2024-01-01"}
+        )
+        azure.api_versions.served = {"widgets": ("2023-01-01",)}  # its type can be narrowed
+        refused = arm(azure, "GET", path, token, **{"api-version": "2024-01-01"})
+
+    assert (names, pages) == (["w0", "w1", "w2"], 2)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "NoRegisteredProviderFound"
+    assert refused.headers["x-ms-request-id"]
+    # Widget Reader at "/" lets the check past the role to the (missing) group.
+    assert elsewhere.status_code == 404, elsewhere.text
+    assert elsewhere.json()["error"]["code"] == "ResourceGroupNotFound"
+    assert azure.router.host_kind("acme.widgets.localhost") == ("widgets", {"account": "acme"})

@@ -245,7 +245,6 @@ class ArmProvider(ServiceBase):
         request: web.Request,
         items: Sequence[Any],
         view: Callable[[Any], dict[str, Any]],
-        extra: dict[str, Any] | None = None,
     ) -> web.Response:
         """`page_size` items from `$skiptoken` on, with `nextLink` when more follow."""
         try:
@@ -254,7 +253,7 @@ class ArmProvider(ServiceBase):
             return arm_error(400, "InvalidSkipToken", "The skip token is invalid.")  # [inferred]
         chosen = items[offset : offset + self.page_size]
         with self.emulator.state.lock:
-            body: dict[str, Any] = {"value": [view(item) for item in chosen], **(extra or {})}
+            body: dict[str, Any] = {"value": [view(item) for item in chosen]}
         if offset + self.page_size < len(items):
             query = {k: v for k, v in request.query.items() if k != "$skiptoken"}
             query["$skiptoken"] = str(offset + self.page_size)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-import re
 import secrets
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from . import hosts
-from .api_versions import ServedVersions
+from .api_versions import ResourceTypes, ServedVersions
 from .arm_provider import arm_headers
 from .certs import Pki, make_pki
 from .faults import Faults
@@ -59,21 +58,22 @@ def service_classes() -> dict[str, type[ServiceBase]]:
     }
 
 
-# Host kind -> regex on the host name, from every service's `HOSTS`.
-HOST_PATTERNS = {
-    kind: pattern for cls in service_classes().values() for kind, pattern in cls.HOSTS.items()
-}
+ServiceClasses = Mapping[str, type[ServiceBase]]
 
 
-# Resource type -> (host kind, path pattern) whose api-versions a test may narrow.
-RESOURCE_TYPES = {
-    kind: where for cls in service_classes().values() for kind, where in cls.VERSIONED.items()
-}
+def host_patterns(classes: ServiceClasses) -> dict[str, str]:
+    """Host kind -> regex on the host name, from every service's `HOSTS`."""
+    return {kind: pattern for cls in classes.values() for kind, pattern in cls.HOSTS.items()}
 
 
-def host_kind(host: str) -> str:
-    """The kind of an emulated host (`arm`, `vault`, ...), "" for none."""
-    return next((k for k, p in HOST_PATTERNS.items() if re.fullmatch(p, host)), "")
+def resource_types(classes: ServiceClasses) -> ResourceTypes:
+    """Resource type -> (host kind, path pattern) whose api-versions a test may narrow."""
+    return {kind: where for cls in classes.values() for kind, where in cls.VERSIONED.items()}
+
+
+# Those of the standard services.
+HOST_PATTERNS = host_patterns(service_classes())
+RESOURCE_TYPES = resource_types(service_classes())
 
 
 # Paths of the control API (control.py): never faulted, never recorded.
@@ -104,6 +104,7 @@ class Emulator:
         port: int = 0,
         bind: str = "127.0.0.1",
         docker: bool = True,
+        services: ServiceClasses | None = None,
     ) -> None:
         self.seed = seed
         self.state = State(seed)
@@ -117,11 +118,14 @@ class Emulator:
         self.faults = Faults()
         # The secret of the control API (`X-Emulator-Token`), for callers in other processes.
         self.control_token = secrets.token_urlsafe(32)
-        self.router = Router(HOST_PATTERNS)
+        # The service classes (default: SERVICE_MODULES'); a test may add its own.
+        classes = dict(services) if services is not None else service_classes()
+        self.router = Router(host_patterns(classes))
         self.requests: list[RequestRecord] = []
-        self.api_versions = ServedVersions(RESOURCE_TYPES)  # all, unless a test narrows them
+        # Every version, unless a test narrows them.
+        self.api_versions = ServedVersions(resource_types(classes))
         self.pki: Pki | None = None
-        self.services: dict[str, Any] = {name: cls(self) for name, cls in service_classes().items()}
+        self.services: dict[str, Any] = {name: cls(self) for name, cls in classes.items()}
         for service in self.services.values():
             self.state.add_roles(service.ROLES)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -276,7 +280,7 @@ class Emulator:
             response = json_response(body, rule.status, dict(rule.headers))
         elif not control and (
             refused := self.api_versions.refusal(
-                host_kind(host), request.path, request.query_string
+                self._host_kind(host), request.path, request.query_string
             )
         ):
             response = refused  # an api-version this cloud does not serve (api_versions.py)
@@ -304,7 +308,7 @@ class Emulator:
                     )
         if control:
             return response
-        if host_kind(host) == "arm":
+        if self._host_kind(host) == "arm":
             arm_headers(request, response)  # ARM's front door answers faults and 404s too
         self.requests.append(
             RequestRecord(
@@ -318,6 +322,11 @@ class Emulator:
             )
         )
         return response
+
+    def _host_kind(self, host: str) -> str:
+        """The kind of an emulated host (`arm`, `vault`, ...), "" for none."""
+        found = self.router.host_kind(host)
+        return found[0] if found else ""
 
     def _unrouted(self, request: web.Request, reason: str) -> web.Response:
         if reason == "method":
