@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.emulator import aci_runtime
-from tests.emulator.server import Emulator
-from tests.emulator.state import Seed
+from localazure import aci_runtime
+from localazure.server import Emulator
+from localazure.state import Seed
 from tests.harness.workflow import Event, read_outputs, step_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.emulator.server import Emulator
+    from localazure.server import Emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCK = REPO_ROOT / "requirements" / "azcli.lock"

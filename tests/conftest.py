@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.server import Emulator
-from tests.emulator.state import Seed
+from localazure.server import Emulator
+from localazure.state import Seed
 
 
 def _in_ci() -> bool:
@@ -31,7 +31,7 @@ def docker_client():  # type: ignore[no-untyped-def]
     """A Docker Engine API client, or fail/skip when no engine answers."""
     import docker
 
-    from tests.emulator.dockerd import DockerdUnavailable, ensure_dockerd
+    from localazure.dockerd import DockerdUnavailable, ensure_dockerd
 
     try:
         ensure_dockerd()  # starts dockerd when none answers and we may (root, installed)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 from tests.runner_log import Step, read_step
 
 # A JWT (GitHub ID token, Entra token, ACR refresh token) anywhere in what a user can read.

@@ -20,11 +20,11 @@ import requests
 from aiohttp import web
 from yarl import URL
 
-from tests.emulator.arm import RG as RG_PATH
-from tests.emulator.arm_provider import ArmProvider, Operations
-from tests.emulator.server import Emulator, service_classes
-from tests.emulator.state import RoleDefinition, Seed
-from tests.emulator.web import Router
+from localazure.arm import RG as RG_PATH
+from localazure.arm_provider import ArmProvider, Operations
+from localazure.server import Emulator, service_classes
+from localazure.state import RoleDefinition, Seed
+from localazure.web import Router
 
 pytestmark = pytest.mark.emulator
 

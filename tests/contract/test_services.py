@@ -6,15 +6,15 @@ import socket
 
 import pytest
 
-from tests.emulator.arm_provider import ArmProvider
-from tests.emulator.server import (
+from localazure.arm_provider import ArmProvider
+from localazure.server import (
     HOST_PATTERNS,
     RESOURCE_TYPES,
     SERVICE_MODULES,
     Emulator,
     service_classes,
 )
-from tests.emulator.service import ServiceBase
+from localazure.service import ServiceBase
 
 pytestmark = pytest.mark.emulator
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from localazure.server import Emulator
 from tests.conftest import unavailable
-from tests.emulator.server import Emulator
 from tests.harness.container_action import (
     DOCKER,
     LOCAL_BUILD_ARGS,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 from tests.harness.workflow import REGISTRY, Event
 
 from .conftest import PYTHON_IMAGE, ROOT, Step, commit_sha, hello_inputs

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 from tests.harness.container_action import (
     DOCKER,
     SIGINT_WAIT_SECONDS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tests.emulator.__main__ import docker_ready, serve, serve_parser
+from localazure.__main__ import docker_ready, serve, serve_parser
 
 from .workflow import default_inputs
 

@@ -8,8 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tests.emulator.server import Emulator
-from tests.emulator.state import Seed
+from localazure.server import Emulator
+from localazure.state import Seed
 
 from .container_action import RunnerFolders, build_action_image, run_container_action
 from .workflow import read_outputs, step_env

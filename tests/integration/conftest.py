@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from acr_action.__main__ import main
+from localazure.server import Emulator
 from tests.conftest import unavailable
-from tests.emulator.server import Emulator
 from tests.harness.workflow import Event, step_env
 from tests.leaks import JWT, as_the_runner_shows, known_secrets
 from tests.runner_log import Step

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 from tests.harness.workflow import REGISTRY, RESOURCE_GROUP
 
 from .conftest import Run

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.emulator.server import Emulator
-from tests.emulator.state import SecretVersion
+from localazure.server import Emulator
+from localazure.state import SecretVersion
 from tests.harness.workflow import DEPLOYER, REGISTRY, VAULT, Event
 
 from .conftest import Run

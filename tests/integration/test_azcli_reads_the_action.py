@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from localazure.server import Emulator
 from tests.azcli import AzureCli, OutsideTrap, installed_or_unavailable
-from tests.emulator.server import Emulator
 from tests.harness.workflow import DEPLOYER, REGISTRY
 
 from .conftest import Run

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from acr_action.preview import marker
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 from tests.harness.workflow import Event, step_env
 
 from .conftest import Run

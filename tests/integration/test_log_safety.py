@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 from tests.harness.workflow import VAULT
 from tests.leaks import known_secrets
 

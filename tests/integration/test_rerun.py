@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 from tests.harness.checkout import check_out, origin_repository
 from tests.harness.workflow import Event
 

@@ -1,4 +1,4 @@
-"""`python -m tests.emulator serve`: the local Azure from the command line."""
+"""`python -m localazure serve`: the local Azure from the command line."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def docker_ready() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run."""
-    parser = argparse.ArgumentParser(prog="python -m tests.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m localazure", description=__doc__)
     serve_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     if not docker_ready():
