@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.emulator.dockerd import ensure_dockerd
+from localazure.dockerd import ensure_dockerd
 
 from . import azcli, image, sweep
 from .harness import (

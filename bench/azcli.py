@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from tests.azcli import AzureCli, CliFailed, OutsideTrap, ensure_installed
-from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP, VAULT
+from tests.harness.workflow import REGISTRY, RESOURCE_GROUP, VAULT
 
 from .harness import DOCKER, PULL_SP, PULL_SP_SECRET, Bench
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.emulator import aci_runtime
-from tests.emulator.server import Emulator
-from tests.emulator.state import Seed
-from tests.emulator.workflow import Event, read_outputs, step_env
+from localazure import aci_runtime
+from localazure.server import Emulator
+from localazure.state import Seed
+from tests.harness.workflow import Event, read_outputs, step_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("ACR_ACTION_CACHE", REPO_ROOT / ".cache")) / "bench"

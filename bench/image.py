@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.emulator.container_action import LOCAL_BUILD_ARGS
-from tests.emulator.distribution import free_port
+from localazure.distribution import free_port
+from tests.harness.container_action import LOCAL_BUILD_ARGS
 
 from .harness import DOCKER, REPO_ROOT, say
 

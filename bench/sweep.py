@@ -22,9 +22,9 @@ from pathlib import Path
 
 from acr_action.__main__ import main
 from acr_action.preview import TAG_CREATED, TAG_PR, TAG_REPOSITORY, stamp
-from tests.emulator.server import Emulator
-from tests.emulator.state import Seed
-from tests.emulator.workflow import RESOURCE_GROUP, Event, step_env
+from localazure.server import Emulator
+from localazure.state import Seed
+from tests.harness.workflow import RESOURCE_GROUP, Event, step_env
 
 REPO = "octo-org/iris-api"
 TOKEN = "ghs_benchmarkToken0001"  # noqa: S105 - accepted by the local emulator only

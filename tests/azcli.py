@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.emulator.server import Emulator
+    from localazure.server import Emulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCK = REPO_ROOT / "requirements" / "azcli.lock"
@@ -121,7 +121,7 @@ def ensure_installed(
 
 def installed_or_unavailable() -> Path:
     """`ensure_installed()` for a fixture: a failure fails the test in CI and skips it elsewhere."""
-    from tests.harness import unavailable
+    from tests.shared import unavailable
 
     try:
         return ensure_installed(print)

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.harness import BUSYBOX_IMAGE, StepResult, unavailable
+from tests.shared import BUSYBOX_IMAGE, StepResult, unavailable
 
 if TYPE_CHECKING:
-    from tests.emulator.server import Emulator
+    from localazure.server import Emulator
 
 # The e2e checks (assert_deployed, ...) live in a plain module; pytest rewrites the asserts of
 # test modules and conftest files only, so it is registered to report its values the same way.
@@ -32,7 +32,7 @@ def docker_client():  # type: ignore[no-untyped-def]
     """A Docker Engine API client, or fail/skip when no engine answers."""
     import docker
 
-    from tests.emulator.dockerd import DockerdUnavailable, ensure_dockerd
+    from localazure.dockerd import DockerdUnavailable, ensure_dockerd
 
     try:
         ensure_dockerd()  # starts dockerd when none answers and we may (root, installed)
@@ -57,8 +57,8 @@ def docker_engine():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def azure(tmp_path_factory: pytest.TempPathFactory, docker_engine: object) -> Iterator[Emulator]:
     """The local Azure with the demo seed, its registry and its container runtime."""
-    from tests.emulator.server import Emulator
-    from tests.emulator.state import Seed
+    from localazure.server import Emulator
+    from localazure.state import Seed
 
     workdir = tmp_path_factory.mktemp("local-azure")
     with Emulator(Seed.default(), workdir=workdir) as emulator:
@@ -68,8 +68,8 @@ def azure(tmp_path_factory: pytest.TempPathFactory, docker_engine: object) -> It
 @pytest.fixture(scope="session")
 def azure_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """The local Azure without Docker: identity, ARM reads, Key Vault, GitHub (contract tests)."""
-    from tests.emulator.server import Emulator
-    from tests.emulator.state import Seed
+    from localazure.server import Emulator
+    from localazure.state import Seed
 
     workdir = tmp_path_factory.mktemp("local-azure-http")
     with Emulator(Seed.default(), workdir=workdir, docker=False) as emulator:
@@ -91,7 +91,7 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-# The fixtures the integration and end-to-end suites share (tests/harness.py says how): each
+# The fixtures the integration and end-to-end suites share (tests/shared.py says how): each
 # suite's conftest.py defines `run_action`, and these use whichever the requesting test sees.
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from tests.runner_log import Step, read_step
 
 if TYPE_CHECKING:
-    from tests.emulator.server import Emulator
+    from localazure.server import Emulator
 
 # A JWT (GitHub ID token, Entra token, ACR refresh token) anywhere in what a user can read.
 JWT = re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+")

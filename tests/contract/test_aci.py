@@ -36,9 +36,9 @@ from azure.mgmt.containerinstance.models import (
     ResourceRequirements,
 )
 
-from tests.emulator.aci_runtime import LABEL_EMULATOR, LABEL_GROUP
-from tests.emulator.auth import issue_access_token
-from tests.emulator.server import Emulator
+from localazure.aci_runtime import LABEL_EMULATOR, LABEL_GROUP
+from localazure.auth import issue_access_token
+from localazure.server import Emulator
 
 pytestmark = [pytest.mark.emulator, pytest.mark.docker]
 

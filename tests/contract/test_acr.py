@@ -20,9 +20,9 @@ import jwt
 import pytest
 import requests
 
-from tests.emulator.auth import issue_access_token
-from tests.emulator.server import Emulator
-from tests.emulator.state import App
+from localazure.auth import issue_access_token
+from localazure.server import Emulator
+from localazure.state import App
 
 pytestmark = pytest.mark.emulator
 

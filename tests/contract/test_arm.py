@@ -15,7 +15,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ClientSecretCredential
 from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 
 pytestmark = pytest.mark.emulator
 

@@ -27,9 +27,9 @@ from typing import Any
 import jwt
 import pytest
 
+from localazure.aci_runtime import LABEL_EMULATOR
+from localazure.server import Emulator
 from tests.azcli import AzureCli, OutsideTrap, installed_or_unavailable
-from tests.emulator.aci_runtime import LABEL_EMULATOR
-from tests.emulator.server import Emulator
 
 pytestmark = pytest.mark.emulator
 

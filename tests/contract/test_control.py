@@ -12,8 +12,8 @@ from azure.identity import ClientAssertionCredential
 from azure.keyvault.secrets import SecretClient
 from azure.keyvault.secrets._shared import http_challenge_cache
 
-from tests.emulator.auth import issue_access_token
-from tests.emulator.control import (
+from localazure.auth import issue_access_token
+from localazure.control import (
     CA_VARIABLE,
     TOKEN_HEADER,
     TOKEN_VARIABLE,
@@ -22,7 +22,7 @@ from tests.emulator.control import (
     ControlError,
     control_env,
 )
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 
 pytestmark = pytest.mark.emulator
 

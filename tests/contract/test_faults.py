@@ -19,7 +19,7 @@ from azure.keyvault.secrets import SecretClient
 from azure.keyvault.secrets._shared import http_challenge_cache
 from azure.mgmt.containerregistry import ContainerRegistryManagementClient
 
-from tests.emulator.server import Emulator, RequestRecord
+from localazure.server import Emulator, RequestRecord
 
 pytestmark = pytest.mark.emulator
 

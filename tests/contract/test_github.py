@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 
 pytestmark = pytest.mark.emulator
 

@@ -16,8 +16,8 @@ import requests
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import ClientAssertionCredential, ClientSecretCredential
 
-from tests.emulator.server import Emulator
-from tests.emulator.tokens import SigningKey
+from localazure.server import Emulator
+from localazure.tokens import SigningKey
 
 pytestmark = pytest.mark.emulator
 

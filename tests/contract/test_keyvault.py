@@ -15,7 +15,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.identity import ClientAssertionCredential
 from azure.keyvault.secrets import SecretClient
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 
 pytestmark = pytest.mark.emulator
 

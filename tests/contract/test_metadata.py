@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 
 pytestmark = pytest.mark.emulator
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from actions_toolkit.oidc_utils import OidcClient
 
-from tests.emulator.server import Emulator
+from localazure.server import Emulator
 
 pytestmark = pytest.mark.emulator
 

@@ -1,7 +1,7 @@
 """The action as GitHub runs it: the image built from the Dockerfile, one `docker run` per step.
 
 The runner contract (actions/runner `ContainerActionHandler`, modelled in
-`tests/emulator/container_action.py`): the working directory is `/github/workspace`; the Docker
+`tests/harness/container_action.py`): the working directory is `/github/workspace`; the Docker
 socket, `/github/runner_temp`, `/github/home`, `/github/workflow`, `/github/file_commands` and
 `/github/workspace` are mounted; `HOME=/github/home`; every environment value that is a host path
 under those folders (the file commands, the event payload, `RUNNER_TEMP`, inputs) arrives as the
@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.container_action import (
+from localazure.server import Emulator
+from tests.harness.container_action import (
     DOCKER,
     LOCAL_BUILD_ARGS,
     RunnerFolders,
@@ -30,9 +31,7 @@ from tests.emulator.container_action import (
     run_container_action,
     with_action_defaults,
 )
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import REGISTRY, Event, step_env
-from tests.harness import BUSYBOX_IMAGE, CONFIG_PREFIX, unavailable
+from tests.harness.workflow import REGISTRY, Event, step_env
 from tests.leaks import (
     JWT,
     as_the_runner_shows,
@@ -40,6 +39,7 @@ from tests.leaks import (
     known_secrets,
     secure_inputs,
 )
+from tests.shared import BUSYBOX_IMAGE, CONFIG_PREFIX, unavailable
 
 from .steps import PYTHON_IMAGE, ROOT, Run
 

@@ -1,7 +1,7 @@
 """What the end-to-end tests share: a step's result (`Run`), the images, how to check a deploy.
 
 The fixtures that run the step live in conftest.py, under the names both step suites use
-(tests/harness.py). tests/conftest.py registers this module for pytest's assertion rewriting, so
+(tests/shared.py). tests/conftest.py registers this module for pytest's assertion rewriting, so
 a failing check here shows its values as it would in a test module.
 """
 
@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.emulator.container_action import RunnerFolders
-from tests.emulator.workflow import REGISTRY
-from tests.harness import BUSYBOX_IMAGE, StepResult
+from tests.harness.container_action import RunnerFolders
+from tests.harness.workflow import REGISTRY
+from tests.shared import BUSYBOX_IMAGE, StepResult
 
 if TYPE_CHECKING:
-    from tests.emulator.server import Emulator
+    from localazure.server import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON_IMAGE = "acr-action-local/python:3.11-bookworm"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import REGISTRY, Event
+from localazure.server import Emulator
+from tests.harness.workflow import REGISTRY, Event
 
 from .steps import (
     PYTHON_IMAGE,

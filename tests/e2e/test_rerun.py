@@ -1,6 +1,6 @@
 """In the action image (no git), a rerun of one checked-out commit is a no-op for every trigger.
 
-The workspace is made with the git commands of actions/checkout (tests/emulator/checkout.py); the
+The workspace is made with the git commands of actions/checkout (tests/harness/checkout.py); the
 image reads the commit time from that `.git` without a git binary.
 """
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.checkout import check_out, origin_repository
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import Event
+from localazure.server import Emulator
+from tests.harness.checkout import check_out, origin_repository
+from tests.harness.workflow import Event
 
 from .steps import Run, hello_inputs
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.container_action import (
+from localazure.server import Emulator
+from tests.harness.container_action import (
     DOCKER,
     SIGINT_WAIT_SECONDS,
     SIGTERM_WAIT_SECONDS,
@@ -26,8 +27,7 @@ from tests.emulator.container_action import (
     cancel_like_the_runner,
     container_exists,
 )
-from tests.emulator.server import Emulator
-from tests.harness import BUSYBOX_IMAGE, CONFIG_PREFIX
+from tests.shared import BUSYBOX_IMAGE, CONFIG_PREFIX
 
 from .steps import Run, assert_deployed, hello_inputs, serves
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from acr_action.__main__ import main
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import Event, step_env
+from localazure.server import Emulator
+from tests.harness.workflow import Event, step_env
 from tests.leaks import as_the_runner_shows, assert_nothing_leaked, known_secrets, secure_inputs
 
 from .steps import Run, leftover_docker_configs

@@ -1,7 +1,7 @@
 """What the integration tests share: a step's result (`Run`) and what a step leaves behind.
 
 The fixtures that run the step live in conftest.py, under the names both step suites use
-(tests/harness.py).
+(tests/shared.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.harness import CONFIG_PREFIX, StepResult
+from tests.shared import CONFIG_PREFIX, StepResult
 
 
 def leftover_docker_configs(runner_temp: str) -> set[str]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP
+from localazure.server import Emulator
+from tests.harness.workflow import REGISTRY, RESOURCE_GROUP
 
 from .steps import Run
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.emulator.server import Emulator
-from tests.emulator.state import SecretVersion
-from tests.emulator.workflow import DEPLOYER, REGISTRY, VAULT, Event
+from localazure.server import Emulator
+from localazure.state import SecretVersion
+from tests.harness.workflow import DEPLOYER, REGISTRY, VAULT, Event
 
 from .steps import Run
 

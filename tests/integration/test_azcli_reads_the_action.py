@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from localazure.server import Emulator
 from tests.azcli import AzureCli, OutsideTrap, installed_or_unavailable
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import DEPLOYER, REGISTRY
+from tests.harness.workflow import DEPLOYER, REGISTRY
 
 from .steps import Run
 

@@ -1,7 +1,7 @@
 """Clouds other than public Azure: older api-versions, and Azure Stack Hub's metadata and services.
 
-The emulator plays a cloud that serves only some api-versions (tests/emulator/api_versions.py)
-or that answers metadata in Azure Stack Hub's shape (tests/emulator/metadata.py).
+The emulator plays a cloud that serves only some api-versions (localazure/api_versions.py)
+or that answers metadata in Azure Stack Hub's shape (localazure/metadata.py).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.emulator.api_versions import HYBRID_PROFILE, RESOURCE_TYPES
-from tests.emulator.server import Emulator
+from localazure.api_versions import HYBRID_PROFILE
+from localazure.server import RESOURCE_TYPES, Emulator
 
 from .steps import Run
 

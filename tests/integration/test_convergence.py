@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 
 from acr_action.preview import marker
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import Event, step_env
+from localazure.server import Emulator
+from tests.harness.workflow import Event, step_env
 
 from .steps import Run
 from .test_faults import PROBE_PATH, add_probe_cgi

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from acr_action import deploy
-from tests.emulator.faults import FaultRule
-from tests.emulator.server import Emulator, RequestRecord
+from localazure.faults import FaultRule
+from localazure.server import Emulator, RequestRecord
 
 from .steps import Run
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import VAULT
-from tests.harness import BUSYBOX_IMAGE
+from localazure.server import Emulator
+from tests.harness.workflow import VAULT
 from tests.leaks import known_secrets
+from tests.shared import BUSYBOX_IMAGE
 
 from .steps import Run
 

@@ -1,6 +1,6 @@
 """Pull-request previews end to end: tags, the sticky comment, delete, sweep, forks, limits, races.
 
-The GitHub side is the emulator's REST subset (`tests/emulator/github.py`); preview groups that
+The GitHub side is the emulator's REST subset (`localazure/github.py`); preview groups that
 only need to exist (for sweep and limits) are placed with `aci.add_group`, which never runs a
 container.
 """
@@ -22,9 +22,9 @@ from acr_action.preview import (
     marker,
     stamp,
 )
-from tests.emulator.github import Comment
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import REGISTRY, RESOURCE_GROUP, Event
+from localazure.github import Comment
+from localazure.server import Emulator
+from tests.harness.workflow import REGISTRY, RESOURCE_GROUP, Event
 
 from .steps import Run
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import DEPLOYER, REGISTRY
+from localazure.server import Emulator
+from tests.harness.workflow import DEPLOYER, REGISTRY
 
 from .steps import Run
 
@@ -245,7 +245,7 @@ def test_exchange_token_takes_a_token_the_caller_already_has(
 ) -> None:
     """The bench's `az acr login` stand-in exchanges the Azure CLI's ARM token as it is."""
     from acr_action.registry import exchange_token
-    from tests.emulator.auth import issue_access_token
+    from localazure.auth import issue_access_token
 
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(azure.ca_path))
     deployer = azure.state.app(DEPLOYER)

@@ -1,6 +1,6 @@
 """A rerun of the same commit is a no-op for every trigger: same image digest, no ACI update.
 
-The workspace is a real actions/checkout result (a depth-1 fetch, tests/emulator/checkout.py),
+The workspace is a real actions/checkout result (a depth-1 fetch, tests/harness/checkout.py),
 and the step's PATH holds only the docker CLI, as in the action image, which has no git: the
 image's `created` time must come from `.git` itself. Only `push` events carry a commit time in
 their payload; `pull_request`, `workflow_dispatch` and `schedule` do not.
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.checkout import check_out, origin_repository
-from tests.emulator.server import Emulator
-from tests.emulator.workflow import Event
+from localazure.server import Emulator
+from tests.harness.checkout import check_out, origin_repository
+from tests.harness.workflow import Event
 
 from .steps import Run
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.dockerd import (
+from localazure.dockerd import (
     DOCKERD_ARGS,
     DockerdUnavailable,
     Host,

@@ -15,7 +15,7 @@ import pytest
 from acr_action.github_context import github_context
 from acr_action.orchestrate import source_date
 from acr_action.source import commit_time
-from tests.emulator.checkout import check_out, git, origin_repository
+from tests.harness.checkout import check_out, git, origin_repository
 
 COMMITTED = "2026-11-20T08:15:00+00:00"
 COMMIT_TIME = dt.datetime(2026, 11, 20, 8, 15, tzinfo=dt.UTC)

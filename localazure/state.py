@@ -11,7 +11,7 @@ import fnmatch
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -32,77 +32,14 @@ class RoleDefinition:
     data_actions: tuple[str, ...] = ()
 
 
-REPO_METADATA_READ = "Microsoft.ContainerRegistry/registries/repositories/metadata/read"
-REPO_CONTENT_READ = "Microsoft.ContainerRegistry/registries/repositories/content/read"
-REPO_METADATA_WRITE = "Microsoft.ContainerRegistry/registries/repositories/metadata/write"
-REPO_CONTENT_WRITE = "Microsoft.ContainerRegistry/registries/repositories/content/write"
-REPO_CONTENT_DELETE = "Microsoft.ContainerRegistry/registries/repositories/content/delete"
-
-# The subset of Azure's built-in roles the action's setup uses. Contributor has no data actions,
-# so it cannot read Key Vault secrets (as in Azure); ACR pull/push are control-plane actions.
+# Azure's general built-in roles; each service adds its own (`ServiceBase.ROLES`). Contributor
+# has no data actions, so it cannot read Key Vault secrets (as in Azure).
 ROLES: dict[str, RoleDefinition] = {
     role.name.lower(): role
     for role in (
         RoleDefinition("Owner", actions=("*",)),
         RoleDefinition("Contributor", actions=("*",)),
         RoleDefinition("Reader", actions=("*/read",)),
-        RoleDefinition("AcrPull", actions=("Microsoft.ContainerRegistry/registries/pull/read",)),
-        RoleDefinition(
-            "AcrPush",
-            actions=(
-                "Microsoft.ContainerRegistry/registries/pull/read",
-                "Microsoft.ContainerRegistry/registries/push/write",
-            ),
-        ),
-        # The roles of registries in "RBAC Registry + ABAC Repository Permissions" mode: data
-        # actions only, and the only ones such a registry honours on its repositories
-        # (container-registry-rbac-abac-repository-permissions; azure-rbac-catalog.org role
-        # 2efddaa5-... for Contributor's list).
-        RoleDefinition(
-            "Container Registry Repository Reader",
-            data_actions=(REPO_METADATA_READ, REPO_CONTENT_READ),
-        ),
-        RoleDefinition(
-            "Container Registry Repository Writer",
-            data_actions=(
-                REPO_METADATA_READ,
-                REPO_CONTENT_READ,
-                REPO_METADATA_WRITE,
-                REPO_CONTENT_WRITE,
-            ),
-        ),
-        RoleDefinition(
-            "Container Registry Repository Contributor",
-            data_actions=(
-                REPO_METADATA_READ,
-                REPO_CONTENT_READ,
-                REPO_METADATA_WRITE,
-                REPO_CONTENT_WRITE,
-                "Microsoft.ContainerRegistry/registries/repositories/metadata/delete",
-                REPO_CONTENT_DELETE,
-            ),
-        ),
-        RoleDefinition(
-            "Container Registry Repository Catalog Lister",
-            data_actions=("Microsoft.ContainerRegistry/registries/catalog/read",),
-        ),
-        RoleDefinition(
-            "Key Vault Secrets User",
-            data_actions=(
-                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
-                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
-            ),
-        ),
-        RoleDefinition(
-            "Key Vault Secrets Officer",
-            actions=("Microsoft.KeyVault/vaults/secrets/*",),
-            data_actions=("Microsoft.KeyVault/vaults/secrets/*",),
-        ),
-        RoleDefinition(
-            "Key Vault Administrator",
-            actions=("Microsoft.KeyVault/*",),
-            data_actions=("Microsoft.KeyVault/vaults/*",),
-        ),
     )
 }
 
@@ -299,8 +236,25 @@ class State:
         self.vaults = {v.name.lower(): v for v in seed.vaults}
         self.apps = {a.client_id.lower(): a for a in seed.apps}
         self.role_assignments = list(seed.role_assignments)
-        # Container groups are owned by the ACI service module; keyed by lower-case resource id.
-        self.container_groups: dict[str, Any] = {}
+        # The built-in roles: the general ones, then those the services add (`add_roles`).
+        self.roles = dict(ROLES)
+        # Resources that services own, per resource type, keyed by lower-case resource id.
+        self.resources: dict[str, dict[str, Any]] = {}
+
+    def add_roles(self, roles: Iterable[RoleDefinition]) -> None:
+        """Make these built-in roles assignable (a service's `ROLES`)."""
+        with self.lock:
+            self.roles.update((role.name.lower(), role) for role in roles)
+
+    def table(self, resource_type: str) -> dict[str, Any]:
+        """The live resources of one type (e.g. `Microsoft.ContainerInstance/containerGroups`)."""
+        with self.lock:
+            return self.resources.setdefault(resource_type.lower(), {})
+
+    @property
+    def container_groups(self) -> dict[str, Any]:
+        """ACI's container groups (the table `aci.py` keeps)."""
+        return self.table("Microsoft.ContainerInstance/containerGroups")
 
     # --- lookups ---------------------------------------------------------------------------
     def app(self, client_id: str) -> App | None:
@@ -364,9 +318,9 @@ class State:
     # --- RBAC ----------------------------------------------------------------------------
     def grant(self, principal: str, role: str, scope: str) -> RoleAssignment:
         """Add a role assignment (tests use this to change permissions mid-run)."""
-        if role.lower() not in ROLES:
+        if role.lower() not in self.roles:
             raise KeyError(
-                f"unknown role {role!r}; known: {sorted(r.name for r in ROLES.values())}"
+                f"unknown role {role!r}; known: {sorted(r.name for r in self.roles.values())}"
             )
         assignment = RoleAssignment(principal, role, scope)
         with self.lock:
@@ -392,7 +346,9 @@ class State:
             for ra in self.role_assignments:
                 if ra.principal.lower() not in ids or not _scope_contains(ra.scope, scope):
                     continue
-                role = ROLES[ra.role.lower()]
+                role = self.roles.get(ra.role.lower())
+                if role is None:
+                    continue  # a seed may name a role of a service this emulator lacks
                 if _matches(role.data_actions if data_action else role.actions, action):
                     return True
         return False

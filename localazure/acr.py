@@ -44,7 +44,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
 import jwt
@@ -53,14 +53,8 @@ from multidict import CIMultiDict
 
 from .auth import ACR_AUDIENCE, acr_exchange_audiences
 from .distribution import DistributionRegistry, TokenAuth
-from .state import (
-    ABAC_REPOSITORY_PERMISSIONS,
-    REPO_CONTENT_DELETE,
-    REPO_CONTENT_READ,
-    REPO_CONTENT_WRITE,
-    App,
-    Registry,
-)
+from .service import ServiceBase
+from .state import ABAC_REPOSITORY_PERMISSIONS, REGISTRY_DOMAIN, App, Registry, RoleDefinition
 from .tokens import new_jti, now
 from .web import json_response
 
@@ -147,14 +141,72 @@ def parse_scopes(values: list[str]) -> list[tuple[str, str, list[str]]]:
     return parsed
 
 
-class Service:
+REPO_METADATA_READ = "Microsoft.ContainerRegistry/registries/repositories/metadata/read"
+REPO_CONTENT_READ = "Microsoft.ContainerRegistry/registries/repositories/content/read"
+REPO_METADATA_WRITE = "Microsoft.ContainerRegistry/registries/repositories/metadata/write"
+REPO_CONTENT_WRITE = "Microsoft.ContainerRegistry/registries/repositories/content/write"
+REPO_CONTENT_DELETE = "Microsoft.ContainerRegistry/registries/repositories/content/delete"
+
+
+class Service(ServiceBase):
     """The ACR login servers: token endpoints and the `/v2/` proxy to Distribution."""
 
+    HOSTS: ClassVar[dict[str, str]] = {"acr": rf"(?P<registry>[a-z0-9]+)\.{REGISTRY_DOMAIN}"}
+    # AcrPull/AcrPush are control-plane actions.
+    ROLES: ClassVar[tuple[RoleDefinition, ...]] = (
+        RoleDefinition("AcrPull", actions=("Microsoft.ContainerRegistry/registries/pull/read",)),
+        RoleDefinition(
+            "AcrPush",
+            actions=(
+                "Microsoft.ContainerRegistry/registries/pull/read",
+                "Microsoft.ContainerRegistry/registries/push/write",
+            ),
+        ),
+        # The roles of registries in "RBAC Registry + ABAC Repository Permissions" mode: data
+        # actions only, and the only ones such a registry honours on its repositories
+        # (container-registry-rbac-abac-repository-permissions; azure-rbac-catalog.org role
+        # 2efddaa5-... for Contributor's list).
+        RoleDefinition(
+            "Container Registry Repository Reader",
+            data_actions=(REPO_METADATA_READ, REPO_CONTENT_READ),
+        ),
+        RoleDefinition(
+            "Container Registry Repository Writer",
+            data_actions=(
+                REPO_METADATA_READ,
+                REPO_CONTENT_READ,
+                REPO_METADATA_WRITE,
+                REPO_CONTENT_WRITE,
+            ),
+        ),
+        RoleDefinition(
+            "Container Registry Repository Contributor",
+            data_actions=(
+                REPO_METADATA_READ,
+                REPO_CONTENT_READ,
+                REPO_METADATA_WRITE,
+                REPO_CONTENT_WRITE,
+                "Microsoft.ContainerRegistry/registries/repositories/metadata/delete",
+                REPO_CONTENT_DELETE,
+            ),
+        ),
+        RoleDefinition(
+            "Container Registry Repository Catalog Lister",
+            data_actions=("Microsoft.ContainerRegistry/registries/catalog/read",),
+        ),
+    )
+
     def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+        super().__init__(emulator)
         self.registries: dict[str, DistributionRegistry] = {}
         self._session: aiohttp.ClientSession | None = None
         self._trusted: list[Path] = []
+
+    def host_names(self) -> list[str]:
+        """One login server per registry."""
+        with self.emulator.state.lock:
+            registries = self.emulator.state.registries.values()
+            return [f"{r.name.lower()}.{REGISTRY_DOMAIN}" for r in registries]
 
     def register(self, router: Router) -> None:
         """Routes on every `<registry>.azurecr.localhost` host."""

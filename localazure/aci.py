@@ -38,14 +38,14 @@ import random
 import socket
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
 from . import aci_validate as v
 from .aci_runtime import LABEL_EMULATOR, PullRefused, RunPlan, Runtime, docker_time, utc_now
-from .auth import authenticate_arm, require
-from .web import Router, arm_error, json_response
+from .arm_provider import ArmProvider, Operation, Operations
+from .web import Handler, Router, arm_error, json_response
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -109,30 +109,6 @@ class Group:
         return list(reversed(ids))
 
 
-@dataclass
-class Operation:
-    """An Azure-AsyncOperation: what the SDK polls after a PUT, restart or start."""
-
-    id: str
-    resource_id: str
-    start_time: str = field(default_factory=utc_now)
-    status: str = "InProgress"
-    events: list[dict[str, Any]] = field(default_factory=list)
-    error: dict[str, Any] | None = None
-
-    def body(self) -> dict[str, Any]:
-        """The poll answer (real shape: aci_real_recording_create_poll_get_list_logs.yaml)."""
-        body: dict[str, Any] = {
-            "id": self.resource_id,
-            "status": self.status,
-            "startTime": self.start_time,
-            "properties": {"events": self.events},
-        }
-        if self.error is not None:
-            body["error"] = self.error
-        return body
-
-
 def add_event(
     events: list[dict[str, Any]],
     name: str,
@@ -168,15 +144,19 @@ class ProvisioningFailed(Exception):
         self.message = message
 
 
-class Service:
+class Service(ArmProvider):
     """The ACI resource provider of the local Azure."""
 
+    # Not the operations URL ARM hands out in Azure-AsyncOperation: it carries its own version.
+    VERSIONED: ClassVar[dict[str, tuple[str, str]]] = {
+        "containerGroups": ("arm", r"(?i)/providers/Microsoft\.ContainerInstance/containerGroups")
+    }
+
     def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+        super().__init__(emulator)
         self.instance_id = uuid.uuid4().hex[:12]
         self.runtime = Runtime(self.instance_id)
-        self.page_size = 100  # items per list page before `nextLink` (tests lower it)
-        self.operations: dict[str, Operation] = {}
+        self.operations = Operations(emulator, PROVIDER, OPERATION_API_VERSION)
         self._order = 0
         self._ip_block = random.randint(
             1, 254
@@ -226,7 +206,7 @@ class Service:
                 resource_id, name, resource_id.split("/")[4], spec["location"], spec, self._order
             )
             group.provisioning_state = "Succeeded"
-            self.emulator.state.container_groups[resource_id.lower()] = group
+            self.emulator.state.table(RESOURCE_TYPE)[resource_id.lower()] = group
         return group
 
     def set_provisioning_state(self, resource_group: str, name: str, state: str) -> None:
@@ -265,28 +245,22 @@ class Service:
     # --- routes ---------------------------------------------------------------------------
     def register(self, router: Router) -> None:
         """Add the ACI routes."""
-        router.add("arm", "PUT", "(?i)" + _GROUP, self.put_group)
-        router.add("arm", "GET", "(?i)" + _GROUP, self.get_group)
-        router.add("arm", "DELETE", "(?i)" + _GROUP, self.delete_group)
-        router.add("arm", "GET", "(?i)" + _GROUPS, self.list_groups)
-        router.add(
-            "arm",
-            "GET",
-            "(?i)" + _SUB + r"/providers/Microsoft\.ContainerInstance/containerGroups",
-            self.list_subscription,
-        )
-        router.add(
-            "arm", "GET", "(?i)" + _GROUP + r"/containers/(?P<container>[^/]+)/logs", self.logs
-        )
-        router.add("arm", "POST", "(?i)" + _GROUP + r"/(?P<verb>restart|stop|start)", self.action)
-        router.add(
-            "arm",
-            "GET",
-            "(?i)"
-            + _SUB
-            + r"/providers/Microsoft\.ContainerInstance/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)",
-            self.operation,
-        )
+        routes: list[tuple[str, str, Handler]] = [
+            ("PUT", _GROUP, self.put_group),
+            ("GET", _GROUP, self.get_group),
+            ("DELETE", _GROUP, self.delete_group),
+            ("GET", _GROUPS, self.list_groups),
+            (
+                "GET",
+                _SUB + r"/providers/Microsoft\.ContainerInstance/containerGroups",
+                self.list_subscription,
+            ),
+            ("GET", _GROUP + r"/containers/(?P<container>[^/]+)/logs", self.logs),
+            ("POST", _GROUP + r"/(?P<verb>restart|stop|start)", self.action),
+        ]
+        for method, pattern, handler in routes:
+            self.arm_route(router, method, "(?i)" + pattern, handler)
+        self.operation_route(router, self.operations)
 
     async def start(self) -> None:
         """Nothing runs until the first container group is provisioned."""
@@ -308,37 +282,11 @@ class Service:
     # --- shared checks ------------------------------------------------------------------
     def _groups(self) -> list[Group]:
         with self.emulator.state.lock:
-            return sorted(self.emulator.state.container_groups.values(), key=lambda g: g.order)
+            return sorted(self.emulator.state.table(RESOURCE_TYPE).values(), key=lambda g: g.order)
 
-    def _precheck(
-        self, request: web.Request, sub: str, action: str, scope: str, rg: str | None
-    ) -> web.Response | None:
-        """api-version, subscription, RBAC and resource group, in ARM's order; an error answer or None."""
-        if "api-version" not in request.query:
-            return arm_error(
-                400,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            )
-        state = self.emulator.state
-        if sub.lower() != state.subscription_id.lower():
-            principal = authenticate_arm(self.emulator, request)
-            if isinstance(principal, web.Response):
-                return principal
-            return arm_error(
-                404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found."
-            )
-        principal = require(self.emulator, request, action, scope)
-        if isinstance(principal, web.Response):
-            return principal
-        if rg is not None and state.resource_group(rg) is None:
-            return arm_error(
-                404,
-                "ResourceGroupNotFound",
-                f"Resource group '{rg}' could not be found.",
-                {"x-ms-failure-cause": "gateway"},
-            )
-        return None
+    def serves_subscription(self, subscription: str) -> bool:
+        """Container groups of the local Azure live in the seed's main subscription only."""
+        return subscription.lower() == self.emulator.state.subscription_id.lower()
 
     def _resource_id(self, sub: str, rg: str, name: str) -> str:
         canonical_rg = (self.emulator.state.resource_group(rg) or (rg, ""))[0]
@@ -346,29 +294,11 @@ class Service:
 
     def _find(self, resource_id: str) -> Group | None:
         with self.emulator.state.lock:
-            group: Group | None = self.emulator.state.container_groups.get(resource_id.lower())
+            group: Group | None = self.emulator.state.table(RESOURCE_TYPE).get(resource_id.lower())
             return group
 
     def _not_found(self, rg: str, name: str) -> web.Response:
-        return arm_error(
-            404,
-            "ResourceNotFound",
-            f"The Resource '{RESOURCE_TYPE}/{name}' under resource group '{rg}' was not found. For more details please go to"
-            " https://aka.ms/ARMResourceNotFoundFix",
-            {"x-ms-failure-cause": "gateway"},
-        )
-
-    def _async_headers(self, operation: Operation, location: str) -> dict[str, str]:
-        url = (
-            f"{self.emulator.arm_url}/subscriptions/{self.emulator.state.subscription_id}/providers/{PROVIDER}"
-            f"/locations/{location}/operations/{operation.id}?api-version={OPERATION_API_VERSION}"
-        )
-        return {"Azure-AsyncOperation": url, "Retry-After": "1"}
-
-    def _new_operation(self, group: Group) -> Operation:
-        operation = Operation(str(uuid.uuid4()), group.id)
-        self.operations[operation.id] = operation
-        return operation
+        return self.resource_not_found(RESOURCE_TYPE, name, rg)
 
     # --- views --------------------------------------------------------------------------
     def _view(self, group: Group, *, instance: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -477,7 +407,7 @@ class Service:
     ) -> web.StreamResponse:
         """Create or update a container group, then provision it in the background."""
         resource_id = self._resource_id(sub, rg, name)
-        refused = self._precheck(request, sub, f"{RESOURCE_TYPE}/write", resource_id, rg)
+        refused = self.check(request, sub, f"{RESOURCE_TYPE}/write", resource_id, rg)
         if refused is not None:
             return refused
         try:
@@ -517,7 +447,7 @@ class Service:
                     spec,
                     self._order,
                 )
-                state.container_groups[resource_id.lower()] = group
+                state.table(RESOURCE_TYPE)[resource_id.lower()] = group
             else:
                 group = existing
                 group.spec = spec
@@ -525,14 +455,14 @@ class Service:
                 group.task.cancel()
             group.provisioning_state = "Pending"
             group.stopped = False
-            operation = self._new_operation(group)
+            operation = self.operations.new(group.id)
             response_body = self._view(group)
             response_body["properties"]["instanceView"] = {"events": [], "state": "Pending"}
         group.task = asyncio.create_task(self._provision(group, operation))
         return json_response(
             response_body,
             201 if existing is None else 200,
-            self._async_headers(operation, group.location),
+            self.operations.headers(operation, group.location),
         )
 
     def _check_against(
@@ -578,7 +508,7 @@ class Service:
         label = (spec["properties"].get("ipAddress") or {}).get("dnsNameLabel")
         if not label:
             return
-        for other in self.emulator.state.container_groups.values():
+        for other in self.emulator.state.table(RESOURCE_TYPE).values():
             if (
                 other.id.lower() != resource_id.lower()
                 and other.location == spec["location"]
@@ -595,7 +525,7 @@ class Service:
     ) -> web.StreamResponse:
         """A container group with its instance view."""
         resource_id = self._resource_id(sub, rg, name)
-        refused = self._precheck(request, sub, f"{RESOURCE_TYPE}/read", resource_id, rg)
+        refused = self.check(request, sub, f"{RESOURCE_TYPE}/read", resource_id, rg)
         if refused is not None:
             return refused
         group = self._find(resource_id)
@@ -608,46 +538,29 @@ class Service:
     async def list_groups(self, request: web.Request, sub: str, rg: str) -> web.StreamResponse:
         """The groups of a resource group, `page_size` at a time."""
         scope = f"/subscriptions/{sub}/resourceGroups/{rg}"
-        refused = self._precheck(request, sub, f"{RESOURCE_TYPE}/read", scope, rg)
+        refused = self.check(request, sub, f"{RESOURCE_TYPE}/read", scope, rg)
         if refused is not None:
             return refused
         groups = [g for g in self._groups() if g.resource_group.lower() == rg.lower()]
-        return self._page(request, groups)
+        return self.page(request, groups, self._view)
 
     async def list_subscription(self, request: web.Request, sub: str) -> web.StreamResponse:
         """Every group of the subscription, `page_size` at a time."""
-        refused = self._precheck(
-            request, sub, f"{RESOURCE_TYPE}/read", f"/subscriptions/{sub}", None
-        )
+        refused = self.check(request, sub, f"{RESOURCE_TYPE}/read", f"/subscriptions/{sub}", None)
         if refused is not None:
             return refused
-        return self._page(request, self._groups())
-
-    def _page(self, request: web.Request, groups: list[Group]) -> web.Response:
-        try:
-            offset = max(0, int(request.query.get("$skiptoken", "0")))
-        except ValueError:
-            return arm_error(400, "InvalidSkipToken", "The skip token is invalid.")  # [inferred]
-        page = groups[offset : offset + self.page_size]
-        with self.emulator.state.lock:
-            body: dict[str, Any] = {"value": [self._view(g) for g in page]}
-        if offset + self.page_size < len(groups):
-            api_version = request.query.get("api-version", "")
-            body["nextLink"] = (
-                f"{self.emulator.arm_url}{request.path}?api-version={api_version}&$skiptoken={offset + self.page_size}"
-            )
-        return json_response(body)
+        return self.page(request, self._groups(), self._view)
 
     async def delete_group(
         self, request: web.Request, sub: str, rg: str, name: str
     ) -> web.StreamResponse:
         """Remove the group and its containers: 200 with the group, 204 when there is none."""
         resource_id = self._resource_id(sub, rg, name)
-        refused = self._precheck(request, sub, f"{RESOURCE_TYPE}/delete", resource_id, rg)
+        refused = self.check(request, sub, f"{RESOURCE_TYPE}/delete", resource_id, rg)
         if refused is not None:
             return refused
         with self.emulator.state.lock:
-            group = self.emulator.state.container_groups.pop(resource_id.lower(), None)
+            group = self.emulator.state.table(RESOURCE_TYPE).pop(resource_id.lower(), None)
             if group is None:
                 return web.Response(status=204)
             for record in group.containers.values():
@@ -671,7 +584,7 @@ class Service:
     ) -> web.StreamResponse:
         """A container's log as `{"content": ...}`."""
         resource_id = self._resource_id(sub, rg, name)
-        refused = self._precheck(
+        refused = self.check(
             request,
             sub,
             f"{RESOURCE_TYPE}/containers/logs/read",
@@ -715,7 +628,7 @@ class Service:
         """restart (204 + operation), stop (204), start (202 + operation), as the SDK expects them."""
         verb = verb.lower()
         resource_id = self._resource_id(sub, rg, name)
-        refused = self._precheck(request, sub, f"{RESOURCE_TYPE}/{verb}/action", resource_id, rg)
+        refused = self.check(request, sub, f"{RESOURCE_TYPE}/{verb}/action", resource_id, rg)
         if refused is not None:
             return refused
         group = self._find(resource_id)
@@ -725,7 +638,7 @@ class Service:
         if verb == "stop":
             await self.stop_group(group)
             return web.Response(status=204)
-        operation = self._new_operation(group)
+        operation = self.operations.new(group.id)
         if verb == "start":
             # "Starting a container group begins a new deployment with the same container
             # configuration" (container-instances-stop-start): pull and run afresh.
@@ -733,11 +646,13 @@ class Service:
                 group.stopped = False
                 group.provisioning_state = "Pending"
             group.task = asyncio.create_task(self._provision(group, operation))
-            return web.Response(status=202, headers=self._async_headers(operation, group.location))
+            return web.Response(
+                status=202, headers=self.operations.headers(operation, group.location)
+            )
         task = asyncio.create_task(self._run_action(group, operation, verb, list(reversed(ids))))
         self._actions.add(task)  # a reference keeps the task alive until it ends
         task.add_done_callback(self._actions.discard)
-        return web.Response(status=204, headers=self._async_headers(operation, group.location))
+        return web.Response(status=204, headers=self.operations.headers(operation, group.location))
 
     async def _run_action(
         self, group: Group, operation: Operation, verb: str, ids: list[str]
@@ -765,24 +680,6 @@ class Service:
                 "Failed",
                 {"code": "InternalServerError", "message": f"{verb} failed: {exc}"},
             )
-
-    async def operation(
-        self, request: web.Request, sub: str, loc: str, op: str
-    ) -> web.StreamResponse:
-        """The status of an asynchronous operation (`Retry-After: 1` while it runs)."""
-        # ARM lets whoever started an operation poll it; only authentication is checked here.
-        principal = authenticate_arm(self.emulator, request)
-        if isinstance(principal, web.Response):
-            return principal
-        operation = self.operations.get(op.lower()) or self.operations.get(op)
-        if operation is None:
-            return arm_error(
-                404, "OperationNotFound", f"The operation '{op}' could not be found."
-            )  # [inferred]
-        with self.emulator.state.lock:
-            body = operation.body()
-        headers = {"Retry-After": "1"} if operation.status == "InProgress" else {}
-        return json_response(body, 200, headers)
 
     # --- provisioning -------------------------------------------------------------------
     async def _provision(self, group: Group, operation: Operation) -> None:
@@ -998,7 +895,7 @@ class Service:
             owner = self._by_docker_id.get(docker_id)
             if owner is None:
                 return
-            group = self.emulator.state.container_groups.get(owner[0])
+            group = self.emulator.state.table(RESOURCE_TYPE).get(owner[0])
             record = group.containers.get(owner[1]) if group is not None else None
             if group is None or record is None or record.docker_id != docker_id:
                 return

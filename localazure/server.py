@@ -3,7 +3,7 @@
     with Emulator(seed, workdir=tmp) as azure:
         env = azure.step_env(repository="octo-org/iris-api", ref="refs/heads/main")
 
-Services (`identity`, `arm`, `keyvault`, `acr`, `aci`, ...) each register their routes on the
+Services (`identity`, `arm`, `keyvault`, `acr`, `aci`, ...; `service.ServiceBase`) each register their routes on the
 shared `Router` and may have `start()`/`stop()` coroutines for what they run beside the server
 (the Distribution registry, containers).
 """
@@ -13,45 +13,31 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-import re
 import secrets
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
 from . import hosts
-from .api_versions import ServedVersions
+from .api_versions import ResourceTypes, ServedVersions
+from .arm_provider import arm_headers
 from .certs import Pki, make_pki
 from .faults import Faults
+from .service import ServiceBase
 from .state import DOMAIN, GITHUB_API_HOST, GITHUB_ISSUER_HOST, REGISTRY_DOMAIN, Seed, State
 from .tokens import Keys
 from .web import Router, arm_error, json_response
 
 log = logging.getLogger("emulator")
 
-HOST_PATTERNS = {
-    "arm": rf"management\.{DOMAIN}",
-    "login": rf"login\.{DOMAIN}",
-    "vault": rf"(?P<vault>[a-z0-9-]+)\.vault\.{DOMAIN}",
-    "vault-root": rf"vault\.{DOMAIN}",
-    "acr": rf"(?P<registry>[a-z0-9]+)\.{REGISTRY_DOMAIN}",
-    "oidc": GITHUB_ISSUER_HOST.replace(".", r"\."),
-    "github": GITHUB_API_HOST.replace(".", r"\."),
-}
-
-
-def host_kind(host: str) -> str:
-    """The kind of an emulated host (`arm`, `vault`, ...), "" for none."""
-    return next((k for k, p in HOST_PATTERNS.items() if re.fullmatch(p, host)), "")
-
-
-# Service modules, in start order; each defines `Service(emulator)`.
+# Service modules, in start order; each defines `Service(emulator)`, a `service.ServiceBase`
+# that declares its hosts, roles and host names. Adding a service is adding its name here.
 SERVICE_MODULES = (
     "metadata",
     "oidc",
@@ -63,18 +49,35 @@ SERVICE_MODULES = (
     "aci",
     "control",
 )
+
+
+def service_classes() -> dict[str, type[ServiceBase]]:
+    """Every service class by module name, in start order."""
+    return {
+        name: importlib.import_module(f"{__package__}.{name}").Service for name in SERVICE_MODULES
+    }
+
+
+ServiceClasses = Mapping[str, type[ServiceBase]]
+
+
+def host_patterns(classes: ServiceClasses) -> dict[str, str]:
+    """Host kind -> regex on the host name, from every service's `HOSTS`."""
+    return {kind: pattern for cls in classes.values() for kind, pattern in cls.HOSTS.items()}
+
+
+def resource_types(classes: ServiceClasses) -> ResourceTypes:
+    """Resource type -> (host kind, path pattern) whose api-versions a test may narrow."""
+    return {kind: where for cls in classes.values() for kind, where in cls.VERSIONED.items()}
+
+
+# Those of the standard services.
+HOST_PATTERNS = host_patterns(service_classes())
+RESOURCE_TYPES = resource_types(service_classes())
+
+
 # Paths of the control API (control.py): never faulted, never recorded.
 CONTROL_PREFIX = "/_emulator/"
-
-
-class Service(Protocol):
-    """What a service module provides."""
-
-    def register(self, router: Router) -> None: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class Emulator:
         port: int = 0,
         bind: str = "127.0.0.1",
         docker: bool = True,
+        services: ServiceClasses | None = None,
     ) -> None:
         self.seed = seed
         self.state = State(seed)
@@ -114,11 +118,16 @@ class Emulator:
         self.faults = Faults()
         # The secret of the control API (`X-Emulator-Token`), for callers in other processes.
         self.control_token = secrets.token_urlsafe(32)
-        self.router = Router(HOST_PATTERNS)
+        # The service classes (default: SERVICE_MODULES'); a test may add its own.
+        classes = dict(services) if services is not None else service_classes()
+        self.router = Router(host_patterns(classes))
         self.requests: list[RequestRecord] = []
-        self.api_versions = ServedVersions()  # every version, unless a test narrows it
+        # Every version, unless a test narrows them.
+        self.api_versions = ServedVersions(resource_types(classes))
         self.pki: Pki | None = None
-        self.services: dict[str, Any] = {}
+        self.services: dict[str, Any] = {name: cls(self) for name, cls in classes.items()}
+        for service in self.services.values():
+            self.state.add_roles(service.ROLES)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -162,21 +171,8 @@ class Emulator:
         return self.pki.ca_path
 
     def host_names(self) -> list[str]:
-        """Every name that must resolve to this machine."""
-        with self.state.lock:
-            vaults = [f"{v.name.lower()}.vault.{DOMAIN}" for v in self.state.vaults.values()]
-            registries = [
-                f"{r.name.lower()}.{REGISTRY_DOMAIN}" for r in self.state.registries.values()
-            ]
-        return [
-            f"management.{DOMAIN}",
-            f"login.{DOMAIN}",
-            f"vault.{DOMAIN}",
-            GITHUB_ISSUER_HOST,
-            GITHUB_API_HOST,
-            *vaults,
-            *registries,
-        ]
+        """Every name that must resolve to this machine (what each service declares)."""
+        return [name for service in self.services.values() for name in service.host_names()]
 
     # --- life cycle --------------------------------------------------------------------
     def start(self) -> Emulator:
@@ -184,11 +180,8 @@ class Emulator:
         self.workdir.mkdir(parents=True, exist_ok=True)
         hosts.ensure(self.host_names())
         self.pki = make_pki(self.workdir / "pki")
-        for module_name in SERVICE_MODULES:
-            module = importlib.import_module(f"{__package__}.{module_name}")
-            service = module.Service(self)
+        for service in self.services.values():
             service.register(self.router)
-            self.services[module_name] = service
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="local-azure", daemon=True
@@ -224,9 +217,7 @@ class Emulator:
             assert server is not None
             self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         for service in self.services.values():
-            starter = getattr(service, "start", None)
-            if starter is not None:
-                await starter()
+            await service.start()
 
     def stop(self) -> None:
         """Stop services (removing what they started) and the server."""
@@ -244,11 +235,8 @@ class Emulator:
 
     async def _stop(self) -> None:
         for name, service in reversed(list(self.services.items())):
-            stopper = getattr(service, "stop", None)
-            if stopper is None:
-                continue
             try:
-                await stopper()
+                await service.stop()
             except Exception:
                 log.exception("stopping service %s failed", name)
         if self._runner is not None:
@@ -292,7 +280,7 @@ class Emulator:
             response = json_response(body, rule.status, dict(rule.headers))
         elif not control and (
             refused := self.api_versions.refusal(
-                host_kind(host), request.path, request.query_string
+                self._host_kind(host), request.path, request.query_string
             )
         ):
             response = refused  # an api-version this cloud does not serve (api_versions.py)
@@ -320,6 +308,8 @@ class Emulator:
                     )
         if control:
             return response
+        if self._host_kind(host) == "arm":
+            arm_headers(request, response)  # ARM's front door answers faults and 404s too
         self.requests.append(
             RequestRecord(
                 request.method,
@@ -332,6 +322,11 @@ class Emulator:
             )
         )
         return response
+
+    def _host_kind(self, host: str) -> str:
+        """The kind of an emulated host (`arm`, `vault`, ...), "" for none."""
+        found = self.router.host_kind(host)
+        return found[0] if found else ""
 
     def _unrouted(self, request: web.Request, reason: str) -> web.Response:
         if reason == "method":

@@ -8,9 +8,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from localazure.server import Emulator
+from localazure.state import Seed
+
 from .container_action import RunnerFolders, build_action_image, run_container_action
-from .server import Emulator
-from .state import Seed
 from .workflow import read_outputs, step_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

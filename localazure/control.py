@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .faults import FaultEvent, FaultRule
+from .service import ServiceBase
 from .state import SecretVersion
 from .tokens import now
 from .web import Router, json_response
@@ -170,11 +171,11 @@ def _event_json(event_id: str, event: FaultEvent) -> dict[str, Any]:
 
 
 # --- the service ---------------------------------------------------------------------------------
-class Service:
+class Service(ServiceBase):
     """The `/_emulator/` routes on the ARM host."""
 
     def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+        super().__init__(emulator)
         self._scheduled: dict[str, FaultRule | FaultEvent] = {}
         self._next = 0
 

@@ -118,15 +118,3 @@ def authorization_failed(app: App, action: str, scope: str) -> web.Response:
         f" action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted,"
         " please refresh your credentials.",
     )
-
-
-def require(
-    emulator: Emulator, request: web.Request, action: str, scope: str
-) -> App | web.Response:
-    """Authenticate an ARM request and check `action` at `scope`: the principal, or the error answer."""
-    app = authenticate_arm(emulator, request)
-    if isinstance(app, web.Response):
-        return app
-    if not emulator.state.authorized(app, action, scope):
-        return authorization_failed(app, action, scope)
-    return app

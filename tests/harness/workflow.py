@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .server import Emulator
+    from localazure.server import Emulator
 
 DEPLOYER = "2d0e7c4a-9b1f-4c3e-8a5d-6f7e8d9c0b1a"  # the seed's OIDC-only app
 RESOURCE_GROUP = "demo-rg"

@@ -17,13 +17,14 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jwt
 from aiohttp import web
 
 from .auth import bearer
-from .state import App, SecretVersion, Vault
+from .service import ServiceBase
+from .state import DOMAIN, App, RoleDefinition, SecretVersion, Vault
 from .tokens import now
 from .web import Router, json_response
 
@@ -44,11 +45,36 @@ def _kv_error(status: int, code: str, message: str, inner: str | None = None) ->
     return json_response({"error": error}, status)
 
 
-class Service:
+class Service(ServiceBase):
     """The Key Vault data plane of every vault in the state."""
 
+    HOSTS: ClassVar[dict[str, str]] = {
+        "vault": rf"(?P<vault>[a-z0-9-]+)\.vault\.{DOMAIN}",
+        "vault-root": rf"vault\.{DOMAIN}",  # the challenge's resource (no routes)
+    }
+    VERSIONED: ClassVar[dict[str, tuple[str, str]]] = {"vaults": ("vault", r"^/secrets")}
+    ROLES: ClassVar[tuple[RoleDefinition, ...]] = (
+        RoleDefinition(
+            "Key Vault Secrets User",
+            data_actions=(
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+            ),
+        ),
+        RoleDefinition(
+            "Key Vault Secrets Officer",
+            actions=("Microsoft.KeyVault/vaults/secrets/*",),
+            data_actions=("Microsoft.KeyVault/vaults/secrets/*",),
+        ),
+        RoleDefinition(
+            "Key Vault Administrator",
+            actions=("Microsoft.KeyVault/*",),
+            data_actions=("Microsoft.KeyVault/vaults/*",),
+        ),
+    )
+
     def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+        super().__init__(emulator)
         started = now()
         with emulator.state.lock:
             for vault in emulator.state.vaults.values():
@@ -56,6 +82,14 @@ class Service:
                     for version in versions:
                         version.created = version.created or started
                         version.updated = version.updated or started
+
+    def host_names(self) -> list[str]:
+        """The challenge resource's host and one host per vault."""
+        with self.emulator.state.lock:
+            vaults = [
+                f"{v.name.lower()}.vault.{DOMAIN}" for v in self.emulator.state.vaults.values()
+            ]
+        return [f"vault.{DOMAIN}", *vaults]
 
     def register(self, router: Router) -> None:
         """Add the secrets routes on vault hosts."""

@@ -1,7 +1,7 @@
 """Azure Resource Manager reads: subscriptions, resource groups, registries and vaults.
 
 Path segments are matched case-insensitively, as ARM does. Every call is authenticated and
-authorized by role assignments (`auth.require`) with the real action names, before the
+authorized by role assignments (`ArmProvider.check`) with the real action names, before the
 resource's existence is checked (ARM authorizes the requested scope, so a caller without a role
 learns nothing about what exists). Errors use the ARM envelope with the messages of
 `azure-reference/arm_error_envelopes.md`; 404s for missing resources carry
@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
-from . import auth
-from .state import App
-from .web import Router, arm_error, json_response
+from .arm_provider import ArmProvider
+from .state import DOMAIN, App
+from .web import Handler, Router, arm_error, json_response
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -45,15 +44,6 @@ FILTER_KEYS = {
 }
 
 
-def add_arm_headers(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
-    """Give a response the request-id headers every ARM answer has (for any ARM service module)."""
-    correlation = request.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4())
-    response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
-    response.headers.setdefault("x-ms-correlation-request-id", correlation)
-    response.headers.setdefault("Cache-Control", "no-cache")
-    return response
-
-
 def _iso(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
@@ -71,16 +61,26 @@ def _resource_filter(text: str) -> dict[str, str] | None:
     return wanted
 
 
-class Service:
-    """The ARM read endpoints of the emulated subscription."""
+class Service(ArmProvider):
+    """The ARM read endpoints of the emulated subscription (and the owner of ARM's host)."""
+
+    HOSTS: ClassVar[dict[str, str]] = {"arm": rf"management\.{DOMAIN}"}
+    VERSIONED: ClassVar[dict[str, tuple[str, str]]] = {
+        "registries": ("arm", r"(?i)/providers/Microsoft\.ContainerRegistry/registries/"),
+        "resourceGroups": ("arm", r"(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/?$"),
+    }
+
+    def host_names(self) -> list[str]:
+        """ARM's host, where every resource provider and the control API answer."""
+        return [f"management.{DOMAIN}"]
 
     def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+        super().__init__(emulator)
         self.created = dt.datetime.now(dt.UTC)
 
     def register(self, router: Router) -> None:
         """Add the subscription, resource group, registry and vault routes."""
-        routes = {
+        routes: dict[str, Handler] = {
             r"(?i)/subscriptions/?": self.list_subscriptions,
             SUB + "/?": self.get_subscription,
             RG + "/?": self.get_resource_group,
@@ -90,42 +90,11 @@ class Service:
             PROVIDERS + r"/Microsoft\.KeyVault/vaults/(?P<name>[^/]+)/?": self.get_vault,
         }
         for pattern, handler in routes.items():
-            router.add("arm", "GET", pattern, self._wrap(handler))
-
-    def _wrap(self, handler: Any) -> Any:
-        async def handle(request: web.Request, **params: str) -> web.StreamResponse:
-            if not request.query.get("api-version"):
-                response: web.StreamResponse = arm_error(
-                    400,
-                    "MissingApiVersionParameter",
-                    "The api-version query parameter (?api-version=) is required for all requests.",
-                )
-            else:
-                # Any api-version is accepted: the SDKs, the CLI and the action each send their own.
-                response = await handler(request, **params)
-            if response.status >= 400:
-                # The SDKs raise on errors with the connection still referenced by the exception;
-                # closing from this side keeps the emulator's shutdown free of open sockets.
-                response.force_close()
-            return add_arm_headers(request, response)
-
-        return handle
+            self.arm_route(router, "GET", pattern, handler)
 
     # --- subscriptions ---------------------------------------------------------------------
     def _subscription_known(self, subscription: str) -> bool:
         return self.emulator.state.knows_subscription(subscription)
-
-    def _subscription_scope(self, subscription: str) -> str:
-        """`/subscriptions/{id}` with the main subscription's id spelt as created."""
-        state = self.emulator.state
-        if subscription.lower() == state.subscription_id.lower():
-            return state.subscription_scope()
-        return f"/subscriptions/{subscription}"
-
-    def _subscription_not_found(self, subscription: str) -> web.Response:
-        return arm_error(
-            404, "SubscriptionNotFound", f"The subscription '{subscription}' could not be found."
-        )
 
     def _can_see_subscription(self, app: App) -> bool:
         """Azure lists a subscription to a principal with any role assignment inside it."""
@@ -157,7 +126,7 @@ class Service:
 
     async def list_subscriptions(self, request: web.Request) -> web.Response:
         """`GET /subscriptions`: those the caller has a role in (`az login` lists them)."""
-        app = auth.authenticate_arm(self.emulator, request)
+        app = self.caller(request)
         if isinstance(app, web.Response):
             return app
         value = [self._subscription_body()] if self._can_see_subscription(app) else []
@@ -165,60 +134,24 @@ class Service:
 
     async def get_subscription(self, request: web.Request, subscription: str) -> web.Response:
         """`GET /subscriptions/{id}`."""
-        app = auth.authenticate_arm(self.emulator, request)
+        app = self.caller(request)
         if isinstance(app, web.Response):
             return app
-        if not self._subscription_known(subscription) or not self._can_see_subscription(app):
-            return self._subscription_not_found(subscription)
+        if not self.serves_subscription(subscription) or not self._can_see_subscription(app):
+            return self.subscription_not_found(subscription)
         return json_response(self._subscription_body())
 
     # --- resource groups and resources -----------------------------------------------------
-    def _check(
-        self, request: web.Request, subscription: str, action: str, scope: str
-    ) -> web.Response | None:
-        """Authentication, subscription and role checks in ARM's order; None when all pass."""
-        app = auth.authenticate_arm(self.emulator, request)
-        if isinstance(app, web.Response):
-            return app
-        if not self._subscription_known(subscription):
-            return self._subscription_not_found(subscription)
-        if not self.emulator.state.authorized(app, action, scope):
-            return auth.authorization_failed(app, action, scope)
-        return None
-
-    def _resource_group(self, rg: str) -> tuple[str, str] | web.Response:
-        found = self.emulator.state.resource_group(rg)
-        if found is None:
-            return arm_error(
-                404,
-                "ResourceGroupNotFound",
-                f"Resource group '{rg}' could not be found.",
-                {"x-ms-failure-cause": "gateway"},
-            )
-        return found
-
-    @staticmethod
-    def _resource_not_found(kind: str, name: str, rg: str) -> web.Response:
-        return arm_error(
-            404,
-            "ResourceNotFound",
-            f"The Resource '{kind}/{name}' under resource group '{rg}' was not found."
-            " For more details please go to https://aka.ms/ARMResourceNotFoundFix",
-            {"x-ms-failure-cause": "gateway"},
-        )
-
     async def get_resource_group(
         self, request: web.Request, subscription: str, rg: str
     ) -> web.Response:
         """`GET .../resourcegroups/{rg}`: where the group is (the action reads its location)."""
-        sub_scope = self._subscription_scope(subscription)
-        refusal = self._check(request, subscription, RG_READ, f"{sub_scope}/resourceGroups/{rg}")
+        sub_scope = self.subscription_scope(subscription)
+        scope = f"{sub_scope}/resourceGroups/{rg}"
+        refusal = self.check(request, subscription, RG_READ, scope, rg)
         if refusal is not None:
             return refusal
-        found = self._resource_group(rg)
-        if isinstance(found, web.Response):
-            return found
-        name, location = found
+        name, location = self.emulator.state.resource_group(rg) or (rg, "")
         return json_response(
             {
                 "id": f"{sub_scope}/resourceGroups/{name}",
@@ -240,11 +173,11 @@ class Service:
         on FILTER_KEYS are understood here; any other filter is refused rather than ignored, so
         a client that relies on one finds out.
         """
-        app = auth.authenticate_arm(self.emulator, request)
+        app = self.caller(request)
         if isinstance(app, web.Response):
             return app
-        if not self._subscription_known(subscription):
-            return self._subscription_not_found(subscription)
+        if not self.serves_subscription(subscription):
+            return self.subscription_not_found(subscription)
         wanted = _resource_filter(request.query.get("$filter", ""))
         if wanted is None:
             return arm_error(
@@ -253,6 +186,10 @@ class Service:
                 "The local Azure supports only $filter=<property> eq '<value>' [and ...] on"
                 f" resourceType, name, resourceGroup and location here, not: {request.query['$filter']}",
             )
+        return self.page(request, self._resources(app, wanted), lambda row: row)
+
+    def _resources(self, app: App, wanted: dict[str, str]) -> list[dict[str, Any]]:
+        """The registries and vaults `app` may read that match the filter, as list rows."""
         state = self.emulator.state
         with state.lock:
             rows = [
@@ -284,7 +221,7 @@ class Service:
                     "tags": {},
                 }
             )
-        return json_response({"value": value})
+        return value
 
     def _read_resource(
         self,
@@ -300,17 +237,13 @@ class Service:
 
         Order as in ARM: the caller's role first, then the group, then the resource.
         """
-        refusal = self._check(
-            request,
-            subscription,
-            action,
-            f"{self._subscription_scope(subscription)}/resourceGroups/{rg}/providers/{kind}/{name}",
+        scope = (
+            f"{self.subscription_scope(subscription)}/resourceGroups/{rg}/providers/{kind}/{name}"
         )
+        refusal = self.check(request, subscription, action, scope, rg)
         if refusal is not None:
             return refusal
-        found = self._resource_group(rg)
-        if isinstance(found, web.Response):
-            return found
+        found = self.emulator.state.resource_group(rg) or (rg, "")
         resource = table.get(name.lower())
         home = getattr(resource, "subscription_id", None) or self.emulator.state.subscription_id
         if (
@@ -318,7 +251,7 @@ class Service:
             or resource.resource_group.lower() != rg.lower()
             or home.lower() != subscription.lower()
         ):
-            return self._resource_not_found(kind, name, rg)
+            return self.resource_not_found(kind, name, rg)
         return resource, found[1]
 
     async def get_registry(

@@ -19,13 +19,16 @@ import base64
 import datetime as dt
 import itertools
 import json
+import re
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode
 
 from aiohttp import web
 
+from .service import ServiceBase
+from .state import GITHUB_API_HOST
 from .web import Router, json_response
 
 if TYPE_CHECKING:
@@ -89,11 +92,13 @@ class Comment:
     updated_at: str = ""
 
 
-class Service:
+class Service(ServiceBase):
     """The GitHub REST subset of one emulator."""
 
+    HOSTS: ClassVar[dict[str, str]] = {"github": re.escape(GITHUB_API_HOST)}
+
     def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+        super().__init__(emulator)
         self.lock = threading.Lock()
         self.tokens: dict[str, Token] = {}
         self.pulls: dict[tuple[str, int], Pull] = {}

@@ -15,13 +15,16 @@ formats (PROTOCOL.md §2; docs.github.com "About security hardening with OpenID 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
+from .service import ServiceBase
+from .state import GITHUB_ISSUER_HOST
 from .tokens import SigningKey, new_jti, now
 from .web import Router, json_response
 
@@ -179,11 +182,13 @@ class Job:
         return claims
 
 
-class Service:
+class Service(ServiceBase):
     """The GitHub OIDC issuer of one emulator."""
 
+    HOSTS: ClassVar[dict[str, str]] = {"oidc": re.escape(GITHUB_ISSUER_HOST)}
+
     def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+        super().__init__(emulator)
         self.jobs: dict[str, Job] = {}
 
     def register(self, router: Router) -> None:

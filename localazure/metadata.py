@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .service import ServiceBase
 from .state import DOMAIN, REGISTRY_DOMAIN
 from .web import Router, json_response
 
@@ -95,11 +96,11 @@ def azure_stack_metadata(emulator: Emulator) -> dict[str, Any]:
     }
 
 
-class Service:
+class Service(ServiceBase):
     """Serves the cloud metadata document."""
 
     def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+        super().__init__(emulator)
         self.shape = "azure"  # or "azure-stack": the older document Azure Stack Hub serves
 
     def register(self, router: Router) -> None:

@@ -24,14 +24,9 @@ from aiohttp import web
 
 from .web import json_response
 
-# Resource type -> (host kind, path pattern); the kinds are those of server.HOST_PATTERNS.
-RESOURCE_TYPES = {
-    "registries": ("arm", r"(?i)/providers/Microsoft\.ContainerRegistry/registries/"),
-    # Not the operations URL ARM hands out in Azure-AsyncOperation: it carries its own version.
-    "containerGroups": ("arm", r"(?i)/providers/Microsoft\.ContainerInstance/containerGroups"),
-    "resourceGroups": ("arm", r"(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/?$"),
-    "vaults": ("vault", r"^/secrets"),
-}
+# Resource type -> (host kind, path pattern): what each service declares in `VERSIONED`
+# (`server.RESOURCE_TYPES` gathers them).
+ResourceTypes = dict[str, tuple[str, str]]
 LOCATIONS = "westeurope, northeurope"
 
 # The versions of the Azure CLI's `2020-09-01-hybrid` profile (Azure Stack Hub), from
@@ -47,13 +42,14 @@ HYBRID_PROFILE = {
 class ServedVersions:
     """The api-versions served per resource type; a type not named serves every version."""
 
+    resource_types: ResourceTypes
     served: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def refusal(self, kind: str, path: str, query: str) -> web.Response | None:
         """The cloud's answer to an api-version it does not serve, or None to go on."""
         version = (parse_qs(query).get("api-version") or [""])[0]
         for resource_type, versions in self.served.items():
-            type_kind, pattern = RESOURCE_TYPES[resource_type]
+            type_kind, pattern = self.resource_types[resource_type]
             if kind != type_kind or not re.search(pattern, path) or version in versions:
                 continue
             if kind == "vault":

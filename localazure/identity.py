@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jwt
 from aiohttp import web
 
 from .auth import ACR_AUDIENCE, issue_access_token
-from .state import App, FederatedCredential
+from .service import ServiceBase
+from .state import DOMAIN, App, FederatedCredential
 from .web import Router, json_response
 
 if TYPE_CHECKING:
-    from .server import Emulator
+    pass
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 FIC_DOCS = "https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
@@ -193,11 +194,14 @@ def error_response(error: EntraError, correlation_id: str | None = None) -> web.
     return response
 
 
-class Service:
+class Service(ServiceBase):
     """Entra ID for the emulated tenant."""
 
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
+    HOSTS: ClassVar[dict[str, str]] = {"login": rf"login\.{DOMAIN}"}
+
+    def host_names(self) -> list[str]:
+        """The authority host."""
+        return [f"login.{DOMAIN}"]
 
     def register(self, router: Router) -> None:
         """Add the token endpoint, the OpenID configuration and the JWKS."""

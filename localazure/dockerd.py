@@ -34,7 +34,8 @@ from typing import IO, Protocol
 
 log = logging.getLogger("emulator.dockerd")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# The checkout this package sits in: one level up per package name part (localazure: two).
+REPO_ROOT = Path(__file__).resolve().parents[len(__name__.split(".")) - 1]
 DOCKERD_ARGS = ("--iptables=false", "--ip-masq=false")
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 PID_FILE = Path("/var/run/docker.pid")
