@@ -19,17 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import cloud, deploy, keyvault, preview, registry
-from .auth import GitHubOidc, explain_refusal, make_credential
+from .auth import GitHubOidc, explain_refusal, make_credential, unverified_claims
 from .clock import Deadline, Phases
-from .errors import (
-    CloudLacksService,
-    DependencyUnavailable,
-    ImagePullRefused,
-    InputError,
-    InputProblem,
-)
+from .errors import ActionError, CloudLacksService, ImagePullRefused, InputError, InputProblem
+from .failures import ARM_RESOURCE_GROUP, ENTRA, translate
 from .naming import oci_labels
-from .retry import RETRY_STATUSES, Retrier, azure_options
+from .retry import Retrier, azure_options
 from .source import commit_time
 from .spec import GroupSpec, RegistryCredential
 
@@ -77,25 +72,34 @@ def subscription_of(inputs: Inputs) -> str:
     return subscription
 
 
-def sign_in(credential: TokenCredential, endpoints: Endpoints, oidc: GitHubOidc) -> AccessToken:
-    """An ARM token, or the error that explains the refusal."""
-    from azure.core.exceptions import AzureError, ClientAuthenticationError
+def client_id_of(inputs: Inputs) -> str | None:
+    """The app the run signs in as: `client-id`, or the one in `creds` (None: `az login`)."""
+    return inputs.client_id or (inputs.creds.client_id if inputs.creds else None)
 
-    check = "https://status.azure.com (Microsoft Entra ID) and the runner's network"
+
+def sign_in(
+    credential: TokenCredential,
+    endpoints: Endpoints,
+    oidc: GitHubOidc,
+    client_id: str | None = None,
+) -> AccessToken:
+    """An ARM token, or the error that explains the refusal (`client_id` goes into its fix)."""
+    from azure.core.exceptions import AzureError
+
     try:
         return credential.get_token(endpoints.arm_scope)
-    except ClientAuthenticationError as exc:
-        # azure-identity retried 408/429/5xx already; what is left is Entra being unavailable.
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        if status in RETRY_STATUSES:
-            raise DependencyUnavailable(ENTRA, f"HTTP {status}", check) from exc
-        raise explain_refusal(exc, oidc) from exc
-    except AzureError as exc:  # no answer: dropped or timed out, retries spent
-        raise DependencyUnavailable(ENTRA, type(exc).__name__, check) from exc
+    except AzureError as exc:
+        # azure-identity retried 408/429/5xx and dropped connections already; what is left is
+        # Entra being unavailable, or its refusal (ClientAuthenticationError).
+        raise translate(
+            ENTRA, exc, explain=lambda refusal: explain_refusal(refusal, oidc, client_id)
+        ) from exc
 
 
-ENTRA = "Microsoft Entra ID (token request)"
-ARM_CHECK = "https://status.azure.com (Azure Resource Manager) and the runner's network"
+def object_id_of(token: str) -> str | None:
+    """The signed-in principal's object id (`oid`) from its ARM token, to name it in a fix."""
+    oid = unverified_claims(token).get("oid")
+    return oid if isinstance(oid, str) and oid else None
 
 
 def resource_group_location(
@@ -110,32 +114,33 @@ def resource_group_location(
 
     from .arm import from_envelope
 
-    dependency = "Azure Resource Manager (resource group)"
     url = (
         f"{endpoints.resource_manager}/subscriptions/{subscription}/resourcegroups/"
         f"{resource_group}?api-version={endpoints.api_versions.resource_groups}"
     )
     try:
         answer = (retrier or Retrier()).http(
-            dependency, "GET", url, headers={"Authorization": f"Bearer {token}"}
+            ARM_RESOURCE_GROUP.name, "GET", url, headers={"Authorization": f"Bearer {token}"}
         )
     except requests.RequestException as exc:
-        raise DependencyUnavailable(dependency, type(exc).__name__, ARM_CHECK) from exc
-    if answer.status_code in RETRY_STATUSES:
-        raise DependencyUnavailable(dependency, f"HTTP {answer.status_code}", ARM_CHECK)
+        raise translate(ARM_RESOURCE_GROUP, exc) from exc
     if answer.status_code == 200:
         return str(answer.json()["location"])
-    try:
-        error = answer.json().get("error", {})
-    except ValueError:
-        error = {}
-    raise from_envelope(
-        answer.status_code,
-        error.get("code"),
-        error.get("message", answer.text),
-        "Azure Resource Manager",
-        name=resource_group,
-    )
+
+    def envelope(answer: Any) -> ActionError:
+        try:
+            error = answer.json().get("error", {})
+        except ValueError:
+            error = {}
+        return from_envelope(
+            answer.status_code,
+            error.get("code"),
+            error.get("message", answer.text),
+            "Azure Resource Manager",
+            name=resource_group,
+        )
+
+    raise translate(ARM_RESOURCE_GROUP, answer, explain=envelope)
 
 
 def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
@@ -171,7 +176,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
             on_actions=env.get("GITHUB_ACTIONS") == "true",
             options=azure_options("Microsoft Entra ID", deadline, runner.info, identity=True),
         )
-        arm_token = sign_in(credential, endpoints, oidc)
+        arm_token = sign_in(credential, endpoints, oidc, client_id_of(inputs))
     aci = deploy.client(
         credential,
         endpoints,
@@ -380,6 +385,8 @@ def _start_background(
             endpoints.vault_url(inputs.key_vault),
             names,
             runner.mask,
+            client_id=client_id_of(inputs),
+            object_id=object_id_of(arm_token),
             options={
                 **azure_options("Key Vault", deadline, runner.info),
                 "api_version": endpoints.api_versions.key_vault,
