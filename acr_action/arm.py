@@ -35,7 +35,7 @@ def role_hint(action: str) -> str:
     return "Contributor"
 
 
-def translate(
+def explain(
     exc: Any, dependency: str, *, name: str = "", group: str = "", region: str = ""
 ) -> ActionError:
     """The project's error for an `HttpResponseError` from an ARM call."""

@@ -41,6 +41,10 @@ class Dependency:
         """This dependency for one target (a registry host, a custom cloud's endpoint)."""
         return replace(self, name=name or self.name, check=check or self.check)
 
+    def down(self, last: str) -> DependencyUnavailable:
+        """The error for this dependency after its retries ran out; `last` is what it did last."""
+        return DependencyUnavailable(self.name, last, self.check)
+
 
 GITHUB_OIDC = Dependency(
     "GitHub OIDC token endpoint",
@@ -69,11 +73,12 @@ KEY_VAULT = Dependency(
     "Key Vault",
     "https://status.azure.com (Key Vault), and the vault's firewall and private endpoints",
 )
-ACR_EXCHANGE = Dependency(
-    "ACR token exchange",
+_ACR_CHECK = (
     "the registry's health (`az acr check-health --name <registry>`) and "
-    "https://status.azure.com (Container Registry)",
+    "https://status.azure.com (Container Registry)"
 )
+ACR_EXCHANGE = Dependency("ACR token exchange", _ACR_CHECK)
+ACR_DELETE = Dependency("ACR (delete image tag)", _ACR_CHECK)
 REGISTRY = Dependency("the registry", "that the registry's /v2/ answers, and the runner's network")
 
 DEPENDENCIES = (
@@ -86,6 +91,7 @@ DEPENDENCIES = (
     CONTAINER_INSTANCES,
     KEY_VAULT,
     ACR_EXCHANGE,
+    ACR_DELETE,
     REGISTRY,
 )
 """Every service the action calls (a registry and a custom cloud are named per target)."""
@@ -129,7 +135,7 @@ def unavailable(
         return None
     if where:
         last = f"{last} from {where}"
-    return DependencyUnavailable(dependency.name, last, dependency.check)
+    return dependency.down(last)
 
 
 def translate(
