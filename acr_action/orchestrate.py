@@ -11,18 +11,19 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import cloud, deploy, keyvault, preview, registry
 from .auth import GitHubOidc, explain_refusal, make_credential, unverified_claims
 from .clock import Deadline, Phases
 from .errors import ActionError, CloudLacksService, ImagePullRefused, InputError, InputProblem
-from .failures import ARM_RESOURCE_GROUP, ENTRA, translate
+from .failures import ARM_REGISTRY, ARM_RESOURCE_GROUP, ENTRA, KEY_VAULT, translate
 from .naming import oci_labels
 from .retry import Retrier, azure_options
 from .source import commit_time
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     from .cloud import Endpoints
     from .inputs import Inputs
     from .runner import Runner
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -187,7 +191,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     def remove(name: str) -> bool:
         return deploy.delete(aci, inputs.resource_group, name, deadline=deadline, retrier=retrier)
 
-    registry_session = preview.once(
+    registry_session = _once(
         lambda: _registry_session(inputs, credential, endpoints, subscription, runner, retrier)
     )
     if inputs.mode == "sweep":
@@ -336,7 +340,7 @@ def _registry_session(
     subscription: str,
     runner: Runner,
     retrier: Retrier,
-) -> tuple[str, str]:
+) -> registry.RegistryAccess:
     """The registry's login server and an ACR refresh token (masked), for deleting image tags."""
     assert inputs.registry is not None  # parse_inputs requires it with delete-image-tag
     found = registry.find_registry(
@@ -345,7 +349,21 @@ def _registry_session(
     tenant = inputs.tenant_id or (inputs.creds.tenant_id if inputs.creds else None)
     refresh = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
     runner.mask(refresh)
-    return found.login_server, refresh
+    return registry.RegistryAccess(found.login_server, refresh, retrier)
+
+
+def _once(make: Callable[[], T]) -> Callable[[], T]:
+    """`make` called at most once, also from several threads; later calls return its result."""
+    lock = threading.Lock()
+    made: list[T] = []
+
+    def get() -> T:
+        with lock:
+            if not made:
+                made.append(make())
+            return made[0]
+
+    return get
 
 
 def _start_background(
@@ -370,7 +388,7 @@ def _start_background(
             endpoints,
             *registry_location(inputs, subscription),
             inputs.registry,
-            options=azure_options("Azure Resource Manager (registry)", deadline, runner.info),
+            options=azure_options(ARM_REGISTRY.name, deadline, runner.info),
         )
     if inputs.mode != "deploy":
         return futures
@@ -388,7 +406,7 @@ def _start_background(
             client_id=client_id_of(inputs),
             object_id=object_id_of(arm_token),
             options={
-                **azure_options("Key Vault", deadline, runner.info),
+                **azure_options(KEY_VAULT.name, deadline, runner.info),
                 "api_version": endpoints.api_versions.key_vault,
             },
         )
