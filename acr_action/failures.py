@@ -73,10 +73,7 @@ KEY_VAULT = Dependency(
     "Key Vault",
     "https://status.azure.com (Key Vault), and the vault's firewall and private endpoints",
 )
-_ACR_CHECK = (
-    "the registry's health (`az acr check-health --name <registry>`) and "
-    "https://status.azure.com (Container Registry)"
-)
+_ACR_CHECK = "the registry's health and https://status.azure.com (Container Registry)"
 ACR_EXCHANGE = Dependency("ACR token exchange", _ACR_CHECK)
 ACR_DELETE = Dependency("ACR (delete image tag)", _ACR_CHECK)
 REGISTRY = Dependency("the registry", "that the registry's /v2/ answers, and the runner's network")
@@ -97,6 +94,14 @@ DEPENDENCIES = (
 """Every service the action calls (a registry and a custom cloud are named per target)."""
 
 Explain = Callable[[Any], "ActionError | None"]
+
+
+def of_registry(dependency: Dependency, registry: str) -> Dependency:
+    """An ACR dependency whose check names the registry (`az acr check-health --name ...`)."""
+    return dependency.at(
+        check=f"the registry's health (`az acr check-health --name {registry}`) and "
+        "https://status.azure.com (Container Registry)"
+    )
 
 
 def status_of(outcome: object) -> int | None:

@@ -39,7 +39,15 @@ from .errors import (
     RegistryTokenRefused,
     ResourceMissing,
 )
-from .failures import ACR_DELETE, ACR_EXCHANGE, ARM_REGISTRY, ENTRA, Dependency, translate
+from .failures import (
+    ACR_DELETE,
+    ACR_EXCHANGE,
+    ARM_REGISTRY,
+    ENTRA,
+    Dependency,
+    of_registry,
+    translate,
+)
 from .retry import Retrier, Transient
 
 if TYPE_CHECKING:
@@ -262,7 +270,8 @@ def _exchange(
 ) -> str:
     """The challenge, then `/oauth2/exchange` with each source's token until one is accepted."""
     retry = retrier or Retrier()
-    realm, service = _token_realm(target, retry, timeout)
+    dependency = of_registry(ACR_EXCHANGE, target.name)
+    realm, service = _token_realm(target, retry, dependency, timeout)
     exchange_url = realm.rsplit("/oauth2/", 1)[0] + "/oauth2/exchange"
     attempts: list[tuple[str, str]] = []
     for label, source in sources:
@@ -272,7 +281,7 @@ def _exchange(
         form = {"grant_type": "access_token", "service": service, "access_token": entra_token}
         if tenant_id:
             form["tenant"] = tenant_id
-        answer = _send(retry, "POST", exchange_url, data=form, read=timeout)
+        answer = _send(retry, dependency, "POST", exchange_url, data=form, read=timeout)
         if answer.status_code == 403 and _acr_error_code(answer) == "DENIED":
             raise _network_denied(target, answer)
         if answer.status_code in (401, 403):
@@ -281,7 +290,7 @@ def _exchange(
         token = answer.json().get("refresh_token") if answer.status_code == 200 else None
         if answer.status_code != 200 or not isinstance(token, str) or not token:
             raise translate(
-                ACR_EXCHANGE,
+                dependency,
                 answer,
                 where=exchange_url,
                 explain=lambda answer: _exchange_failed(exchange_url, answer),
@@ -308,9 +317,7 @@ def parse_challenge(header: str) -> dict[str, str]:
     return dict(_CHALLENGE_PARAM.findall(header))
 
 
-def _send(
-    retry: Retrier, method: str, url: str, *, dependency: Dependency = ACR_EXCHANGE, **kwargs: Any
-) -> Any:
+def _send(retry: Retrier, dependency: Dependency, method: str, url: str, **kwargs: Any) -> Any:
     """One registry request through the retry rule; no answer at all is `dependency` down."""
     import requests
 
@@ -320,10 +327,12 @@ def _send(
         raise translate(dependency, exc, where=url) from exc
 
 
-def _token_realm(target: RegistryFacts, retry: Retrier, timeout: float) -> tuple[str, str]:
+def _token_realm(
+    target: RegistryFacts, retry: Retrier, dependency: Dependency, timeout: float
+) -> tuple[str, str]:
     """(realm, service) of the registry's Bearer challenge at `/v2/`."""
     url = f"https://{target.login_server}/v2/"
-    challenge = _send(retry, "GET", url, read=timeout)
+    challenge = _send(retry, dependency, "GET", url, read=timeout)
     params = parse_challenge(challenge.headers.get("WWW-Authenticate", ""))
     realm = params.get("realm")
     if challenge.status_code == 401 and realm:
@@ -336,10 +345,10 @@ def _token_realm(target: RegistryFacts, retry: Retrier, timeout: float) -> tuple
             # IP ... is not allowed access".
             return _network_denied(target, answer)
         return AzureCallFailed(
-            ACR_EXCHANGE.name, answer.status_code, "NoChallenge", f"{url} gave no Bearer challenge"
+            dependency.name, answer.status_code, "NoChallenge", f"{url} gave no Bearer challenge"
         )
 
-    raise translate(ACR_EXCHANGE, challenge, where=url, explain=refused)
+    raise translate(dependency, challenge, where=url, explain=refused)
 
 
 def delete_image_tag(
@@ -361,36 +370,32 @@ def delete_image_tag(
     """
     retry = retrier or Retrier()
     target = RegistryFacts(name=login.split(".", 1)[0], login_server=login)
-    realm, service = _token_realm(target, retry, timeout)
+    dependency = of_registry(ACR_DELETE, target.name)
+    realm, service = _token_realm(target, retry, dependency, timeout)
     form = {
         "grant_type": "refresh_token",
         "service": service,
         "scope": f"repository:{repository}:pull,delete",
         "refresh_token": refresh,
     }
-    answer = _send(retry, "POST", realm, dependency=ACR_DELETE, data=form, read=timeout)
+    answer = _send(retry, dependency, "POST", realm, data=form, read=timeout)
     if answer.status_code != 200:
-        raise _delete_failed(answer, realm, "TokenRefused", answer.text[:300])
+        raise _delete_failed(dependency, answer, realm, "TokenRefused", answer.text[:300])
     headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
     manifest = f"https://{login}/v2/{repository}/manifests"
-    head = _send(
-        retry,
-        "HEAD",
-        f"{manifest}/{tag}",
-        dependency=ACR_DELETE,
-        headers={**headers, "Accept": MANIFEST_TYPES},
-        read=timeout,
-    )
+    accept = {**headers, "Accept": MANIFEST_TYPES}
+    head = _send(retry, dependency, "HEAD", f"{manifest}/{tag}", headers=accept, read=timeout)
     if head.status_code == 404:
         return None
     digest = str(head.headers.get("Docker-Content-Digest", ""))
     if head.status_code != 200 or not digest:
-        raise _delete_failed(head, manifest, "ManifestLookupFailed", f"{repository}:{tag}")
-    gone = _send(
-        retry, "DELETE", f"{manifest}/{digest}", dependency=ACR_DELETE, headers=headers, read=30
-    )
+        raise _delete_failed(
+            dependency, head, manifest, "ManifestLookupFailed", f"{repository}:{tag}"
+        )
+    gone = _send(retry, dependency, "DELETE", f"{manifest}/{digest}", headers=headers, read=30)
     if gone.status_code not in (200, 202, 404):
         raise _delete_failed(
+            dependency,
             gone,
             manifest,
             "DeleteRefused",
@@ -400,13 +405,15 @@ def delete_image_tag(
     return digest
 
 
-def _delete_failed(answer: Any, where: str, code: str, message: str) -> ActionError:
+def _delete_failed(
+    dependency: Dependency, answer: Any, where: str, code: str, message: str
+) -> ActionError:
     """Down (retries spent) or refused, for one step of deleting an image tag."""
 
     def refused(answer: Any) -> AzureCallFailed:
         return AzureCallFailed(ACR_DELETE.name, answer.status_code, code, message)
 
-    return translate(ACR_DELETE, answer, where=where, explain=refused)
+    return translate(dependency, answer, where=where, explain=refused)
 
 
 def _exchange_failed(url: str, answer: Any) -> AzureCallFailed:

@@ -69,6 +69,7 @@ def test_every_dependency_says_what_to_check() -> None:
     for dependency in DEPENDENCIES:
         assert dependency.check
         assert "<" not in dependency.name
+        assert "<" not in dependency.check, "a check names real things, never a placeholder"
 
 
 def test_where_names_the_endpoint() -> None:

@@ -79,6 +79,7 @@ def test_a_registry_that_stays_down_is_named_with_what_to_check(
         delete(monkeypatch, Registry(delete=[503]), log)
 
     assert caught.value.dependency == "ACR (delete image tag)"
+    assert "az acr check-health --name myreg" in caught.value.render()
     assert caught.value.last.startswith("HTTP 503 from https://myreg.azurecr.io/v2/app/manifests")
     assert "acc3ss" not in caught.value.render()
     assert "r3fresh" not in caught.value.render()
