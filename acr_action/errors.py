@@ -876,11 +876,18 @@ class PushFailed(RegistryError):
     """The registry refused or failed the push."""
 
     def __init__(
-        self, image: str, detail: str, registry: str | None = None, *, abac: bool = False
+        self,
+        image: str,
+        detail: str,
+        registry: str | None = None,
+        *,
+        abac: bool = False,
+        client_id: str | None = None,
     ) -> None:
         self.image = image
         self.detail = detail
         self.registry = registry
+        self.client_id = client_id
         reg = registry or "<registry>"
         role = registry_role("push", abac=abac)
         title = f"Pushing {image} failed: {_first_line(detail) or 'no reason given'}"
@@ -891,7 +898,8 @@ class PushFailed(RegistryError):
             "also refuses pushes.\n\n"
             "Fix:\n\n"
             + _block(
-                f"az role assignment create --assignee <client-id> --role {_shell_quote(role)} \\\n"
+                f"az role assignment create --assignee {_id_or_placeholder(client_id)} "
+                f"--role {_shell_quote(role)} \\\n"
                 f"  --scope {_acr_scope(reg)}",
                 "sh",
             )

@@ -493,7 +493,14 @@ def _image(
     deadline.check("push")
     with phases.timed("push"), runner.group(f"Push {repository}"):
         pushed = registry.push(
-            engine, repository, inputs.tags, refresh, runner.info, retrier=retrier, target=found
+            engine,
+            repository,
+            inputs.tags,
+            refresh,
+            runner.info,
+            retrier=retrier,
+            target=found,
+            client_id=client_id_of(inputs),
         )
     runner.info(
         f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"

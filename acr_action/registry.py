@@ -712,12 +712,14 @@ def push(
     *,
     retrier: Retrier | None = None,
     target: RegistryFacts | None = None,
+    client_id: str | None = None,
 ) -> PushResult:
     """Push every tag of `repository` with the null-GUID user; returns the manifest digest.
 
     The daemon retries a failed layer upload itself; a push that still fails transiently (the
     registry's 429/5xx on a blob or the manifest, a broken connection) is pushed again: layers
-    already uploaded are skipped, so a repeat costs little.
+    already uploaded are skipped, so a repeat costs little. `client_id` (the app the run signs
+    in as) goes into the role fix of a refused push.
     """
     auth = {"username": NULL_GUID, "password": refresh}
     digest = ""
@@ -753,6 +755,7 @@ def push(
                 exc.detail,
                 target.name if target else None,
                 abac=bool(target and target.abac),
+                client_id=client_id,
             ) from None
         if digest:
             on_line(f"pushed {repository}:{tag} ({digest})")

@@ -170,8 +170,13 @@ EXAMPLES = [
         id="build-failed",
     ),
     pytest.param(
-        PushFailed("myacr.azurecr.io/app:sha-0123456", "denied: requested access", "myacr"),
-        ["AcrPush", "az acr show --name myacr", "denied: requested access"],
+        PushFailed(
+            "myacr.azurecr.io/app:sha-0123456",
+            "denied: requested access",
+            "myacr",
+            client_id=CLIENT_ID,
+        ),
+        ["AcrPush", "az acr show --name myacr", "denied: requested access", f"'{CLIENT_ID}'"],
         id="push-failed",
     ),
     pytest.param(
