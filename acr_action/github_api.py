@@ -145,18 +145,17 @@ class GitHub:
 
     def create_comment(self, number: int, body: str) -> CommentJson:
         """Add a comment to an issue or pull request."""
-        url = f"{self._api}/repos/{self._repo}/issues/{number}/comments"
-        answer: CommentJson = self._call(
-            "POST", url, f"comment on #{number}", json={"body": body}
-        ).json()
-        return answer
+        path = f"issues/{number}/comments"
+        return self._send_comment("POST", path, f"comment on #{number}", body)
 
     def update_comment(self, comment_id: int, body: str) -> CommentJson:
         """Replace a comment's body."""
-        url = f"{self._api}/repos/{self._repo}/issues/comments/{comment_id}"
-        answer: CommentJson = self._call(
-            "PATCH", url, f"update comment {comment_id}", json={"body": body}
-        ).json()
+        path = f"issues/comments/{comment_id}"
+        return self._send_comment("PATCH", path, f"update comment {comment_id}", body)
+
+    def _send_comment(self, method: str, path: str, what: str, body: str) -> CommentJson:
+        url = f"{self._api}/repos/{self._repo}/{path}"
+        answer: CommentJson = self._call(method, url, what, json={"body": body}).json()
         return answer
 
     def delete_comment(self, comment_id: int) -> None:

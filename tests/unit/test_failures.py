@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import requests
@@ -123,3 +124,16 @@ def test_at_names_one_target() -> None:
         "r.azurecr.io answers",
         "azure",
     )
+
+
+def test_only_the_failures_module_decides_that_a_dependency_is_down() -> None:
+    """Like httpx's check that every transport exception is mapped: no module goes around it."""
+    package = Path(failures.__file__).parent
+    allowed = {
+        "DependencyUnavailable(": {"failures.py", "errors.py"},
+        "in RETRY_STATUSES": {"failures.py", "retry.py", "deploy.py"},  # deploy: the app's probe
+    }
+    for module in sorted(package.glob("*.py")):
+        text = module.read_text(encoding="utf-8")
+        for needle, where in allowed.items():
+            assert needle not in text or module.name in where, f"{module.name}: {needle}"
