@@ -597,18 +597,26 @@ def sweep(
                     reason = error.title if isinstance(error, ActionError) else repr(error)
                     failures.append((name, reason))
                     outcome[name] = f"delete failed: {reason}"
+    rows = _sweep_rows(decisions, outcome, dry_run=settings.dry_run, now=now)
+    deleted = sum(1 for v in outcome.values() if v.startswith("deleted"))
+    return SweepResult(rows, sorted(failures), deleted)
+
+
+def _sweep_rows(
+    decisions: Sequence[Decision], outcome: dict[str, str], *, dry_run: bool, now: dt.datetime
+) -> list[tuple[str, str, str, str, str]]:
+    """One summary row per preview: name, pull request, age, what happened, why."""
     rows = []
     for d in decisions:
         if not d.delete:
             verdict = "keep"
-        elif settings.dry_run:
+        elif dry_run:
             verdict = "would delete"
         else:
             verdict = outcome.get(d.preview.name, "delete")
         pr = f"#{d.preview.pr}" if d.preview.pr is not None else "?"
         rows.append((d.preview.name, pr, _age(d.preview.created, now), verdict, d.reason))
-    deleted = sum(1 for v in outcome.values() if v.startswith("deleted"))
-    return SweepResult(rows, sorted(failures), deleted)
+    return rows
 
 
 def report_sweep(result: SweepResult, inputs: Inputs, runner: Runner) -> None:
