@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from .errors import ActionError, AzureCallFailed, DependencyUnavailable, GitHubCallFailed
 from .retry import RETRY_STATUSES
@@ -35,7 +35,7 @@ class Dependency:
 
     name: str
     check: str
-    kind: str = "azure"  # "azure" or "github": which generic error an unexplained answer gets
+    kind: Literal["azure", "github"] = "azure"  # which generic error an unexplained answer gets
 
     def at(self, *, name: str | None = None, check: str | None = None) -> Dependency:
         """This dependency for one target (a registry host, a custom cloud's endpoint)."""
