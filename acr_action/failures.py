@@ -77,6 +77,11 @@ _ACR_CHECK = "the registry's health and https://status.azure.com (Container Regi
 ACR_EXCHANGE = Dependency("ACR token exchange", _ACR_CHECK)
 ACR_DELETE = Dependency("ACR (delete image tag)", _ACR_CHECK)
 REGISTRY = Dependency("the registry", "that the registry's /v2/ answers, and the runner's network")
+DOCKER_ENGINE = Dependency(
+    "The Docker daemon",
+    "that the Docker daemon runs and answers on this runner (`docker info`; `DOCKER_HOST` if it "
+    "is not the local socket)",
+)
 
 DEPENDENCIES = (
     GITHUB_OIDC,
@@ -90,6 +95,7 @@ DEPENDENCIES = (
     ACR_EXCHANGE,
     ACR_DELETE,
     REGISTRY,
+    DOCKER_ENGINE,
 )
 """Every service the action calls (a registry and a custom cloud are named per target)."""
 

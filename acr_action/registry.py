@@ -43,6 +43,7 @@ from .failures import (
     ACR_DELETE,
     ACR_EXCHANGE,
     ARM_REGISTRY,
+    DOCKER_ENGINE,
     ENTRA,
     Dependency,
     of_registry,
@@ -746,9 +747,13 @@ def push(
                 found = str(aux["Digest"])
         return found
 
+    import requests
+
     for tag in tags:
         try:
             digest = retry.call("The registry (Docker push)", partial(one, tag), _push_verdict)
+        except requests.RequestException as exc:  # the daemon itself did not answer, retries spent
+            raise translate(DOCKER_ENGINE, exc) from exc
         except _PushError as exc:
             raise PushFailed(
                 exc.image,

@@ -1,6 +1,8 @@
-"""Deleting a preview's image tag: the registry's challenge, a scoped token, HEAD, DELETE by digest.
+"""The registry module's own calls: deleting a preview's image tag, and the daemon behind a push.
 
-Every request goes through the one retry rule (scripted here on `requests.request`; no network).
+Tag deletion: the registry's challenge, a scoped token, HEAD, DELETE by digest. Every request
+goes through the one retry rule (scripted here on `requests.request`; no network), and what is
+left becomes our error through `failures`.
 """
 
 from __future__ import annotations
@@ -99,3 +101,25 @@ def test_the_challenge_is_parsed_once_for_every_caller() -> None:
         "realm": f"https://{LOGIN}/oauth2/token",
         "service": LOGIN,
     }
+
+
+class DeadDaemon:
+    """A docker client whose daemon never answers."""
+
+    class api:  # noqa: N801 - mirrors docker.DockerClient.api
+        @staticmethod
+        def push(*args: Any, **kwargs: Any) -> Any:
+            raise requests.ConnectionError("Connection aborted: No such file or directory")
+
+
+def test_a_docker_daemon_that_stays_away_is_named_not_a_bug(log: list[str]) -> None:
+    retrier = Retrier(log=log.append, sleep=lambda _: None)
+
+    with pytest.raises(DependencyUnavailable) as caught:
+        registry.push(DeadDaemon(), f"{LOGIN}/app", ["v1"], "r3fresh", log.append, retrier=retrier)
+
+    assert caught.value.dependency == "The Docker daemon"
+    assert caught.value.last == "ConnectionError"
+    assert "docker info" in caught.value.render()
+    assert len(log) == Retrier().backoff.attempts - 1, "each retry logged once"
+    assert "r3fresh" not in caught.value.render()
