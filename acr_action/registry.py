@@ -728,30 +728,12 @@ def push(
     existing: set[str] = set()
     retry = retrier or Retrier()
 
-    def one(tag: str) -> str:
-        found = ""
-        for event in client.api.push(
-            repository, tag=tag, auth_config=auth, stream=True, decode=True
-        ):
-            if "error" in event:
-                detail = event.get("errorDetail", {}).get("message") or event["error"]
-                raise _PushError(f"{repository}:{tag}", str(detail))
-            status = event.get("status", "")
-            layer = event.get("id", "")
-            if status == "Pushed":
-                pushed.add(layer)
-            elif status == "Layer already exists":
-                existing.add(layer)
-            aux = event.get("aux") or {}
-            if aux.get("Digest"):
-                found = str(aux["Digest"])
-        return found
-
     import requests
 
     for tag in tags:
         try:
-            digest = retry.call("The registry (Docker push)", partial(one, tag), _push_verdict)
+            one = partial(_push_tag, client, repository, tag, auth, pushed, existing)
+            digest = retry.call("The registry (Docker push)", one, _push_verdict)
         except requests.RequestException as exc:  # the daemon itself did not answer, retries spent
             raise translate(DOCKER_ENGINE, exc) from exc
         except _PushError as exc:
@@ -767,6 +749,32 @@ def push(
     if not digest:
         raise PushFailed(repository, "the registry did not report a manifest digest")
     return PushResult(digest, len(pushed), len(existing - pushed))
+
+
+def _push_tag(
+    client: Any,
+    repository: str,
+    tag: str,
+    auth: Mapping[str, str],
+    pushed: set[str],
+    existing: set[str],
+) -> str:
+    """Push one tag, noting layers `pushed` and `existing`; the manifest digest ("" if none)."""
+    found = ""
+    for event in client.api.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
+        if "error" in event:
+            detail = event.get("errorDetail", {}).get("message") or event["error"]
+            raise _PushError(f"{repository}:{tag}", str(detail))
+        status = event.get("status", "")
+        layer = event.get("id", "")
+        if status == "Pushed":
+            pushed.add(layer)
+        elif status == "Layer already exists":
+            existing.add(layer)
+        aux = event.get("aux") or {}
+        if aux.get("Digest"):
+            found = str(aux["Digest"])
+    return found
 
 
 def resolve_digest(client: Any, image: str, password: str | None) -> str:
