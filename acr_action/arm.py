@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from .errors import (
+    ActionError,
     AzureCallFailed,
     DnsLabelTaken,
     ImmutableChange,
@@ -34,9 +35,9 @@ def role_hint(action: str) -> str:
     return "Contributor"
 
 
-def translate(
+def explain(
     exc: Any, dependency: str, *, name: str = "", group: str = "", region: str = ""
-) -> Exception:
+) -> ActionError:
     """The project's error for an `HttpResponseError` from an ARM call."""
     error = getattr(exc, "error", None)
     code = getattr(error, "code", None)
@@ -61,7 +62,7 @@ def from_envelope(
     name: str = "",
     group: str = "",
     region: str = "",
-) -> Exception:
+) -> ActionError:
     """The project's error for an ARM error envelope `{"error": {"code", "message"}}`."""
     if code == "AuthorizationFailed":
         match = _AUTHORIZATION.search(message)

@@ -18,13 +18,13 @@ from urllib.parse import quote
 from .errors import (
     FEDERATION_CODES,
     AuthError,
-    DependencyUnavailable,
     EntraRefused,
     FederatedCredentialMismatch,
     ForkPullRequest,
+    OidcTokenRefused,
     OidcUnavailable,
 )
-from .retry import RETRY_STATUSES
+from .failures import GITHUB_OIDC, translate
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -44,11 +44,6 @@ SHOWN_CLAIMS = (
     "environment",
     "job_workflow_ref",
     "event_name",
-)
-OIDC_DEPENDENCY = "GitHub OIDC token endpoint"
-OIDC_CHECK = (
-    "GitHub's token service (https://www.githubstatus.com, *Actions*); on GitHub Enterprise "
-    "Server, the runner's connection to the server"
 )
 
 
@@ -109,27 +104,35 @@ class GitHubOidc:
         url = f"{self._url}{separator}audience={quote(self._audience, safe='')}"
         try:
             response = self._retrier.http(
-                OIDC_DEPENDENCY,
+                GITHUB_OIDC.name,
                 "GET",
                 url,
                 headers={"Authorization": f"bearer {self._bearer}"},
                 read=20,
             )
         except requests.RequestException as exc:
-            raise DependencyUnavailable(OIDC_DEPENDENCY, type(exc).__name__, OIDC_CHECK) from exc
-        if response.status_code in RETRY_STATUSES:
-            raise DependencyUnavailable(OIDC_DEPENDENCY, f"HTTP {response.status_code}", OIDC_CHECK)
+            raise translate(GITHUB_OIDC, exc) from exc
         if response.status_code != 200:
-            raise AuthError(
-                f"the GitHub OIDC token request answered HTTP {response.status_code}; "
-                "check that the job has `permissions: id-token: write`"
-            )
-        value = response.json().get("value")
-        if not isinstance(value, str) or not value:
-            raise AuthError("the GitHub OIDC token response had no `value`")
+            raise translate(GITHUB_OIDC, response, explain=self._refused)
+        value = self._value(response)
         self._mask(value)
         self.last_claims = unverified_claims(value)
         return value
+
+    def _value(self, response: Any) -> str:
+        """The token in the answer's JSON `value` (as `@actions/core` `getIDToken` reads it)."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        value = body.get("value") if isinstance(body, dict) else None
+        if not isinstance(value, str) or not value:
+            raise OidcTokenRefused(200, self._audience, "the answer had no `value`")
+        return value
+
+    def _refused(self, response: Any) -> AuthError:
+        # The body names the reason; it never holds a token, since no token was issued.
+        return OidcTokenRefused(response.status_code, self._audience, response.text[:300])
 
 
 def make_credential(
@@ -179,8 +182,11 @@ def make_credential(
 _CODE = re.compile(r"\b(AADSTS\d+)\b")
 
 
-def explain_refusal(exc: Exception, oidc: GitHubOidc) -> AuthError:
-    """Turn azure-identity's `ClientAuthenticationError` into the error a user can act on."""
+def explain_refusal(exc: Exception, oidc: GitHubOidc, client_id: str | None = None) -> AuthError:
+    """Turn azure-identity's `ClientAuthenticationError` into the error a user can act on.
+
+    `client_id`: the app the run signs in as (the `client-id` input or `creds`), for the fix.
+    """
     text = str(exc)
     match = _CODE.search(text)
     code = match.group(1) if match else "unknown"
@@ -188,5 +194,5 @@ def explain_refusal(exc: Exception, oidc: GitHubOidc) -> AuthError:
     described = text.split("Trace ID")[0].strip()
     if code in FEDERATION_CODES:
         claims = {name: oidc.last_claims.get(name) for name in SHOWN_CLAIMS}
-        return FederatedCredentialMismatch(code, described, claims)
-    return EntraRefused(code, described)
+        return FederatedCredentialMismatch(code, described, claims, client_id)
+    return EntraRefused(code, described, client_id)

@@ -8,10 +8,15 @@ metadata document, the same document `az cloud register --endpoint-resource-mana
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .errors import AzureCallFailed, CloudLacksService, DependencyUnavailable, display_value
-from .retry import RETRY_STATUSES, Retrier
+from .errors import AzureCallFailed, CloudLacksService, display_value
+from .failures import CLOUD_METADATA, translate
+from .retry import Retrier
+
+if TYPE_CHECKING:
+    import requests
 
 METADATA_API_VERSION = "2022-09-01"
 
@@ -108,6 +113,15 @@ def for_environment(name: str) -> Endpoints:
     return KNOWN_CLOUDS[name]
 
 
+def _no_metadata(url: str, answer: requests.Response) -> AzureCallFailed:
+    return AzureCallFailed(
+        dependency="cloud metadata",
+        status=answer.status_code,
+        code="MetadataUnavailable",
+        message=f"{url} answered HTTP {answer.status_code}; check `resource-manager-endpoint`",
+    )
+
+
 def from_metadata(
     resource_manager_endpoint: str, *, timeout: float = 10.0, retrier: Retrier | None = None
 ) -> Endpoints:
@@ -116,20 +130,15 @@ def from_metadata(
 
     base = resource_manager_endpoint.rstrip("/")
     url = f"{base}/metadata/endpoints?api-version={METADATA_API_VERSION}"
-    check = f"that `resource-manager-endpoint` ({base}) is up and reachable from the runner"
+    metadata = CLOUD_METADATA.at(
+        check=f"that `resource-manager-endpoint` ({base}) is up and reachable from the runner"
+    )
     try:
-        response = (retrier or Retrier()).http("Cloud metadata", "GET", url, read=timeout)
+        response = (retrier or Retrier()).http(metadata.name, "GET", url, read=timeout)
     except requests.RequestException as exc:
-        raise DependencyUnavailable("Cloud metadata", type(exc).__name__, check) from exc
-    if response.status_code in RETRY_STATUSES:
-        raise DependencyUnavailable("Cloud metadata", f"HTTP {response.status_code}", check)
+        raise translate(metadata, exc) from exc
     if response.status_code != 200:
-        raise AzureCallFailed(
-            dependency="cloud metadata",
-            status=response.status_code,
-            code="MetadataUnavailable",
-            message=f"{url} answered HTTP {response.status_code}; check `resource-manager-endpoint`",
-        )
+        raise translate(metadata, response, explain=lambda answer: _no_metadata(url, answer))
     document = response.json()
     # Azure returns either one cloud object (2022-09-01) or, for older versions, a list of them.
     cloud = document[0] if isinstance(document, list) else document

@@ -9,26 +9,26 @@ exit code, its last log lines and the group's events), then the app is probed ov
 from __future__ import annotations
 
 import http.client
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .arm import translate
+from .arm import explain
 from .clock import Deadline
 from .errors import (
     ActionError,
     ContainerFailed,
-    DependencyUnavailable,
     ImagePullRefused,
     ImmutableChange,
     NotReady,
     RecreateFailed,
     StepTimeout,
 )
+from .failures import CONTAINER_INSTANCES, REGISTRY, Dependency, translate
+from .registry import MANIFEST_TYPES, parse_challenge
 from .retry import RETRY_STATUSES, Backoff, Retrier, Transient, retry_after
-from .spec import GroupSpec, Plan, diff, immutable_changes, to_model
+from .spec import GroupSpec, Plan, RegistryCredential, diff, immutable_changes, to_model
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -39,8 +39,7 @@ if TYPE_CHECKING:
 
 # ACI answers `Retry-After` on its operations; this is only the fallback when it doesn't.
 POLL_SECONDS = 2.0
-DEPENDENCY = "Azure Container Instances"
-CHECK = "https://status.azure.com (Container Instances, Resource Manager) and the runner's network"
+DEPENDENCY = CONTAINER_INSTANCES.name
 # ARM refuses a PUT or DELETE while another operation on the group runs: ACI answers 409
 # `ContainerGroupTransitioning` ("The container group '<name>' is still transitioning, please
 # retry later."; learn.microsoft.com/troubleshoot/azure/azure-container-instances/, "Container
@@ -115,23 +114,20 @@ def _conflict_verdict(outcome: Any) -> Transient | None:
     )
 
 
-def failure(exc: Any, *, name: str = "", group: str = "", region: str = "") -> Exception:
+def failure(exc: Any, *, name: str = "", group: str = "", region: str = "") -> ActionError:
     """The project's error for an Azure SDK exception from an ACI call."""
-    from azure.core.exceptions import HttpResponseError
 
-    if not isinstance(exc, HttpResponseError):  # no answer: dropped or timed out, retries spent
-        return DependencyUnavailable(DEPENDENCY, type(exc).__name__, CHECK)
-    if exc.status_code in RETRY_STATUSES:
-        return DependencyUnavailable(DEPENDENCY, f"HTTP {exc.status_code}", CHECK)
-    if in_progress(exc):
-        code = exc.error.code if exc.error is not None else "Conflict"
-        return DependencyUnavailable(
-            DEPENDENCY,
-            f"HTTP 409 {code}",
-            f"what else is changing the group: `az container show --resource-group {group} "
-            f"--name {name} --query provisioningState`; wait for it to finish",
-        )
-    return translate(exc, DEPENDENCY, name=name, group=group, region=region)
+    def explained(exc: Any) -> ActionError:
+        if in_progress(exc):  # still busy after the conflict retries
+            code = exc.error.code if exc.error is not None else "Conflict"
+            busy = CONTAINER_INSTANCES.at(
+                check=f"what else is changing the group: `az container show --resource-group "
+                f"{group} --name {name} --query provisioningState`; wait for it to finish"
+            )
+            return busy.down(f"HTTP 409 {code}")
+        return explain(exc, DEPENDENCY, name=name, group=group, region=region)
+
+    return translate(CONTAINER_INSTANCES, exc, explain=explained)
 
 
 def _finish(poller: Any, deadline: Deadline | None, phase: str) -> Any:
@@ -275,17 +271,6 @@ def _deploy_failure(exc: Any, spec: GroupSpec, resource_group: str) -> Exception
     return failure(exc, name=spec.name, group=resource_group, region=spec.location)
 
 
-# What a registry may answer a manifest request with: Docker schema 2 and OCI, single and multi
-# platform. Without them some registries answer 404 for a manifest that exists.
-MANIFEST_TYPES = ", ".join(
-    (
-        "application/vnd.docker.distribution.manifest.v2+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.oci.image.index.v1+json",
-    )
-)
-_CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 _DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 
@@ -328,8 +313,6 @@ def check_pullable(spec: GroupSpec, *, retrier: Retrier | None = None, timeout: 
     again with the token. Run before deleting a group, so that a wrong image or credential
     stops the run while the old group still serves.
     """
-    import requests
-
     ref = parse_image(spec.image_ref)
     login = next(
         (
@@ -340,60 +323,60 @@ def check_pullable(spec: GroupSpec, *, retrier: Retrier | None = None, timeout: 
         ),
         None,
     )
-    retry = retrier or Retrier()
-    registry = f"the registry {ref.registry}"
-    check = f"https://{ref.api_host}/v2/ answers, and the runner's network"
+    dependency = REGISTRY.at(
+        name=f"the registry {ref.registry}",
+        check=f"https://{ref.api_host}/v2/ answers, and the runner's network",
+    )
+    answer = _manifest_head(retrier or Retrier(), dependency, ref, login, timeout)
+    if answer.status_code != 200:
+        who = f"as {login.username}" if login else "without credentials (none is set for it)"
+
+        def refused(answer: Any) -> ImagePullRefused:
+            return ImagePullRefused(
+                spec.image_ref,
+                f"A manifest request to {ref.registry} {who} answered HTTP {answer.status_code}"
+                f"{_registry_code(answer)}. Checked before deleting container group {spec.name} "
+                "to recreate it: the existing group was left as it is.",
+            )
+
+        raise translate(dependency, answer, explain=refused)
+
+
+def _manifest_head(
+    retry: Retrier,
+    dependency: Dependency,
+    ref: ImageRef,
+    login: RegistryCredential | None,
+    timeout: float,
+) -> Any:
+    """HEAD the image's manifest, answering a Bearer or Basic challenge with `login`."""
+    import requests
+
+    registry = dependency.name
     url = f"https://{ref.api_host}/v2/{ref.repository}/manifests/{ref.reference}"
     accept = {"Accept": MANIFEST_TYPES}
+    basic = (login.username, login.password) if login else None
     try:
         answer = retry.http(registry, "HEAD", url, headers=accept, read=timeout)
         challenge = answer.headers.get("WWW-Authenticate", "")
         if answer.status_code == 401 and challenge.lower().startswith("bearer"):
-            params = dict(_CHALLENGE.findall(challenge))
+            params = parse_challenge(challenge)
             query = {"scope": f"repository:{ref.repository}:pull"}
             if params.get("service"):
                 query["service"] = params["service"]
-            granted = retry.http(
-                registry,
-                "GET",
-                params.get("realm", ""),
-                params=query,
-                auth=(login.username, login.password) if login else None,
-                read=timeout,
-            )
+            realm = params.get("realm", "")
+            granted = retry.http(registry, "GET", realm, params=query, auth=basic, read=timeout)
             if granted.status_code != 200:
-                answer = granted
-            else:
-                body = granted.json()
-                token = body.get("token") or body.get("access_token") or ""
-                answer = retry.http(
-                    registry,
-                    "HEAD",
-                    url,
-                    headers={**accept, "Authorization": f"Bearer {token}"},
-                    read=timeout,
-                )
-        elif answer.status_code == 401 and login is not None:
-            answer = retry.http(
-                registry,
-                "HEAD",
-                url,
-                headers=accept,
-                auth=(login.username, login.password),
-                read=timeout,
-            )
+                return granted
+            body = granted.json()
+            token = body.get("token") or body.get("access_token") or ""
+            bearer = {**accept, "Authorization": f"Bearer {token}"}
+            return retry.http(registry, "HEAD", url, headers=bearer, read=timeout)
+        if answer.status_code == 401 and basic is not None:
+            return retry.http(registry, "HEAD", url, headers=accept, auth=basic, read=timeout)
     except (requests.RequestException, ValueError) as exc:
-        raise DependencyUnavailable(registry, type(exc).__name__, check) from exc
-    if answer.status_code in RETRY_STATUSES:
-        raise DependencyUnavailable(registry, f"HTTP {answer.status_code}", check)
-    if answer.status_code != 200:
-        who = f"as {login.username}" if login else "without credentials (none is set for it)"
-        raise ImagePullRefused(
-            spec.image_ref,
-            f"A manifest request to {ref.registry} {who} answered HTTP {answer.status_code}"
-            f"{_registry_code(answer)}. Checked before deleting container group {spec.name} "
-            "to recreate it: the existing group was left as it is.",
-        )
+        raise translate(dependency, exc) from exc
+    return answer
 
 
 def _registry_code(answer: Any) -> str:

@@ -6,10 +6,11 @@
     ├── InputError                      one or more invalid inputs, all reported at once
     ├── AuthError                       signing in to Microsoft Entra ID failed
     │   ├── OidcUnavailable             no GitHub OIDC token: missing `id-token: write`
+    │   ├── OidcTokenRefused            the runner's token service answered without a token
     │   ├── ForkPullRequest             pull requests from forks get no OIDC token
     │   ├── FederatedCredentialMismatch Entra found no federated credential for the token
     │   └── EntraRefused                any other AADSTS refusal
-    ├── AzureError                      an Azure control- or data-plane call failed
+    ├── AzureServiceError               an Azure control- or data-plane call failed
     │   ├── PermissionDenied            the signed-in principal lacks a role
     │   ├── ResourceMissing             resource group, registry, vault ... not found
     │   ├── KeyVaultSecretMissing       a secret named in the inputs is not in the vault
@@ -66,7 +67,7 @@ __all__ = [
     "ActionError",
     "AuthError",
     "AzureCallFailed",
-    "AzureError",
+    "AzureServiceError",
     "BuildFailed",
     "ContainerFailed",
     "DependencyUnavailable",
@@ -83,6 +84,7 @@ __all__ = [
     "KeyVaultForbidden",
     "KeyVaultSecretMissing",
     "NotReady",
+    "OidcTokenRefused",
     "OidcUnavailable",
     "PermissionDenied",
     "PreviewError",
@@ -200,6 +202,11 @@ def _vault_name(vault: str) -> str:
     return match.group(1) if match else vault
 
 
+def _id_or_placeholder(value: str | None) -> str:
+    """An id for an `az` command line, quoted; `<client-id>` only when the run never knew it."""
+    return _shell_quote(value) if value else "<client-id>"
+
+
 def _aadsts(code: str | int) -> str:
     digits = re.sub(r"\D", "", str(code))
     return f"AADSTS{digits}" if digits else str(code)
@@ -300,6 +307,33 @@ class OidcUnavailable(AuthError):
         )
         if detail:
             details += f"\n\nDetail: {untrusted_text(detail)}"
+        super().__init__(title, details)
+
+
+class OidcTokenRefused(AuthError):
+    """The runner's token service answered the ID-token request, but gave no token."""
+
+    def __init__(self, status: int, audience: str, detail: str = "") -> None:
+        self.status = status
+        self.audience = audience
+        self.detail = detail
+        got = "a body without `value`" if status == 200 else f"HTTP {status}"
+        title = f"The GitHub OIDC token request answered {got}: no ID token for this job"
+        details = (
+            "The action asks `ACTIONS_ID_TOKEN_REQUEST_URL` for an ID token with the job's "
+            "`ACTIONS_ID_TOKEN_REQUEST_TOKEN`, and the answer's JSON `value` is the token (as "
+            "`@actions/core` `getIDToken` reads it). A refusal (401, 403) usually means the job "
+            "was not granted `id-token: write`, or the request token expired in a very long job; "
+            "another answer means the runner's token service is not what it should be.\n\n"
+            "Fix: grant the permission on the job, and re-run it:\n\n"
+            + _block(
+                "jobs:\n  deploy:\n    permissions:\n      id-token: write\n      contents: read",
+                "yaml",
+            )
+            + f"\n\nContext: audience {_code(display_value(audience))}."
+        )
+        if detail:
+            details += "\n\n" + _said("The token service", detail)
         super().__init__(title, details)
 
 
@@ -415,7 +449,7 @@ class FederatedCredentialMismatch(AuthError):
             + "\n\nFix: add a federated credential for this subject "
             "(one per branch, environment or `pull_request`):\n\n"
             + _block(
-                f"az ad app federated-credential create --id {client_id or '<client-id>'} \\\n"
+                f"az ad app federated-credential create --id {_id_or_placeholder(client_id)} \\\n"
                 f"  --parameters {_shell_quote(parameters)}",
                 "sh",
             )
@@ -430,21 +464,21 @@ _ENTRA_HINTS = {
         "the client secret is wrong",
         "The `clientSecret` in `creds` is not a valid secret of the app (often the secret's *ID* "
         "was copied instead of its *value*). Create a new one and update the repository secret:",
-        "az ad app credential reset --id <client-id> --append --display-name github-actions",
+        "az ad app credential reset --id {client_id} --append --display-name github-actions",
     ),
     "AADSTS7000222": (
         "the client secret has expired",
         "The `clientSecret` in `creds` has expired. Create a new one and update the repository "
         "secret, or switch to OIDC (`client-id`, `tenant-id`, `subscription-id`), which needs "
         "none:",
-        "az ad app credential reset --id <client-id> --append --display-name github-actions",
+        "az ad app credential reset --id {client_id} --append --display-name github-actions",
     ),
     "AADSTS700016": (
         "the application is not in the tenant",
         "No app with this `client-id` exists in the tenant `tenant-id`. Check both values (use "
         "the app's *Application (client) ID*, not its object id); a new app can take a minute "
         "to appear.",
-        "az ad app show --id <client-id> --query '{appId: appId, name: displayName}'",
+        "az ad app show --id {client_id} --query '{{appId: appId, name: displayName}}'",
     ),
     "AADSTS700024": (
         "the GitHub token has expired",
@@ -458,9 +492,9 @@ _ENTRA_HINTS = {
         "the app has no federated credentials",
         "The app has no federated identity credentials at all, so Entra cannot trust any GitHub "
         "token for it. Add one for this repository and trigger:",
-        "az ad app federated-credential create --id <client-id> --parameters "
-        '\'{"name": "github-main", "issuer": "https://token.actions.githubusercontent.com", '
-        '"subject": "repo:OWNER/REPO:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]}\'',
+        "az ad app federated-credential create --id {client_id} --parameters "
+        '\'{{"name": "github-main", "issuer": "https://token.actions.githubusercontent.com", '
+        '"subject": "repo:OWNER/REPO:ref:refs/heads/main", "audiences": ["api://AzureADTokenExchange"]}}\'',
     ),
     "AADSTS90002": (
         "the tenant does not exist",
@@ -473,16 +507,19 @@ _ENTRA_HINTS = {
 class EntraRefused(AuthError):
     """Entra ID refused the sign-in for a reason other than a federated-credential mismatch."""
 
-    def __init__(self, code: str | int, entra_message: str) -> None:
+    def __init__(self, code: str | int, entra_message: str, client_id: str | None = None) -> None:
         self.code = _aadsts(code)
         self.entra_message = entra_message
+        self.client_id = client_id
         digits = self.code.removeprefix("AADSTS")
         lookup = f"https://login.microsoftonline.com/error?code={digits}"
         hint = _ENTRA_HINTS.get(self.code)
         if hint:
             cause, meaning, fix = hint
             title = f"Entra ID refused the sign-in ({self.code}): {cause}"
-            details = f"{meaning}\n\n" + _block(fix, "sh")
+            details = f"{meaning}\n\n" + _block(
+                fix.format(client_id=_id_or_placeholder(client_id)), "sh"
+            )
         else:
             title = f"Entra ID refused the sign-in ({self.code})"
             details = (
@@ -497,11 +534,11 @@ class EntraRefused(AuthError):
 # --------------------------------------------------------------------------- azure
 
 
-class AzureError(ActionError):
-    """An Azure Resource Manager or Key Vault call failed."""
+class AzureServiceError(ActionError):
+    """An Azure Resource Manager or Key Vault call failed (not azure-core's `AzureError`)."""
 
 
-class PermissionDenied(AzureError):
+class PermissionDenied(AzureServiceError):
     """The signed-in principal has no role that allows an operation."""
 
     def __init__(
@@ -544,7 +581,7 @@ _CREATE_HINTS = {
 }
 
 
-class ResourceMissing(AzureError):
+class ResourceMissing(AzureServiceError):
     """An Azure resource the inputs name does not exist (or is not visible to the principal)."""
 
     def __init__(self, kind: str, name: str, detail: str = "") -> None:
@@ -578,7 +615,7 @@ class ResourceMissing(AzureError):
         super().__init__(title, details)
 
 
-class KeyVaultSecretMissing(AzureError):
+class KeyVaultSecretMissing(AzureServiceError):
     """A secret the inputs name is not in the Key Vault."""
 
     def __init__(self, vault: str, secret: str) -> None:
@@ -601,14 +638,22 @@ class KeyVaultSecretMissing(AzureError):
         super().__init__(title, details)
 
 
-class KeyVaultForbidden(AzureError):
+class KeyVaultForbidden(AzureServiceError):
     """The signed-in principal may not read secrets from the Key Vault."""
 
-    def __init__(self, vault: str, principal: str | None) -> None:
+    def __init__(
+        self, vault: str, client_id: str | None = None, *, object_id: str | None = None
+    ) -> None:
         self.vault = vault
-        self.principal = principal
+        self.client_id = client_id
+        self.object_id = object_id
+        principal = object_id or client_id
         name = _vault_name(vault)
-        who = principal or "<client-id>"
+        # `az role assignment create --assignee` takes an object id or a service principal name;
+        # `az keyvault set-policy` takes the object id as `--object-id`, an app id as `--spn`
+        # (azure-cli's role and keyvault `_params.py`).
+        who = _id_or_placeholder(principal)
+        grantee = f"--object-id {who}" if object_id else f"--spn {who}"
         title = f"Key Vault `{name}` refused to give secrets to {_principal(principal)}"
         details = (
             "The identity this action signs in as needs **Key Vault Secrets User** on the vault "
@@ -616,22 +661,22 @@ class KeyVaultForbidden(AzureError):
             "policies). A vault firewall that does not admit GitHub's runners also answers 403.\n\n"
             "Fix (RBAC vault):\n\n"
             + _block(
-                f"az role assignment create --assignee {_shell_quote(who)} \\\n"
+                f"az role assignment create --assignee {who} \\\n"
                 "  --role 'Key Vault Secrets User' \\\n"
                 f'  --scope "$(az keyvault show --name {name} --query id --output tsv)"',
                 "sh",
             )
             + "\n\nFix (access-policy vault):\n\n"
             + _block(
-                f"az keyvault set-policy --name {name} --spn {_shell_quote(who)} "
-                "--secret-permissions get",
-                "sh",
+                f"az keyvault set-policy --name {name} {grantee} --secret-permissions get", "sh"
             )
+            + f"\n\nContext: object id {_code(object_id or MISSING)}, "
+            f"client id {_code(client_id or MISSING)}."
         )
         super().__init__(title, details)
 
 
-class AzureCallFailed(AzureError):
+class AzureCallFailed(AzureServiceError):
     """An Azure call failed for a reason without a more specific error class."""
 
     def __init__(self, dependency: str, status: int | None, code: str | None, message: str) -> None:
@@ -831,11 +876,18 @@ class PushFailed(RegistryError):
     """The registry refused or failed the push."""
 
     def __init__(
-        self, image: str, detail: str, registry: str | None = None, *, abac: bool = False
+        self,
+        image: str,
+        detail: str,
+        registry: str | None = None,
+        *,
+        abac: bool = False,
+        client_id: str | None = None,
     ) -> None:
         self.image = image
         self.detail = detail
         self.registry = registry
+        self.client_id = client_id
         reg = registry or "<registry>"
         role = registry_role("push", abac=abac)
         title = f"Pushing {image} failed: {_first_line(detail) or 'no reason given'}"
@@ -846,7 +898,8 @@ class PushFailed(RegistryError):
             "also refuses pushes.\n\n"
             "Fix:\n\n"
             + _block(
-                f"az role assignment create --assignee <client-id> --role {_shell_quote(role)} \\\n"
+                f"az role assignment create --assignee {_id_or_placeholder(client_id)} "
+                f"--role {_shell_quote(role)} \\\n"
                 f"  --scope {_acr_scope(reg)}",
                 "sh",
             )

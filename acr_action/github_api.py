@@ -3,8 +3,10 @@
 The base URL is `GITHUB_API_URL` (`https://api.github.com`, `https://HOST/api/v3` on GitHub
 Enterprise Server, the emulator in tests), never assumed. Lists follow the `Link: rel="next"`
 header (https://docs.github.com/rest/using-the-rest-api/using-pagination-in-the-rest-api) until
-the last page. The token is masked by the caller before this module ever sees it and never
-appears in an error.
+the last page. Every call goes through the one retry rule (`retry.Retrier`: 408, 429, 5xx and
+dropped connections, `Retry-After` honoured); what is left is turned into our error by
+`failures.translate`. The token is masked by the caller before this module ever sees it and
+never appears in an error.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from .errors import GitHubCallFailed
+from .failures import GITHUB_API, translate
+from .retry import Retrier, http_verdict
 
 API_VERSION = "2022-11-28"  # https://docs.github.com/rest/about-the-rest-api/api-versions
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
@@ -55,12 +59,21 @@ class PullState:
 class GitHub:
     """A small client for one repository on one GitHub (github.com, GHES or the emulator)."""
 
-    def __init__(self, api_url: str, token: str, repository: str, *, timeout: float = 20) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        repository: str,
+        *,
+        timeout: float = 20,
+        retrier: Retrier | None = None,
+    ) -> None:
         import requests
 
         self._api = api_url.rstrip("/")
         self._repo = repository
         self._timeout = timeout
+        self._retrier = retrier or Retrier()
         self._session = requests.Session()
         self._session.headers.update(
             {
@@ -80,16 +93,16 @@ class GitHub:
     def _call(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
         import requests
 
+        def attempt() -> requests.Response:
+            timeout = (5, self._retrier.read_timeout(self._timeout))
+            return self._session.request(method, url, timeout=timeout, **kwargs)
+
         try:
-            answer = self._session.request(method, url, timeout=(5, self._timeout), **kwargs)
+            answer = self._retrier.call(GITHUB_API.name, attempt, http_verdict)
         except requests.RequestException as exc:
-            raise GitHubCallFailed(what, None, f"{type(exc).__name__}: {exc}") from exc
+            raise translate(GITHUB_API, exc, where=what) from exc
         if answer.status_code >= 400:
-            try:
-                message = str(answer.json().get("message", answer.text))
-            except ValueError:
-                message = answer.text
-            raise GitHubCallFailed(what, answer.status_code, message[:500])
+            raise translate(GITHUB_API, answer, where=what)
         return answer
 
     def _pages(self, path: str, what: str, params: dict[str, str]) -> Iterator[Any]:
@@ -132,18 +145,17 @@ class GitHub:
 
     def create_comment(self, number: int, body: str) -> CommentJson:
         """Add a comment to an issue or pull request."""
-        url = f"{self._api}/repos/{self._repo}/issues/{number}/comments"
-        answer: CommentJson = self._call(
-            "POST", url, f"comment on #{number}", json={"body": body}
-        ).json()
-        return answer
+        path = f"issues/{number}/comments"
+        return self._send_comment("POST", path, f"comment on #{number}", body)
 
     def update_comment(self, comment_id: int, body: str) -> CommentJson:
         """Replace a comment's body."""
-        url = f"{self._api}/repos/{self._repo}/issues/comments/{comment_id}"
-        answer: CommentJson = self._call(
-            "PATCH", url, f"update comment {comment_id}", json={"body": body}
-        ).json()
+        path = f"issues/comments/{comment_id}"
+        return self._send_comment("PATCH", path, f"update comment {comment_id}", body)
+
+    def _send_comment(self, method: str, path: str, what: str, body: str) -> CommentJson:
+        url = f"{self._api}/repos/{self._repo}/{path}"
+        answer: CommentJson = self._call(method, url, what, json={"body": body}).json()
         return answer
 
     def delete_comment(self, comment_id: int) -> None:

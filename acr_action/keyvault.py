@@ -10,15 +10,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
-    AzureCallFailed,
-    DependencyUnavailable,
-    KeyVaultForbidden,
-    KeyVaultSecretMissing,
-)
-from .retry import RETRY_STATUSES
-
-CHECK = "https://status.azure.com (Key Vault), and the vault's firewall and private endpoints"
+from .errors import KeyVaultForbidden, KeyVaultSecretMissing
+from .failures import KEY_VAULT, translate
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -30,37 +23,37 @@ def read_secrets(
     names: Mapping[str, str],
     mask: Callable[[str], None],
     *,
-    principal: str = "the workflow's identity",
+    client_id: str | None = None,
+    object_id: str | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """Read `names` (key -> secret name) from the vault; returns key -> value, all masked.
 
+    `client_id`, `object_id`: the signed-in identity, as far as the run knows it (for the fix).
     `options`: the client's retry and timeout settings (`retry.azure_options`).
     """
     if not names:
         return {}
-    from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
     from azure.keyvault.secrets import SecretClient
 
     settings: dict[str, Any] = {"connection_timeout": 10, "read_timeout": 30, **(options or {})}
     client = SecretClient(vault_url, credential, **settings)
+
+    def forbidden(exc: Any) -> KeyVaultForbidden | None:
+        return (
+            KeyVaultForbidden(vault_url, client_id, object_id=object_id)
+            if exc.status_code == 403
+            else None
+        )
 
     def read(secret_name: str) -> str:
         try:
             value = client.get_secret(secret_name).value
         except ResourceNotFoundError as exc:
             raise KeyVaultSecretMissing(vault_url, secret_name) from exc
-        except HttpResponseError as exc:
-            if exc.status_code == 403:
-                raise KeyVaultForbidden(vault_url, principal) from exc
-            if exc.status_code in RETRY_STATUSES:
-                raise DependencyUnavailable("Key Vault", f"HTTP {exc.status_code}", CHECK) from exc
-            code = exc.error.code if exc.error is not None else None
-            raise AzureCallFailed("Key Vault", exc.status_code, code, exc.message) from exc
-        except AzureError as exc:  # no answer: unreachable, dropped or timed out, retries spent
-            raise DependencyUnavailable(
-                "Key Vault", f"{type(exc).__name__} reaching {vault_url}", CHECK
-            ) from exc
+        except AzureError as exc:
+            raise translate(KEY_VAULT, exc, where=vault_url, explain=forbidden) from exc
         if value is None:
             raise KeyVaultSecretMissing(vault_url, secret_name)
         mask(value)

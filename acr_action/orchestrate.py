@@ -10,26 +10,22 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import cloud, deploy, keyvault, preview, registry
-from .auth import GitHubOidc, explain_refusal, make_credential
+from .auth import GitHubOidc, explain_refusal, make_credential, unverified_claims
 from .clock import Deadline, Phases
-from .errors import (
-    CloudLacksService,
-    DependencyUnavailable,
-    ImagePullRefused,
-    InputError,
-    InputProblem,
-)
+from .errors import ActionError, CloudLacksService, ImagePullRefused, InputError, InputProblem
+from .failures import ARM_REGISTRY, ARM_RESOURCE_GROUP, ENTRA, KEY_VAULT, translate
 from .inputs_table import SPECS
 from .naming import oci_labels
-from .retry import RETRY_STATUSES, Retrier, azure_options
+from .retry import Retrier, azure_options
 from .source import commit_time
 from .spec import GroupSpec, RegistryCredential
 
@@ -40,6 +36,9 @@ if TYPE_CHECKING:
     from .cloud import Endpoints
     from .inputs import Inputs
     from .runner import Runner
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -75,25 +74,35 @@ def subscription_of(inputs: Inputs) -> str:
     return subscription
 
 
-def sign_in(credential: TokenCredential, endpoints: Endpoints, oidc: GitHubOidc) -> AccessToken:
-    """An ARM token, or the error that explains the refusal."""
-    from azure.core.exceptions import AzureError, ClientAuthenticationError
+def client_id_of(inputs: Inputs) -> str | None:
+    """The app the run signs in as: `client-id`, or the one in `creds` (None: `az login`)."""
+    auth = inputs.auth
+    return auth.client_id or (auth.creds.client_id if auth.creds else None)
 
-    check = "https://status.azure.com (Microsoft Entra ID) and the runner's network"
+
+def sign_in(
+    credential: TokenCredential,
+    endpoints: Endpoints,
+    oidc: GitHubOidc,
+    client_id: str | None = None,
+) -> AccessToken:
+    """An ARM token, or the error that explains the refusal (`client_id` goes into its fix)."""
+    from azure.core.exceptions import AzureError
+
     try:
         return credential.get_token(endpoints.arm_scope)
-    except ClientAuthenticationError as exc:
-        # azure-identity retried 408/429/5xx already; what is left is Entra being unavailable.
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        if status in RETRY_STATUSES:
-            raise DependencyUnavailable(ENTRA, f"HTTP {status}", check) from exc
-        raise explain_refusal(exc, oidc) from exc
-    except AzureError as exc:  # no answer: dropped or timed out, retries spent
-        raise DependencyUnavailable(ENTRA, type(exc).__name__, check) from exc
+    except AzureError as exc:
+        # azure-identity retried 408/429/5xx and dropped connections already; what is left is
+        # Entra being unavailable, or its refusal (ClientAuthenticationError).
+        raise translate(
+            ENTRA, exc, explain=lambda refusal: explain_refusal(refusal, oidc, client_id)
+        ) from exc
 
 
-ENTRA = "Microsoft Entra ID (token request)"
-ARM_CHECK = "https://status.azure.com (Azure Resource Manager) and the runner's network"
+def object_id_of(token: str) -> str | None:
+    """The signed-in principal's object id (`oid`) from its ARM token, to name it in a fix."""
+    oid = unverified_claims(token).get("oid")
+    return oid if isinstance(oid, str) and oid else None
 
 
 def resource_group_location(
@@ -108,32 +117,33 @@ def resource_group_location(
 
     from .arm import from_envelope
 
-    dependency = "Azure Resource Manager (resource group)"
     url = (
         f"{endpoints.resource_manager}/subscriptions/{subscription}/resourcegroups/"
         f"{resource_group}?api-version={endpoints.api_versions.resource_groups}"
     )
     try:
         answer = (retrier or Retrier()).http(
-            dependency, "GET", url, headers={"Authorization": f"Bearer {token}"}
+            ARM_RESOURCE_GROUP.name, "GET", url, headers={"Authorization": f"Bearer {token}"}
         )
     except requests.RequestException as exc:
-        raise DependencyUnavailable(dependency, type(exc).__name__, ARM_CHECK) from exc
-    if answer.status_code in RETRY_STATUSES:
-        raise DependencyUnavailable(dependency, f"HTTP {answer.status_code}", ARM_CHECK)
+        raise translate(ARM_RESOURCE_GROUP, exc) from exc
     if answer.status_code == 200:
         return str(answer.json()["location"])
-    try:
-        error = answer.json().get("error", {})
-    except ValueError:
-        error = {}
-    raise from_envelope(
-        answer.status_code,
-        error.get("code"),
-        error.get("message", answer.text),
-        "Azure Resource Manager",
-        name=resource_group,
-    )
+
+    def envelope(answer: Any) -> ActionError:
+        try:
+            error = answer.json().get("error", {})
+        except ValueError:
+            error = {}
+        return from_envelope(
+            answer.status_code,
+            error.get("code"),
+            error.get("message", answer.text),
+            "Azure Resource Manager",
+            name=resource_group,
+        )
+
+    raise translate(ARM_RESOURCE_GROUP, answer, explain=envelope)
 
 
 def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
@@ -171,7 +181,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
             on_actions=env.get("GITHUB_ACTIONS") == "true",
             options=azure_options("Microsoft Entra ID", deadline, runner.info, identity=True),
         )
-        arm_token = sign_in(credential, endpoints, oidc)
+        arm_token = sign_in(credential, endpoints, oidc, client_id_of(inputs))
     aci = deploy.client(
         credential,
         endpoints,
@@ -182,7 +192,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     def remove(name: str) -> bool:
         return deploy.delete(aci, inputs.resource_group, name, deadline=deadline, retrier=retrier)
 
-    registry_session = preview.once(
+    registry_session = _once(
         lambda: _registry_session(inputs, credential, endpoints, subscription, runner, retrier)
     )
     if inputs.mode == "sweep":
@@ -340,7 +350,7 @@ def _registry_session(
     subscription: str,
     runner: Runner,
     retrier: Retrier,
-) -> tuple[str, str]:
+) -> registry.RegistryAccess:
     """The registry's login server and an ACR refresh token (masked), for deleting image tags."""
     assert inputs.acr.name is not None  # parse_inputs requires it with delete-image-tag
     found = registry.find_registry(
@@ -349,7 +359,21 @@ def _registry_session(
     tenant = inputs.auth.tenant_id or (inputs.auth.creds.tenant_id if inputs.auth.creds else None)
     refresh = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
     runner.mask(refresh)
-    return found.login_server, refresh
+    return registry.RegistryAccess(found.login_server, refresh, retrier)
+
+
+def _once(make: Callable[[], T]) -> Callable[[], T]:
+    """`make` called at most once, also from several threads; later calls return its result."""
+    lock = threading.Lock()
+    made: list[T] = []
+
+    def get() -> T:
+        with lock:
+            if not made:
+                made.append(make())
+            return made[0]
+
+    return get
 
 
 def _start_background(
@@ -374,7 +398,7 @@ def _start_background(
             endpoints,
             *registry_location(inputs, subscription),
             inputs.acr.name,
-            options=azure_options("Azure Resource Manager (registry)", deadline, runner.info),
+            options=azure_options(ARM_REGISTRY.name, deadline, runner.info),
         )
     if inputs.mode != "deploy":
         return futures
@@ -389,8 +413,10 @@ def _start_background(
             endpoints.vault_url(inputs.secrets.key_vault),
             names,
             runner.mask,
+            client_id=client_id_of(inputs),
+            object_id=object_id_of(arm_token),
             options={
-                **azure_options("Key Vault", deadline, runner.info),
+                **azure_options(KEY_VAULT.name, deadline, runner.info),
                 "api_version": endpoints.api_versions.key_vault,
             },
         )
@@ -491,6 +517,7 @@ def _image(
             runner.info,
             retrier=retrier,
             target=found,
+            client_id=client_id_of(inputs),
         )
     runner.info(
         f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"

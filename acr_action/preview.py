@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 
 from . import deploy
 from .errors import (
@@ -32,6 +31,7 @@ from .errors import (
     SweepFailed,
 )
 from .github_api import GitHub
+from .retry import Pacer, Retrier
 
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance import ContainerInstanceManagementClient
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from .github_context import GitHubContext
     from .inputs import Inputs
+    from .registry import RegistryAccess
     from .runner import Runner
     from .spec import GroupSpec
 
@@ -58,9 +59,8 @@ RUN_TAGS = (TAG_RUN, TAG_RUN_URL)
 # request may be newer than the list.
 _LIST_GRACE = dt.timedelta(minutes=10)
 _PR_EVENTS = ("pull_request", "pull_request_target")
-_T = TypeVar("_T")
 
-RegistrySession = Callable[[], tuple[str, str]]  # () -> (login server, ACR refresh token)
+RegistrySession = Callable[[], "RegistryAccess"]  # signs in to the registry once, when needed
 # Deletes one group by name through `deploy.delete` (with the run's deadline and retries); True if
 # it existed. Passed in so that previews, evictions and sweeps share the one delete path.
 Remove = Callable[[str], bool]
@@ -216,20 +216,6 @@ def pr_of(group: ContainerGroup | None) -> int | None:
     """The pull request number a group's tags record, if any."""
     number = ((group.tags or {}) if group is not None else {}).get(TAG_PR, "")
     return int(number) if number.isdigit() else None
-
-
-def once(make: Callable[[], _T]) -> Callable[[], _T]:
-    """`make` called at most once, also from several threads; later calls return its result."""
-    lock = threading.Lock()
-    made: list[_T] = []
-
-    def get() -> _T:
-        with lock:
-            if not made:
-                made.append(make())
-            return made[0]
-
-    return get
 
 
 def _age(created: dt.datetime | None, now: dt.datetime) -> str:
@@ -392,11 +378,12 @@ def upsert_comment(gh: GitHub, number: int, group: str, body: str) -> Literal["c
     return "created"
 
 
-def _client(inputs: Inputs) -> GitHub | None:
+def _client(inputs: Inputs, runner: Runner) -> GitHub | None:
     token = inputs.preview.github_token
     if not token or not inputs.github.repository:
         return None
-    return GitHub(inputs.github.api_url, token, inputs.github.repository)
+    retrier = Retrier(log=runner.info)  # the one retry rule; each retry is one log line
+    return GitHub(inputs.github.api_url, token, inputs.github.repository, retrier=retrier)
 
 
 def comment(inputs: Inputs, runner: Runner, number: int | None, facts: CommentFacts) -> None:
@@ -408,7 +395,7 @@ def comment(inputs: Inputs, runner: Runner, number: int | None, facts: CommentFa
             "comment-on-pr: not a pull request run, so there is no pull request to comment on"
         )
         return
-    gh = _client(inputs)
+    gh = _client(inputs, runner)
     if gh is None:
         return
     try:
@@ -430,78 +417,6 @@ def run_url(github: GitHubContext) -> str:
     if not github.run_id or not github.repository:
         return ""
     return f"{github.server_url.rstrip('/')}/{github.repository}/actions/runs/{github.run_id}"
-
-
-# --------------------------------------------------------------------------- the registry
-
-
-_MANIFEST_TYPES = ", ".join(
-    (
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    )
-)
-
-
-def delete_image_tag(login: str, refresh: str, repository: str, tag: str) -> str | None:
-    """Delete the manifest `repository:tag` points at; returns its digest, None if already gone.
-
-    Distribution (and ACR) delete manifests by digest, which removes every tag of that manifest.
-    The access token comes from the registry's token endpoint for `pull,delete` on the repository
-    (ACR grants `delete` to principals with `.../artifacts/delete`, e.g. Contributor or
-    AcrDelete; on a registry in ABAC repository-permissions mode, Container Registry Repository
-    Contributor).
-    """
-    import requests
-
-    from .errors import AzureCallFailed
-
-    what = "ACR (delete image tag)"
-    try:
-        challenge = requests.get(f"https://{login}/v2/", timeout=(5, 20))
-        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge.headers.get("WWW-Authenticate", "")))
-        realm = params.get("realm") or f"https://{login}/oauth2/token"
-        answer = requests.post(
-            realm,
-            data={
-                "grant_type": "refresh_token",
-                "service": params.get("service", login),
-                "scope": f"repository:{repository}:pull,delete",
-                "refresh_token": refresh,
-            },
-            timeout=(5, 20),
-        )
-        if answer.status_code != 200:
-            raise AzureCallFailed(what, answer.status_code, "TokenRefused", answer.text[:300])
-        headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-        head = requests.head(
-            f"https://{login}/v2/{repository}/manifests/{tag}",
-            headers={**headers, "Accept": _MANIFEST_TYPES},
-            timeout=(5, 20),
-        )
-        if head.status_code == 404:
-            return None
-        digest = head.headers.get("Docker-Content-Digest", "")
-        if head.status_code != 200 or not digest:
-            raise AzureCallFailed(
-                what, head.status_code, "ManifestLookupFailed", f"{repository}:{tag}"
-            )
-        gone = requests.delete(
-            f"https://{login}/v2/{repository}/manifests/{digest}", headers=headers, timeout=(5, 30)
-        )
-    except requests.RequestException as exc:
-        raise AzureCallFailed(what, None, type(exc).__name__, str(exc)) from exc
-    if gone.status_code not in (200, 202, 404):
-        raise AzureCallFailed(
-            what,
-            gone.status_code,
-            "DeleteRefused",
-            f"{gone.text[:300]} (the identity needs delete rights on the registry: AcrDelete, or "
-            "Container Registry Repository Contributor on a registry in ABAC mode)",
-        )
-    return digest
 
 
 # --------------------------------------------------------------------------- delete and sweep
@@ -537,8 +452,9 @@ def _delete_tag(
     if number is None or repository is None or registry_session is None:
         runner.info("delete-image-tag: no pull request number, so no `pr-<N>` tag to delete")
         return
-    login, refresh = registry_session()
-    digest = delete_image_tag(login, refresh, repository, f"pr-{number}")
+    access = registry_session()
+    login = access.login_server
+    digest = access.delete_tag(repository, f"pr-{number}")
     runner.info(
         f"deleted image {login}/{repository}:pr-{number} ({digest})"
         if digest
@@ -614,32 +530,6 @@ DELETE_BURST = 200
 DELETES_PER_SECOND = 10.0
 
 
-class Pacer:
-    """A token bucket: `wait()` returns when one more request may start."""
-
-    def __init__(self, burst: int = DELETE_BURST, rate: float = DELETES_PER_SECOND) -> None:
-        import time
-
-        self._clock = time.monotonic
-        self._sleep = time.sleep
-        self._burst = float(burst)
-        self._rate = rate
-        self._tokens = float(burst)
-        self._at = self._clock()
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Take one token, sleeping until there is one."""
-        with self._lock:
-            now = self._clock()
-            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
-            self._at = now
-            self._tokens -= 1
-            delay = -self._tokens / self._rate if self._tokens < 0 else 0.0
-        if delay:
-            self._sleep(delay)
-
-
 @dataclass
 class SweepResult:
     """What a sweep did: one row per preview, and the deletes that failed."""
@@ -660,7 +550,7 @@ def sweep(
     settings = inputs.preview
     previews = list_previews(aci, inputs.resource_group)
     listed_at = _now()
-    gh = _client(inputs)
+    gh = _client(inputs, runner)
     try:
         open_pulls = gh.open_pulls() if gh is not None else None
     finally:
@@ -678,7 +568,7 @@ def sweep(
     doomed = [d for d in decisions if d.delete]
     outcome: dict[str, str] = {}
     failures: list[tuple[str, str]] = []
-    pacer = Pacer()
+    pacer = Pacer(DELETE_BURST, DELETES_PER_SECOND)
 
     def delete_one(decision: Decision) -> None:
         name = decision.preview.name
@@ -710,18 +600,26 @@ def sweep(
                     reason = error.title if isinstance(error, ActionError) else repr(error)
                     failures.append((name, reason))
                     outcome[name] = f"delete failed: {reason}"
+    rows = _sweep_rows(decisions, outcome, dry_run=settings.dry_run, now=now)
+    deleted = sum(1 for v in outcome.values() if v.startswith("deleted"))
+    return SweepResult(rows, sorted(failures), deleted)
+
+
+def _sweep_rows(
+    decisions: Sequence[Decision], outcome: dict[str, str], *, dry_run: bool, now: dt.datetime
+) -> list[tuple[str, str, str, str, str]]:
+    """One summary row per preview: name, pull request, age, what happened, why."""
     rows = []
     for d in decisions:
         if not d.delete:
             verdict = "keep"
-        elif settings.dry_run:
+        elif dry_run:
             verdict = "would delete"
         else:
             verdict = outcome.get(d.preview.name, "delete")
         pr = f"#{d.preview.pr}" if d.preview.pr is not None else "?"
         rows.append((d.preview.name, pr, _age(d.preview.created, now), verdict, d.reason))
-    deleted = sum(1 for v in outcome.values() if v.startswith("deleted"))
-    return SweepResult(rows, sorted(failures), deleted)
+    return rows
 
 
 def report_sweep(result: SweepResult, inputs: Inputs, runner: Runner) -> None:

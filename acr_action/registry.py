@@ -24,33 +24,38 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .arm import translate
+from .arm import explain
 from .errors import (
+    ActionError,
     AzureCallFailed,
     BuildFailed,
-    DependencyUnavailable,
     PushFailed,
     RegistryNetworkDenied,
     RegistryTokenRefused,
     ResourceMissing,
 )
-from .retry import RETRY_STATUSES, Retrier, Transient
+from .failures import (
+    ACR_DELETE,
+    ACR_EXCHANGE,
+    ARM_REGISTRY,
+    DOCKER_ENGINE,
+    ENTRA,
+    Dependency,
+    of_registry,
+    translate,
+)
+from .retry import Retrier, Transient
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
     from .cloud import Endpoints
 
-EXCHANGE = "ACR token exchange"
-EXCHANGE_CHECK = (
-    "the registry's health (`az acr check-health --name <registry>`) and "
-    "https://status.azure.com (Container Registry)"
-)
 
 NULL_GUID = "00000000-0000-0000-0000-000000000000"
 # ACR's own Entra resource, the same in every cloud: "You must specify
@@ -58,8 +63,19 @@ NULL_GUID = "00000000-0000-0000-0000-000000000000"
 # scoped for the ACR service" (Microsoft Learn, container-registry-disable-authentication-as-arm).
 ACR_SCOPE = "https://containerregistry.azure.net/.default"
 ABAC_MODE = "abacrepositorypermissions"  # ARM's roleAssignmentMode, compared in lower case
-ARM_CHECK = "https://status.azure.com (Azure Resource Manager) and the runner's network"
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+# What a registry may answer a manifest request with: Docker schema 2 and OCI, single and multi
+# platform. Without them some registries answer 404 for a manifest that exists.
+MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -75,6 +91,21 @@ class RegistryFacts:
     arm_tokens_accepted: bool = True
     public_network_access: str | None = None
     network_default_action: str | None = None
+
+
+@dataclass(frozen=True)
+class RegistryAccess:
+    """A login server and an ACR refresh token (masked), with the run's retry rule."""
+
+    login_server: str
+    refresh: str = field(repr=False)
+    retrier: Retrier = field(repr=False)
+
+    def delete_tag(self, repository: str, tag: str) -> str | None:
+        """Delete `repository:tag` (see :func:`delete_image_tag`); its digest, None if gone."""
+        return delete_image_tag(
+            self.login_server, self.refresh, repository, tag, retrier=self.retrier
+        )
 
 
 @dataclass(frozen=True)
@@ -126,19 +157,24 @@ def find_registry(
             found = get(versions.registries_fallback)  # a cloud behind public Azure (cloud.py)
     except ResourceNotFoundError as exc:
         raise ResourceMissing("container registry", registry, str(exc.message)) from exc
-    except HttpResponseError as exc:
+    except AzureError as exc:
         raise translate(
-            exc, "Azure Resource Manager (registry)", name=registry, group=resource_group
+            ARM_REGISTRY,
+            exc,
+            explain=lambda exc: explain(
+                exc, ARM_REGISTRY.name, name=registry, group=resource_group
+            ),
         ) from exc
-    except AzureError as exc:  # no answer: connection dropped or timed out, retries spent
-        raise DependencyUnavailable(
-            "Azure Resource Manager (registry)", type(exc).__name__, ARM_CHECK
-        ) from exc
+    return _facts(registry, found)
+
+
+def _facts(registry: str, found: Any) -> RegistryFacts:
+    """What the action needs from ARM's registry resource."""
     props = found.properties
     server = props.login_server if props is not None else None
     if props is None or not server:
         raise AzureCallFailed(
-            "Azure Resource Manager (registry)",
+            ARM_REGISTRY.name,
             200,
             "NoLoginServer",
             f"registry {registry} has no login server",
@@ -234,33 +270,9 @@ def _exchange(
     retrier: Retrier | None,
 ) -> str:
     """The challenge, then `/oauth2/exchange` with each source's token until one is accepted."""
-    import requests
-
-    login = target.login_server
     retry = retrier or Retrier()
-    try:
-        challenge = retry.http(EXCHANGE, "GET", f"https://{login}/v2/", read=timeout)
-    except requests.RequestException as exc:
-        raise DependencyUnavailable(
-            EXCHANGE, f"{type(exc).__name__} reaching {login}", EXCHANGE_CHECK
-        ) from exc
-    if challenge.status_code in RETRY_STATUSES:
-        raise DependencyUnavailable(
-            EXCHANGE, f"HTTP {challenge.status_code} from /v2/", EXCHANGE_CHECK
-        )
-    if challenge.status_code == 403:
-        # The firewall answers before any credential is looked at (azure-cli acr/_docker_utils.py
-        # reads a 403 from /v2/ the same way): `DENIED` "client with IP ... is not allowed access".
-        raise _network_denied(target, challenge)
-    params = dict(_CHALLENGE_PARAM.findall(challenge.headers.get("WWW-Authenticate", "")))
-    realm, service = params.get("realm"), params.get("service", login)
-    if challenge.status_code != 401 or not realm:
-        raise AzureCallFailed(
-            "ACR token exchange",
-            challenge.status_code,
-            "NoChallenge",
-            f"https://{login}/v2/ gave no Bearer challenge",
-        )
+    dependency = of_registry(ACR_EXCHANGE, target.name)
+    realm, service = _token_realm(target, retry, dependency, timeout)
     exchange_url = realm.rsplit("/oauth2/", 1)[0] + "/oauth2/exchange"
     attempts: list[tuple[str, str]] = []
     for label, source in sources:
@@ -270,35 +282,19 @@ def _exchange(
         form = {"grant_type": "access_token", "service": service, "access_token": entra_token}
         if tenant_id:
             form["tenant"] = tenant_id
-        try:
-            answer = retry.http(EXCHANGE, "POST", exchange_url, data=form, read=timeout)
-        except requests.RequestException as exc:
-            raise DependencyUnavailable(
-                EXCHANGE, f"{type(exc).__name__} reaching {login}", EXCHANGE_CHECK
-            ) from exc
-        if answer.status_code in RETRY_STATUSES:
-            raise DependencyUnavailable(
-                EXCHANGE, f"HTTP {answer.status_code} from /oauth2/exchange", EXCHANGE_CHECK
-            )
+        answer = _send(retry, dependency, "POST", exchange_url, data=form, read=timeout)
         if answer.status_code == 403 and _acr_error_code(answer) == "DENIED":
             raise _network_denied(target, answer)
         if answer.status_code in (401, 403):
             attempts.append((label, f"refused by /oauth2/exchange (HTTP {answer.status_code})"))
             continue
-        if answer.status_code != 200:
-            raise AzureCallFailed(
-                "ACR token exchange",
-                answer.status_code,
-                "ExchangeFailed",
-                f"{exchange_url} answered HTTP {answer.status_code}",
-            )
-        token = answer.json().get("refresh_token")
-        if not isinstance(token, str) or not token:
-            raise AzureCallFailed(
-                "ACR token exchange",
-                200,
-                "NoRefreshToken",
-                f"{exchange_url} returned no refresh_token",
+        token = answer.json().get("refresh_token") if answer.status_code == 200 else None
+        if answer.status_code != 200 or not isinstance(token, str) or not token:
+            raise translate(
+                dependency,
+                answer,
+                where=exchange_url,
+                explain=lambda answer: _exchange_failed(exchange_url, answer),
             )
         return token
     if not target.arm_tokens_accepted:
@@ -309,11 +305,128 @@ def _exchange(
             )
         )
     raise RegistryTokenRefused(
-        login,
-        attempts,
+        login=target.login_server,
+        attempts=attempts,
         registry=target.name,
         arm_tokens_accepted=target.arm_tokens_accepted,
         abac=target.abac,
+    )
+
+
+def parse_challenge(header: str) -> dict[str, str]:
+    """The parameters of a `WWW-Authenticate: Bearer realm="...",service="...",...` header."""
+    return dict(_CHALLENGE_PARAM.findall(header))
+
+
+def _send(retry: Retrier, dependency: Dependency, method: str, url: str, **kwargs: Any) -> Any:
+    """One registry request through the retry rule; no answer at all is `dependency` down."""
+    import requests
+
+    try:
+        return retry.http(dependency.name, method, url, **kwargs)
+    except requests.RequestException as exc:
+        raise translate(dependency, exc, where=url) from exc
+
+
+def _token_realm(
+    target: RegistryFacts, retry: Retrier, dependency: Dependency, timeout: float
+) -> tuple[str, str]:
+    """(realm, service) of the registry's Bearer challenge at `/v2/`."""
+    url = f"https://{target.login_server}/v2/"
+    challenge = _send(retry, dependency, "GET", url, read=timeout)
+    params = parse_challenge(challenge.headers.get("WWW-Authenticate", ""))
+    realm = params.get("realm")
+    if challenge.status_code == 401 and realm:
+        return realm, params.get("service", target.login_server)
+
+    def refused(answer: Any) -> ActionError:
+        if answer.status_code == 403:
+            # The firewall answers before any credential is looked at (azure-cli
+            # acr/_docker_utils.py reads a 403 from /v2/ the same way): `DENIED` "client with
+            # IP ... is not allowed access".
+            return _network_denied(target, answer)
+        return AzureCallFailed(
+            dependency.name, answer.status_code, "NoChallenge", f"{url} gave no Bearer challenge"
+        )
+
+    raise translate(dependency, challenge, where=url, explain=refused)
+
+
+def delete_image_tag(
+    login: str,
+    refresh: str,
+    repository: str,
+    tag: str,
+    *,
+    timeout: float = 20,
+    retrier: Retrier | None = None,
+) -> str | None:
+    """Delete the manifest `repository:tag` points at; returns its digest, None if already gone.
+
+    Distribution (and ACR) delete manifests by digest, which removes every tag of that manifest.
+    The access token comes from the realm of the registry's challenge for `pull,delete` on the
+    repository (ACR grants `delete` to principals with `.../artifacts/delete`, e.g. Contributor
+    or AcrDelete; on a registry in ABAC repository-permissions mode, Container Registry
+    Repository Contributor).
+    """
+    retry = retrier or Retrier()
+    target = RegistryFacts(name=login.split(".", 1)[0], login_server=login)
+    dependency = of_registry(ACR_DELETE, target.name)
+    realm, service = _token_realm(target, retry, dependency, timeout)
+    form = {
+        "grant_type": "refresh_token",
+        "service": service,
+        "scope": f"repository:{repository}:pull,delete",
+        "refresh_token": refresh,
+    }
+    answer = _send(retry, dependency, "POST", realm, data=form, read=timeout)
+    if answer.status_code != 200:
+        raise _delete_failed(dependency, answer, realm, "TokenRefused", answer.text[:300])
+    headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    manifest = f"https://{login}/v2/{repository}/manifests"
+    accept = {**headers, "Accept": MANIFEST_TYPES}
+    head = _send(retry, dependency, "HEAD", f"{manifest}/{tag}", headers=accept, read=timeout)
+    if head.status_code == 404:
+        return None
+    digest = str(head.headers.get("Docker-Content-Digest", ""))
+    if head.status_code != 200 or not digest:
+        raise _delete_failed(
+            dependency, head, manifest, "ManifestLookupFailed", f"{repository}:{tag}"
+        )
+    gone = _send(retry, dependency, "DELETE", f"{manifest}/{digest}", headers=headers, read=30)
+    if gone.status_code not in (200, 202, 404):
+        raise _delete_failed(
+            dependency,
+            gone,
+            manifest,
+            "DeleteRefused",
+            f"{gone.text[:300]} (the identity needs delete rights on the registry: AcrDelete, or "
+            "Container Registry Repository Contributor on a registry in ABAC mode)",
+        )
+    return digest
+
+
+def _delete_failed(
+    dependency: Dependency, answer: Any, where: str, code: str, message: str
+) -> ActionError:
+    """Down (retries spent) or refused, for one step of deleting an image tag."""
+
+    def refused(answer: Any) -> AzureCallFailed:
+        return AzureCallFailed(ACR_DELETE.name, answer.status_code, code, message)
+
+    return translate(dependency, answer, where=where, explain=refused)
+
+
+def _exchange_failed(url: str, answer: Any) -> AzureCallFailed:
+    if answer.status_code == 200:
+        return AzureCallFailed(
+            ACR_EXCHANGE.name, 200, "NoRefreshToken", f"{url} returned no refresh_token"
+        )
+    return AzureCallFailed(
+        ACR_EXCHANGE.name,
+        answer.status_code,
+        "ExchangeFailed",
+        f"{url} answered HTTP {answer.status_code}",
     )
 
 
@@ -331,11 +444,7 @@ def _entra_token(
         attempts.append((label, f"Entra did not issue it: {reason[:300]}"))
         return None
     except AzureError as exc:  # no answer: dropped or timed out, retries spent
-        raise DependencyUnavailable(
-            "Microsoft Entra ID (token request)",
-            type(exc).__name__,
-            "https://status.azure.com (Microsoft Entra ID) and the runner's network",
-        ) from exc
+        raise translate(ENTRA, exc) from exc
 
 
 def _acr_error_code(answer: Any) -> str:
@@ -604,12 +713,14 @@ def push(
     *,
     retrier: Retrier | None = None,
     target: RegistryFacts | None = None,
+    client_id: str | None = None,
 ) -> PushResult:
     """Push every tag of `repository` with the null-GUID user; returns the manifest digest.
 
     The daemon retries a failed layer upload itself; a push that still fails transiently (the
     registry's 429/5xx on a blob or the manifest, a broken connection) is pushed again: layers
-    already uploaded are skipped, so a repeat costs little.
+    already uploaded are skipped, so a repeat costs little. `client_id` (the app the run signs
+    in as) goes into the role fix of a refused push.
     """
     auth = {"username": NULL_GUID, "password": refresh}
     digest = ""
@@ -617,40 +728,53 @@ def push(
     existing: set[str] = set()
     retry = retrier or Retrier()
 
-    def one(tag: str) -> str:
-        found = ""
-        for event in client.api.push(
-            repository, tag=tag, auth_config=auth, stream=True, decode=True
-        ):
-            if "error" in event:
-                detail = event.get("errorDetail", {}).get("message") or event["error"]
-                raise _PushError(f"{repository}:{tag}", str(detail))
-            status = event.get("status", "")
-            layer = event.get("id", "")
-            if status == "Pushed":
-                pushed.add(layer)
-            elif status == "Layer already exists":
-                existing.add(layer)
-            aux = event.get("aux") or {}
-            if aux.get("Digest"):
-                found = str(aux["Digest"])
-        return found
+    import requests
 
     for tag in tags:
         try:
-            digest = retry.call("The registry (Docker push)", partial(one, tag), _push_verdict)
+            one = partial(_push_tag, client, repository, tag, auth, pushed, existing)
+            digest = retry.call("The registry (Docker push)", one, _push_verdict)
+        except requests.RequestException as exc:  # the daemon itself did not answer, retries spent
+            raise translate(DOCKER_ENGINE, exc) from exc
         except _PushError as exc:
             raise PushFailed(
                 exc.image,
                 exc.detail,
                 target.name if target else None,
                 abac=bool(target and target.abac),
+                client_id=client_id,
             ) from None
         if digest:
             on_line(f"pushed {repository}:{tag} ({digest})")
     if not digest:
         raise PushFailed(repository, "the registry did not report a manifest digest")
     return PushResult(digest, len(pushed), len(existing - pushed))
+
+
+def _push_tag(
+    client: Any,
+    repository: str,
+    tag: str,
+    auth: Mapping[str, str],
+    pushed: set[str],
+    existing: set[str],
+) -> str:
+    """Push one tag, noting layers `pushed` and `existing`; the manifest digest ("" if none)."""
+    found = ""
+    for event in client.api.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
+        if "error" in event:
+            detail = event.get("errorDetail", {}).get("message") or event["error"]
+            raise _PushError(f"{repository}:{tag}", str(detail))
+        status = event.get("status", "")
+        layer = event.get("id", "")
+        if status == "Pushed":
+            pushed.add(layer)
+        elif status == "Layer already exists":
+            existing.add(layer)
+        aux = event.get("aux") or {}
+        if aux.get("Digest"):
+            found = str(aux["Digest"])
+    return found
 
 
 def resolve_digest(client: Any, image: str, password: str | None) -> str:

@@ -6,6 +6,8 @@ attempts *and* the run's `Deadline`, each retry logged once):
 * :class:`Retrier` retries the calls the action makes itself: the GitHub ID-token request, the ACR
   challenge and token exchange, cloud metadata, the resource group read, Docker pushes and ARM's
   409 "still transitioning" answers.
+* :class:`Pacer` spaces out many calls of one kind (the sweep's deletes) so that they stay
+  within a service's request rate before any retry is needed.
 * :func:`azure_options` configures the Azure SDK clients (ARM, Key Vault, and Entra through
   azure-identity) the same way: azure-core's `RetryPolicy` does the retrying (it retries 408, 429,
   500, 502, 503, 504 and transport errors, and honours `Retry-After`), :class:`DeadlineRetryPolicy`
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -183,6 +186,41 @@ class Retrier:
             )
 
         return self.call(dependency, attempt, http_verdict)
+
+
+class Pacer:
+    """A token bucket: `wait()` returns when one more request may start.
+
+    Starts at most `burst` requests at once, then `rate` a second: the shape of ARM's own
+    throttling, so a caller paced by it never draws the service's bucket dry by itself.
+    """
+
+    def __init__(
+        self,
+        burst: int,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._burst = float(burst)
+        self._rate = rate
+        self._tokens = float(burst)
+        self._at = clock()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Take one token, sleeping until there is one."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+            self._at = now
+            self._tokens -= 1
+            delay = -self._tokens / self._rate if self._tokens < 0 else 0.0
+        if delay:
+            self._sleep(delay)
 
 
 # --------------------------------------------------------------------------- Azure SDK clients

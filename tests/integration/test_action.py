@@ -147,6 +147,8 @@ def test_wrong_federated_subject_shows_the_claims(
     assert "AADSTS700213" in run.stdout
     assert "repo:octo-org/iris-api:ref:refs/heads/feature-x" in run.stdout
     assert "az ad app federated-credential create" in run.stdout
+    assert f"federated-credential create --id '{DEPLOYER}'" in run.stdout, "the client-id input"
+    assert "<client-id>" not in run.stdout
 
 
 def test_wrong_audience_is_explained_as_a_federation_mismatch(
@@ -200,6 +202,12 @@ def test_vault_without_role_is_explained(
 
     assert run.exit_code == 1
     assert "Key Vault Secrets User" in run.stdout
+    # The fix names the principal that signed in (its token's `oid`), never a placeholder.
+    object_id = azure.state.apps[DEPLOYER.lower()].object_id
+    assert f"--assignee '{object_id}'" in run.stdout
+    assert f"--object-id '{object_id}'" in run.stdout
+    assert "the workflow" not in run.stdout
+    assert "<client-id>" not in run.stdout
 
 
 def test_dns_label_taken_is_explained(

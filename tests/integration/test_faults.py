@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from acr_action import deploy
+from acr_action import deploy, failures
 from localazure.faults import FaultRule
 from localazure.server import Emulator, RequestRecord
 
@@ -46,7 +46,7 @@ DEPENDENCIES = [
     Dependency(
         "GitHub OIDC",
         {"method": "GET", "host": r"token\.actions\..*", "path": r".*/idtoken"},
-        "GitHub OIDC token endpoint",
+        failures.GITHUB_OIDC.name,
     ),
     Dependency(
         "Entra token",
@@ -56,12 +56,12 @@ DEPENDENCIES = [
     Dependency(
         "cloud metadata",
         {"method": "GET", "host": r"management\..*", "path": r"/metadata/endpoints"},
-        "Cloud metadata",
+        failures.CLOUD_METADATA.name,
     ),
     Dependency(
         "ARM GET registry",
         {"method": "GET", "host": r"management\..*", "path": r"(?i).*/registries/acractiondemo"},
-        "Azure Resource Manager (registry)",
+        failures.ARM_REGISTRY.name,
     ),
     Dependency(
         "ARM GET resource group",
@@ -70,7 +70,7 @@ DEPENDENCIES = [
             "host": r"management\..*",
             "path": r"(?i)/subscriptions/[^/]+/resourcegroups/demo-rg",
         },
-        "Azure Resource Manager (resource group)",
+        failures.ARM_RESOURCE_GROUP.name,
     ),
     Dependency(
         "ARM GET container group",
@@ -90,12 +90,12 @@ DEPENDENCIES = [
     Dependency(
         "Key Vault",
         {"method": "GET", "host": r".*\.vault\..*", "path": r"/secrets/.*"},
-        "Key Vault",
+        failures.KEY_VAULT.name,
     ),
     Dependency(
         "ACR token exchange",
         {"method": "POST", "host": r".*\.azurecr\..*", "path": r"/oauth2/exchange"},
-        "ACR token exchange",
+        failures.ACR_EXCHANGE.name,
     ),
     Dependency(
         "registry blob upload (Docker push)",

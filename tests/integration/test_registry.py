@@ -88,6 +88,7 @@ def test_abac_registry_push_with_only_acrpush_names_the_repository_writer_role(
 
     assert run.exit_code == 1, run.stdout
     assert f"--role '{WRITER}'" in run.stdout
+    assert f"--assignee '{DEPLOYER}'" in run.stdout, "the fix names the client-id input"
     assert "ignores AcrPull, AcrPush and AcrDelete" in run.stdout
     assert "--role 'AcrPush'" not in run.stdout
     assert "--role AcrPush" not in run.stdout

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from azure.core.exceptions import ClientAuthenticationError
 
 from acr_action import errors
 from acr_action.auth import GitHubOidc, explain_refusal
-from acr_action.errors import EntraRefused, FederatedCredentialMismatch
+from acr_action.errors import EntraRefused, FederatedCredentialMismatch, OidcTokenRefused
 from acr_action.github_context import GitHubContext
 
 
@@ -58,3 +59,55 @@ def test_an_unexplained_code_stays_a_generic_refusal() -> None:
 
     assert type(error) is EntraRefused
     assert "login.microsoftonline.com/error?code=50000" in error.render()
+
+
+CLIENT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+@pytest.mark.parametrize("code", ["AADSTS70021", "AADSTS7000215"])
+def test_the_fix_names_the_client_id_input(code: str) -> None:
+    text = explain_refusal(refusal(code), oidc(), CLIENT_ID).render()
+
+    assert f"--id '{CLIENT_ID}'" in text
+    assert "<client-id>" not in text
+
+
+class OneAnswer:
+    """A retrier stand-in that answers every request with one `requests` answer."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        self.response = requests.Response()
+        self.response.status_code = status
+        self.response._content = body
+
+    def http(self, *args: object, **kwargs: object) -> requests.Response:
+        return self.response
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "shown"),
+    [
+        pytest.param(403, b'{"message": "not allowed"}', "HTTP 403", id="refused"),
+        pytest.param(200, b'{"count": 1}', "without `value`", id="no-value"),
+        pytest.param(200, b"<html>", "without `value`", id="not-json"),
+    ],
+)
+def test_a_token_service_refusal_says_what_to_fix(status: int, body: bytes, shown: str) -> None:
+    env = {
+        "ACTIONS_ID_TOKEN_REQUEST_URL": "https://t/idtoken?x=1",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "b",
+    }
+    source = GitHubOidc(
+        env,
+        "api://AzureADTokenExchange",
+        lambda _: None,
+        github=GitHubContext(),
+        retrier=OneAnswer(status, body),  # type: ignore[arg-type]  # only `http` is called
+    )
+
+    with pytest.raises(OidcTokenRefused) as caught:
+        source.token()
+
+    assert shown in caught.value.title
+    assert "id-token: write" in caught.value.render()
+    assert "api://AzureADTokenExchange" in caught.value.render()

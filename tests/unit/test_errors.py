@@ -15,7 +15,7 @@ from acr_action.errors import (
     ActionError,
     AuthError,
     AzureCallFailed,
-    AzureError,
+    AzureServiceError,
     BuildFailed,
     CloudLacksService,
     ContainerFailed,
@@ -33,6 +33,7 @@ from acr_action.errors import (
     KeyVaultForbidden,
     KeyVaultSecretMissing,
     NotReady,
+    OidcTokenRefused,
     OidcUnavailable,
     PermissionDenied,
     PreviewError,
@@ -90,6 +91,11 @@ EXAMPLES = [
     ),
     pytest.param(OidcUnavailable(), ["id-token: write", "permissions:"], id="oidc-unavailable"),
     pytest.param(
+        OidcTokenRefused(403, "api://AzureADTokenExchange", "forbidden"),
+        ["HTTP 403", "id-token: write", "api://AzureADTokenExchange", "forbidden"],
+        id="oidc-token-refused",
+    ),
+    pytest.param(
         ForkPullRequest("octo-org/my-app", "fork-owner/my-app"),
         [
             "if: github.event.pull_request.head.repo.full_name == github.repository",
@@ -110,8 +116,8 @@ EXAMPLES = [
         id="federated-subject",
     ),
     pytest.param(
-        EntraRefused("AADSTS7000215", "Invalid client secret provided."),
-        ["az ad app credential reset", "Invalid client secret provided"],
+        EntraRefused("AADSTS7000215", "Invalid client secret provided.", CLIENT_ID),
+        [f"az ad app credential reset --id '{CLIENT_ID}'", "Invalid client secret provided"],
         id="entra-bad-secret",
     ),
     pytest.param(
@@ -145,7 +151,12 @@ EXAMPLES = [
     ),
     pytest.param(
         KeyVaultForbidden("my-app-kv", CLIENT_ID),
-        ["Key Vault Secrets User", "az keyvault show --name my-app-kv", CLIENT_ID],
+        [
+            "Key Vault Secrets User",
+            "az keyvault show --name my-app-kv",
+            f"--assignee '{CLIENT_ID}'",
+            f"--spn '{CLIENT_ID}'",
+        ],
         id="key-vault-forbidden",
     ),
     pytest.param(
@@ -159,8 +170,13 @@ EXAMPLES = [
         id="build-failed",
     ),
     pytest.param(
-        PushFailed("myacr.azurecr.io/app:sha-0123456", "denied: requested access", "myacr"),
-        ["AcrPush", "az acr show --name myacr", "denied: requested access"],
+        PushFailed(
+            "myacr.azurecr.io/app:sha-0123456",
+            "denied: requested access",
+            "myacr",
+            client_id=CLIENT_ID,
+        ),
+        ["AcrPush", "az acr show --name myacr", "denied: requested access", f"'{CLIENT_ID}'"],
         id="push-failed",
     ),
     pytest.param(
@@ -312,7 +328,7 @@ def test_render_has_title_details_and_fix(error: ActionError, expected: list[str
 
 def test_every_concrete_class_has_an_example() -> None:
     concrete = {type(param.values[0]) for param in EXAMPLES}
-    bases = {ActionError, AuthError, AzureError, RegistryError, DeployError, PreviewError}
+    bases = {ActionError, AuthError, AzureServiceError, RegistryError, DeployError, PreviewError}
     assert concrete == set(_error_classes()) - bases
 
 
@@ -328,14 +344,15 @@ def test_class_has_one_line_docstring_exit_code_and_place_in_tree(cls: type[Acti
     ("cls", "base"),
     [
         pytest.param(OidcUnavailable, AuthError, id="oidc"),
+        pytest.param(OidcTokenRefused, AuthError, id="oidc-refused"),
         pytest.param(ForkPullRequest, AuthError, id="fork"),
         pytest.param(FederatedCredentialMismatch, AuthError, id="federated"),
         pytest.param(EntraRefused, AuthError, id="entra"),
-        pytest.param(PermissionDenied, AzureError, id="permission"),
-        pytest.param(ResourceMissing, AzureError, id="missing"),
-        pytest.param(KeyVaultSecretMissing, AzureError, id="kv-secret"),
-        pytest.param(KeyVaultForbidden, AzureError, id="kv-forbidden"),
-        pytest.param(AzureCallFailed, AzureError, id="call-failed"),
+        pytest.param(PermissionDenied, AzureServiceError, id="permission"),
+        pytest.param(ResourceMissing, AzureServiceError, id="missing"),
+        pytest.param(KeyVaultSecretMissing, AzureServiceError, id="kv-secret"),
+        pytest.param(KeyVaultForbidden, AzureServiceError, id="kv-forbidden"),
+        pytest.param(AzureCallFailed, AzureServiceError, id="call-failed"),
         pytest.param(BuildFailed, RegistryError, id="build"),
         pytest.param(PushFailed, RegistryError, id="push"),
         pytest.param(ImagePullRefused, RegistryError, id="pull"),
@@ -506,3 +523,25 @@ def test_input_error_lists_every_problem_and_hides_secret_values() -> None:
     assert text.count("\n- `") == 3
     assert "- `registry-password`: must be a single line.\n" in text
     assert "got `lots`" in text
+
+
+OBJECT_ID = "6c1e7a3b-2f4d-4e8a-9b0c-1d2e3f4a5b6c"
+
+
+def test_key_vault_fix_grants_the_signed_in_object_id() -> None:
+    text = KeyVaultForbidden("my-app-kv", CLIENT_ID, object_id=OBJECT_ID).render()
+    assert f"--assignee '{OBJECT_ID}'" in text
+    assert f"--object-id '{OBJECT_ID}'" in text, "set-policy takes an object id as --object-id"
+    assert "the workflow" not in text
+
+
+def test_key_vault_fix_has_a_placeholder_only_when_no_id_is_known() -> None:
+    text = KeyVaultForbidden("my-app-kv").render()
+    assert "--assignee <client-id>" in text
+    assert f"object id `{MISSING}`" in text
+
+
+@pytest.mark.parametrize("code", ["AADSTS7000215", "AADSTS7000222", "AADSTS700016", "AADSTS70025"])
+def test_entra_refused_fix_uses_the_client_id_input(code: str) -> None:
+    assert f"--id '{CLIENT_ID}'" in EntraRefused(code, "no", CLIENT_ID).render()
+    assert "--id <client-id>" in EntraRefused(code, "no").render()

@@ -28,6 +28,7 @@ from acr_action.retry import (
     RETRY_STATUSES,
     SDK_RETRY_TOTAL,
     Backoff,
+    Pacer,
     Retrier,
     Transient,
     azure_options,
@@ -487,3 +488,17 @@ def test_probe_gives_up_at_the_deadline_naming_the_last_answer(probe_clock: Fake
 
     assert sum(probe_clock.slept) == pytest.approx(3.0)
     assert "502" in info.value.render()
+
+
+def test_the_pacer_lets_a_burst_through_then_spaces_calls_at_its_rate() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    pacer = Pacer(2, 4.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(4):
+        pacer.wait()
+
+    assert slept == [pytest.approx(0.25), pytest.approx(0.5)]
