@@ -481,53 +481,59 @@ def wait_running(
             group = aci.container_groups.get(resource_group, name)
         except AzureError as exc:
             raise failure(exc, name=name, group=resource_group) from exc
-        containers = group.containers or []
-        states: list[str | None] = []
-        for container in containers:
-            view = container.instance_view
-            current = view.current_state if view is not None else None
-            state = current.state if current is not None else None
-            restarts = view.restart_count if view is not None else 0
-            if state == "Terminated" or (restarts or 0) > 0:
-                exit_code = current.exit_code if current is not None else None
-                if exit_code is None and view is not None and view.previous_state is not None:
-                    exit_code = view.previous_state.exit_code
-                raise ContainerFailed(
-                    container.name,
-                    exit_code,
-                    _logs(aci, resource_group, name, container.name, log_lines),
-                    _events(group),
-                )
-            states.append(state)
-        provisioning = group.provisioning_state or ""
-        if provisioning.lower() in BROKEN_STATES:
-            events = _events(group)
-            if any("pull" in e.lower() or "inaccessible" in e.lower() for e in events):
-                raise ImagePullRefused(
-                    containers[0].image if containers else name, "\n".join(events)
-                )
-            raise ContainerFailed(
-                containers[0].name if containers else name,
-                None,
-                "",
-                [*events, f"provisioningState: {provisioning}"],
-            )
-        raise_if_stuck(group)
-        group_state: str = getattr(group.instance_view, "state", None) or ""
-        if group_state == "Stopped":
-            # Someone ran `az container stop` while this run waited: nothing will start.
-            raise ContainerFailed(
-                containers[0].name if containers else name,
-                None,
-                "",
-                [*_events(group), "the container group was stopped"],
-            )
-        if containers and all(state == "Running" for state in states):
+        states = _running_states(aci, resource_group, name, group, log_lines)
+        _raise_if_broken(group, name)
+        if group.containers and all(state == "Running" for state in states):
             return group
         deadline.check("waiting for the containers to run")
         time.sleep(min(poll, max(0.0, deadline.remaining())))
         if time.monotonic() - started > eager_seconds:  # then back off: ARM reads are budgeted
             poll = min(poll * 1.5, max_poll)
+
+
+def _running_states(
+    aci: ContainerInstanceManagementClient,
+    resource_group: str,
+    name: str,
+    group: ContainerGroup,
+    log_lines: int,
+) -> list[str | None]:
+    """Each container's state; a terminated or restarted container fails with its logs."""
+    states: list[str | None] = []
+    for container in group.containers or []:
+        view = container.instance_view
+        current = view.current_state if view is not None else None
+        state = current.state if current is not None else None
+        restarts = view.restart_count if view is not None else 0
+        if state == "Terminated" or (restarts or 0) > 0:
+            exit_code = current.exit_code if current is not None else None
+            if exit_code is None and view is not None and view.previous_state is not None:
+                exit_code = view.previous_state.exit_code
+            raise ContainerFailed(
+                container.name,
+                exit_code,
+                _logs(aci, resource_group, name, container.name, log_lines),
+                _events(group),
+            )
+        states.append(state)
+    return states
+
+
+def _raise_if_broken(group: ContainerGroup, name: str) -> None:
+    """Fail now when nothing will start: the platform gave up, a pull keeps failing, or the
+    group was stopped while this run waited."""
+    containers = group.containers or []
+    first = containers[0].name if containers else name
+    provisioning = group.provisioning_state or ""
+    if provisioning.lower() in BROKEN_STATES:
+        events = _events(group)
+        if any("pull" in e.lower() or "inaccessible" in e.lower() for e in events):
+            raise ImagePullRefused(containers[0].image if containers else name, "\n".join(events))
+        raise ContainerFailed(first, None, "", [*events, f"provisioningState: {provisioning}"])
+    raise_if_stuck(group)
+    if (getattr(group.instance_view, "state", None) or "") == "Stopped":
+        # Someone ran `az container stop` while this run waited: nothing will start.
+        raise ContainerFailed(first, None, "", [*_events(group), "the container group was stopped"])
 
 
 def _logs(
