@@ -265,16 +265,9 @@ def run(env: Mapping[str, str], runner: Runner) -> int:
     orchestrate.write_outputs(outcome, runner)
     for note in outcome.notes:
         runner.info(note)
-    title = {
-        "deploy": "Deployed",
-        "build": "Built and pushed",
-        "delete": "Deleted",
-        "sweep": "Swept previews in",
-    }[inputs.mode]
-    if outcome.outputs.get("state") == "Skipped":
-        title = "Skipped"
-    subject = {"build": inputs.build.image_name, "sweep": inputs.resource_group}.get(inputs.mode)
-    runner.summary(f"### acr-action: {title} `{subject or inputs.container.name}`\n")
+    mode = orchestrate.MODES[inputs.mode]
+    title = "Skipped" if outcome.outputs.get("state") == "Skipped" else mode.title
+    runner.summary(f"### acr-action: {title} `{mode.subject(inputs) or inputs.container.name}`\n")
     runner.summary_table(list(orchestrate.summary_rows(outcome)), header=("", ""))
     if outcome.outputs.get("url"):
         runner.info(f"{title}: {outcome.outputs['url']}")

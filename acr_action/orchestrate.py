@@ -1,6 +1,8 @@
-"""One run of the action: the phases in order, independent work in parallel, outputs at the end.
+"""One run of the action: sign in once, then the mode's phases in order, outputs at the end.
 
-sign in → (registry login server, Key Vault reads, the existing group: in the background)
+inputs → `open_session` (cloud, subscription, credential, ARM token, retry rule, deadline: one
+frozen `Session`) → the mode of `MODES`, a function of (session, inputs). `mode: deploy` runs
+(registry login server, Key Vault reads, the existing group: in the background)
 → build → push → deploy by digest → wait until Running → HTTP readiness → outputs and summary.
 """
 
@@ -16,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from . import cloud, deploy, keyvault, preview, registry
 from .auth import GitHubOidc, explain_refusal, make_credential, unverified_claims
@@ -30,15 +32,16 @@ from .source import commit_time
 from .spec import GroupSpec, RegistryCredential
 
 if TYPE_CHECKING:
+    import docker
     from azure.core.credentials import AccessToken, TokenCredential
     from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+    from azure.mgmt.containerinstance.models import ContainerGroup
 
     from .cloud import Endpoints
-    from .inputs import Inputs
+    from .inputs import Inputs, SecretInputs, WaitInputs
+    from .registry import RegistryFacts
     from .runner import Runner
-
-
-T = TypeVar("T")
+    from .spec import Plan
 
 
 @dataclass
@@ -146,157 +149,133 @@ def resource_group_location(
     raise translate(ARM_RESOURCE_GROUP, answer, explain=envelope)
 
 
+@dataclass(frozen=True)
+class Step:
+    """The runner's side of the run: the step's environment, the runner interface, the timings."""
+
+    env: Mapping[str, str]
+    runner: Runner
+    phases: Phases
+
+
+class Tokens:
+    """The run's tokens: sign-in's ARM token, and one ACR refresh token per registry (masked)."""
+
+    def __init__(self, arm: AccessToken, mask: Callable[[str], None]) -> None:
+        """Hold `arm`; `mask` hides each registry token the moment it arrives."""
+        self.arm = arm
+        self._mask = mask
+        self._lock = threading.Lock()
+        self._registries: dict[str, tuple[str, str]] = {}
+
+    def registry(self, name: str, login: Callable[[], tuple[str, str]]) -> tuple[str, str]:
+        """(login server, refresh token) of registry `name`: `login` runs once a run, any thread."""
+        with self._lock:
+            if name not in self._registries:
+                server, refresh = login()
+                self._mask(refresh)
+                self._registries[name] = (server, refresh)
+            return self._registries[name]
+
+
+@dataclass(frozen=True)
+class Session:
+    """What signing in gives every mode: the identity, the cloud and subscription, the tokens,
+    the one retry rule and the deadline of the run, and the step it runs in."""
+
+    credential: TokenCredential
+    tenant: str | None
+    endpoints: Endpoints
+    subscription: str
+    tokens: Tokens
+    retrier: Retrier
+    deadline: Deadline
+    step: Step
+
+    def options(self, dependency: str) -> dict[str, Any]:
+        """An Azure SDK client's retry and timeout settings for `dependency` (the run's rule)."""
+        return azure_options(dependency, self.deadline, self.step.runner.info)
+
+
 def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     """Carry out `inputs.mode`; raises an `ActionError` subclass on failure."""
-    outcome = Outcome()
-    phases = outcome.phases
+    step = Step(env, runner, Phases())
     deadline = Deadline(inputs.waiting.timeout)
     if preview.skip_fork(inputs, runner):  # before any network call
-        outcome.outputs.update(name=inputs.container.name, state="Skipped")
-        outcome.notes.append("pull request from a fork: no preview (on-fork: notice)")
-        return outcome
+        return Outcome(
+            {"name": inputs.container.name, "state": "Skipped"},
+            step.phases,
+            ["pull request from a fork: no preview (on-fork: notice)"],
+        )
     check_build_paths(inputs)  # before any network call, too
+    session = open_session(inputs, step, deadline)
+    return MODES[inputs.mode].carry_out(session, inputs)
+
+
+def open_session(inputs: Inputs, step: Step, deadline: Deadline) -> Session:
+    """Sign in: the cloud, the subscription, the run's credential and its ARM token."""
     # One retry rule for the whole run, bounded by its deadline; each retry is one log line.
-    retrier = Retrier(deadline, runner.info)
-    with phases.timed("sign in"):
+    retrier = Retrier(deadline, step.runner.info)
+    with step.phases.timed("sign in"):
         endpoints = endpoints_for(inputs, retrier)
-        if inputs.mode != "build" and not endpoints.container_instances:
-            raise CloudLacksService(
-                endpoints.name,
-                "Azure Container Instances",
-                f"`mode: {inputs.mode}` manages container groups, and this cloud (Azure Stack "
-                "Hub: its metadata has the older shape, without `resourceManager`) has no "
-                "Azure Container Instances. The action can still build the image and push it "
-                "to the cloud's container registry:",
-                "with:\n  mode: build\n  registry: myregistry",
-            )
+        if MODES[inputs.mode].container_groups and not endpoints.container_instances:
+            raise _no_container_instances(endpoints, inputs.mode)
         subscription = subscription_of(inputs)
         oidc = GitHubOidc(
-            env, inputs.auth.audience, runner.mask, github=inputs.github, retrier=retrier
+            step.env, inputs.auth.audience, step.runner.mask, github=inputs.github, retrier=retrier
         )
         credential = make_credential(
             inputs,
             endpoints,
             oidc,
-            on_actions=env.get("GITHUB_ACTIONS") == "true",
-            options=azure_options("Microsoft Entra ID", deadline, runner.info, identity=True),
+            on_actions=step.env.get("GITHUB_ACTIONS") == "true",
+            options=azure_options("Microsoft Entra ID", deadline, step.runner.info, identity=True),
         )
         arm_token = sign_in(credential, endpoints, oidc, client_id_of(inputs))
-    aci = deploy.client(
-        credential,
-        endpoints,
-        subscription,
-        options=azure_options(deploy.DEPENDENCY, deadline, runner.info),
+    return Session(
+        credential=credential,
+        tenant=inputs.auth.tenant_id
+        or (inputs.auth.creds.tenant_id if inputs.auth.creds else None),
+        endpoints=endpoints,
+        subscription=subscription,
+        tokens=Tokens(arm_token, step.runner.mask),
+        retrier=retrier,
+        deadline=deadline,
+        step=step,
     )
 
-    def remove(name: str) -> bool:
-        return deploy.delete(aci, inputs.resource_group, name, deadline=deadline, retrier=retrier)
 
-    registry_session = _once(
-        lambda: _registry_session(inputs, credential, endpoints, subscription, runner, retrier)
+def _no_container_instances(endpoints: Endpoints, mode: str) -> CloudLacksService:
+    """The refusal of a mode that manages container groups in a cloud without ACI."""
+    return CloudLacksService(
+        endpoints.name,
+        "Azure Container Instances",
+        f"`mode: {mode}` manages container groups, and this cloud (Azure Stack "
+        "Hub: its metadata has the older shape, without `resourceManager`) has no "
+        "Azure Container Instances. The action can still build the image and push it "
+        "to the cloud's container registry:",
+        "with:\n  mode: build\n  registry: myregistry",
     )
-    if inputs.mode == "sweep":
-        with phases.timed("sweep"):
-            swept = preview.sweep(aci, inputs, runner, remove, registry_session)
-        preview.report_sweep(swept, inputs, runner)
-        return outcome
-    if inputs.mode == "delete":
-        number = inputs.github.pr_number if inputs.github.is_pull_request else None
-        if number is None and (inputs.preview.comment_on_pr or inputs.preview.delete_image_tag):
-            number = preview.pr_of(
-                deploy.get_group(aci, inputs.resource_group, inputs.container.name)
-            )
-        with phases.timed("delete"):
-            existed = deploy.delete(
-                aci,
-                inputs.resource_group,
-                inputs.container.name,
-                deadline=deadline,
-                retrier=retrier,
-            )
-        outcome.outputs.update(
-            name=inputs.container.name, state="Deleted" if existed else "NotFound"
-        )
-        outcome.notes.append(
-            f"container group {inputs.container.name} {'deleted' if existed else 'was already gone'}"
-        )
-        preview.after_delete(inputs, runner, existed, registry_session, number)
-        return outcome
 
+
+# -- the modes ---------------------------------------------------------------------------------
+
+
+def _deploy(session: Session, inputs: Inputs) -> Outcome:
+    """`mode: deploy`: the image, then the group by digest, running and ready, then the comment."""
+    aci = _aci(session)
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="acr-action") as pool:
-        background = _start_background(
-            pool,
-            aci,
-            inputs,
-            endpoints,
-            credential,
-            arm_token.token,
-            subscription,
-            runner,
-            retrier=retrier,
-        )
-        image_ref, digest, first_tag = _image(
-            inputs,
-            env,
-            runner,
-            phases,
-            deadline,
-            background,
-            credential,
-            endpoints,
-            retrier=retrier,
-        )
-        outcome.outputs.update(image=first_tag, digest=digest, **{"image-ref": image_ref})
-        if inputs.mode == "build":
-            return outcome
-        with phases.timed("deploy"):
-            secrets = background["secrets"].result() if "secrets" in background else {}
-            location = inputs.location or background["location"].result()
-            existing = background["existing"].result()
-        spec = _group_spec(inputs, location, image_ref, secrets)
-        preview.check_owner(inputs, existing)
-        spec = preview.settle_tags(spec, existing)
-        preview.enforce_limit(aci, inputs, runner, existing, remove)
-        with phases.timed("deploy"), _pull_hint_for_mode(background):
-            plan = deploy.apply(
-                aci,
-                inputs.resource_group,
-                spec,
-                existing,
-                on_immutable_change=inputs.container.on_immutable_change,
-                warn=runner.warning,
-                deadline=deadline,
-                retrier=retrier,
-            )
-    outcome.notes.append(
-        f"plan: {plan.action}" + (f" ({', '.join(plan.changed)})" if plan.changed else "")
-    )
-    group = existing if plan.action == "noop" and existing is not None else None
-    if inputs.waiting.wait or group is None:
-        with phases.timed("wait"), _pull_hint_for_mode(background):
-            group = (
-                deploy.wait_running(aci, inputs.resource_group, inputs.container.name, deadline)
-                if inputs.waiting.wait
-                else deploy.get_group(aci, inputs.resource_group, inputs.container.name)
-            )
-    assert group is not None
+        background = _start_registry_lookup(pool, session, inputs)
+        background.update(_start_deploy_reads(pool, session, aci, inputs))
+        image = _image(session, inputs, background)
+        plan, existing = _roll_out(session, aci, inputs, image.ref, background)
+    note = f"plan: {plan.action}" + (f" ({', '.join(plan.changed)})" if plan.changed else "")
+    outcome = Outcome(image.outputs(), session.step.phases, [note])
+    group = _group_after(session, aci, inputs, plan, existing, background)
     deployed = deploy.describe(group, plan)
-    url = (
-        f"http://{deployed.fqdn}"
-        + (f":{inputs.container.ports[0]}" if inputs.container.ports[0] != 80 else "")
-        if deployed.fqdn
-        else ""
-    )
-    if inputs.waiting.wait and inputs.waiting.health_check_path is not None and deployed.ip:
-        with phases.timed("readiness"):
-            deploy.probe(
-                deployed.ip,
-                inputs.container.ports[0],
-                inputs.waiting.health_check_path,
-                deployed.fqdn,
-                deadline,
-                log=runner.info,
-            )
+    port = inputs.container.ports[0]
+    url = (f"http://{deployed.fqdn}" + (f":{port}" if port != 80 else "")) if deployed.fqdn else ""
+    _check_ready(session, inputs.waiting, port, deployed)
     outcome.outputs.update(
         fqdn=deployed.fqdn or "",
         url=url,
@@ -307,18 +286,393 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     github = inputs.github
     preview.comment(
         inputs,
-        runner,
+        session.step.runner,
         github.pr_number if github.is_pull_request else None,
         preview.CommentFacts(
             deployed.name,
             deployed.state,
             url=url,
             sha=github.pr_head_sha or github.sha,
-            digest=digest,
+            digest=image.digest,
             run_url=preview.run_url(github),
         ),
     )
     return outcome
+
+
+def _build(session: Session, inputs: Inputs) -> Outcome:
+    """`mode: build`: build and push the image (or resolve the given one); no container group."""
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="acr-action") as pool:
+        image = _image(session, inputs, _start_registry_lookup(pool, session, inputs))
+    return Outcome(image.outputs(), session.step.phases)
+
+
+def _delete(session: Session, inputs: Inputs) -> Outcome:
+    """`mode: delete`: remove the container group, then the preview's comment and image tag."""
+    aci = _aci(session)
+    name = inputs.container.name
+    number = inputs.github.pr_number if inputs.github.is_pull_request else None
+    if number is None and (inputs.preview.comment_on_pr or inputs.preview.delete_image_tag):
+        number = preview.pr_of(deploy.get_group(aci, inputs.resource_group, name))
+    with session.step.phases.timed("delete"):
+        existed = _remover(session, aci, inputs.resource_group)(name)
+    outcome = Outcome(
+        {"name": name, "state": "Deleted" if existed else "NotFound"},
+        session.step.phases,
+        [f"container group {name} {'deleted' if existed else 'was already gone'}"],
+    )
+    preview.after_delete(
+        inputs, session.step.runner, existed, _registry_access(session, inputs), number
+    )
+    return outcome
+
+
+def _sweep(session: Session, inputs: Inputs) -> Outcome:
+    """`mode: sweep`: delete the previews whose pull request is closed (or that are too old)."""
+    aci = _aci(session)
+    runner = session.step.runner
+    remove = _remover(session, aci, inputs.resource_group)
+    with session.step.phases.timed("sweep"):
+        swept = preview.sweep(aci, inputs, runner, remove, _registry_access(session, inputs))
+    preview.report_sweep(swept, inputs, runner)
+    return Outcome(phases=session.step.phases)
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One value of the `mode` input: what carries it out and how the job summary names it."""
+
+    carry_out: Callable[[Session, Inputs], Outcome]
+    title: str
+    subject: Callable[[Inputs], str]
+    # Manages container groups, so the cloud must have Azure Container Instances.
+    container_groups: bool = True
+
+
+# Every mode of `inputs_table.MODES` (a unit test keeps the two in step).
+MODES: Mapping[str, Mode] = {
+    "deploy": Mode(_deploy, "Deployed", lambda inputs: inputs.container.name),
+    "build": Mode(
+        _build,
+        "Built and pushed",
+        lambda inputs: inputs.build.image_name or inputs.container.name,
+        container_groups=False,
+    ),
+    "delete": Mode(_delete, "Deleted", lambda inputs: inputs.container.name),
+    "sweep": Mode(_sweep, "Swept previews in", lambda inputs: inputs.resource_group),
+}
+
+
+# -- the steps of the modes --------------------------------------------------------------------
+
+
+def _aci(session: Session) -> ContainerInstanceManagementClient:
+    """The run's Azure Container Instances client."""
+    return deploy.client(
+        session.credential,
+        session.endpoints,
+        session.subscription,
+        options=session.options(deploy.DEPENDENCY),
+    )
+
+
+def _remover(
+    session: Session, aci: ContainerInstanceManagementClient, resource_group: str
+) -> Callable[[str], bool]:
+    """What deletes a container group of `resource_group` by name (True: it existed)."""
+
+    def remove(name: str) -> bool:
+        return deploy.delete(
+            aci, resource_group, name, deadline=session.deadline, retrier=session.retrier
+        )
+
+    return remove
+
+
+def registry_location(inputs: Inputs, subscription: str) -> tuple[str, str]:
+    """(subscription, resource group) of the registry: its own inputs, else the deployment's."""
+    return (
+        inputs.acr.subscription_id or subscription,
+        inputs.acr.resource_group or inputs.resource_group,
+    )
+
+
+def _exchange(session: Session, found: RegistryFacts) -> str:
+    """An ACR refresh token for the signed-in identity (masked by `Tokens`)."""
+    return registry.refresh_token(
+        found, session.credential, session.endpoints, session.tenant, retrier=session.retrier
+    )
+
+
+def _registry_access(session: Session, inputs: Inputs) -> Callable[[], registry.RegistryAccess]:
+    """The registry's login server and a refresh token, for deleting image tags: on first use."""
+
+    def login() -> tuple[str, str]:
+        assert inputs.acr.name is not None  # parse_inputs requires it with delete-image-tag
+        found = registry.find_registry(
+            session.credential,
+            session.endpoints,
+            *registry_location(inputs, session.subscription),
+            inputs.acr.name,
+        )
+        return found.login_server, _exchange(session, found)
+
+    def access() -> registry.RegistryAccess:
+        server, refresh = session.tokens.registry(inputs.acr.name or "", login)
+        return registry.RegistryAccess(server, refresh, session.retrier)
+
+    return access
+
+
+def _start_registry_lookup(
+    pool: ThreadPoolExecutor, session: Session, inputs: Inputs
+) -> dict[str, Future[Any]]:
+    """Start looking up the registry (when there is one), so that it overlaps other work."""
+    if not inputs.acr.name:
+        return {}
+    return {
+        "registry": pool.submit(
+            registry.find_registry,
+            session.credential,
+            session.endpoints,
+            *registry_location(inputs, session.subscription),
+            inputs.acr.name,
+            options=session.options(ARM_REGISTRY.name),
+        )
+    }
+
+
+def _start_deploy_reads(
+    pool: ThreadPoolExecutor,
+    session: Session,
+    aci: ContainerInstanceManagementClient,
+    inputs: Inputs,
+) -> dict[str, Future[Any]]:
+    """Start the reads a deploy needs that don't depend on the build, so they overlap it."""
+    futures: dict[str, Future[Any]] = {}
+    vault = inputs.secrets.key_vault
+    if vault:
+        futures["secrets"] = pool.submit(
+            keyvault.read_secrets,
+            session.credential,
+            session.endpoints.vault_url(vault),
+            _vault_names(inputs.secrets),
+            session.step.runner.mask,
+            client_id=client_id_of(inputs),
+            object_id=object_id_of(session.tokens.arm.token),
+            options={
+                **session.options(KEY_VAULT.name),
+                "api_version": session.endpoints.api_versions.key_vault,
+            },
+        )
+    if not inputs.location:
+        futures["location"] = pool.submit(
+            resource_group_location,
+            session.tokens.arm.token,
+            session.endpoints,
+            session.subscription,
+            inputs.resource_group,
+            session.retrier,
+        )
+    futures["existing"] = pool.submit(
+        deploy.get_group, aci, inputs.resource_group, inputs.container.name
+    )
+    return futures
+
+
+def _vault_names(secrets: SecretInputs) -> dict[str, str]:
+    """What to read from Key Vault: {our name: secret name}, the registry login included."""
+    names: dict[str, str] = dict(secrets.secrets_from_key_vault)
+    if secrets.registry_username_secret and secrets.registry_password_secret:
+        names["registry-username"] = secrets.registry_username_secret
+        names["registry-password"] = secrets.registry_password_secret
+    return names
+
+
+@dataclass(frozen=True)
+class Image:
+    """The image the run deploys: by digest, its digest, and the first tag it was given."""
+
+    ref: str
+    digest: str
+    tag: str
+
+    def outputs(self) -> dict[str, str]:
+        """The step outputs about the image."""
+        return {"image": self.tag, "digest": self.digest, "image-ref": self.ref}
+
+
+def _image(session: Session, inputs: Inputs, background: Mapping[str, Future[Any]]) -> Image:
+    """Build and push, or resolve the given image."""
+    import docker
+
+    engine = docker.from_env(timeout=300)
+    if inputs.build.image:
+        return _given_image(session, inputs, background, engine)
+    phases, runner = session.step.phases, session.step.runner
+    with phases.timed("registry"):
+        found: RegistryFacts = background["registry"].result()
+        assert inputs.acr.name is not None  # parse_inputs requires `registry` to build
+        login, refresh = session.tokens.registry(
+            inputs.acr.name, lambda: (found.login_server, _exchange(session, found))
+        )
+    repository = f"{login}/{inputs.build.image_name}"
+    refs = [f"{repository}:{tag}" for tag in inputs.build.tags]
+    labels = _labels(session.step.env, inputs)
+    session.deadline.check("build")
+    _build_image(session.step, inputs, refs, labels, (login, refresh))
+    session.deadline.check("push")
+    with phases.timed("push"), runner.group(f"Push {repository}"):
+        pushed = registry.push(
+            engine,
+            repository,
+            inputs.build.tags,
+            refresh,
+            runner.info,
+            retrier=session.retrier,
+            target=found,
+            client_id=client_id_of(inputs),
+        )
+    runner.info(
+        f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"
+    )
+    return Image(f"{repository}@{pushed.digest}", pushed.digest, refs[0])
+
+
+def _given_image(
+    session: Session,
+    inputs: Inputs,
+    background: Mapping[str, Future[Any]],
+    engine: docker.DockerClient,
+) -> Image:
+    """The `image` input resolved to its digest (with a registry token when it is ours)."""
+    image = inputs.build.image
+    assert image is not None
+    found = background["registry"].result() if "registry" in background else None
+    password = None
+    if found and inputs.acr.name and image.startswith(found.login_server + "/"):
+        _, password = session.tokens.registry(
+            inputs.acr.name, lambda: (found.login_server, _exchange(session, found))
+        )
+    with session.step.phases.timed("resolve image"):
+        digest = registry.resolve_digest(engine, image, password)
+    name = image.split("@")[0]
+    repository = name.rsplit(":", 1)[0] if ":" in image.split("/")[-1] else name
+    return Image(f"{repository}@{digest}", digest, image)
+
+
+def _labels(env: Mapping[str, str], inputs: Inputs) -> dict[str, str]:
+    """The image's labels: OCI provenance at the commit's time, then the `labels` input."""
+    created = source_date(
+        env,
+        inputs.build.context,
+        cwd=inputs.github.workspace or None,
+        pushed=inputs.github.head_commit_time,
+    )
+    return {**oci_labels(inputs.github, created), **dict(inputs.build.labels)}
+
+
+def _build_image(
+    step: Step,
+    inputs: Inputs,
+    refs: list[str],
+    labels: Mapping[str, str],
+    login: tuple[str, str],
+) -> None:
+    """Run the BuildKit build of `refs`, logged in to the registry through a temporary config."""
+    build, cwd = inputs.build, inputs.github.workspace or None
+    with (
+        step.phases.timed("build"),
+        registry.docker_config(
+            *login, root=docker_config_root(step.env, build.context, cwd=cwd)
+        ) as config,
+    ):
+        command = registry.build_command(
+            context=build.context,
+            dockerfile=build.dockerfile,
+            tags=refs,
+            build_args=build.build_args,
+            labels=sorted(labels.items()),
+            target=build.target,
+            platform=build.platform,
+            network=build.network,
+            iidfile=config / "iid",
+            docker=shutil.which("docker", path=step.env.get("PATH")) or "docker",
+        )
+        with step.runner.group(f"Build {refs[0]}"):
+            registry.run_build(
+                command, docker_cli_env(step.env, config), step.runner.untrusted_block, cwd=cwd
+            )
+
+
+def _roll_out(
+    session: Session,
+    aci: ContainerInstanceManagementClient,
+    inputs: Inputs,
+    image_ref: str,
+    background: Mapping[str, Future[Any]],
+) -> tuple[Plan, ContainerGroup | None]:
+    """Deploy the group for `image_ref` over what exists; returns the plan and the existing group."""
+    phases = session.step.phases
+    with phases.timed("deploy"):
+        secrets = background["secrets"].result() if "secrets" in background else {}
+        location = inputs.location or background["location"].result()
+        existing = background["existing"].result()
+    spec = _group_spec(inputs, location, image_ref, secrets)
+    preview.check_owner(inputs, existing)
+    spec = preview.settle_tags(spec, existing)
+    remove = _remover(session, aci, inputs.resource_group)
+    preview.enforce_limit(aci, inputs, session.step.runner, existing, remove)
+    with phases.timed("deploy"), _pull_hint_for_mode(background):
+        plan = deploy.apply(
+            aci,
+            inputs.resource_group,
+            spec,
+            existing,
+            on_immutable_change=inputs.container.on_immutable_change,
+            warn=session.step.runner.warning,
+            deadline=session.deadline,
+            retrier=session.retrier,
+        )
+    return plan, existing
+
+
+def _group_after(
+    session: Session,
+    aci: ContainerInstanceManagementClient,
+    inputs: Inputs,
+    plan: Plan,
+    existing: ContainerGroup | None,
+    background: Mapping[str, Future[Any]],
+) -> ContainerGroup:
+    """The group as deployed: waited for until Running (`wait`), else read once (unless a no-op)."""
+    group = existing if plan.action == "noop" and existing is not None else None
+    if inputs.waiting.wait or group is None:
+        name = inputs.container.name
+        with session.step.phases.timed("wait"), _pull_hint_for_mode(background):
+            group = (
+                deploy.wait_running(aci, inputs.resource_group, name, session.deadline)
+                if inputs.waiting.wait
+                else deploy.get_group(aci, inputs.resource_group, name)
+            )
+    assert group is not None
+    return group
+
+
+def _check_ready(
+    session: Session, waiting: WaitInputs, port: int, deployed: deploy.Deployed
+) -> None:
+    """Probe `health-check-path` over HTTP until it answers (with `wait`, on a public IP)."""
+    if waiting.wait and waiting.health_check_path is not None and deployed.ip:
+        with session.step.phases.timed("readiness"):
+            deploy.probe(
+                deployed.ip,
+                port,
+                waiting.health_check_path,
+                deployed.fqdn,
+                session.deadline,
+                log=session.step.runner.info,
+            )
 
 
 @contextmanager
@@ -333,196 +687,6 @@ def _pull_hint_for_mode(background: Mapping[str, Future[Any]]) -> Iterator[None]
         if facts is None or not facts.abac or exc.abac:
             raise
         raise ImagePullRefused(exc.image, exc.detail, abac=True) from exc
-
-
-def registry_location(inputs: Inputs, subscription: str) -> tuple[str, str]:
-    """(subscription, resource group) of the registry: its own inputs, else the deployment's."""
-    return (
-        inputs.acr.subscription_id or subscription,
-        inputs.acr.resource_group or inputs.resource_group,
-    )
-
-
-def _registry_session(
-    inputs: Inputs,
-    credential: TokenCredential,
-    endpoints: Endpoints,
-    subscription: str,
-    runner: Runner,
-    retrier: Retrier,
-) -> registry.RegistryAccess:
-    """The registry's login server and an ACR refresh token (masked), for deleting image tags."""
-    assert inputs.acr.name is not None  # parse_inputs requires it with delete-image-tag
-    found = registry.find_registry(
-        credential, endpoints, *registry_location(inputs, subscription), inputs.acr.name
-    )
-    tenant = inputs.auth.tenant_id or (inputs.auth.creds.tenant_id if inputs.auth.creds else None)
-    refresh = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
-    runner.mask(refresh)
-    return registry.RegistryAccess(found.login_server, refresh, retrier)
-
-
-def _once(make: Callable[[], T]) -> Callable[[], T]:
-    """`make` called at most once, also from several threads; later calls return its result."""
-    lock = threading.Lock()
-    made: list[T] = []
-
-    def get() -> T:
-        with lock:
-            if not made:
-                made.append(make())
-            return made[0]
-
-    return get
-
-
-def _start_background(
-    pool: ThreadPoolExecutor,
-    aci: ContainerInstanceManagementClient,
-    inputs: Inputs,
-    endpoints: Endpoints,
-    credential: TokenCredential,
-    arm_token: str,
-    subscription: str,
-    runner: Runner,
-    *,
-    retrier: Retrier,
-) -> dict[str, Future[Any]]:
-    """Start the reads that don't depend on the build, so they overlap it."""
-    futures: dict[str, Future[Any]] = {}
-    deadline = retrier.deadline
-    if inputs.acr.name:
-        futures["registry"] = pool.submit(
-            registry.find_registry,
-            credential,
-            endpoints,
-            *registry_location(inputs, subscription),
-            inputs.acr.name,
-            options=azure_options(ARM_REGISTRY.name, deadline, runner.info),
-        )
-    if inputs.mode != "deploy":
-        return futures
-    if inputs.secrets.key_vault:
-        names: dict[str, str] = dict(inputs.secrets.secrets_from_key_vault)
-        if inputs.secrets.registry_username_secret and inputs.secrets.registry_password_secret:
-            names["registry-username"] = inputs.secrets.registry_username_secret
-            names["registry-password"] = inputs.secrets.registry_password_secret
-        futures["secrets"] = pool.submit(
-            keyvault.read_secrets,
-            credential,
-            endpoints.vault_url(inputs.secrets.key_vault),
-            names,
-            runner.mask,
-            client_id=client_id_of(inputs),
-            object_id=object_id_of(arm_token),
-            options={
-                **azure_options(KEY_VAULT.name, deadline, runner.info),
-                "api_version": endpoints.api_versions.key_vault,
-            },
-        )
-    if not inputs.location:
-        futures["location"] = pool.submit(
-            resource_group_location,
-            arm_token,
-            endpoints,
-            subscription,
-            inputs.resource_group,
-            retrier,
-        )
-    futures["existing"] = pool.submit(
-        deploy.get_group, aci, inputs.resource_group, inputs.container.name
-    )
-    return futures
-
-
-def _image(
-    inputs: Inputs,
-    env: Mapping[str, str],
-    runner: Runner,
-    phases: Phases,
-    deadline: Deadline,
-    background: dict[str, Future[Any]],
-    credential: TokenCredential,
-    endpoints: Endpoints,
-    *,
-    retrier: Retrier | None = None,
-) -> tuple[str, str, str]:
-    """Build and push, or resolve the given image; returns (image ref by digest, digest, first tag ref)."""
-    import docker
-
-    engine = docker.from_env(timeout=300)
-    tenant = inputs.auth.tenant_id or (inputs.auth.creds.tenant_id if inputs.auth.creds else None)
-    if inputs.build.image:
-        found = background["registry"].result() if "registry" in background else None
-        password = None
-        if found and inputs.build.image.startswith(found.login_server + "/"):
-            password = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
-            runner.mask(password)
-        with phases.timed("resolve image"):
-            digest = registry.resolve_digest(engine, inputs.build.image, password)
-        repository = (
-            inputs.build.image.split("@")[0].rsplit(":", 1)[0]
-            if ":" in inputs.build.image.split("/")[-1]
-            else inputs.build.image.split("@")[0]
-        )
-        return f"{repository}@{digest}", digest, inputs.build.image
-    with phases.timed("registry"):
-        found = background["registry"].result()
-        login = found.login_server
-        refresh = registry.refresh_token(found, credential, endpoints, tenant, retrier=retrier)
-        runner.mask(refresh)
-    repository = f"{login}/{inputs.build.image_name}"
-    refs = [f"{repository}:{tag}" for tag in inputs.build.tags]
-    created = source_date(
-        env,
-        inputs.build.context,
-        cwd=inputs.github.workspace or None,
-        pushed=inputs.github.head_commit_time,
-    )
-    labels = {**oci_labels(inputs.github, created), **dict(inputs.build.labels)}
-    deadline.check("build")
-    with (
-        phases.timed("build"),
-        registry.docker_config(
-            login,
-            refresh,
-            root=docker_config_root(env, inputs.build.context, cwd=inputs.github.workspace or None),
-        ) as config,
-    ):
-        iidfile = config / "iid"
-        command = registry.build_command(
-            context=inputs.build.context,
-            dockerfile=inputs.build.dockerfile,
-            tags=refs,
-            build_args=inputs.build.build_args,
-            labels=sorted(labels.items()),
-            target=inputs.build.target,
-            platform=inputs.build.platform,
-            network=inputs.build.network,
-            iidfile=iidfile,
-            docker=shutil.which("docker", path=env.get("PATH")) or "docker",
-        )
-        build_env = docker_cli_env(env, config)
-        with runner.group(f"Build {refs[0]}"):
-            registry.run_build(
-                command, build_env, runner.untrusted_block, cwd=inputs.github.workspace or None
-            )
-    deadline.check("push")
-    with phases.timed("push"), runner.group(f"Push {repository}"):
-        pushed = registry.push(
-            engine,
-            repository,
-            inputs.build.tags,
-            refresh,
-            runner.info,
-            retrier=retrier,
-            target=found,
-            client_id=client_id_of(inputs),
-        )
-    runner.info(
-        f"{pushed.layers_pushed} layer(s) uploaded, {pushed.layers_existing} already in the registry"
-    )
-    return f"{repository}@{pushed.digest}", pushed.digest, refs[0]
 
 
 # Why a path can be missing in the container: only some host folders are mounted, and the

@@ -31,7 +31,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance.models import Container, ContainerGroup
@@ -201,24 +201,63 @@ def immutable_changes(existing: ContainerGroup | None, spec: GroupSpec) -> tuple
 # -- comparing with a GET result -------------------------------------------------------------------
 
 
+class _Check(NamedTuple):
+    """One comparison of the diff: the property's human name, whether it differs, and whether
+    ACI can change it only by deleting the group first."""
+
+    name: str
+    differs: bool
+    immutable: bool = False
+
+
 def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]]:
     """Return (human name, immutable) for each property where `existing` differs from `spec`."""
-    changes: list[tuple[str, bool]] = []
-
-    def note(name: str, differs: bool, *, immutable: bool = False) -> None:
-        if differs:
-            changes.append((name, immutable))
-
-    # ARM cannot move a resource to another region: InvalidResourceLocation.
-    note("location", _location(existing.location or "") != _location(spec.location), immutable=True)
-
     containers = list(existing.containers or [])
     ours = [c for c in containers if c.name == spec.container_name]
-    # What ACI accepts when containers are added, removed or renamed is not documented;
-    # deleting and creating the group is always accepted.
-    note("containers", len(containers) != 1 or not ours, immutable=True)
     container = ours[0] if ours else None
+    checks = [
+        # ARM cannot move a resource to another region: InvalidResourceLocation.
+        _Check("location", _location(existing.location or "") != _location(spec.location), True),
+        # What ACI accepts when containers are added, removed or renamed is not documented;
+        # deleting and creating the group is always accepted.
+        _Check("containers", len(containers) != 1 or not ours, True),
+        *_resource_checks(container, spec),
+        _Check("ports", _ports_differ(existing, container, spec)),
+        *_group_checks(existing, spec),
+        *_container_checks(container, spec),
+        *_metadata_checks(existing, spec),
+    ]
+    changes = [(check.name, check.immutable) for check in checks if check.differs]
+    # The fingerprint covers everything above too, so only a difference nothing else explains
+    # points at the secrets; a missing tag (a group made by other tools) is a tag change.
+    if not changes and (existing.tags or {}).get(FINGERPRINT_TAG) != fingerprint(spec):
+        changes.append(("secure environment variables or registry credentials", False))
+    return changes
 
+
+# What needs delete + create is what "Properties that require container delete" of
+# https://learn.microsoft.com/azure/container-instances/container-instances-update lists: OS
+# type; CPU, memory or GPU resources; restart policy; network profile; availability zone. The
+# live InvalidContainerGroupUpdate message names the same set. Ports were on the list until
+# 2019 and are no longer: they change in place.
+
+
+def _resource_checks(container: Container | None, spec: GroupSpec) -> list[_Check]:
+    """Our container's image and resources (nothing to compare when it is missing)."""
+    if container is None:
+        return []
+    requests = container.resources.requests
+    return [
+        _Check("image", container.image != spec.image_ref),
+        _Check("cpu", not _same_number(requests.cpu, spec.cpu), True),
+        _Check("memory", not _same_number(requests.memory_in_gb, spec.memory), True),
+        # The action never asks for a GPU, so a group that has one must lose it.
+        _Check("gpu", requests.gpu is not None, True),
+    ]
+
+
+def _ports_differ(existing: ContainerGroup, container: Container | None, spec: GroupSpec) -> bool:
+    """Whether the group's public ports or our container's ports are not the spec's."""
     protocol = spec.protocol.upper()
     wanted_ports = {(port, protocol) for port in spec.ports}
     ip = existing.ip_address
@@ -230,55 +269,58 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
         if container
         else wanted_ports
     )
-    # What needs delete + create is what "Properties that require container delete" of
-    # https://learn.microsoft.com/azure/container-instances/container-instances-update lists: OS
-    # type; CPU, memory or GPU resources; restart policy; network profile; availability zone. The
-    # live InvalidContainerGroupUpdate message names the same set. Ports were on the list until
-    # 2019 and are no longer: they change in place.
-    if container is not None:
-        requests = container.resources.requests
-        note("image", container.image != spec.image_ref)
-        note("cpu", not _same_number(requests.cpu, spec.cpu), immutable=True)
-        note("memory", not _same_number(requests.memory_in_gb, spec.memory), immutable=True)
-        # The action never asks for a GPU, so a group that has one must lose it.
-        note("gpu", requests.gpu is not None, immutable=True)
-    note("ports", group_ports != wanted_ports or container_ports != wanted_ports)
+    return group_ports != wanted_ports or container_ports != wanted_ports
+
+
+def _group_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
+    """The group-wide settings ACI changes only by deleting the group first."""
+    ip = existing.ip_address
     # A group in a virtual network cannot become public: the "network profile" of
     # InvalidContainerGroupUpdate.
     private = (ip is not None and (ip.type or "").lower() == "private") or bool(existing.subnet_ids)
-    note("network", private, immutable=True)
-    # The service's default restart policy is Always.
-    note(
-        "restart policy",
-        (existing.restart_policy or "Always").lower() != spec.restart_policy.lower(),
-        immutable=True,
-    )
-    note("os type", (existing.os_type or "").lower() != spec.os_type.lower(), immutable=True)
-    # The action deploys without zones, so a zonal group (made by other tools) must move.
-    note("availability zone", bool(existing.zones), immutable=True)
+    return [
+        _Check("network", private, True),
+        # The service's default restart policy is Always.
+        _Check(
+            "restart policy",
+            (existing.restart_policy or "Always").lower() != spec.restart_policy.lower(),
+            True,
+        ),
+        _Check("os type", (existing.os_type or "").lower() != spec.os_type.lower(), True),
+        # The action deploys without zones, so a zonal group (made by other tools) must move.
+        _Check("availability zone", bool(existing.zones), True),
+    ]
 
-    if container is not None:
-        note("command line", tuple(container.command or ()) != spec.command_line)
-        note(
+
+def _container_checks(container: Container | None, spec: GroupSpec) -> list[_Check]:
+    """Our container's command line and plain environment."""
+    if container is None:
+        return []
+    return [
+        _Check("command line", tuple(container.command or ()) != spec.command_line),
+        _Check(
             "environment variables",
             _plain_environment(container, spec) != dict(spec.environment_variables),
-        )
+        ),
+    ]
+
+
+def _metadata_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
+    """Registry logins, the DNS label and the tags (the fingerprint's value aside)."""
     wanted_logins = {(c.server.lower(), c.username) for c in spec.registry_credentials}
     logins = {
         ((c.server or "").lower(), c.username) for c in existing.image_registry_credentials or []
     }
-    note("registry credentials", logins != wanted_logins)
+    ip = existing.ip_address
     label = (ip.dns_name_label if ip else None) or ""
-    note("dns label", label.lower() != ((spec.dns_name_label or "") if spec.ports else "").lower())
-
+    wanted_label = (spec.dns_name_label or "") if spec.ports else ""
     tags = dict(existing.tags or {})
     stored = tags.pop(FINGERPRINT_TAG, None)
-    note("tags", tags != dict(spec.tags) or stored is None)
-    # The fingerprint covers everything above too, so only a difference nothing else explains
-    # points at the secrets; a missing tag (a group made by other tools) is a tag change.
-    if not changes and stored != fingerprint(spec):
-        changes.append(("secure environment variables or registry credentials", False))
-    return changes
+    return [
+        _Check("registry credentials", logins != wanted_logins),
+        _Check("dns label", label.lower() != wanted_label.lower()),
+        _Check("tags", tags != dict(spec.tags) or stored is None),
+    ]
 
 
 def _plain_environment(container: Container, spec: GroupSpec) -> dict[str, str]:
