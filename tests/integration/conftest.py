@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,26 @@ def run_action(
         return run
 
     return run
+
+
+# How long the pollers of a test's long-running operations may take to end after it (its groups
+# deleted, whose operations ACI then ends): one poll interval (ACI's Retry-After: 1) and margin.
+POLLER_GRACE_SECONDS = 10.0
+
+
+@pytest.fixture(autouse=True)
+def _no_poller_outlives_its_test() -> Iterator[None]:
+    """A step that fails while Azure still runs its operation (a pull that keeps failing, a
+    timeout) leaves azure-core's poller thread polling in this process; in the next test those
+    polls would meet that test's faults and count as its traffic. Wait for them to end."""
+    yield
+    deadline = time.monotonic() + POLLER_GRACE_SECONDS
+    while pollers := [t for t in threading.enumerate() if t.name.startswith("LROPoller(")]:
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"{len(pollers)} long-running-operation poller(s) still running "
+                f"{POLLER_GRACE_SECONDS:.0f} s after the test: delete the groups it created "
+                "(cleanup_groups) so that their operations end",
+                pytrace=False,
+            )
+        time.sleep(0.1)
