@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from azure.mgmt.containerinstance.models import ContainerGroup
 
     from .github_context import GitHubContext
-    from .inputs import Inputs
+    from .inputs import PreviewSettings
     from .registry import RegistryAccess
     from .runner import Runner
     from .spec import GroupSpec
@@ -138,30 +138,28 @@ def settle_tags(spec: GroupSpec, existing: ContainerGroup | None) -> GroupSpec:
     return settled
 
 
-def check_owner(inputs: Inputs, existing: ContainerGroup | None) -> None:
-    """Refuse to deploy a preview over a group whose tags name another repository."""
-    github = inputs.github
+def check_owner(github: GitHubContext, name: str, existing: ContainerGroup | None) -> None:
+    """Refuse to deploy the preview `name` over a group whose tags name another repository."""
     if existing is None or not github.is_pull_request or not github.repository:
         return
     owner = (existing.tags or {}).get(TAG_REPOSITORY)
     if owner and owner.lower() != github.repository.lower():
-        raise PreviewNameTaken(inputs.container.name, owner, github.repository)
+        raise PreviewNameTaken(name, owner, github.repository)
 
 
 # --------------------------------------------------------------------------- forks
 
 
-def skip_fork(inputs: Inputs, runner: Runner) -> bool:
+def skip_fork(settings: PreviewSettings, github: GitHubContext, runner: Runner) -> bool:
     """True when the run is a fork's pull request and `on-fork: notice` says to skip it.
 
     With `on-fork: fail` it raises `ForkPullRequest`. Checked before any network call, also for
     `pull_request_target` runs, which do get a token: building a fork's code with it is exactly
     what must not happen.
     """
-    github = inputs.github
     if github.event_name not in _PR_EVENTS or not github.pr_head_repo_fork:
         return False
-    if inputs.preview.on_fork == "fail":
+    if settings.on_fork == "fail":
         raise ForkPullRequest(github.repository or None, github.pr_head_repository or None)
     runner.notice(
         f"Preview skipped: pull request #{github.pr_number} comes from the fork "
@@ -248,25 +246,26 @@ def _duration(seconds: float) -> str:
 
 def enforce_limit(
     aci: ContainerInstanceManagementClient,
-    inputs: Inputs,
-    runner: Runner,
+    resource_group: str,
+    name: str,
     existing: ContainerGroup | None,
     remove: Remove,
+    *,
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
 ) -> None:
-    """Keep the resource group within `max-previews` before a new preview is created."""
-    limit = inputs.preview.max_previews
-    github = inputs.github
+    """Keep `resource_group` within `max-previews` before the new preview `name` is created."""
+    limit = settings.max_previews
     if limit is None or existing is not None or not github.is_pull_request:
         return
-    others = [
-        p for p in list_previews(aci, inputs.resource_group) if p.name != inputs.container.name
-    ]
+    others = [p for p in list_previews(aci, resource_group) if p.name != name]
     excess = len(others) - limit + 1
     if excess <= 0:
         return
     names = sorted(p.name for p in others)
-    if inputs.preview.on_max_previews == "fail":
-        raise PreviewLimitReached(limit, inputs.resource_group, names)
+    if settings.on_max_previews == "fail":
+        raise PreviewLimitReached(limit, resource_group, names)
     floor = dt.datetime.min.replace(tzinfo=dt.UTC)  # no created tag: oldest of all
     own = sorted(
         (p for p in others if p.repository.lower() == github.repository.lower()),
@@ -274,7 +273,7 @@ def enforce_limit(
     )
     if len(own) < excess:
         # Only this repository's previews are ours to evict.
-        raise PreviewLimitReached(limit, inputs.resource_group, names)
+        raise PreviewLimitReached(limit, resource_group, names)
     for victim in own[:excess]:
         remove(victim.name)
         runner.warning(
@@ -283,7 +282,8 @@ def enforce_limit(
             title="acr-action: preview evicted",
         )
         comment(
-            inputs.for_group(victim.name),
+            settings,
+            github,
             runner,
             victim.pr,
             CommentFacts(victim.name, "removed", reason=f"evicted: max-previews is {limit}"),
@@ -378,24 +378,29 @@ def upsert_comment(gh: GitHub, number: int, group: str, body: str) -> Literal["c
     return "created"
 
 
-def _client(inputs: Inputs, runner: Runner) -> GitHub | None:
-    token = inputs.preview.github_token
-    if not token or not inputs.github.repository:
+def _client(token: str | None, github: GitHubContext, runner: Runner) -> GitHub | None:
+    if not token or not github.repository:
         return None
     retrier = Retrier(log=runner.info)  # the one retry rule; each retry is one log line
-    return GitHub(inputs.github.api_url, token, inputs.github.repository, retrier=retrier)
+    return GitHub(github.api_url, token, github.repository, retrier=retrier)
 
 
-def comment(inputs: Inputs, runner: Runner, number: int | None, facts: CommentFacts) -> None:
+def comment(
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
+    number: int | None,
+    facts: CommentFacts,
+) -> None:
     """Write the preview's comment if `comment-on-pr` asks for it; failures only warn."""
-    if not inputs.preview.comment_on_pr:
+    if not settings.comment_on_pr:
         return
     if number is None:
         runner.info(
             "comment-on-pr: not a pull request run, so there is no pull request to comment on"
         )
         return
-    gh = _client(inputs, runner)
+    gh = _client(settings.github_token, github, runner)
     if gh is None:
         return
     try:
@@ -423,22 +428,25 @@ def run_url(github: GitHubContext) -> str:
 
 
 def after_delete(
-    inputs: Inputs,
+    settings: PreviewSettings,
+    github: GitHubContext,
     runner: Runner,
+    name: str,
     existed: bool,
     registry_session: RegistrySession | None,
     number: int | None = None,
 ) -> None:
-    """After `mode: delete`: remove the pull request's image tag, mark the comment removed."""
-    number = number if number is not None else inputs.github.pr_number
-    if inputs.preview.delete_image_tag:
-        _delete_tag(inputs, runner, registry_session, number)
+    """After `mode: delete` of `name`: remove the pull request's image tag, mark the comment removed."""
+    number = number if number is not None else github.pr_number
+    if settings.delete_image_tag:
+        _delete_tag(settings.image_repository, runner, registry_session, number)
     comment(
-        inputs,
+        settings,
+        github,
         runner,
         number,
         CommentFacts(
-            inputs.container.name,
+            name,
             "removed",
             reason="the pull request was closed" if existed else "it was already gone",
         ),
@@ -446,9 +454,11 @@ def after_delete(
 
 
 def _delete_tag(
-    inputs: Inputs, runner: Runner, registry_session: RegistrySession | None, number: int | None
+    repository: str | None,
+    runner: Runner,
+    registry_session: RegistrySession | None,
+    number: int | None,
 ) -> None:
-    repository = inputs.preview.image_repository
     if number is None or repository is None or registry_session is None:
         runner.info("delete-image-tag: no pull request number, so no `pr-<N>` tag to delete")
         return
@@ -541,16 +551,18 @@ class SweepResult:
 
 def sweep(
     aci: ContainerInstanceManagementClient,
-    inputs: Inputs,
-    runner: Runner,
+    resource_group: str,
     remove: Remove,
     registry_session: RegistrySession | None,
+    *,
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
 ) -> SweepResult:
     """List the previews, decide, delete (bounded concurrency), report; raise if any failed."""
-    settings = inputs.preview
-    previews = list_previews(aci, inputs.resource_group)
+    previews = list_previews(aci, resource_group)
     listed_at = _now()
-    gh = _client(inputs, runner)
+    gh = _client(settings.github_token, github, runner)
     try:
         open_pulls = gh.open_pulls() if gh is not None else None
     finally:
@@ -559,7 +571,7 @@ def sweep(
     now = _now()
     decisions = decide(
         previews,
-        repository=inputs.github.repository,
+        repository=github.repository,
         open_pulls=open_pulls,
         max_age=settings.max_age,
         now=now,
@@ -574,15 +586,17 @@ def sweep(
         name = decision.preview.name
         pacer.wait()
         remove(name)
-        per_group = inputs.for_group(name)
         notes = []
         if settings.delete_image_tag:
             try:
-                _delete_tag(per_group, runner, registry_session, decision.preview.pr)
+                _delete_tag(
+                    settings.image_repository, runner, registry_session, decision.preview.pr
+                )
             except ActionError as exc:
                 notes.append(f"image tag kept: {exc.title}")
         comment(
-            per_group,
+            settings,
+            github,
             runner,
             decision.preview.pr,
             CommentFacts(name, "removed", reason=f"swept: {decision.reason}"),
@@ -622,16 +636,14 @@ def _sweep_rows(
     return rows
 
 
-def report_sweep(result: SweepResult, inputs: Inputs, runner: Runner) -> None:
-    """Print and summarise the sweep; raise `SweepFailed` when any delete failed."""
-    verb = "would delete" if inputs.preview.dry_run else "deleted"
-    count = (
-        sum(1 for row in result.rows if row[3] == "would delete")
-        if inputs.preview.dry_run
-        else result.deleted
-    )
+def report_sweep(
+    result: SweepResult, resource_group: str, *, dry_run: bool, runner: Runner
+) -> None:
+    """Print and summarise the sweep of `resource_group`; raise `SweepFailed` when any failed."""
+    verb = "would delete" if dry_run else "deleted"
+    count = sum(1 for row in result.rows if row[3] == "would delete") if dry_run else result.deleted
     headline = (
-        f"{len(result.rows)} preview(s) in {inputs.resource_group}: {verb} {count}, "
+        f"{len(result.rows)} preview(s) in {resource_group}: {verb} {count}, "
         f"kept {sum(1 for row in result.rows if row[3] == 'keep')}, failed {len(result.failures)}"
     )
     table = sweep_table(result.rows)
