@@ -562,12 +562,7 @@ def sweep(
     """List the previews, decide, delete (bounded concurrency), report; raise if any failed."""
     previews = list_previews(aci, resource_group)
     listed_at = _now()
-    gh = _client(settings.github_token, github, runner)
-    try:
-        open_pulls = gh.open_pulls() if gh is not None else None
-    finally:
-        if gh is not None:
-            gh.close()
+    open_pulls = _open_pulls(settings.github_token, github, runner)
     now = _now()
     decisions = decide(
         previews,
@@ -580,43 +575,84 @@ def sweep(
     doomed = [d for d in decisions if d.delete]
     outcome: dict[str, str] = {}
     failures: list[tuple[str, str]] = []
-    pacer = Pacer(DELETE_BURST, DELETES_PER_SECOND)
-
-    def delete_one(decision: Decision) -> None:
-        name = decision.preview.name
-        pacer.wait()
-        remove(name)
-        notes = []
-        if settings.delete_image_tag:
-            try:
-                _delete_tag(
-                    settings.image_repository, runner, registry_session, decision.preview.pr
-                )
-            except ActionError as exc:
-                notes.append(f"image tag kept: {exc.title}")
-        comment(
-            settings,
-            github,
-            runner,
-            decision.preview.pr,
-            CommentFacts(name, "removed", reason=f"swept: {decision.reason}"),
-        )
-        outcome[name] = "deleted" + (f" ({'; '.join(notes)})" if notes else "")
-
     if doomed and not settings.dry_run:
-        with ThreadPoolExecutor(
-            max_workers=settings.sweep_concurrency, thread_name_prefix="acr-action-sweep"
-        ) as pool:
-            futures = {pool.submit(delete_one, d): d.preview.name for d in doomed}
-            for future, name in futures.items():
-                error = future.exception()
-                if error is not None:
-                    reason = error.title if isinstance(error, ActionError) else repr(error)
-                    failures.append((name, reason))
-                    outcome[name] = f"delete failed: {reason}"
+
+        def delete_one(decision: Decision) -> str:
+            return _remove_preview(
+                decision, remove, registry_session, settings=settings, github=github, runner=runner
+            )
+
+        outcome, failures = _delete_all(doomed, delete_one, settings.sweep_concurrency)
     rows = _sweep_rows(decisions, outcome, dry_run=settings.dry_run, now=now)
     deleted = sum(1 for v in outcome.values() if v.startswith("deleted"))
     return SweepResult(rows, sorted(failures), deleted)
+
+
+def _open_pulls(token: str | None, github: GitHubContext, runner: Runner) -> set[int] | None:
+    """The repository's open pull requests, or None without a token (then none is "closed")."""
+    gh = _client(token, github, runner)
+    if gh is None:
+        return None
+    try:
+        return gh.open_pulls()
+    finally:
+        gh.close()
+
+
+def _remove_preview(
+    decision: Decision,
+    remove: Remove,
+    registry_session: RegistrySession | None,
+    *,
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
+) -> str:
+    """Delete one swept preview, then its image tag and its comment; says what happened."""
+    name = decision.preview.name
+    remove(name)
+    notes = []
+    if settings.delete_image_tag:
+        try:
+            _delete_tag(settings.image_repository, runner, registry_session, decision.preview.pr)
+        except ActionError as exc:
+            notes.append(f"image tag kept: {exc.title}")
+    comment(
+        settings,
+        github,
+        runner,
+        decision.preview.pr,
+        CommentFacts(name, "removed", reason=f"swept: {decision.reason}"),
+    )
+    return "deleted" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _delete_all(
+    doomed: Sequence[Decision], delete_one: Callable[[Decision], str], concurrency: int
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Run `delete_one` on each decision, paced and `concurrency` at a time.
+
+    Returns what happened to each preview by name, and the (name, reason) of each that failed.
+    """
+    pacer = Pacer(DELETE_BURST, DELETES_PER_SECOND)
+
+    def paced(decision: Decision) -> str:
+        pacer.wait()
+        return delete_one(decision)
+
+    outcome: dict[str, str] = {}
+    failures: list[tuple[str, str]] = []
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="acr-action-sweep") as pool:
+        futures = {pool.submit(paced, d): d.preview.name for d in doomed}
+        for future, name in futures.items():
+            error = future.exception()
+            if error is None:
+                outcome[name] = future.result()
+                continue
+            reason = error.title if isinstance(error, ActionError) else repr(error)
+            failures.append((name, reason))
+            outcome[name] = f"delete failed: {reason}"
+    return outcome, failures
 
 
 def _sweep_rows(
