@@ -293,9 +293,8 @@ def _deploy(session: Session, inputs: Inputs) -> Outcome:
             deployed.name,
             deployed.state,
             url=url,
-            sha=github.pr_head_sha or github.sha,
             digest=image.digest,
-            run_url=preview.run_url(github),
+            github=github,
         ),
     )
     return outcome

@@ -300,16 +300,15 @@ def marker(group: str) -> str:
 
 @dataclass(frozen=True)
 class CommentFacts:
-    """What the comment shows."""
+    """What the comment shows; the commit and the run's link come from `github`."""
 
     group: str
     state: str  # Running, ..., or "removed"
     url: str = ""
-    sha: str = ""
     digest: str = ""
     when: dt.datetime | None = None
-    run_url: str = ""
     reason: str = ""
+    github: GitHubContext | None = None
 
 
 def _inline(text: str) -> str:
@@ -330,16 +329,20 @@ def render_comment(facts: CommentFacts) -> str:
             "Nothing of it is running or billed any more.",
         ]
     else:
+        github = facts.github
+        # A pull request's GITHUB_SHA is its merge commit; the preview shows the head commit.
+        sha = (github.pr_head_sha or github.sha) if github else ""
+        link = run_url(github) if github else ""
         rows = [("State", facts.state)]
         if facts.url:
             rows.append(("URL", facts.url))
-        if facts.sha:
-            rows.append(("Commit", _inline(facts.sha[:7])))
+        if sha:
+            rows.append(("Commit", _inline(sha[:7])))
         if facts.digest:
             rows.append(("Image digest", _inline(facts.digest)))
         rows.append(("Updated", when))
-        if facts.run_url:
-            rows.append(("Run", facts.run_url))
+        if link:
+            rows.append(("Run", link))
         lines += [
             f"### Preview {_inline(facts.group)}",
             "",
