@@ -84,6 +84,9 @@ class Endpoints:
         return f"https://{vault}.{self.key_vault_suffix}"
 
 
+# One value per known cloud: data, alike in shape by nature (azure-cli's
+# azure/cli/core/cloud.py declares its clouds the same way, with the same login hosts, ARM
+# endpoints and Key Vault DNS suffixes).
 AZURE_PUBLIC = Endpoints(
     name="AzureCloud",
     authority_host="https://login.microsoftonline.com",

@@ -19,7 +19,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from acr_action import naming
@@ -260,10 +260,6 @@ class Inputs:
     container: ContainerInputs
     waiting: WaitInputs
     preview: PreviewSettings = field(default_factory=PreviewSettings)
-
-    def for_group(self, name: str) -> Inputs:
-        """The same inputs aimed at another container group (a preview a sweep or eviction removes)."""
-        return replace(self, container=replace(self.container, name=name))
 
 
 class _Reader:

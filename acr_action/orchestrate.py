@@ -201,7 +201,7 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     """Carry out `inputs.mode`; raises an `ActionError` subclass on failure."""
     step = Step(env, runner, Phases())
     deadline = Deadline(inputs.waiting.timeout)
-    if preview.skip_fork(inputs, runner):  # before any network call
+    if preview.skip_fork(inputs.preview, inputs.github, runner):  # before any network call
         return Outcome(
             {"name": inputs.container.name, "state": "Skipped"},
             step.phases,
@@ -285,16 +285,16 @@ def _deploy(session: Session, inputs: Inputs) -> Outcome:
     )
     github = inputs.github
     preview.comment(
-        inputs,
+        inputs.preview,
+        github,
         session.step.runner,
         github.pr_number if github.is_pull_request else None,
         preview.CommentFacts(
             deployed.name,
             deployed.state,
             url=url,
-            sha=github.pr_head_sha or github.sha,
             digest=image.digest,
-            run_url=preview.run_url(github),
+            github=github,
         ),
     )
     return outcome
@@ -322,7 +322,13 @@ def _delete(session: Session, inputs: Inputs) -> Outcome:
         [f"container group {name} {'deleted' if existed else 'was already gone'}"],
     )
     preview.after_delete(
-        inputs, session.step.runner, existed, _registry_access(session, inputs), number
+        inputs.preview,
+        inputs.github,
+        session.step.runner,
+        name,
+        existed,
+        _registry_access(session, inputs),
+        number,
     )
     return outcome
 
@@ -333,8 +339,18 @@ def _sweep(session: Session, inputs: Inputs) -> Outcome:
     runner = session.step.runner
     remove = _remover(session, aci, inputs.resource_group)
     with session.step.phases.timed("sweep"):
-        swept = preview.sweep(aci, inputs, runner, remove, _registry_access(session, inputs))
-    preview.report_sweep(swept, inputs, runner)
+        swept = preview.sweep(
+            aci,
+            inputs.resource_group,
+            remove,
+            _registry_access(session, inputs),
+            settings=inputs.preview,
+            github=inputs.github,
+            runner=runner,
+        )
+    preview.report_sweep(
+        swept, inputs.resource_group, dry_run=inputs.preview.dry_run, runner=runner
+    )
     return Outcome(phases=session.step.phases)
 
 
@@ -619,10 +635,19 @@ def _roll_out(
         location = inputs.location or background["location"].result()
         existing = background["existing"].result()
     spec = _group_spec(inputs, location, image_ref, secrets)
-    preview.check_owner(inputs, existing)
+    preview.check_owner(inputs.github, inputs.container.name, existing)
     spec = preview.settle_tags(spec, existing)
     remove = _remover(session, aci, inputs.resource_group)
-    preview.enforce_limit(aci, inputs, session.step.runner, existing, remove)
+    preview.enforce_limit(
+        aci,
+        inputs.resource_group,
+        inputs.container.name,
+        existing,
+        remove,
+        settings=inputs.preview,
+        github=inputs.github,
+        runner=session.step.runner,
+    )
     with phases.timed("deploy"), _pull_hint_for_mode(background):
         plan = deploy.apply(
             aci,

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from azure.mgmt.containerinstance.models import ContainerGroup
 
     from .github_context import GitHubContext
-    from .inputs import Inputs
+    from .inputs import PreviewSettings
     from .registry import RegistryAccess
     from .runner import Runner
     from .spec import GroupSpec
@@ -138,30 +138,28 @@ def settle_tags(spec: GroupSpec, existing: ContainerGroup | None) -> GroupSpec:
     return settled
 
 
-def check_owner(inputs: Inputs, existing: ContainerGroup | None) -> None:
-    """Refuse to deploy a preview over a group whose tags name another repository."""
-    github = inputs.github
+def check_owner(github: GitHubContext, name: str, existing: ContainerGroup | None) -> None:
+    """Refuse to deploy the preview `name` over a group whose tags name another repository."""
     if existing is None or not github.is_pull_request or not github.repository:
         return
     owner = (existing.tags or {}).get(TAG_REPOSITORY)
     if owner and owner.lower() != github.repository.lower():
-        raise PreviewNameTaken(inputs.container.name, owner, github.repository)
+        raise PreviewNameTaken(name, owner, github.repository)
 
 
 # --------------------------------------------------------------------------- forks
 
 
-def skip_fork(inputs: Inputs, runner: Runner) -> bool:
+def skip_fork(settings: PreviewSettings, github: GitHubContext, runner: Runner) -> bool:
     """True when the run is a fork's pull request and `on-fork: notice` says to skip it.
 
     With `on-fork: fail` it raises `ForkPullRequest`. Checked before any network call, also for
     `pull_request_target` runs, which do get a token: building a fork's code with it is exactly
     what must not happen.
     """
-    github = inputs.github
     if github.event_name not in _PR_EVENTS or not github.pr_head_repo_fork:
         return False
-    if inputs.preview.on_fork == "fail":
+    if settings.on_fork == "fail":
         raise ForkPullRequest(github.repository or None, github.pr_head_repository or None)
     runner.notice(
         f"Preview skipped: pull request #{github.pr_number} comes from the fork "
@@ -248,25 +246,26 @@ def _duration(seconds: float) -> str:
 
 def enforce_limit(
     aci: ContainerInstanceManagementClient,
-    inputs: Inputs,
-    runner: Runner,
+    resource_group: str,
+    name: str,
     existing: ContainerGroup | None,
     remove: Remove,
+    *,
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
 ) -> None:
-    """Keep the resource group within `max-previews` before a new preview is created."""
-    limit = inputs.preview.max_previews
-    github = inputs.github
+    """Keep `resource_group` within `max-previews` before the new preview `name` is created."""
+    limit = settings.max_previews
     if limit is None or existing is not None or not github.is_pull_request:
         return
-    others = [
-        p for p in list_previews(aci, inputs.resource_group) if p.name != inputs.container.name
-    ]
+    others = [p for p in list_previews(aci, resource_group) if p.name != name]
     excess = len(others) - limit + 1
     if excess <= 0:
         return
     names = sorted(p.name for p in others)
-    if inputs.preview.on_max_previews == "fail":
-        raise PreviewLimitReached(limit, inputs.resource_group, names)
+    if settings.on_max_previews == "fail":
+        raise PreviewLimitReached(limit, resource_group, names)
     floor = dt.datetime.min.replace(tzinfo=dt.UTC)  # no created tag: oldest of all
     own = sorted(
         (p for p in others if p.repository.lower() == github.repository.lower()),
@@ -274,7 +273,7 @@ def enforce_limit(
     )
     if len(own) < excess:
         # Only this repository's previews are ours to evict.
-        raise PreviewLimitReached(limit, inputs.resource_group, names)
+        raise PreviewLimitReached(limit, resource_group, names)
     for victim in own[:excess]:
         remove(victim.name)
         runner.warning(
@@ -283,7 +282,8 @@ def enforce_limit(
             title="acr-action: preview evicted",
         )
         comment(
-            inputs.for_group(victim.name),
+            settings,
+            github,
             runner,
             victim.pr,
             CommentFacts(victim.name, "removed", reason=f"evicted: max-previews is {limit}"),
@@ -300,16 +300,15 @@ def marker(group: str) -> str:
 
 @dataclass(frozen=True)
 class CommentFacts:
-    """What the comment shows."""
+    """What the comment shows; the commit and the run's link come from `github`."""
 
     group: str
     state: str  # Running, ..., or "removed"
     url: str = ""
-    sha: str = ""
     digest: str = ""
     when: dt.datetime | None = None
-    run_url: str = ""
     reason: str = ""
+    github: GitHubContext | None = None
 
 
 def _inline(text: str) -> str:
@@ -330,16 +329,20 @@ def render_comment(facts: CommentFacts) -> str:
             "Nothing of it is running or billed any more.",
         ]
     else:
+        github = facts.github
+        # A pull request's GITHUB_SHA is its merge commit; the preview shows the head commit.
+        sha = (github.pr_head_sha or github.sha) if github else ""
+        link = run_url(github) if github else ""
         rows = [("State", facts.state)]
         if facts.url:
             rows.append(("URL", facts.url))
-        if facts.sha:
-            rows.append(("Commit", _inline(facts.sha[:7])))
+        if sha:
+            rows.append(("Commit", _inline(sha[:7])))
         if facts.digest:
             rows.append(("Image digest", _inline(facts.digest)))
         rows.append(("Updated", when))
-        if facts.run_url:
-            rows.append(("Run", facts.run_url))
+        if link:
+            rows.append(("Run", link))
         lines += [
             f"### Preview {_inline(facts.group)}",
             "",
@@ -378,24 +381,29 @@ def upsert_comment(gh: GitHub, number: int, group: str, body: str) -> Literal["c
     return "created"
 
 
-def _client(inputs: Inputs, runner: Runner) -> GitHub | None:
-    token = inputs.preview.github_token
-    if not token or not inputs.github.repository:
+def _client(token: str | None, github: GitHubContext, runner: Runner) -> GitHub | None:
+    if not token or not github.repository:
         return None
     retrier = Retrier(log=runner.info)  # the one retry rule; each retry is one log line
-    return GitHub(inputs.github.api_url, token, inputs.github.repository, retrier=retrier)
+    return GitHub(github.api_url, token, github.repository, retrier=retrier)
 
 
-def comment(inputs: Inputs, runner: Runner, number: int | None, facts: CommentFacts) -> None:
+def comment(
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
+    number: int | None,
+    facts: CommentFacts,
+) -> None:
     """Write the preview's comment if `comment-on-pr` asks for it; failures only warn."""
-    if not inputs.preview.comment_on_pr:
+    if not settings.comment_on_pr:
         return
     if number is None:
         runner.info(
             "comment-on-pr: not a pull request run, so there is no pull request to comment on"
         )
         return
-    gh = _client(inputs, runner)
+    gh = _client(settings.github_token, github, runner)
     if gh is None:
         return
     try:
@@ -423,22 +431,25 @@ def run_url(github: GitHubContext) -> str:
 
 
 def after_delete(
-    inputs: Inputs,
+    settings: PreviewSettings,
+    github: GitHubContext,
     runner: Runner,
+    name: str,
     existed: bool,
     registry_session: RegistrySession | None,
     number: int | None = None,
 ) -> None:
-    """After `mode: delete`: remove the pull request's image tag, mark the comment removed."""
-    number = number if number is not None else inputs.github.pr_number
-    if inputs.preview.delete_image_tag:
-        _delete_tag(inputs, runner, registry_session, number)
+    """After `mode: delete` of `name`: remove the pull request's image tag, mark the comment removed."""
+    number = number if number is not None else github.pr_number
+    if settings.delete_image_tag:
+        _delete_tag(settings.image_repository, runner, registry_session, number)
     comment(
-        inputs,
+        settings,
+        github,
         runner,
         number,
         CommentFacts(
-            inputs.container.name,
+            name,
             "removed",
             reason="the pull request was closed" if existed else "it was already gone",
         ),
@@ -446,9 +457,11 @@ def after_delete(
 
 
 def _delete_tag(
-    inputs: Inputs, runner: Runner, registry_session: RegistrySession | None, number: int | None
+    repository: str | None,
+    runner: Runner,
+    registry_session: RegistrySession | None,
+    number: int | None,
 ) -> None:
-    repository = inputs.preview.image_repository
     if number is None or repository is None or registry_session is None:
         runner.info("delete-image-tag: no pull request number, so no `pr-<N>` tag to delete")
         return
@@ -541,25 +554,22 @@ class SweepResult:
 
 def sweep(
     aci: ContainerInstanceManagementClient,
-    inputs: Inputs,
-    runner: Runner,
+    resource_group: str,
     remove: Remove,
     registry_session: RegistrySession | None,
+    *,
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
 ) -> SweepResult:
     """List the previews, decide, delete (bounded concurrency), report; raise if any failed."""
-    settings = inputs.preview
-    previews = list_previews(aci, inputs.resource_group)
+    previews = list_previews(aci, resource_group)
     listed_at = _now()
-    gh = _client(inputs, runner)
-    try:
-        open_pulls = gh.open_pulls() if gh is not None else None
-    finally:
-        if gh is not None:
-            gh.close()
+    open_pulls = _open_pulls(settings.github_token, github, runner)
     now = _now()
     decisions = decide(
         previews,
-        repository=inputs.github.repository,
+        repository=github.repository,
         open_pulls=open_pulls,
         max_age=settings.max_age,
         now=now,
@@ -568,41 +578,84 @@ def sweep(
     doomed = [d for d in decisions if d.delete]
     outcome: dict[str, str] = {}
     failures: list[tuple[str, str]] = []
-    pacer = Pacer(DELETE_BURST, DELETES_PER_SECOND)
-
-    def delete_one(decision: Decision) -> None:
-        name = decision.preview.name
-        pacer.wait()
-        remove(name)
-        per_group = inputs.for_group(name)
-        notes = []
-        if settings.delete_image_tag:
-            try:
-                _delete_tag(per_group, runner, registry_session, decision.preview.pr)
-            except ActionError as exc:
-                notes.append(f"image tag kept: {exc.title}")
-        comment(
-            per_group,
-            runner,
-            decision.preview.pr,
-            CommentFacts(name, "removed", reason=f"swept: {decision.reason}"),
-        )
-        outcome[name] = "deleted" + (f" ({'; '.join(notes)})" if notes else "")
-
     if doomed and not settings.dry_run:
-        with ThreadPoolExecutor(
-            max_workers=settings.sweep_concurrency, thread_name_prefix="acr-action-sweep"
-        ) as pool:
-            futures = {pool.submit(delete_one, d): d.preview.name for d in doomed}
-            for future, name in futures.items():
-                error = future.exception()
-                if error is not None:
-                    reason = error.title if isinstance(error, ActionError) else repr(error)
-                    failures.append((name, reason))
-                    outcome[name] = f"delete failed: {reason}"
+
+        def delete_one(decision: Decision) -> str:
+            return _remove_preview(
+                decision, remove, registry_session, settings=settings, github=github, runner=runner
+            )
+
+        outcome, failures = _delete_all(doomed, delete_one, settings.sweep_concurrency)
     rows = _sweep_rows(decisions, outcome, dry_run=settings.dry_run, now=now)
     deleted = sum(1 for v in outcome.values() if v.startswith("deleted"))
     return SweepResult(rows, sorted(failures), deleted)
+
+
+def _open_pulls(token: str | None, github: GitHubContext, runner: Runner) -> set[int] | None:
+    """The repository's open pull requests, or None without a token (then none is "closed")."""
+    gh = _client(token, github, runner)
+    if gh is None:
+        return None
+    try:
+        return gh.open_pulls()
+    finally:
+        gh.close()
+
+
+def _remove_preview(
+    decision: Decision,
+    remove: Remove,
+    registry_session: RegistrySession | None,
+    *,
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
+) -> str:
+    """Delete one swept preview, then its image tag and its comment; says what happened."""
+    name = decision.preview.name
+    remove(name)
+    notes = []
+    if settings.delete_image_tag:
+        try:
+            _delete_tag(settings.image_repository, runner, registry_session, decision.preview.pr)
+        except ActionError as exc:
+            notes.append(f"image tag kept: {exc.title}")
+    comment(
+        settings,
+        github,
+        runner,
+        decision.preview.pr,
+        CommentFacts(name, "removed", reason=f"swept: {decision.reason}"),
+    )
+    return "deleted" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _delete_all(
+    doomed: Sequence[Decision], delete_one: Callable[[Decision], str], concurrency: int
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Run `delete_one` on each decision, paced and `concurrency` at a time.
+
+    Returns what happened to each preview by name, and the (name, reason) of each that failed.
+    """
+    pacer = Pacer(DELETE_BURST, DELETES_PER_SECOND)
+
+    def paced(decision: Decision) -> str:
+        pacer.wait()
+        return delete_one(decision)
+
+    outcome: dict[str, str] = {}
+    failures: list[tuple[str, str]] = []
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="acr-action-sweep") as pool:
+        futures = {pool.submit(paced, d): d.preview.name for d in doomed}
+        for future, name in futures.items():
+            error = future.exception()
+            if error is None:
+                outcome[name] = future.result()
+                continue
+            reason = error.title if isinstance(error, ActionError) else repr(error)
+            failures.append((name, reason))
+            outcome[name] = f"delete failed: {reason}"
+    return outcome, failures
 
 
 def _sweep_rows(
@@ -622,16 +675,14 @@ def _sweep_rows(
     return rows
 
 
-def report_sweep(result: SweepResult, inputs: Inputs, runner: Runner) -> None:
-    """Print and summarise the sweep; raise `SweepFailed` when any delete failed."""
-    verb = "would delete" if inputs.preview.dry_run else "deleted"
-    count = (
-        sum(1 for row in result.rows if row[3] == "would delete")
-        if inputs.preview.dry_run
-        else result.deleted
-    )
+def report_sweep(
+    result: SweepResult, resource_group: str, *, dry_run: bool, runner: Runner
+) -> None:
+    """Print and summarise the sweep of `resource_group`; raise `SweepFailed` when any failed."""
+    verb = "would delete" if dry_run else "deleted"
+    count = sum(1 for row in result.rows if row[3] == "would delete") if dry_run else result.deleted
     headline = (
-        f"{len(result.rows)} preview(s) in {inputs.resource_group}: {verb} {count}, "
+        f"{len(result.rows)} preview(s) in {resource_group}: {verb} {count}, "
         f"kept {sum(1 for row in result.rows if row[3] == 'keep')}, failed {len(result.failures)}"
     )
     table = sweep_table(result.rows)

@@ -123,23 +123,32 @@ def test_a_push_gets_no_pull_request_tag() -> None:
 
 
 def test_comment_shows_url_short_sha_digest_time_and_state() -> None:
+    github = GitHubContext(
+        event_name="pull_request",
+        repository="octo/app",
+        sha="f" * 40,  # the merge commit
+        pr_number=7,
+        pr_head_sha="abcdef1234567890",
+        run_id="99",
+    )
     body = render_comment(
         CommentFacts(
             "app-pr-7",
             "Running",
             url="http://app-pr-7-1a2b3c4d.westeurope.azurecontainer.io",
-            sha="abcdef1234567890",
             digest="sha256:" + "0" * 64,
             when=NOW,
-            run_url="https://github.com/octo/app/actions/runs/99",
+            github=github,
         )
     )
     assert body.startswith(marker("app-pr-7") + "\n")
     assert "| State | Running |" in body
     assert "http://app-pr-7-1a2b3c4d.westeurope.azurecontainer.io" in body
     assert "`abcdef1`" in body
+    assert "`fffffff`" not in body
     assert "sha256:" + "0" * 64 in body
     assert "2026-12-01T12:00:00Z" in body
+    assert "| Run | https://github.com/octo/app/actions/runs/99 |" in body
 
 
 def test_removed_comment_keeps_the_marker() -> None:
