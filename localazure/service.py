@@ -11,6 +11,7 @@ this machine from every service's `host_names()`. ARM resource providers subclas
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, ClassVar
 
 from .state import RoleDefinition
@@ -38,11 +39,19 @@ class ServiceBase:
         """Add this service's routes."""
 
     def host_names(self) -> list[str]:
-        """The names of this service that must resolve to this machine (default: none)."""
-        return []
+        """The names of this service that must resolve to this machine: by default every host
+        kind whose pattern is one literal name; a service with names made from its state (vaults,
+        registries) adds those."""
+        return [name for name in map(_literal, self.HOSTS.values()) if name is not None]
 
     async def start(self) -> None:
         """Start what runs beside the server (a registry, containers); default: nothing."""
 
     async def stop(self) -> None:
         """Remove what `start()` and the requests started; default: nothing."""
+
+
+def _literal(pattern: str) -> str | None:
+    """The one name `pattern` matches when it is a literal (as `re.escape` writes one), else None."""
+    name = re.sub(r"\\(.)", r"\1", pattern)
+    return name if re.escape(name) == pattern else None

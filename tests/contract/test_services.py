@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
@@ -54,6 +55,25 @@ def test_every_declared_name_resolves_to_loopback_and_routes(azure_http: Emulato
     for name in names:
         assert socket.getaddrinfo(name, None, socket.AF_INET)[0][4][0] == "127.0.0.1", name
         assert azure_http.router.host_kind(name) is not None, name
+
+
+def test_every_host_a_service_serves_by_one_name_is_declared_to_resolve(
+    azure_http: Emulator,
+) -> None:
+    """A host kind whose pattern is one literal name (the OIDC issuer, GitHub's API, Entra, ARM)
+    must be in `host_names()`: the start-up writes only those names to /etc/hosts, and a machine
+    that has run the emulator before still has every old name there, which hides an omission
+    until a brand-new machine (scripts/fresh-machine.sh) cannot reach the host at all."""
+    declared = set(azure_http.host_names())
+    literal = {
+        kind: re.sub(r"\\(.)", r"\1", pattern)
+        for cls in service_classes().values()
+        for kind, pattern in cls.HOSTS.items()
+        if re.escape(re.sub(r"\\(.)", r"\1", pattern)) == pattern
+    }
+
+    assert literal, "no host kind is one literal name: the check would pass vacuously"
+    assert {kind: name for kind, name in literal.items() if name not in declared} == {}
 
 
 def test_services_bring_their_roles(azure_http: Emulator) -> None:
