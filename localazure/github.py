@@ -316,28 +316,8 @@ class Service(ServiceBase):
             return caller
         if (f"{owner}/{repo}".lower(), int(number)) not in self.pulls:
             return _gh_error(404, "Not Found")
-        try:
-            per_page = max(1, min(int(request.query.get("per_page", 30)), 100))
-            page = max(1, int(request.query.get("page", 1)))
-        except ValueError:
-            per_page, page = 30, 1
-        everything = self.comments(f"{owner}/{repo}", int(number))
-        chunk = everything[(page - 1) * per_page : page * per_page]
-        last = max(1, -(-len(everything) // per_page))
-        links = []
-        base = f"{self.emulator.github_api_url}{request.path}"
-
-        def link(target: int, rel: str) -> str:
-            return f'<{base}?{urlencode({"per_page": per_page, "page": target})}>; rel="{rel}"'
-
-        if page > 1:
-            links.append(link(page - 1, "prev"))
-        if page < last:
-            links += [link(page + 1, "next"), link(last, "last")]
-        if page > 1:
-            links.append(link(1, "first"))
-        headers = {"Link": ", ".join(links)} if links else {}
-        return json_response([self._comment_json(c) for c in chunk], 200, headers)
+        comments = self.comments(f"{owner}/{repo}", int(number))
+        return self._paged(request, [self._comment_json(c) for c in comments])
 
     async def create_comment(
         self, request: web.Request, owner: str, repo: str, number: str
