@@ -436,18 +436,23 @@ class Service(ServiceBase):
         address = request.remote or ""
         return None if registry.admits(address) else denied(address)
 
+    def _admitted(self, request: web.Request, registry: str) -> Registry | web.StreamResponse:
+        """The registry a token endpoint was asked on, or the answer refusing the request: an
+        unknown registry, or a client its network rules shut out."""
+        found = self._registry(registry)
+        if found is None:
+            return acr_errors(404, "NAME_UNKNOWN", f"registry {registry} is unknown")  # [inferred]
+        return self._shut_out(request, found) or found
+
     def _service_matches(self, service: str | None, registry: Registry) -> bool:
         return (service or "").lower() == self.emulator.login_server(registry.name).lower()
 
     # --- token endpoints -----------------------------------------------------------------
     async def exchange(self, request: web.Request, registry: str) -> web.StreamResponse:
         """`POST /oauth2/exchange`: an Entra ARM token for an ACR refresh token."""
-        found = self._registry(registry)
-        if found is None:
-            return acr_errors(404, "NAME_UNKNOWN", f"registry {registry} is unknown")  # [inferred]
-        refusal = self._shut_out(request, found)
-        if refusal is not None:
-            return refusal
+        found = self._admitted(request, registry)
+        if isinstance(found, web.StreamResponse):
+            return found
         form = await request.post()
         if form.get("grant_type") != "access_token":
             # [inferred] ACR's wording for other grant types is not recorded.
@@ -483,12 +488,9 @@ class Service(ServiceBase):
 
     async def token_post(self, request: web.Request, registry: str) -> web.StreamResponse:
         """`POST /oauth2/token`: the refresh-token grant (the daemon's path once it has an identity token)."""
-        found = self._registry(registry)
-        if found is None:
-            return acr_errors(404, "NAME_UNKNOWN", f"registry {registry} is unknown")  # [inferred]
-        refusal = self._shut_out(request, found)
-        if refusal is not None:
-            return refusal
+        found = self._admitted(request, registry)
+        if isinstance(found, web.StreamResponse):
+            return found
         form = await request.post()
         if form.get("grant_type") != "refresh_token":
             return acr_errors(400, "UNSUPPORTED", "grant_type must be refresh_token")  # [inferred]
@@ -502,12 +504,9 @@ class Service(ServiceBase):
 
     async def token_get(self, request: web.Request, registry: str) -> web.StreamResponse:
         """`GET /oauth2/token` with Basic auth: a service principal, or the null GUID with a refresh token."""
-        found = self._registry(registry)
-        if found is None:
-            return acr_errors(404, "NAME_UNKNOWN", f"registry {registry} is unknown")  # [inferred]
-        refusal = self._shut_out(request, found)
-        if refusal is not None:
-            return refusal
+        found = self._admitted(request, registry)
+        if isinstance(found, web.StreamResponse):
+            return found
         credentials = basic_credentials(request)
         if credentials is None:
             return unauthorized()
