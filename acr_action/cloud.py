@@ -84,29 +84,30 @@ class Endpoints:
         return f"https://{vault}.{self.key_vault_suffix}"
 
 
-# One value per known cloud: data, alike in shape by nature (azure-cli's
-# azure/cli/core/cloud.py declares its clouds the same way, with the same login hosts, ARM
-# endpoints and Key Vault DNS suffixes).
-AZURE_PUBLIC = Endpoints(
-    name="AzureCloud",
-    authority_host="https://login.microsoftonline.com",
-    resource_manager="https://management.azure.com",
-    arm_audience="https://management.azure.com/",
-    key_vault_suffix="vault.azure.net",
+def _known_cloud(name: str, login: str, arm: str, key_vault_suffix: str) -> Endpoints:
+    """A public cloud's endpoints: its login host, its ARM host (whose URL with a trailing `/` is
+    the ARM audience) and its Key Vault DNS suffix, as azure-cli's azure/cli/core/cloud.py
+    declares them."""
+    return Endpoints(
+        name=name,
+        authority_host=f"https://{login}",
+        resource_manager=f"https://{arm}",
+        arm_audience=f"https://{arm}/",
+        key_vault_suffix=key_vault_suffix,
+    )
+
+
+AZURE_PUBLIC = _known_cloud(
+    "AzureCloud", "login.microsoftonline.com", "management.azure.com", "vault.azure.net"
 )
-AZURE_CHINA = Endpoints(
-    name="AzureChinaCloud",
-    authority_host="https://login.chinacloudapi.cn",
-    resource_manager="https://management.chinacloudapi.cn",
-    arm_audience="https://management.chinacloudapi.cn/",
-    key_vault_suffix="vault.azure.cn",
+AZURE_CHINA = _known_cloud(
+    "AzureChinaCloud", "login.chinacloudapi.cn", "management.chinacloudapi.cn", "vault.azure.cn"
 )
-AZURE_US_GOVERNMENT = Endpoints(
-    name="AzureUSGovernment",
-    authority_host="https://login.microsoftonline.us",
-    resource_manager="https://management.usgovcloudapi.net",
-    arm_audience="https://management.usgovcloudapi.net/",
-    key_vault_suffix="vault.usgovcloudapi.net",
+AZURE_US_GOVERNMENT = _known_cloud(
+    "AzureUSGovernment",
+    "login.microsoftonline.us",
+    "management.usgovcloudapi.net",
+    "vault.usgovcloudapi.net",
 )
 KNOWN_CLOUDS = {cloud.name: cloud for cloud in (AZURE_PUBLIC, AZURE_CHINA, AZURE_US_GOVERNMENT)}
 
