@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -27,7 +28,7 @@ from .errors import (
 from .failures import GITHUB_OIDC, translate
 
 if TYPE_CHECKING:
-    from azure.core.credentials import TokenCredential
+    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
 
     from .cloud import Endpoints
     from .github_context import GitHubContext
@@ -177,6 +178,56 @@ def make_credential(
     return ChainedTokenCredential(
         EnvironmentCredential(), AzureCliCredential(tenant_id=inputs.auth.tenant_id or "")
     )
+
+
+class MaskingCredential:
+    """The run's credential, masking every Entra access token the moment it is issued.
+
+    The Azure SDK clients, our own ARM and registry calls and the ACR exchange all take their
+    tokens from here, so no access token (ARM, ACR, Key Vault audience) can reach the log
+    unmasked, wherever an error or a debug line might quote it. Each value is masked once.
+    """
+
+    def __init__(self, inner: TokenCredential, mask: Callable[[str], None]) -> None:
+        self._inner = inner
+        self._mask = mask
+        self._masked: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _masked_once(self, token: str) -> None:
+        with self._lock:
+            if token not in self._masked:
+                self._mask(token)
+                self._masked.add(token)
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """The inner credential's token, masked."""
+        token = self._inner.get_token(*scopes, **kwargs)
+        self._masked_once(token.token)
+        return token
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        """The inner credential's token (azure-core's newer protocol), masked.
+
+        Clients of azure-core >= 1.31 prefer this method when the credential has it
+        (`BearerTokenCredentialPolicy`); credentials without it are served through `get_token`.
+        """
+        from azure.core.credentials import AccessTokenInfo
+
+        get_info = getattr(self._inner, "get_token_info", None)
+        if get_info is None:
+            token = self._inner.get_token(*scopes)
+            info = AccessTokenInfo(token.token, token.expires_on)
+        else:
+            info = get_info(*scopes, options=options)
+        self._masked_once(info.token)
+        return info
+
+    def close(self) -> None:
+        """Close the inner credential's transport, where it has one."""
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
 
 
 _CODE = re.compile(r"\b(AADSTS\d+)\b")

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import cloud, deploy, keyvault, preview, registry
-from .auth import GitHubOidc, explain_refusal, make_credential, unverified_claims
+from .auth import (
+    GitHubOidc,
+    MaskingCredential,
+    explain_refusal,
+    make_credential,
+    unverified_claims,
+)
 from .clock import Deadline, Phases
 from .errors import ActionError, CloudLacksService, ImagePullRefused, InputError, InputProblem
 from .failures import ARM_REGISTRY, ARM_RESOURCE_GROUP, ENTRA, KEY_VAULT, translate
@@ -224,12 +230,17 @@ def open_session(inputs: Inputs, step: Step, deadline: Deadline) -> Session:
         oidc = GitHubOidc(
             step.env, inputs.auth.audience, step.runner.mask, github=inputs.github, retrier=retrier
         )
-        credential = make_credential(
-            inputs,
-            endpoints,
-            oidc,
-            on_actions=step.env.get("GITHUB_ACTIONS") == "true",
-            options=azure_options("Microsoft Entra ID", deadline, step.runner.info, identity=True),
+        credential = MaskingCredential(
+            make_credential(
+                inputs,
+                endpoints,
+                oidc,
+                on_actions=step.env.get("GITHUB_ACTIONS") == "true",
+                options=azure_options(
+                    "Microsoft Entra ID", deadline, step.runner.info, identity=True
+                ),
+            ),
+            step.runner.mask,
         )
         arm_token = sign_in(credential, endpoints, oidc, client_id_of(inputs))
     return Session(

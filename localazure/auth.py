@@ -42,7 +42,9 @@ def issue_access_token(
         "ver": "1.0",
         "uti": new_jti(),
     }
-    return emulator.keys.entra.sign(claims), lifetime
+    token = emulator.keys.entra.sign(claims)
+    emulator.access_tokens.append(token)
+    return token, lifetime
 
 
 # ACR's own Entra resource. /oauth2/exchange takes tokens for it, and ARM-audience tokens unless the

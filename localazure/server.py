@@ -122,6 +122,8 @@ class Emulator:
         classes = dict(services) if services is not None else service_classes()
         self.router = Router(host_patterns(classes))
         self.requests: list[RequestRecord] = []
+        # Every Entra access token issued, in order: tests check that the action masked each.
+        self.access_tokens: list[str] = []
         # Every version, unless a test narrows them.
         self.api_versions = ServedVersions(resource_types(classes))
         self.pki: Pki | None = None

@@ -66,6 +66,7 @@ def test_key_vault_answering_late_during_the_build_leaks_nothing(
     rule = azure.faults.add(
         method="GET", host=r".*\.vault\..*", path=r"/secrets/.*", delay=VAULT_DELAY, times=None
     )
+    issued_before = len(azure.access_tokens)
     try:
         run = run_action(
             inputs={
@@ -92,5 +93,10 @@ def test_key_vault_answering_late_during_the_build_leaks_nothing(
     pull_secrets = vault_values & known_secrets(azure)
     assert pull_secrets, "the vault holds no pull secret to check"
     assert pull_secrets <= run.seen.masks
+    # Every Entra access token of the run (ARM, ACR and Key Vault audiences, the SDK's own
+    # requests included) was masked outside any window, where the runner registers it.
+    access_tokens = set(azure.access_tokens[issued_before:])
+    assert len(access_tokens) >= 2, "the run was issued fewer tokens than ARM and Key Vault need"
+    assert access_tokens <= run.seen.masks
     assert not [a for a in run.seen.annotations if a.kind == "error"]
     assert any(line.startswith("#") and "build step 16" in line for line in run.seen.log)

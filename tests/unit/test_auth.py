@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 import requests
+from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.core.exceptions import ClientAuthenticationError
 
 from acr_action import errors
-from acr_action.auth import GitHubOidc, explain_refusal
+from acr_action.auth import GitHubOidc, MaskingCredential, explain_refusal
 from acr_action.errors import EntraRefused, FederatedCredentialMismatch, OidcTokenRefused
 from acr_action.github_context import GitHubContext
 
@@ -111,3 +112,46 @@ def test_a_token_service_refusal_says_what_to_fix(status: int, body: bytes, show
     assert shown in caught.value.title
     assert "id-token: write" in caught.value.render()
     assert "api://AzureADTokenExchange" in caught.value.render()
+
+
+class _Issuer:
+    """A credential that issues a new token per call, or always the same one (`fresh=False`);
+    `info` gives it azure-core's newer `get_token_info` too."""
+
+    def __init__(self, *, info: bool, fresh: bool = True) -> None:
+        self.calls = 0
+        self.fresh = fresh
+        if info:
+            self.get_token_info = self._info
+
+    def _next(self, kind: str) -> str:
+        self.calls += 1
+        return f"{kind}-{self.calls if self.fresh else 1}"
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        return AccessToken(self._next("token"), 4102444800)
+
+    def _info(self, *scopes: str, options: object = None) -> AccessTokenInfo:
+        return AccessTokenInfo(self._next("info"), 4102444800)
+
+
+@pytest.mark.parametrize("info", [True, False], ids=["get_token_info", "get_token only"])
+def test_every_access_token_is_masked_before_it_is_handed_out(info: bool) -> None:
+    masked: list[str] = []
+    credential = MaskingCredential(_Issuer(info=info), masked.append)
+
+    arm = credential.get_token("https://management.azure.com/.default")
+    vault = credential.get_token_info("https://vault.azure.net/.default")
+
+    assert masked == [arm.token, vault.token]
+    assert vault.token == ("info-2" if info else "token-2")
+
+
+def test_a_cached_token_handed_out_again_is_masked_once() -> None:
+    masked: list[str] = []
+    credential = MaskingCredential(_Issuer(info=False, fresh=False), masked.append)
+
+    for _ in range(3):
+        credential.get_token("https://management.azure.com/.default")
+
+    assert masked == ["token-1"]
