@@ -1,7 +1,8 @@
-"""The GitHub REST subset that pull-request previews use: a pull request's state and issue comments.
+"""The GitHub REST subset that pull-request previews use: pull requests, comments, deployments.
 
 Served at `emulator.github_api_url` (the action reads it from `GITHUB_API_URL`): get a pull request,
-list pull requests (`state`, paged), and list/create/get/edit/delete issue comments. A test registers
+list pull requests (`state`, paged), list/create/get/edit/delete issue comments, and deployments
+with their statuses (`github_deployments.py`). A test registers
 the job's token and the pull requests:
 
     gh = azure.services["github"]
@@ -27,6 +28,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from .github_deployments import Deployments
 from .service import ServiceBase
 from .state import GITHUB_API_HOST
 from .web import Router, json_response
@@ -60,6 +62,8 @@ class Token:
     write: bool = True
     login: str = BOT_LOGIN
     user_id: int = BOT_ID
+    # The `permissions:` the job did not grant (write refused: 403), e.g. {"deployments"}.
+    without: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -104,10 +108,12 @@ class Service(ServiceBase):
         self.pulls: dict[tuple[str, int], Pull] = {}
         self.issue_comments: dict[int, Comment] = {}
         self._ids = itertools.count(1_900_000_001)
+        self.deployments = Deployments(self)
 
     def register(self, router: Router) -> None:
         """Add the REST routes."""
         repo = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
+        self.deployments.register(router, repo)
         router.add("github", "GET", repo + r"/pulls/(?P<number>\d+)", self.get_pull)
         router.add("github", "GET", repo + r"/pulls", self.list_pulls)
         router.add("github", "GET", repo + r"/issues/(?P<number>\d+)/comments", self.list_comments)
@@ -124,10 +130,19 @@ class Service(ServiceBase):
 
     # --- hooks for tests -------------------------------------------------------------------
     def add_token(
-        self, token: str, repository: str, *, write: bool = True, login: str | None = None
+        self,
+        token: str,
+        repository: str,
+        *,
+        write: bool = True,
+        login: str | None = None,
+        without: tuple[str, ...] = (),
     ) -> None:
-        """Accept `token` for `repository` (read-only with `write=False`, like a fork's token)."""
-        self.tokens[token] = Token(repository.lower(), write, login or BOT_LOGIN)
+        """Accept `token` for `repository` (read-only with `write=False`, like a fork's token;
+        `without`: permissions the job did not grant, such as `deployments`)."""
+        self.tokens[token] = Token(
+            repository.lower(), write, login or BOT_LOGIN, without=frozenset(without)
+        )
 
     def add_pull(
         self,
@@ -157,13 +172,20 @@ class Service(ServiceBase):
 
     # --- request helpers -------------------------------------------------------------------
     def _caller(
-        self, request: web.Request, owner: str, repo: str, *, write: bool
+        self,
+        request: web.Request,
+        owner: str,
+        repo: str,
+        *,
+        write: bool,
+        permission: str = "pull-requests",
     ) -> Token | web.Response:
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         token = self.tokens.get(value.strip()) if scheme.lower() in ("bearer", "token") else None
         if token is None:
             return _gh_error(401, "Bad credentials")
-        if token.repository != f"{owner}/{repo}".lower() or (write and not token.write):
+        granted = token.write and permission not in token.without
+        if token.repository != f"{owner}/{repo}".lower() or (write and not granted):
             return _gh_error(403, "Resource not accessible by integration")
         return token
 

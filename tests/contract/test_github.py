@@ -128,3 +128,91 @@ def test_unknown_pull_and_other_repository(azure_http: Emulator, repo: dict[str,
 
     assert (missing.status_code, missing.json()["message"]) == (404, "Not Found")
     assert foreign.status_code == 403
+
+
+# --- deployments (docs.github.com/rest/deployments/deployments, .../statuses) -----------------
+
+
+def deploy(azure: Emulator, repo: dict[str, Any], environment: str, **fields: Any) -> int:
+    created = call(
+        azure,
+        "POST",
+        f"/repos/{repo['name']}/deployments",
+        repo["token"],
+        json={"ref": "c0ffee" + "0" * 34, "environment": environment, **fields},
+    )
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+def status(azure: Emulator, repo: dict[str, Any], deployment: int, **fields: Any) -> Any:
+    return call(
+        azure,
+        "POST",
+        f"/repos/{repo['name']}/deployments/{deployment}/statuses",
+        repo["token"],
+        json=fields,
+    )
+
+
+def statuses(azure: Emulator, repo: dict[str, Any], deployment: int) -> list[str]:
+    path = f"/repos/{repo['name']}/deployments/{deployment}/statuses"
+    return [s["state"] for s in call(azure, "GET", path, repo["token"]).json()]
+
+
+def test_a_deployment_and_its_statuses_newest_first(azure_http: Emulator, repo: dict) -> None:
+    first = deploy(azure_http, repo, "pr-7", transient_environment=True)
+    assert status(azure_http, repo, first, state="in_progress").status_code == 201
+    answer = status(azure_http, repo, first, state="success", environment_url="http://x.test")
+
+    assert answer.status_code == 201
+    assert answer.json()["environment_url"] == "http://x.test"
+    assert statuses(azure_http, repo, first) == ["success", "in_progress"]
+    listed = call(
+        azure_http,
+        "GET",
+        f"/repos/{repo['name']}/deployments",
+        repo["token"],
+        params={"environment": "pr-7"},
+    ).json()
+    assert [d["id"] for d in listed] == [first]
+    assert listed[0]["transient_environment"] is True
+    assert listed[0]["production_environment"] is False
+
+
+def test_auto_inactive_spares_transient_and_production_environments(
+    azure_http: Emulator, repo: dict
+) -> None:
+    kinds = {"qa": {}, "pr-8": {"transient_environment": True}, "production": {}}
+    for environment, fields in kinds.items():
+        older = deploy(azure_http, repo, environment, **fields)
+        status(azure_http, repo, older, state="success")
+        newer = deploy(azure_http, repo, environment, **fields)
+        status(azure_http, repo, newer, state="success")
+        expected = ["inactive", "success"] if environment == "qa" else ["success"]
+        assert statuses(azure_http, repo, older) == expected, environment
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [({"state": "deployed"}, 422), ({"state": "success", "description": "x" * 141}, 422)],
+)
+def test_a_status_is_validated(azure_http: Emulator, repo: dict, fields: dict, code: int) -> None:
+    deployment = deploy(azure_http, repo, "pr-7")
+    assert status(azure_http, repo, deployment, **fields).status_code == code
+
+
+def test_deployments_need_the_deployments_permission(azure_http: Emulator, repo: dict) -> None:
+    token = f"ghs_nodeploy_{repo['name']}"
+    azure_http.services["github"].add_token(token, repo["name"], without=("deployments",))
+    path = f"/repos/{repo['name']}/deployments"
+
+    refused = call(azure_http, "POST", path, token, json={"ref": "main", "environment": "pr-7"})
+    comment = call(
+        azure_http, "POST", f"/repos/{repo['name']}/issues/7/comments", token, json={"body": "x"}
+    )
+
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "Resource not accessible by integration"
+    assert comment.status_code == 201
+    assert call(azure_http, "GET", path, token).status_code == 200
