@@ -1,4 +1,4 @@
-"""The GitHub REST calls previews make: a pull request's state, open pull requests, issue comments.
+"""The GitHub REST calls the action makes: pull requests, issue comments and deployments.
 
 The base URL is `GITHUB_API_URL` (`https://api.github.com`, `https://HOST/api/v3` on GitHub
 Enterprise Server, the emulator in tests), never assumed. Lists follow the `Link: rel="next"`
@@ -54,6 +54,18 @@ class PullState:
     def open(self) -> bool:
         """True while the pull request is open."""
         return self.state == "open"
+
+
+@dataclass(frozen=True)
+class DeploymentRequest:
+    """What a new deployment says: the commit, the environment and how GitHub should show it."""
+
+    ref: str  # a commit SHA, branch or tag
+    environment: str
+    description: str
+    transient: bool  # a preview: "destroyed" once inactive
+    production: bool
+    payload: dict[str, str]
 
 
 class GitHub:
@@ -166,3 +178,67 @@ class GitHub:
         except GitHubCallFailed as exc:
             if exc.status != 404:
                 raise
+
+    # -- deployments ------------------------------------------------------------------------
+
+    def create_deployment(self, request: DeploymentRequest) -> int:
+        """Create a deployment of `request.ref`; returns its id.
+
+        `auto_merge` is off (on by default, GitHub would merge the default branch into the ref
+        and answer 202 without a deployment) and `required_contexts` is empty (by default every
+        commit status must be `success`, and this job's own checks are still running: 409).
+        docs.github.com/rest/deployments/deployments#create-a-deployment
+        """
+        body = {
+            "ref": request.ref,
+            "environment": request.environment,
+            "description": request.description[:140],
+            "transient_environment": request.transient,
+            "production_environment": request.production,
+            "auto_merge": False,
+            "required_contexts": [],
+            "payload": request.payload,
+        }
+        url = f"{self._api}/repos/{self._repo}/deployments"
+        what = f"create a deployment to {request.environment}"
+        return int(self._call("POST", url, what, json=body).json()["id"])
+
+    def set_deployment_status(
+        self,
+        deployment: int,
+        state: str,
+        *,
+        description: str = "",
+        environment_url: str = "",
+        log_url: str = "",
+    ) -> None:
+        """Add a status (`in_progress`, `success`, `failure`, `inactive`, ...) to a deployment."""
+        body: dict[str, Any] = {"state": state, "description": description[:140]}
+        if environment_url:
+            body["environment_url"] = environment_url
+        if log_url:
+            body["log_url"] = log_url
+        url = f"{self._api}/repos/{self._repo}/deployments/{deployment}/statuses"
+        self._call("POST", url, f"set deployment {deployment} {state}", json=body)
+
+    def deployments(self, environment: str) -> list[tuple[int, str]]:
+        """(id, latest state) of every deployment to `environment`, newest first.
+
+        The state of a deployment without a status is `pending`.
+        """
+        found = self._pages(
+            f"/repos/{self._repo}/deployments",
+            f"list deployments to {environment}",
+            {"environment": environment},
+        )
+        listed = []
+        for deployment in found:
+            number = int(deployment["id"])
+            latest = self._call(
+                "GET",
+                f"{self._api}/repos/{self._repo}/deployments/{number}/statuses",
+                f"read the status of deployment {number}",
+                params={"per_page": "1"},
+            ).json()
+            listed.append((number, str(latest[0]["state"]) if latest else "pending"))
+        return listed

@@ -52,6 +52,13 @@ class GitHubContext:
     actor: str = ""
 
     @property
+    def run_url(self) -> str:
+        """The link to this workflow run ("" outside a workflow)."""
+        if not self.run_id or not self.repository:
+            return ""
+        return f"{self.server_url.rstrip('/')}/{self.repository}/actions/runs/{self.run_id}"
+
+    @property
     def is_pull_request(self) -> bool:
         """True for a pull_request or pull_request_target run with a known number."""
         return self.event_name in _PR_EVENTS and self.pr_number is not None

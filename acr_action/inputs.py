@@ -37,6 +37,7 @@ from acr_action.inputs_rules import (
 )
 from acr_action.inputs_table import (
     CLOUDS,
+    GITHUB_DEPLOYMENTS,
     INPUTS,
     MODES,
     NETWORKS,
@@ -48,6 +49,7 @@ from acr_action.inputs_table import (
     RESTART_POLICIES,
     SPECS,
     Cloud,
+    GitHubDeployment,
     Mode,
     OnFork,
     OnImmutableChange,
@@ -240,6 +242,14 @@ class PreviewSettings:
     max_age: float | None = None  # seconds; sweep only
     dry_run: bool = False
     sweep_concurrency: int = 8
+    github_deployment: GitHubDeployment = "auto"
+    deployment_environment: str | None = None  # None: pr-<N> on a pull request, else production
+
+    def deployment_wanted(self, pull_request: bool) -> bool:
+        """Does this run record a GitHub deployment (`github-deployment`, with a token)?"""
+        if self.github_deployment == "false" or not self.github_token:
+            return False
+        return pull_request or self.github_deployment == "true"
 
 
 @dataclass(frozen=True)
@@ -927,6 +937,8 @@ def _parse_preview(
         dry_run=r.boolean("dry-run"),
         sweep_concurrency=_integer(r, "sweep-concurrency", 1, 32)
         or int(_default("sweep-concurrency")),
+        github_deployment=r.choice("github-deployment", GITHUB_DEPLOYMENTS),
+        deployment_environment=r.line("deployment-environment") or None,  # GitHub checks it
     )
     _check_preview(r, mode, ctx, settings, registry)
     return settings
@@ -952,8 +964,18 @@ def _check_preview(
             ["github-token"],
             "is required with `comment-on-pr: true`: the comment is written with it",
         )
-    elif mode != "sweep":
-        refuse(["github-token"], "has no effect without `comment-on-pr: true`")
+    elif settings.github_deployment == "true" and mode != "build":
+        r.require(
+            ["github-token"],
+            "is required with `github-deployment: true`: the deployment is recorded with it",
+        )
+    elif mode != "sweep" and not (ctx.is_pull_request and settings.github_deployment == "auto"):
+        refuse(
+            ["github-token"],
+            "has no effect here: it writes the preview comment (`comment-on-pr: true`) and "
+            "the GitHub deployment (`github-deployment: true`, or auto on pull requests)",
+        )
+    _refuse_outside_mode(r, mode, ["github-deployment", "deployment-environment"])
     _refuse_outside_mode(r, mode, ["comment-on-pr", "max-previews", "on-max-previews"])
     if mode == "deploy" and "max-previews" not in r.given:
         refuse(["on-max-previews"], "has no effect without `max-previews`")

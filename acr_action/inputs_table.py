@@ -45,6 +45,7 @@ from acr_action.inputs_rules import (
 
 __all__ = [
     "CLOUDS",
+    "GITHUB_DEPLOYMENTS",
     "GROUPS",
     "INPUTS",
     "MODES",
@@ -57,6 +58,7 @@ __all__ = [
     "RESTART_POLICIES",
     "SPECS",
     "Cloud",
+    "GitHubDeployment",
     "Group",
     "InputSpec",
     "Mode",
@@ -72,6 +74,7 @@ __all__ = [
 Mode = Literal["deploy", "build", "delete", "sweep"]
 OnMaxPreviews = Literal["fail", "evict-oldest"]
 OnFork = Literal["fail", "notice"]
+GitHubDeployment = Literal["auto", "true", "false"]
 Cloud = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"]
 Protocol = Literal["TCP", "UDP"]
 RestartPolicy = Literal["Always", "OnFailure", "Never"]
@@ -83,6 +86,7 @@ Group = Literal["auth", "target", "acr", "build", "secrets", "container", "waiti
 MODES: tuple[Mode, ...] = ("deploy", "build", "delete", "sweep")
 ON_MAX_PREVIEWS: tuple[OnMaxPreviews, ...] = ("fail", "evict-oldest")
 ON_FORK: tuple[OnFork, ...] = ("fail", "notice")
+GITHUB_DEPLOYMENTS: tuple[GitHubDeployment, ...] = ("auto", "true", "false")
 CLOUDS: tuple[Cloud, ...] = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
 PROTOCOLS: tuple[Protocol, ...] = ("TCP", "UDP")
 RESTART_POLICIES: tuple[RestartPolicy, ...] = ("Always", "OnFailure", "Never")
@@ -615,10 +619,36 @@ INPUTS: tuple[InputSpec, ...] = (
         "preview",
         description=(
             "Token for the GitHub REST API at GITHUB_API_URL (pass `${{ github.token }}`): writes the "
-            "preview comment, and lets mode sweep read pull request states."
+            "preview comment and the GitHub deployment, and lets mode sweep read pull request "
+            "states."
         ),
         example="github-token: ${{ github.token }}",
         secret=True,
+    ),
+    InputSpec(
+        "github-deployment",
+        "preview",
+        description=(
+            "auto (a GitHub deployment for each pull-request preview when github-token is given: "
+            "the pull request shows View deployment; marked inactive on delete and sweep), true "
+            "(for every deploy, also pushes), or false. Needs `permissions: deployments: write`."
+        ),
+        example="github-deployment: true  # or auto, false; needs permissions: deployments: write",
+        default="auto",
+        modes=("deploy", "delete", "sweep"),
+        mode_note="has no effect with mode: build, which deploys nothing",
+        choices=GITHUB_DEPLOYMENTS,
+    ),
+    InputSpec(
+        "deployment-environment",
+        "preview",
+        description=(
+            "Name of the GitHub environment the deployment goes to. Default: `pr-<N>` for a "
+            "pull request (a transient environment), else `production`. Do not name the job's own "
+            "`environment:`: GitHub already records a deployment for that job."
+        ),
+        example="deployment-environment: staging",
+        modes=("deploy", "delete"),
     ),
     InputSpec(
         "delete-image-tag",

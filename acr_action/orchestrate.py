@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import cloud, deploy, keyvault, preview, registry
+from . import cloud, deploy, github_deployment, keyvault, preview, registry
 from .auth import (
     GitHubOidc,
     MaskingCredential,
@@ -273,7 +273,30 @@ def _no_container_instances(endpoints: Endpoints, mode: str) -> CloudLacksServic
 
 
 def _deploy(session: Session, inputs: Inputs) -> Outcome:
-    """`mode: deploy`: the image, then the group by digest, running and ready, then the comment."""
+    """`mode: deploy`, recorded as a GitHub deployment and in the preview comment, failed or not."""
+    github = inputs.github
+    number = github.pr_number if github.is_pull_request else None
+    runner = session.step.runner
+    tracker = github_deployment.start(inputs.preview, github, runner, number)
+    try:
+        outcome, facts = _deploy_steps(session, inputs)
+    except Exception as exc:  # ours or not, the pull request shows that the deploy failed
+        reason = exc.title if isinstance(exc, ActionError) else "unexpected error (see the run)"
+        if tracker is not None:
+            tracker.failed(reason)
+        failed = preview.CommentFacts(
+            inputs.container.name, preview.FAILED, reason=reason, github=github
+        )
+        preview.comment(inputs.preview, github, runner, number, failed)
+        raise
+    if tracker is not None:
+        tracker.succeeded(facts.url)
+    preview.comment(inputs.preview, github, runner, number, facts)
+    return outcome
+
+
+def _deploy_steps(session: Session, inputs: Inputs) -> tuple[Outcome, preview.CommentFacts]:
+    """The image, then the group by digest, running and ready; the outcome and what it shows."""
     aci = _aci(session)
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="acr-action") as pool:
         background = _start_registry_lookup(pool, session, inputs)
@@ -294,21 +317,10 @@ def _deploy(session: Session, inputs: Inputs) -> Outcome:
         name=deployed.name,
         state=deployed.state,
     )
-    github = inputs.github
-    preview.comment(
-        inputs.preview,
-        github,
-        session.step.runner,
-        github.pr_number if github.is_pull_request else None,
-        preview.CommentFacts(
-            deployed.name,
-            deployed.state,
-            url=url,
-            digest=image.digest,
-            github=github,
-        ),
+    facts = preview.CommentFacts(
+        deployed.name, deployed.state, url=url, digest=image.digest, github=inputs.github
     )
-    return outcome
+    return outcome, facts
 
 
 def _build(session: Session, inputs: Inputs) -> Outcome:

@@ -31,7 +31,8 @@ from .errors import (
     SweepFailed,
 )
 from .github_api import GitHub
-from .retry import Pacer, Retrier
+from .github_deployment import client, retire
+from .retry import Pacer
 
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance import ContainerInstanceManagementClient
@@ -293,6 +294,9 @@ def enforce_limit(
 # --------------------------------------------------------------------------- the comment
 
 
+FAILED = "Failed"  # the state a comment shows for a deploy that failed
+
+
 def marker(group: str) -> str:
     """The hidden first line that identifies a preview's comment."""
     return f"<!-- acr-action:preview:{group} -->"
@@ -332,8 +336,10 @@ def render_comment(facts: CommentFacts) -> str:
         github = facts.github
         # A pull request's GITHUB_SHA is its merge commit; the preview shows the head commit.
         sha = (github.pr_head_sha or github.sha) if github else ""
-        link = run_url(github) if github else ""
+        link = github.run_url if github else ""
         rows = [("State", facts.state)]
+        if facts.reason:
+            rows.append(("Error", _inline(facts.reason)))
         if facts.url:
             rows.append(("URL", facts.url))
         if sha:
@@ -343,8 +349,9 @@ def render_comment(facts: CommentFacts) -> str:
         rows.append(("Updated", when))
         if link:
             rows.append(("Run", link))
+        failed = ": deploy failed" if facts.state == FAILED else ""
         lines += [
-            f"### Preview {_inline(facts.group)}",
+            f"### Preview {_inline(facts.group)}{failed}",
             "",
             "| | |",
             "|---|---|",
@@ -381,13 +388,6 @@ def upsert_comment(gh: GitHub, number: int, group: str, body: str) -> Literal["c
     return "created"
 
 
-def _client(token: str | None, github: GitHubContext, runner: Runner) -> GitHub | None:
-    if not token or not github.repository:
-        return None
-    retrier = Retrier(log=runner.info)  # the one retry rule; each retry is one log line
-    return GitHub(github.api_url, token, github.repository, retrier=retrier)
-
-
 def comment(
     settings: PreviewSettings,
     github: GitHubContext,
@@ -403,7 +403,7 @@ def comment(
             "comment-on-pr: not a pull request run, so there is no pull request to comment on"
         )
         return
-    gh = _client(settings.github_token, github, runner)
+    gh = client(settings.github_token, github, runner)
     if gh is None:
         return
     try:
@@ -418,13 +418,6 @@ def comment(
         )
     finally:
         gh.close()
-
-
-def run_url(github: GitHubContext) -> str:
-    """The link to this workflow run."""
-    if not github.run_id or not github.repository:
-        return ""
-    return f"{github.server_url.rstrip('/')}/{github.repository}/actions/runs/{github.run_id}"
 
 
 # --------------------------------------------------------------------------- delete and sweep
@@ -454,6 +447,7 @@ def after_delete(
             reason="the pull request was closed" if existed else "it was already gone",
         ),
     )
+    retire(settings, github, runner, number)
 
 
 def _delete_tag(
@@ -593,7 +587,7 @@ def sweep(
 
 def _open_pulls(token: str | None, github: GitHubContext, runner: Runner) -> set[int] | None:
     """The repository's open pull requests, or None without a token (then none is "closed")."""
-    gh = _client(token, github, runner)
+    gh = client(token, github, runner)
     if gh is None:
         return None
     try:
@@ -627,6 +621,7 @@ def _remove_preview(
         decision.preview.pr,
         CommentFacts(name, "removed", reason=f"swept: {decision.reason}"),
     )
+    retire(settings, github, runner, decision.preview.pr)
     return "deleted" + (f" ({'; '.join(notes)})" if notes else "")
 
 

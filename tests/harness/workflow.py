@@ -34,6 +34,9 @@ class Event:
     pr_number: int | None = None
     action: str = "opened"
     head_ref: str = "feature/predict-v2"
+    # On a pull request, GITHUB_SHA (`sha`) is the merge commit of refs/pull/N/merge and the
+    # payload's `pull_request.head.sha` is the branch's own commit; None: the same as `sha`.
+    head_sha: str | None = None
     fork: bool = False
     environment: str | None = None
 
@@ -76,7 +79,7 @@ class Event:
                 "number": self.pr_number,
                 "state": "closed" if self.action == "closed" else "open",
                 "title": "Predict v2",
-                "head": {"sha": self.sha, "ref": self.head_ref, "repo": head_repo},
+                "head": {"sha": self.head_sha or self.sha, "ref": self.head_ref, "repo": head_repo},
                 "base": {"ref": "main", "repo": repo},
             },
             "repository": repo,

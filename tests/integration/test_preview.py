@@ -343,3 +343,93 @@ def test_sweep_dry_run_deletes_nothing(
     assert azure.count("DELETE", "/containerGroups/") == deletes
     assert "| dry-pr-81 | #81 |" in run.summary
     assert "would delete" in run.summary
+
+
+# --------------------------------------------------------------------------- GitHub deployments
+
+
+def deployments_of(azure: Emulator, environment: str) -> list[list[str]]:
+    """The states of each deployment to `environment`, oldest deployment and status first."""
+    found = azure.services["github"].deployments.of(REPO, environment)
+    return [[status.state for status in deployment.statuses] for deployment in found]
+
+
+def test_a_preview_is_a_github_deployment_from_in_progress_to_inactive(
+    azure: Emulator, github, run_action: Callable[..., Run], hello_app
+) -> None:
+    github.add_pull(REPO, 243, head_sha="c" * 40)
+    pushed = Event(name="pull_request", pr_number=243, sha="d" * 40, head_sha="c" * 40)
+    inputs = {"github-token": TOKEN}
+
+    first = run_action(event=pushed, inputs=inputs, workspace=hello_app)
+    second = run_action(event=pushed, inputs=inputs, workspace=hello_app)
+
+    assert first.exit_code == 0, first.stdout
+    assert second.exit_code == 0, second.stdout
+    # The second deploy's success retires the first (GitHub's auto_inactive spares transient
+    # environments, so the action does it).
+    assert deployments_of(azure, "pr-243") == [
+        ["in_progress", "success", "inactive"],
+        ["in_progress", "success"],
+    ]
+    (_older, newer) = azure.services["github"].deployments.of(REPO, "pr-243")
+    assert newer.sha == "c" * 40  # the pull request's head commit, not the merge commit
+    assert newer.transient
+    assert not newer.production
+    assert newer.request["auto_merge"] is False
+    assert newer.request["required_contexts"] == []
+    assert newer.statuses[-1].environment_url == second.outputs["url"]
+    assert newer.statuses[-1].log_url.endswith("/octo-org/iris-api/actions/runs/4242")
+    assert_token_hidden(second)
+
+    closed = Event(name="pull_request", pr_number=243, sha="d" * 40, action="closed")
+    deleted = run_action(event=closed, inputs={"mode": "delete", **inputs})
+
+    assert deleted.exit_code == 0, deleted.stdout
+    assert [states[-1] for states in deployments_of(azure, "pr-243")] == ["inactive", "inactive"]
+    assert "GitHub deployments of pr-243: 1 marked inactive" in deleted.stdout
+
+
+def test_a_failed_deploy_shows_as_failed_in_the_deployment_and_the_comment(
+    azure: Emulator, github, run_action: Callable[..., Run], hello_app
+) -> None:
+    github.add_pull(REPO, 244)
+    event = Event(name="pull_request", pr_number=244, sha="e" * 40)
+    refusal = {"error": {"code": "InvalidRequestContent", "message": "The request is invalid."}}
+    azure.faults.add(
+        method="PUT", path=r".*/containerGroups/.*", status=400, body=refusal, times=None
+    )
+    try:
+        run = run_action(event=event, inputs=comment_inputs(), workspace=hello_app)
+    finally:
+        azure.faults.clear()
+
+    assert run.exit_code != 0, run.stdout
+    assert deployments_of(azure, "pr-244") == [["in_progress", "failure"]]
+    (failure,) = [
+        s
+        for s in azure.services["github"].deployments.of(REPO, "pr-244")[0].statuses
+        if s.state == "failure"
+    ]
+    assert failure.log_url.endswith("/actions/runs/4242")
+    (comment,) = our_comments(azure, 244, "iris-api-pr-244")
+    assert "deploy failed" in comment.body
+    assert "/actions/runs/4242" in comment.body
+
+
+def test_a_token_without_deployments_permission_only_warns(
+    azure: Emulator, github, run_action: Callable[..., Run], hello_app
+) -> None:
+    token = "ghs_noDeploymentsPermission000001"
+    github.add_token(token, REPO, without=("deployments",))
+    github.add_pull(REPO, 245)
+    event = Event(name="pull_request", pr_number=245, sha="f" * 40)
+
+    run = run_action(event=event, inputs={"github-token": token}, workspace=hello_app)
+
+    assert run.exit_code == 0, run.stdout
+    assert deployments_of(azure, "pr-245") == []
+    (warning,) = [
+        a for a in run.seen.annotations if a.kind == "warning" and "deployment" in a.message
+    ]
+    assert "deployments: write" in warning.message

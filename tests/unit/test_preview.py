@@ -282,6 +282,10 @@ def parse(**inputs: str) -> Any:
     [
         pytest.param({"comment_on_pr": "true"}, "github-token", id="comment-needs-token"),
         pytest.param({"github_token": "ghs_x"}, "github-token", id="token-without-comment"),
+        pytest.param({"github_deployment": "true"}, "github-token", id="deployment-needs-token"),
+        pytest.param(
+            {"github_deployment": "maybe"}, "github-deployment", id="bad-github-deployment"
+        ),
         pytest.param({"max_age": "7d"}, "max-age", id="max-age-outside-sweep"),
         pytest.param({"dry_run": "true"}, "dry-run", id="dry-run-outside-sweep"),
         pytest.param(
