@@ -324,7 +324,16 @@ class Service(ArmProvider):
             "name": group.name,
             "type": RESOURCE_TYPE,
             "location": group.location,
-            **{k: body[k] for k in ("tags", "identity", "zones") if k in body},
+            **{k: body[k] for k in ("tags", "zones") if k in body},
+            **(
+                {
+                    "identity": v.identity_view(
+                        body["identity"], group.id, self.emulator.state.tenant_id
+                    )
+                }
+                if isinstance(body.get("identity"), dict)
+                else {}
+            ),
             "properties": props,
         }
 
