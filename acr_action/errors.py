@@ -1005,7 +1005,7 @@ class CannotKeep(DeployError):
             "group the action deploys (a sidecar or volume with secrets into a group of its own, "
             "managed by the template that made it), or deploy the app to a group of its own:\n\n"
             + _block("with:\n  name: my-app-web  # a group only the action changes", "yaml")
-            + "\nTo see what the group holds: "
+            + "\n\nTo see what the group holds:\n\n"
             + _block(
                 f"az container show --resource-group {resource_group} --name {name} "
                 "--query '{volumes: volumes, diagnostics: diagnostics, containers: containers[].name}'",
