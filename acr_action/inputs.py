@@ -775,7 +775,7 @@ def _parse_container(
         on_immutable_change=r.choice("on-immutable-change", ON_IMMUTABLE_CHANGE),
         unset=frozenset(
             name.replace("-", "_")
-            for name in ("cpu", "memory", "ports", "restart-policy", "dns-name-label")
+            for name in ("cpu", "memory", "ports", "protocol", "restart-policy", "dns-name-label")
             if name not in r.given
         ),
     )

@@ -510,9 +510,9 @@ INPUTS: tuple[InputSpec, ...] = (
     InputSpec(
         "protocol",
         "container",
-        description="Protocol of the ports, TCP or UDP.",
+        description="Protocol of the ports, TCP or UDP. Not given: the existing group's, TCP for a new group.",
         example="protocol: TCP  # or UDP",
-        default="TCP",
+        new_group="TCP",
         choices=PROTOCOLS,
     ),
     InputSpec(

@@ -89,7 +89,7 @@ class GroupSpec:
 
 
 # The fields whose input may be left out, so that an existing group keeps its own value.
-KEEPABLE = frozenset({"cpu", "memory", "ports", "restart_policy", "dns_name_label"})
+KEEPABLE = frozenset({"cpu", "memory", "ports", "protocol", "restart_policy", "dns_name_label"})
 
 
 @dataclass(frozen=True)
@@ -115,9 +115,12 @@ def resolve(spec: GroupSpec, existing: ContainerGroup | None) -> GroupSpec:
         settled["memory"] = float(container.resources.requests.memory_in_gb)
     if "restart_policy" in spec.unset and existing.restart_policy:
         settled["restart_policy"] = existing.restart_policy
+    ports = (ip.ports if ip else container.ports if container else []) or []
     if "ports" in spec.unset and (ip is not None or container is not None):
-        numbers = [p.port for p in (ip.ports if ip else container.ports if container else []) or []]
-        settled["ports"] = tuple(dict.fromkeys(numbers))
+        settled["ports"] = tuple(dict.fromkeys(p.port for p in ports))
+    protocols = {(p.protocol or "TCP").upper() for p in ports}
+    if "protocol" in spec.unset and len(protocols) == 1:
+        settled["protocol"] = protocols.pop()
     if "dns_name_label" in spec.unset and ip is not None:
         settled["dns_name_label"] = ip.dns_name_label or None
     if ip is not None:

@@ -179,6 +179,25 @@ def test_ports_given_open_a_public_ip_on_a_group_without_one() -> None:
     assert got["ports"] == [{"protocol": "TCP", "port": 8080}]
 
 
+@pytest.mark.parametrize(
+    "given",
+    [pytest.param({}, id="ports-not-given"), pytest.param({"ports": (53,)}, id="ports-given")],
+)
+def test_a_protocol_not_given_is_the_existing_groups(given: dict[str, Any]) -> None:
+    body = made_elsewhere()
+    for port in [
+        *body["properties"]["ipAddress"]["ports"],
+        *body["properties"]["containers"][0]["properties"]["ports"],
+    ]:
+        port["protocol"] = "UDP"
+    spec = replace(BASE, **given, unset=KEEPABLE - set(given))
+
+    got = sent(spec, body)["properties"]
+
+    assert {p["protocol"] for p in got["ipAddress"]["ports"]} == {"UDP"}
+    assert {p["protocol"] for p in got["containers"][0]["properties"]["ports"]} == {"UDP"}
+
+
 def test_a_label_not_given_is_the_existing_groups() -> None:
     body = made_elsewhere()
     body["properties"]["ipAddress"]["dnsNameLabel"] = "their-label"
