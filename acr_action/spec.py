@@ -1,5 +1,9 @@
 """The desired ACI container group, its diff against the existing one, the immutable-change rule.
 
+The spec holds what the action manages; the group to PUT is the existing one with those parts
+changed (`to_model` on `keep.base`), and inputs left out take the existing group's values
+(`resolve`), so that a deploy never drops what other tools set up (keep.py says what and why).
+
 Pure: no network. The existing group always comes from a GET, which never echoes secrets (secure
 environment values, registry passwords) and adds server-side fields (`sku`, `instanceView`,
 `ipAddress.ip`, `fqdn`, `provisioningState`, empty lists); neither may count as a difference.
@@ -158,13 +162,11 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
     group.tags = {**dict(spec.tags), FINGERPRINT_TAG: fingerprint(spec)}
     group.restart_policy = spec.restart_policy
     group.os_type = spec.os_type
-    containers = list(group.containers or [])
-    ours = next((c for c in containers if c.name == spec.container_name), None)
+    ours = _ours(group, spec)
     if ours is None:
         ours = _new_container(spec)
-        containers.insert(0, ours)
+        group.containers = [ours, *(group.containers or [])]
     _set_container(ours, spec)
-    group.containers = containers
     group.image_registry_credentials = [
         ImageRegistryCredential(server=c.server, username=c.username, password=c.password)
         for c in spec.registry_credentials
