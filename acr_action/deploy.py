@@ -18,6 +18,7 @@ from .arm import explain
 from .clock import Deadline
 from .errors import (
     ActionError,
+    CannotKeep,
     ContainerFailed,
     ImagePullRefused,
     ImmutableChange,
@@ -26,9 +27,19 @@ from .errors import (
     StepTimeout,
 )
 from .failures import CONTAINER_INSTANCES, REGISTRY, Dependency, translate
+from .keep import lost_secrets
 from .registry import MANIFEST_TYPES, parse_challenge
 from .retry import RETRY_STATUSES, Backoff, Retrier, Transient, retry_after
-from .spec import GroupSpec, Plan, RegistryCredential, diff, immutable_changes, to_model
+from .spec import (
+    GroupSpec,
+    Plan,
+    RegistryCredential,
+    diff,
+    immutable_changes,
+    resolve,
+    servers,
+    to_model,
+)
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -172,9 +183,14 @@ def apply(
     new image is readable with the group's credentials, so a refusal leaves the old group up;
     a create that fails after the delete is reported as `RecreateFailed`.
     """
+    spec = resolve(spec, existing)
     plan = diff(existing, spec)
     if plan.action == "noop":
         return plan
+    # Checked before anything changes: a PUT would send these secrets empty (keep.py).
+    lost = lost_secrets(existing, spec.container_name, servers(spec)) if existing else []
+    if lost:
+        raise CannotKeep(spec.name, resource_group, lost)
     retry = retrier or Retrier(deadline)
     if plan.action == "recreate":
         immutable = immutable_changes(existing, spec)
@@ -192,7 +208,7 @@ def apply(
         )
         delete(aci, resource_group, spec.name, deadline=deadline, retrier=retrier)
     try:
-        _put(aci, resource_group, spec, deadline, retry)
+        _put(aci, resource_group, spec, existing, deadline, retry)
     except ActionError as exc:
         if plan.action == "recreate":
             raise RecreateFailed(spec.name, exc) from exc
@@ -204,15 +220,16 @@ def _put(
     aci: ContainerInstanceManagementClient,
     resource_group: str,
     spec: GroupSpec,
+    existing: ContainerGroup | None,
     deadline: Deadline | None,
     retry: Retrier,
 ) -> None:
-    """PUT the group (waiting out a 409) and wait for the operation."""
+    """PUT the group built on `existing` (waiting out a 409) and wait for the operation."""
     from azure.core.exceptions import AzureError, HttpResponseError
 
     def put() -> Any:
         return aci.container_groups.begin_create_or_update(
-            resource_group, spec.name, to_model(spec), polling_interval=POLL_SECONDS
+            resource_group, spec.name, to_model(spec, existing), polling_interval=POLL_SECONDS
         )
 
     try:

@@ -25,6 +25,7 @@
     ├── DeployError                     the container group did not come up
     │   ├── DnsLabelTaken               the DNS name label is in use in the region
     │   ├── ImmutableChange             a property ACI cannot update in place changed
+    │   ├── CannotKeep                  the group holds secrets a GET never returns
     │   ├── RecreateFailed              the old group was deleted, the new one not created
     │   ├── ContainerFailed             a container terminated or keeps restarting
     │   └── NotReady                    the HTTP readiness check never passed
@@ -983,6 +984,33 @@ class ImmutableChange(DeployError):
             "Fix: let the action recreate the group (it keeps the DNS name label; the IP address "
             "changes and the app is down while the new group starts):\n\n"
             + _block("with:\n  on-immutable-change: recreate", "yaml")
+        )
+        super().__init__(title, details)
+
+
+class CannotKeep(DeployError):
+    """The group holds values a GET never returns, so a PUT that keeps the rest would lose them."""
+
+    def __init__(self, name: str, resource_group: str, lost: Sequence[str]) -> None:
+        self.name = name
+        self.lost = tuple(lost)
+        listed = "\n".join(f"- the {item}" for item in self.lost)
+        title = f"Container group `{name}` was not changed: an update would lose secrets it holds"
+        details = (
+            "An update sends the whole group again, and the action keeps every property it does "
+            "not manage by sending back what Azure shows. Azure never shows these (they are "
+            "secrets), so they would be sent empty and lost:\n\n"
+            f"{listed}\n\n"
+            "Fix: give the action a group it can keep whole. Either move these parts out of the "
+            "group the action deploys (a sidecar or volume with secrets into a group of its own, "
+            "managed by the template that made it), or deploy the app to a group of its own:\n\n"
+            + _block("with:\n  name: my-app-web  # a group only the action changes", "yaml")
+            + "\n\nTo see what the group holds:\n\n"
+            + _block(
+                f"az container show --resource-group {resource_group} --name {name} "
+                "--query '{volumes: volumes, diagnostics: diagnostics, containers: containers[].name}'",
+                "sh",
+            )
         )
         super().__init__(title, details)
 

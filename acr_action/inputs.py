@@ -217,6 +217,8 @@ class ContainerInputs:
     os_type: OsType
     resource_tags: Pairs
     on_immutable_change: OnImmutableChange
+    # The inputs of `spec.KEEPABLE` not given (as GroupSpec names): the existing group's stay.
+    unset: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -446,8 +448,8 @@ def _expect(name: str, multiline: bool) -> None:
 
 
 def _default(name: str) -> str:
-    """The static default of an input that has one."""
-    value = SPECS[name].default
+    """The static default of an input that has one, or its value for a new group."""
+    value = SPECS[name].default or SPECS[name].new_group
     if value is None:
         raise KeyError(f"input {name!r} has no static default")  # a bug here, not a user error
     return value
@@ -781,6 +783,11 @@ def _parse_container(
         os_type=r.choice("os-type", OS_TYPES),
         resource_tags=_parse_resource_tags(r),
         on_immutable_change=r.choice("on-immutable-change", ON_IMMUTABLE_CHANGE),
+        unset=frozenset(
+            name.replace("-", "_")
+            for name in ("cpu", "memory", "ports", "protocol", "restart-policy", "dns-name-label")
+            if name not in r.given
+        ),
     )
 
 

@@ -121,6 +121,9 @@ class InputSpec:
     description: str  # action.yml's description, word for word
     example: str  # the YAML a user would put under `with:`, shown in every error about it
     default: str | None = None  # the static default; None: none, or one the parser computes
+    # Not given: an existing group keeps its own value, and a new group gets this one. Not a
+    # `default`, which the runner would pass as if the user had written it.
+    new_group: str | None = None
     required: bool = False
     secret: bool = False  # masked before anything runs and never shown in a message
     multiline: bool = False  # may span lines; every other input must be one line
@@ -462,8 +465,9 @@ INPUTS: tuple[InputSpec, ...] = (
         "dns-name-label",
         "container",
         description=(
-            "DNS name label of the group's public IP. Default is derived from the name plus a short "
-            "stable hash, unique per region and not guessable."
+            "DNS name label of the group's public IP. Not given: the existing group's (none for a "
+            "private one); for a new group, derived from the name plus a short stable hash, unique "
+            "per region and not guessable."
         ),
         example="dns-name-label: my-app-7f3a9c21",
         rule=Rule(
@@ -482,31 +486,37 @@ INPUTS: tuple[InputSpec, ...] = (
     InputSpec(
         "cpu",
         "container",
-        description="CPU cores of the container, 0.1 to 4.",
+        description="CPU cores of the container, 0.1 to 4. Not given: the existing group's, 1 for a new group.",
         example="cpu: 0.5  # 0.1 to 4",
-        default="1",
+        new_group="1",
     ),
     InputSpec(
         "memory",
         "container",
-        description="Memory of the container in GB, 0.1 to 16 in steps of 0.1.",
+        description=(
+            "Memory of the container in GB, 0.1 to 16 in steps of 0.1. Not given: the existing "
+            "group's, 1.5 for a new group."
+        ),
         example="memory: 1.5  # GB, 0.1 to 16 in steps of 0.1",
-        default="1.5",
+        new_group="1.5",
     ),
     InputSpec(
         "ports",
         "container",
-        description="Ports to open, separated by spaces, commas or newlines.",
+        description=(
+            "Ports to open, separated by spaces, commas or newlines. Not given: the existing "
+            "group's, 80 for a new group."
+        ),
         example="ports: 80, 443",
-        default="80",
+        new_group="80",
         multiline=True,
     ),
     InputSpec(
         "protocol",
         "container",
-        description="Protocol of the ports, TCP or UDP.",
+        description="Protocol of the ports, TCP or UDP. Not given: the existing group's, TCP for a new group.",
         example="protocol: TCP  # or UDP",
-        default="TCP",
+        new_group="TCP",
         choices=PROTOCOLS,
     ),
     InputSpec(
@@ -542,9 +552,12 @@ INPUTS: tuple[InputSpec, ...] = (
     InputSpec(
         "restart-policy",
         "container",
-        description="Restart policy of the group, one of Always, OnFailure, Never.",
+        description=(
+            "Restart policy of the group, one of Always, OnFailure, Never. Not given: the existing "
+            "group's, Always for a new group."
+        ),
         example="restart-policy: OnFailure  # Always, OnFailure or Never",
-        default="Always",
+        new_group="Always",
         choices=RESTART_POLICIES,
     ),
     InputSpec(

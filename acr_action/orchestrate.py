@@ -307,7 +307,8 @@ def _deploy_steps(session: Session, inputs: Inputs) -> tuple[Outcome, preview.Co
     outcome = Outcome(image.outputs(), session.step.phases, [note])
     group = _group_after(session, aci, inputs, plan, existing, background)
     deployed = deploy.describe(group, plan)
-    port = inputs.container.ports[0]
+    # The group's own first port when `ports` was not given (and 80 for a group without one).
+    port = (deployed.ports or inputs.container.ports or (80,))[0]
     url = (f"http://{deployed.fqdn}" + (f":{port}" if port != 80 else "")) if deployed.fqdn else ""
     _check_ready(session, inputs.waiting, port, deployed)
     outcome.outputs.update(
@@ -878,6 +879,7 @@ def _group_spec(
         dns_name_label=inputs.container.dns_name_label,
         registry_credentials=credentials,
         tags=tuple(inputs.container.resource_tags) + _provenance_tags(inputs),
+        unset=inputs.container.unset,
     )
 
 

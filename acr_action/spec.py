@@ -1,5 +1,9 @@
 """The desired ACI container group, its diff against the existing one, the immutable-change rule.
 
+The spec holds what the action manages; the group to PUT is the existing one with those parts
+changed (`to_model` on `keep.base`), and inputs left out take the existing group's values
+(`resolve`), so that a deploy never drops what other tools set up (keep.py says what and why).
+
 Pure: no network. The existing group always comes from a GET, which never echoes secrets (secure
 environment values, registry passwords) and adds server-side fields (`sku`, `instanceView`,
 `ipAddress.ip`, `fqdn`, `provisioningState`, empty lists); neither may count as a difference.
@@ -29,12 +33,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from . import keep
+
 if TYPE_CHECKING:
-    from azure.mgmt.containerinstance.models import Container, ContainerGroup
+    from azure.mgmt.containerinstance.models import Container, ContainerGroup, IpAddress
 
 FINGERPRINT_TAG = "acr-action.spec-sha256"
 
@@ -56,7 +62,7 @@ class RegistryCredential:
 
 @dataclass(frozen=True, kw_only=True)
 class GroupSpec:
-    """What the container group should be: one container with a public IP."""
+    """What the action manages of the group: our container, its ports and sizes, the policy."""
 
     name: str
     location: str
@@ -74,11 +80,20 @@ class GroupSpec:
     registry_credentials: tuple[RegistryCredential, ...] = ()
     tags: tuple[tuple[str, str], ...] = ()
     container_name: str = ""
+    # Fields (of `KEEPABLE`) the inputs did not give: `resolve` takes them from the existing
+    # group; their values here are those of a new group.
+    unset: frozenset[str] = frozenset()
+    # "Public", "Private" or "" (no IP address); None: Public when there are ports (a new group).
+    ip_type: str | None = None
 
     def __post_init__(self) -> None:
         if not self.container_name:
             # Frozen: the only way to fill in a derived default.
             object.__setattr__(self, "container_name", self.name)
+
+
+# The fields whose input may be left out, so that an existing group keeps its own value.
+KEEPABLE = frozenset({"cpu", "memory", "ports", "protocol", "restart_policy", "dns_name_label"})
 
 
 @dataclass(frozen=True)
@@ -90,66 +105,128 @@ class Plan:
     reason: str = ""
 
 
-def to_model(spec: GroupSpec) -> ContainerGroup:
-    """Build the SDK model to PUT for `spec`, fingerprint tag included."""
+def resolve(spec: GroupSpec, existing: ContainerGroup | None) -> GroupSpec:
+    """Fill the fields the inputs left out from `existing`; the exposure too (never changed
+    unless `ports` asks for an IP on a group without one)."""
+    if existing is None:
+        return replace(spec, unset=frozenset(), ip_type=_exposure(spec))
+    ip = existing.ip_address
+    container = _ours(existing, spec)
+    settled: dict[str, object] = {"unset": frozenset()}
+    if container is not None and "cpu" in spec.unset:
+        settled["cpu"] = float(container.resources.requests.cpu)
+    if container is not None and "memory" in spec.unset:
+        settled["memory"] = float(container.resources.requests.memory_in_gb)
+    if "restart_policy" in spec.unset and existing.restart_policy:
+        settled["restart_policy"] = existing.restart_policy
+    ports = (ip.ports if ip else container.ports if container else []) or []
+    if "ports" in spec.unset and (ip is not None or container is not None):
+        settled["ports"] = tuple(dict.fromkeys(p.port for p in ports))
+    protocols = {(p.protocol or "TCP").upper() for p in ports}
+    if "protocol" in spec.unset and len(protocols) == 1:
+        settled["protocol"] = protocols.pop()
+    if "dns_name_label" in spec.unset and ip is not None:
+        settled["dns_name_label"] = ip.dns_name_label or None
+    if ip is not None:
+        settled["ip_type"] = "Private" if (ip.type or "").lower() == "private" else "Public"
+    elif spec.ip_type is None:
+        settled["ip_type"] = "" if "ports" in spec.unset else _exposure(spec)
+    return replace(spec, **settled)  # type: ignore[arg-type]  # the keys are GroupSpec fields
+
+
+def servers(spec: GroupSpec) -> frozenset[str]:
+    """The registries the action logs in to, lower case."""
+    return frozenset(c.server.lower() for c in spec.registry_credentials)
+
+
+def _exposure(spec: GroupSpec) -> str:
+    """The IP address type of the group: ACI requires ports on an IP address."""
+    if spec.ip_type is not None:
+        return spec.ip_type if spec.ports else ""
+    return "Public" if spec.ports else ""
+
+
+def _ours(existing: ContainerGroup, spec: GroupSpec) -> Container | None:
+    return next((c for c in existing.containers or [] if c.name == spec.container_name), None)
+
+
+def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> ContainerGroup:
+    """Build the SDK model to PUT: `existing` as it is, with the action's parts set from `spec`."""
     # Imported here, not at the top: the package's __init__ also loads the management client and
     # azure-core's pipeline (~0.1 s), which a run that fails input validation never needs.
+    from azure.mgmt.containerinstance.models import ImageRegistryCredential
+
+    spec = resolve(spec, existing)
+    group = keep.base(existing)
+    group.location = spec.location
+    group.tags = {**dict(spec.tags), FINGERPRINT_TAG: fingerprint(spec)}
+    group.restart_policy = spec.restart_policy
+    group.os_type = spec.os_type
+    ours = _ours(group, spec)
+    if ours is None:
+        ours = _new_container(spec)
+        group.containers = [ours, *(group.containers or [])]
+    _set_container(ours, spec)
+    group.image_registry_credentials = [
+        ImageRegistryCredential(server=c.server, username=c.username, password=c.password)
+        for c in spec.registry_credentials
+    ] + keep.kept_credentials(existing, servers(spec)) or None
+    group.ip_address = _ip_address(group, spec)
+    return group
+
+
+def _new_container(spec: GroupSpec) -> Container:
     from azure.mgmt.containerinstance.models import (
         Container,
-        ContainerGroup,
-        ContainerPort,
-        EnvironmentVariable,
-        ImageRegistryCredential,
-        IpAddress,
-        Port,
         ResourceRequests,
         ResourceRequirements,
     )
 
-    protocol = spec.protocol.upper()
-    container = Container(
+    return Container(
         name=spec.container_name,
         image=spec.image_ref,
-        # None rather than []: keep the image's own entrypoint and command.
-        command=list(spec.command_line) or None,
-        ports=[ContainerPort(port=port, protocol=protocol) for port in spec.ports],
-        environment_variables=[
-            *(
-                EnvironmentVariable(name=name, value=value)
-                for name, value in spec.environment_variables
-            ),
-            *(
-                EnvironmentVariable(name=name, secure_value=value)
-                for name, value in spec.secure_environment_variables
-            ),
-        ],
         resources=ResourceRequirements(
-            requests=ResourceRequests(cpu=spec.cpu, memory_in_gb=spec.memory),
+            requests=ResourceRequests(cpu=spec.cpu, memory_in_gb=spec.memory)
         ),
     )
-    # ACI requires ports on an IP address, so a group without ports gets no public IP (nor label).
-    ip_address = (
-        IpAddress(
-            type="Public",
-            ports=[Port(port=port, protocol=protocol) for port in spec.ports],
-            dns_name_label=spec.dns_name_label or None,
-        )
-        if spec.ports
-        else None
-    )
-    return ContainerGroup(
-        location=spec.location,
-        tags={**dict(spec.tags), FINGERPRINT_TAG: fingerprint(spec)},
-        containers=[container],
-        image_registry_credentials=[
-            ImageRegistryCredential(server=c.server, username=c.username, password=c.password)
-            for c in spec.registry_credentials
-        ]
-        or None,
-        restart_policy=spec.restart_policy,
-        ip_address=ip_address,
-        os_type=spec.os_type,
-    )
+
+
+def _set_container(container: Container, spec: GroupSpec) -> None:
+    """Our container's image, command, ports, environment and requests; the rest stays."""
+    from azure.mgmt.containerinstance.models import ContainerPort, EnvironmentVariable
+
+    protocol = spec.protocol.upper()
+    container.image = spec.image_ref
+    # None rather than []: keep the image's own entrypoint and command.
+    container.command = list(spec.command_line) or None
+    container.ports = [ContainerPort(port=port, protocol=protocol) for port in spec.ports]
+    container.environment_variables = [
+        *(
+            EnvironmentVariable(name=name, value=value)
+            for name, value in spec.environment_variables
+        ),
+        *(
+            EnvironmentVariable(name=name, secure_value=value)
+            for name, value in spec.secure_environment_variables
+        ),
+    ]
+    # The GPU and limits, if any, stay as they were.
+    container.resources.requests.cpu = spec.cpu
+    container.resources.requests.memory_in_gb = spec.memory
+
+
+def _ip_address(group: ContainerGroup, spec: GroupSpec) -> IpAddress | None:
+    """The group's IP address: its type kept, the ports and label the spec's."""
+    from azure.mgmt.containerinstance.models import IpAddress, Port
+
+    exposure = _exposure(spec)
+    if not exposure:
+        return None
+    ip = group.ip_address or IpAddress(type=exposure, ports=[])
+    ip.type = exposure
+    ip.ports = [Port(port=port, protocol=spec.protocol.upper()) for port in spec.ports]
+    ip.dns_name_label = spec.dns_name_label or None
+    return ip
 
 
 @lru_cache(maxsize=16)
@@ -165,6 +242,7 @@ def diff(existing: ContainerGroup | None, spec: GroupSpec) -> Plan:
     """Decide how to get from `existing` (a GET result, or None) to `spec`."""
     if existing is None:
         return Plan("create")
+    spec = resolve(spec, existing)
     changes = _changes(existing, spec)
     changed = tuple(name for name, _ in changes)
     reasons = []
@@ -195,7 +273,8 @@ def immutable_changes(existing: ContainerGroup | None, spec: GroupSpec) -> tuple
     """Name the changes from `existing` to `spec` that ACI refuses to make in place."""
     if existing is None:
         return ()
-    return tuple(name for name, is_immutable in _changes(existing, spec) if is_immutable)
+    changes = _changes(existing, resolve(spec, existing))
+    return tuple(name for name, is_immutable in changes if is_immutable)
 
 
 # -- comparing with a GET result -------------------------------------------------------------------
@@ -212,15 +291,14 @@ class _Check(NamedTuple):
 
 def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]]:
     """Return (human name, immutable) for each property where `existing` differs from `spec`."""
-    containers = list(existing.containers or [])
-    ours = [c for c in containers if c.name == spec.container_name]
-    container = ours[0] if ours else None
+    container = _ours(existing, spec)
     checks = [
         # ARM cannot move a resource to another region: InvalidResourceLocation.
         _Check("location", _location(existing.location or "") != _location(spec.location), True),
-        # What ACI accepts when containers are added, removed or renamed is not documented;
-        # deleting and creating the group is always accepted.
-        _Check("containers", len(containers) != 1 or not ours, True),
+        # Our container is added to a group that lacks it: what ACI accepts when containers are
+        # added is not documented; deleting and creating the group is always accepted. Other
+        # containers (sidecars) are kept as they are.
+        _Check("containers", container is None, True),
         *_resource_checks(container, spec),
         _Check("ports", _ports_differ(existing, container, spec)),
         *_group_checks(existing, spec),
@@ -251,8 +329,7 @@ def _resource_checks(container: Container | None, spec: GroupSpec) -> list[_Chec
         _Check("image", container.image != spec.image_ref),
         _Check("cpu", not _same_number(requests.cpu, spec.cpu), True),
         _Check("memory", not _same_number(requests.memory_in_gb, spec.memory), True),
-        # The action never asks for a GPU, so a group that has one must lose it.
-        _Check("gpu", requests.gpu is not None, True),
+        # A GPU request, like every property the action does not manage, is kept as it is.
     ]
 
 
@@ -260,6 +337,7 @@ def _ports_differ(existing: ContainerGroup, container: Container | None, spec: G
     """Whether the group's public ports or our container's ports are not the spec's."""
     protocol = spec.protocol.upper()
     wanted_ports = {(port, protocol) for port in spec.ports}
+    wanted_group_ports = wanted_ports if _exposure(spec) else set()
     ip = existing.ip_address
     group_ports = {
         (p.port, (p.protocol or "TCP").upper()) for p in (ip.ports if ip else None) or []
@@ -269,17 +347,18 @@ def _ports_differ(existing: ContainerGroup, container: Container | None, spec: G
         if container
         else wanted_ports
     )
-    return group_ports != wanted_ports or container_ports != wanted_ports
+    return group_ports != wanted_group_ports or container_ports != wanted_ports
 
 
 def _group_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
     """The group-wide settings ACI changes only by deleting the group first."""
     ip = existing.ip_address
-    # A group in a virtual network cannot become public: the "network profile" of
-    # InvalidContainerGroupUpdate.
     private = (ip is not None and (ip.type or "").lower() == "private") or bool(existing.subnet_ids)
+    wanted_private = _exposure(spec) == "Private"
     return [
-        _Check("network", private, True),
+        # The exposure is kept (`resolve`); a group in a virtual network could not become public
+        # in place anyway: the "network profile" of InvalidContainerGroupUpdate.
+        _Check("network", private != wanted_private, True),
         # The service's default restart policy is Always.
         _Check(
             "restart policy",
@@ -287,8 +366,7 @@ def _group_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
             True,
         ),
         _Check("os type", (existing.os_type or "").lower() != spec.os_type.lower(), True),
-        # The action deploys without zones, so a zonal group (made by other tools) must move.
-        _Check("availability zone", bool(existing.zones), True),
+        # Zones, like every property the action does not manage, are kept as they are.
     ]
 
 
@@ -307,13 +385,16 @@ def _container_checks(container: Container | None, spec: GroupSpec) -> list[_Che
 
 def _metadata_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
     """Registry logins, the DNS label and the tags (the fingerprint's value aside)."""
-    wanted_logins = {(c.server.lower(), c.username) for c in spec.registry_credentials}
+    wanted_logins = {(c.server.lower(), c.username) for c in spec.registry_credentials} | {
+        ((c.server or "").lower(), c.username)
+        for c in keep.kept_credentials(existing, servers(spec))
+    }
     logins = {
         ((c.server or "").lower(), c.username) for c in existing.image_registry_credentials or []
     }
     ip = existing.ip_address
     label = (ip.dns_name_label if ip else None) or ""
-    wanted_label = (spec.dns_name_label or "") if spec.ports else ""
+    wanted_label = (spec.dns_name_label or "") if _exposure(spec) else ""
     tags = dict(existing.tags or {})
     stored = tags.pop(FINGERPRINT_TAG, None)
     return [

@@ -97,6 +97,9 @@ class Group:
     events: list[dict[str, Any]] = field(default_factory=list)
     stopped: bool = False
     task: asyncio.Task[None] | None = None
+    # The last PUT body as the client sent it (secrets included), for tests that check what a
+    # client sends back. The model ignores read-only properties in a PUT [inferred of ACI].
+    sent: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def label(self) -> str | None:
@@ -324,7 +327,16 @@ class Service(ArmProvider):
             "name": group.name,
             "type": RESOURCE_TYPE,
             "location": group.location,
-            **{k: body[k] for k in ("tags", "identity", "zones") if k in body},
+            **{k: body[k] for k in ("tags", "zones") if k in body},
+            **(
+                {
+                    "identity": v.identity_view(
+                        body["identity"], group.id, self.emulator.state.tenant_id
+                    )
+                }
+                if isinstance(body.get("identity"), dict)
+                else {}
+            ),
             "properties": props,
         }
 
@@ -451,6 +463,7 @@ class Service(ArmProvider):
             else:
                 group = existing
                 group.spec = spec
+            group.sent = body
             if group.task is not None and not group.task.done():
                 group.task.cancel()
             group.provisioning_state = "Pending"

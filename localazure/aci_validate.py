@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ RESTART_POLICIES = ("Always", "OnFailure", "Never")
 OS_TYPES = ("Linux", "Windows")
 IP_TYPES = ("Public", "Private")
 PROTOCOLS = ("TCP", "UDP")
+IDENTITY_TYPES = ("SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned", "None")
 LABEL_SCOPES = ("Unsecure", "TenantReuse", "SubscriptionReuse", "ResourceGroupReuse", "Noreuse")
 
 # ARM resource names for containerGroups: 1-63 lower-case letters, digits and hyphens, no hyphen at
@@ -302,7 +304,87 @@ def validate(name: str, body: Any) -> dict[str, Any]:
             )
     for cindex, credential in enumerate(props.get("imageRegistryCredentials") or []):
         _required(credential, "server", f"properties.imageRegistryCredentials[{cindex}]")
+    _check_network(name, props)
+    _check_volumes(name, props)
+    _check_extras(spec, props)
     return spec
+
+
+def _check_network(name: str, props: dict[str, Any]) -> None:
+    """A private IP lives in a subnet, a public one does not, and only a public one has a label.
+
+    What a virtual-network deployment sends (container-instances-vnet: `subnetIds` with
+    `ipAddress.type` Private, no DNS label); the codes and wording are [inferred].
+    """
+    ip = props.get("ipAddress") or {}
+    subnets = props.get("subnetIds") or []
+    for sindex, subnet in enumerate(subnets):
+        _required(subnet, "id", f"properties.subnetIds[{sindex}]")
+    private = ip.get("type") == "Private"
+    if private and not subnets:
+        raise AciError(
+            400,
+            "PrivateIPAddressNotSupported",
+            f"The container group '{name}' has a private IP address but no subnet: set"
+            " 'subnetIds' to deploy it into a virtual network.",
+        )
+    if subnets and ip and not private:
+        raise AciError(
+            400,
+            "PublicIPAddressNotSupportedWithSubnet",
+            f"The container group '{name}' is deployed into a subnet and cannot have a public IP address.",
+        )
+    if private and ip.get("dnsNameLabel"):
+        raise AciError(
+            400,
+            "DnsNameLabelNotSupported",
+            f"The container group '{name}' has a private IP address, which cannot have a DNS name label.",
+        )
+
+
+def _check_volumes(name: str, props: dict[str, Any]) -> None:
+    """Volumes have a name and one kind's required fields; every mount names a volume ([inferred] texts)."""
+    declared: set[str] = set()
+    for vindex, volume in enumerate(props.get("volumes") or []):
+        path = f"properties.volumes[{vindex}]"
+        declared.add(str(_required(volume, "name", path)))
+        if isinstance(volume.get("azureFile"), dict):
+            for key in ("shareName", "storageAccountName"):  # the spec's `required`
+                _required(volume["azureFile"], key, f"{path}.azureFile")
+        if isinstance(volume.get("gitRepo"), dict):
+            _required(volume["gitRepo"], "repository", f"{path}.gitRepo")
+    containers = [*props["containers"], *(props.get("initContainers") or [])]
+    for container in containers:
+        for mount in (container.get("properties") or {}).get("volumeMounts") or []:
+            if mount.get("name") not in declared:
+                raise AciError(
+                    400,
+                    "InvalidVolumeMount",
+                    f"The volume mount '{mount.get('name')}' of container '{container.get('name')}' in"
+                    f" container group '{name}' does not match any volume of the group.",
+                )
+            _required(mount, "mountPath", "volumeMounts")
+
+
+def _check_extras(spec: dict[str, Any], props: dict[str, Any]) -> None:
+    """Init containers, Log Analytics and the identity: the spec's required fields and enums."""
+    for iindex, init in enumerate(props.get("initContainers") or []):
+        path = f"properties.initContainers[{iindex}]"
+        _required(init, "name", path)
+        _required(init, "properties", path)
+        _required(init["properties"], "image", f"{path}.properties")
+    log_analytics = (props.get("diagnostics") or {}).get("logAnalytics")
+    if log_analytics is not None:
+        for key in ("workspaceId", "workspaceKey"):
+            _required(log_analytics, key, "properties.diagnostics.logAnalytics")
+    identity = spec.get("identity")
+    if identity is not None:
+        identity["type"] = _enum(
+            _required(identity, "type", "identity"),
+            IDENTITY_TYPES,
+            "ResourceIdentityType",
+            "identity.type",
+        )
 
 
 def _port_number(port: Any, path: str) -> int:
@@ -381,5 +463,26 @@ def public_view(spec: dict[str, Any]) -> dict[str, Any]:
             volume["secret"] = {}
     log_analytics = (props.get("diagnostics") or {}).get("logAnalytics")
     if isinstance(log_analytics, dict):
+        # Both are `x-ms-secret` in the 2023-05-01 spec; the spec's create-or-update example
+        # answers with the workspace id alone.
         log_analytics.pop("workspaceKey", None)
+        log_analytics.pop("workspaceResourceId", None)
+    return view
+
+
+def identity_view(identity: dict[str, Any], resource_id: str, tenant_id: str) -> dict[str, Any]:
+    """The identity as ACI echoes it: with the read-only ids the platform assigns.
+
+    `principalId` and `tenantId` for a system-assigned identity, `principalId` and `clientId` for
+    each user-assigned one (all `readOnly` in the 2023-05-01 spec); stable per resource here.
+    """
+    view = copy.deepcopy(identity)
+    kind = str(view.get("type") or "")
+    if "SystemAssigned" in kind:
+        view["principalId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, resource_id.lower()))
+        view["tenantId"] = tenant_id
+    for key, value in (view.get("userAssignedIdentities") or {}).items():
+        if isinstance(value, dict):
+            value["principalId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, key.lower() + "#principal"))
+            value["clientId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, key.lower() + "#client"))
     return view

@@ -799,3 +799,160 @@ def test_platform_provisioning_states_are_reported(
         assert client.container_groups.get(RG, web_group["name"]).provisioning_state == state
     finally:
         azure.services["aci"].set_provisioning_state(RG, web_group["name"], "Succeeded")
+
+
+# --- what a group made by other tools holds ------------------------------------------------------
+SUBNET = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net-rg/providers"
+    "/Microsoft.Network/virtualNetworks/vnet/subnets/aci"
+)
+IDENTITY = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/id-rg/providers"
+    "/Microsoft.ManagedIdentity/userAssignedIdentities/app-identity"
+)
+STORAGE_KEY = "storage-key-never-echoed-5521"
+WORKSPACE_KEY = "workspace-key-never-echoed-8812"
+
+
+def rich_body(azure: Emulator, image: str, *, extras: bool = True) -> dict[str, Any]:
+    """A private group with a sidecar; with `extras`, volumes, probes, an init container, an
+    identity and Log Analytics too: the shapes of the spec's create-or-update example."""
+    web: dict[str, Any] = {
+        "image": image,
+        "ports": [{"port": 80}],
+        "resources": {"requests": {"cpu": 0.5, "memoryInGB": 0.5}},
+    }
+    sidecar: dict[str, Any] = {
+        "image": image,
+        "command": ["/bin/busybox", "httpd", "-f", "-p", "8081", "-h", "/www"],
+        "resources": {"requests": {"cpu": 0.25, "memoryInGB": 0.25}},
+    }
+    props: dict[str, Any] = {
+        "osType": "Linux",
+        "subnetIds": [{"id": SUBNET}],
+        "ipAddress": {"type": "Private", "ports": [{"port": 80, "protocol": "TCP"}]},
+        "imageRegistryCredentials": [
+            {"server": azure.login_server(REGISTRY), "username": PULLER, "password": PULLER_SECRET}
+        ],
+        "containers": [{"name": "web", "properties": web}, {"name": "log", "properties": sidecar}],
+    }
+    body: dict[str, Any] = {"location": LOCATION, "properties": props}
+    if extras:
+        web["volumeMounts"] = [{"name": "cache", "mountPath": "/cache"}]
+        web["livenessProbe"] = {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 10}
+        sidecar["volumeMounts"] = [
+            {"name": "share", "mountPath": "/share", "readOnly": True},
+            {"name": "config", "mountPath": "/config"},
+        ]
+        props["volumes"] = [
+            {"name": "cache", "emptyDir": {}},
+            {
+                "name": "share",
+                "azureFile": {
+                    "shareName": "logs",
+                    "storageAccountName": "acct",
+                    "storageAccountKey": STORAGE_KEY,
+                },
+            },
+            {"name": "config", "secret": {"app.conf": "c2VjcmV0"}},
+        ]
+        props["initContainers"] = [
+            {"name": "migrate", "properties": {"image": image, "command": ["/bin/busybox", "true"]}}
+        ]
+        props["diagnostics"] = {
+            "logAnalytics": {"workspaceId": "workspace-1", "workspaceKey": WORKSPACE_KEY}
+        }
+        body["identity"] = {
+            "type": "SystemAssigned, UserAssigned",
+            "userAssignedIdentities": {IDENTITY: {}},
+        }
+    return body
+
+
+def test_a_rich_group_is_kept_as_sent_without_its_secrets(
+    azure: Emulator, client: ContainerInstanceManagementClient, image: str
+) -> None:
+    name = unique("rich")
+    created = raw(client, azure, "PUT", f"containerGroups/{name}", rich_body(azure, image))
+    assert created.status_code == 201, created.text()
+    client.container_groups.get(RG, name)  # the SDK reads it back
+    found = raw(client, azure, "GET", f"containerGroups/{name}")
+    text = found.text()
+    got = found.json()
+    props = got["properties"]
+
+    assert [c["name"] for c in props["containers"]] == ["web", "log"]
+    assert props["subnetIds"] == [{"id": SUBNET}]
+    assert props["ipAddress"]["type"] == "Private"
+    assert [v["name"] for v in props["volumes"]] == ["cache", "share", "config"]
+    assert props["containers"][0]["properties"]["livenessProbe"]["httpGet"]["port"] == 80
+    assert props["initContainers"][0]["name"] == "migrate"
+    assert props["diagnostics"] == {"logAnalytics": {"workspaceId": "workspace-1"}}
+    # Read-only ids the platform adds (readOnly in the spec), and no secret echoed.
+    assert got["identity"]["principalId"]
+    assert got["identity"]["tenantId"] == azure.state.tenant_id
+    assert got["identity"]["userAssignedIdentities"][IDENTITY]["clientId"]
+    assert props["volumes"][1]["azureFile"] == {"shareName": "logs", "storageAccountName": "acct"}
+    assert props["volumes"][2]["secret"] == {}
+    for secret in (STORAGE_KEY, WORKSPACE_KEY, "c2VjcmV0", PULLER_SECRET):
+        assert secret not in text
+
+
+def test_a_put_replaces_the_group_what_it_leaves_out_is_gone(
+    azure: Emulator, client: ContainerInstanceManagementClient, image: str
+) -> None:
+    name = unique("replace")
+    path = f"containerGroups/{name}"
+    assert raw(client, azure, "PUT", path, rich_body(azure, image)).status_code == 201
+
+    # The same containers and network (no immutable change), none of the extras.
+    answer = raw(client, azure, "PUT", path, rich_body(azure, image, extras=False))
+    assert answer.status_code == 200, answer.text()
+    props = raw(client, azure, "GET", path).json()["properties"]
+
+    assert "volumes" not in props
+    assert "diagnostics" not in props
+    assert props["initContainers"] == []
+    assert "livenessProbe" not in props["containers"][0]["properties"]
+    assert "identity" not in raw(client, azure, "GET", path).json()
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        pytest.param(
+            lambda b: b["properties"]["containers"][0]["properties"].update(
+                volumeMounts=[{"name": "missing", "mountPath": "/m"}]
+            ),
+            "InvalidVolumeMount",
+            id="mount-of-no-volume",
+        ),
+        pytest.param(
+            lambda b: b["properties"].pop("subnetIds"),
+            "PrivateIPAddressNotSupported",
+            id="private-without-subnet",
+        ),
+        pytest.param(
+            lambda b: b["properties"]["ipAddress"].update(type="Public"),
+            "PublicIPAddressNotSupportedWithSubnet",
+            id="public-in-a-subnet",
+        ),
+        pytest.param(
+            lambda b: b["properties"].update(diagnostics={"logAnalytics": {"workspaceId": "w"}}),
+            "InvalidRequestContent",
+            id="log-analytics-without-key",
+        ),
+    ],
+)
+def test_rich_group_validation(
+    azure: Emulator,
+    client: ContainerInstanceManagementClient,
+    image: str,
+    change: Callable[[dict[str, Any]], Any],
+    code: str,
+) -> None:
+    body = rich_body(azure, image, extras=False)
+    change(body)
+    answer = raw(client, azure, "PUT", f"containerGroups/{unique('invalid')}", body)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == code

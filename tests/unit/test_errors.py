@@ -17,6 +17,7 @@ from acr_action.errors import (
     AzureCallFailed,
     AzureServiceError,
     BuildFailed,
+    CannotKeep,
     CloudLacksService,
     ContainerFailed,
     DependencyUnavailable,
@@ -266,6 +267,23 @@ EXAMPLES = [
         ImmutableChange("my-app", ["cpu", "restart policy"]),
         ["cpu, restart policy", "on-immutable-change: recreate"],
         id="immutable-change",
+    ),
+    pytest.param(
+        CannotKeep(
+            "my-app",
+            "my-rg",
+            [
+                "secure environment variable `TOKEN` of container `log`",
+                "storage account key of Azure Files volume `share`",
+            ],
+        ),
+        [
+            "- the secure environment variable `TOKEN` of container `log`",
+            "- the storage account key of Azure Files volume `share`",
+            "az container show --resource-group my-rg --name my-app",
+            "name: my-app-web",
+        ],
+        id="cannot-keep",
     ),
     pytest.param(
         RecreateFailed("my-app", ImagePullRefused("reg.azurecr.io/app:1", "InaccessibleImage")),

@@ -314,13 +314,13 @@ def test_ports_change_in_place(change: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("server_side", "changed"),
+    "server_side",
     [
-        pytest.param({"zones": ["1"]}, "availability zone", id="availability-zone"),
-        pytest.param({"gpu": {"count": 1, "sku": "V100"}}, "gpu", id="gpu"),
+        pytest.param({"zones": ["1"]}, id="availability-zone"),
+        pytest.param({"gpu": {"count": 1, "sku": "V100"}}, id="gpu"),
     ],
 )
-def test_recreate_a_group_with_a_zone_or_gpu(server_side: dict[str, Any], changed: str) -> None:
+def test_a_zone_or_gpu_is_kept(server_side: dict[str, Any]) -> None:
     body = service_get(BASE)
     if "zones" in server_side:
         body["zones"] = server_side["zones"]
@@ -329,9 +329,11 @@ def test_recreate_a_group_with_a_zone_or_gpu(server_side: dict[str, Any], change
             server_side["gpu"]
         )
 
-    plan = diff(as_group(body), BASE)
-
-    assert (plan.action, plan.changed) == ("recreate", (changed,))
+    assert diff(as_group(body), BASE) == Plan("noop")
+    sent = to_model(replace(BASE, image_ref="myreg.azurecr.io/app:2"), as_group(body)).serialize()
+    assert sent.get("zones") == server_side.get("zones")
+    requests = sent["properties"]["containers"][0]["properties"]["resources"]["requests"]
+    assert requests.get("gpu") == server_side.get("gpu")
 
 
 def test_recreate_lists_mutable_changes_too() -> None:
@@ -346,23 +348,43 @@ def test_recreate_lists_mutable_changes_too() -> None:
     assert immutable_changes(existing, desired) == ("cpu", "memory")
 
 
-def test_recreate_a_group_in_a_virtual_network() -> None:
+def test_a_group_in_a_virtual_network_stays_there() -> None:
     body = service_get(BASE)
     body["properties"]["ipAddress"]["type"] = "Private"
+    del body["properties"]["ipAddress"]["dnsNameLabel"]
     body["properties"]["subnetIds"] = [{"id": "/subscriptions/sub/.../subnets/aci"}]
+    desired = replace(BASE, unset=frozenset({"dns_name_label"}))
+    # As the action left it: deployed without a label.
+    body["tags"][FINGERPRINT_TAG] = fingerprint(replace(BASE, dns_name_label=None))
 
-    plan = diff(as_group(body), BASE)
+    assert diff(as_group(body), desired) == Plan("noop")
+    sent = to_model(replace(desired, image_ref="myreg.azurecr.io/app:2"), as_group(body))
+    assert sent.ip_address is not None
+    assert sent.ip_address.type == "Private"
+    assert sent.ip_address.dns_name_label is None
+    assert [s.id for s in sent.subnet_ids or []] == ["/subscriptions/sub/.../subnets/aci"]
 
-    assert (plan.action, plan.changed) == ("recreate", ("network",))
 
-
-def test_recreate_a_group_with_extra_containers() -> None:
+def test_a_sidecar_is_kept() -> None:
     body = service_get(BASE)
     sidecar = copy.deepcopy(body["properties"]["containers"][0])
     sidecar["name"] = "sidecar"
+    sidecar["properties"]["environmentVariables"] = [{"name": "MODE", "value": "tail"}]
     body["properties"]["containers"].append(sidecar)
 
-    assert diff(as_group(body), BASE).changed == ("containers",)
+    assert diff(as_group(body), BASE) == Plan("noop")
+    sent = to_model(BASE, as_group(body))
+    assert [c.name for c in sent.containers] == ["app", "sidecar"]
+    assert (sent.containers[1].environment_variables or [])[0].value == "tail"
+
+
+def test_a_group_without_our_container_is_recreated_with_it() -> None:
+    body = service_get(BASE)
+    body["properties"]["containers"][0]["name"] = "other"
+
+    assert diff(as_group(body), BASE).changed[0] == "containers"
+    sent = to_model(BASE, as_group(body))
+    assert [c.name for c in sent.containers] == ["app", "other"]
 
 
 def _failed(body: dict[str, Any]) -> None:
