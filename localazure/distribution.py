@@ -3,7 +3,8 @@
 The registry runs in token-auth mode: it trusts JWTs whose `x5c` chain ends in `rootcertbundle`
 (the emulator's ACR signing certificate), whose `iss` is the configured issuer and whose `aud` is
 the configured service (the login server). It listens on 127.0.0.1 only, over plain http; the
-emulator's TLS login server is the only way in from clients.
+emulator's TLS login server is the only way in from clients. Without `auth` it is an open
+registry (the release test pushes the action image to one, as to ghcr.io).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class DistributionRegistry:
 
     name: str
     directory: Path
-    auth: TokenAuth
+    auth: TokenAuth | None
     binary: Path = REGISTRY_BINARY
     port: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
@@ -90,6 +91,14 @@ class DistributionRegistry:
                 "secret": secrets.token_hex(32),
                 "headers": {"X-Content-Type-Options": ["nosniff"]},
             },
+            **self._auth_config(),
+            "health": {"storagedriver": {"enabled": False}},
+        }
+
+    def _auth_config(self) -> dict[str, object]:
+        if self.auth is None:
+            return {}
+        return {
             "auth": {
                 "token": {
                     "realm": self.auth.realm,
@@ -97,8 +106,7 @@ class DistributionRegistry:
                     "issuer": self.auth.issuer,
                     "rootcertbundle": str(self.auth.rootcertbundle),
                 }
-            },
-            "health": {"storagedriver": {"enabled": False}},
+            }
         }
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
@@ -135,7 +143,7 @@ class DistributionRegistry:
                 )
             try:
                 with urllib.request.urlopen(f"{self.url}/v2/", timeout=2):
-                    return
+                    return  # an open registry
             except urllib.error.HTTPError as exc:
                 if exc.code == 401:  # token auth is on: the challenge means it is up
                     return

@@ -24,8 +24,8 @@ export DOCKER_BUILDKIT=1
 
 # Local stand-ins for the public base images, which cannot be pulled here (no Docker Hub).
 # scripts/base-images.sh builds them; builds and tests pass them as --build-arg values.
-export LOCAL_DEBIAN_IMAGE="acr-action-local/debian:bookworm"
-export LOCAL_PYTHON_IMAGE="acr-action-local/python:3.11-bookworm"
+export LOCAL_DEBIAN_IMAGE="acr-action-local/debian:bookworm-slim"
+export LOCAL_PYTHON_IMAGE="acr-action-local/python:3.11-slim-bookworm"
 export LOCAL_BUSYBOX_IMAGE="acr-action-local/busybox:latest"
 export LOCAL_DOCKER_CLI_IMAGE="acr-action-local/docker-cli:latest"
 

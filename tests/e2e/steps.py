@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from localazure.server import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON_IMAGE = "acr-action-local/python:3.11-bookworm"
+PYTHON_IMAGE = "acr-action-local/python:3.11-slim-bookworm"
 
 
 @dataclass

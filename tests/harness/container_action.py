@@ -35,7 +35,7 @@ import yaml
 
 DOCKER = "/usr/bin/docker"  # Debian's CLI: BuildKit through DOCKER_BUILDKIT=1, no buildx needed
 LOCAL_BUILD_ARGS = {
-    "BASE_IMAGE": "acr-action-local/python:3.11-bookworm",
+    "BASE_IMAGE": "acr-action-local/python:3.11-slim-bookworm",
     "DOCKER_CLI_IMAGE": "acr-action-local/docker-cli",
 }
 # The runner labels every container it starts (DockerCommandManager's `DockerInstanceLabel`).

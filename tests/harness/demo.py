@@ -48,7 +48,7 @@ def run_demo(keep: bool = False) -> int:
             "name": "iris-api",
             # No NAT for containers on this machine: pip inside the build uses the host network.
             "network": "host",
-            "build-args": "BASE_IMAGE=acr-action-local/python:3.11-bookworm",
+            "build-args": "BASE_IMAGE=acr-action-local/python:3.11-slim-bookworm",
             "timeout": "15m",
         }
         env = step_env(azure, folders.temp, inputs=inputs, workspace=workspace)
