@@ -152,15 +152,17 @@ class Service(ArmProvider):
         if refusal is not None:
             return refusal
         name, location = self.emulator.state.resource_group(rg) or (rg, "")
-        return json_response(
-            {
-                "id": f"{sub_scope}/resourceGroups/{name}",
-                "name": name,
-                "type": "Microsoft.Resources/resourceGroups",
-                "location": location,
-                "properties": {"provisioningState": "Succeeded"},
-            }
-        )
+        body: dict[str, Any] = {
+            "id": f"{sub_scope}/resourceGroups/{name}",
+            "name": name,
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": location,
+            "properties": {"provisioningState": "Succeeded"},
+        }
+        tags = self.emulator.state.resource_group_tags.get(rg.lower())
+        if tags:  # a group without tags has none in its body (`az group show`: "tags": null)
+            body["tags"] = tags
+        return json_response(body)
 
     async def list_resources(self, request: web.Request, subscription: str) -> web.Response:
         """`GET /subscriptions/{id}/resources` (Resources_List): registries and vaults.

@@ -43,6 +43,7 @@ SERVICE_MODULES = (
     "oidc",
     "identity",
     "arm",
+    "resources",
     "keyvault",
     "github",
     "acr",
