@@ -154,13 +154,19 @@ class Service(ServiceBase):
     HOSTS: ClassVar[dict[str, str]] = {"acr": rf"(?P<registry>[a-z0-9]+)\.{REGISTRY_DOMAIN}"}
     # AcrPull/AcrPush are control-plane actions.
     ROLES: ClassVar[tuple[RoleDefinition, ...]] = (
-        RoleDefinition("AcrPull", actions=("Microsoft.ContainerRegistry/registries/pull/read",)),
+        # GUIDs: Learn, "Azure built-in roles" (Containers).
+        RoleDefinition(
+            "AcrPull",
+            actions=("Microsoft.ContainerRegistry/registries/pull/read",),
+            id="7f951dda-4ed3-4680-a7ca-43fe172d538d",
+        ),
         RoleDefinition(
             "AcrPush",
             actions=(
                 "Microsoft.ContainerRegistry/registries/pull/read",
                 "Microsoft.ContainerRegistry/registries/push/write",
             ),
+            id="8311e382-0749-4cb8-b61a-304f252e45ec",
         ),
         # The roles of registries in "RBAC Registry + ABAC Repository Permissions" mode: data
         # actions only, and the only ones such a registry honours on its repositories

@@ -60,16 +60,19 @@ class Service(ServiceBase):
                 "Microsoft.KeyVault/vaults/secrets/getSecret/action",
                 "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
             ),
+            id="4633458b-17de-408a-b874-0445c86b69e6",  # GUIDs: Learn, "Azure built-in roles"
         ),
         RoleDefinition(
             "Key Vault Secrets Officer",
             actions=("Microsoft.KeyVault/vaults/secrets/*",),
             data_actions=("Microsoft.KeyVault/vaults/secrets/*",),
+            id="b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
         ),
         RoleDefinition(
             "Key Vault Administrator",
             actions=("Microsoft.KeyVault/*",),
             data_actions=("Microsoft.KeyVault/vaults/*",),
+            id="00482a5a-887f-4fb3-b363-3b7fe8e74483",
         ),
     )
 

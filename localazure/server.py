@@ -44,6 +44,7 @@ SERVICE_MODULES = (
     "identity",
     "arm",
     "resources",
+    "authorization",
     "keyvault",
     "github",
     "acr",

@@ -13,10 +13,14 @@ a namespace that is not registered yet.
 from __future__ import annotations
 
 import shutil
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from localazure.server import Emulator
 from localazure.state import App, RoleAssignment, Seed
@@ -81,6 +85,31 @@ def admin(
     shutil.rmtree(home)
 
 
+def arm(
+    azure: Emulator,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    client: str = ADMIN,
+    api_version: str = "2022-04-01",
+) -> requests.Response:
+    """One raw ARM request as `client` (the administrator by default; secret sign-in)."""
+    app = azure.state.app(client)
+    assert app is not None
+    assert app.secret is not None
+    token = requests.post(
+        f"{azure.authority_url}/{azure.state.tenant_id}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "client_id": client, "client_secret": app.secret,
+              "scope": azure.arm_url + "/.default"},
+        verify=str(azure.ca_path), timeout=30,
+    ).json()["access_token"]  # fmt: skip
+    return requests.request(
+        method, f"{azure.arm_url}{path}", params={"api-version": api_version}, json=body,
+        headers={"Authorization": f"Bearer {token}"}, verify=str(azure.ca_path), timeout=30,
+    )  # fmt: skip
+
+
 # --- resource groups ---------------------------------------------------------------------------
 def test_group_create_makes_a_group_and_again_updates_it(
     admin: AzureCli, azure_setup: Emulator
@@ -130,3 +159,134 @@ def test_provider_register_moves_a_namespace_to_registered(
     shown = admin.json("provider", "show", "--namespace", UNREGISTERED)
     assert (shown["namespace"], shown["registrationState"]) == (UNREGISTERED, "Registered")
     azure_setup.state.providers[UNREGISTERED.lower()] = (UNREGISTERED, "NotRegistered", 0.0)
+
+
+# --- role assignments ----------------------------------------------------------------------------
+def registry_scope(azure: Emulator, name: str = "acractiondemo") -> str:
+    return (
+        f"/subscriptions/{azure.state.subscription_id}/resourceGroups/demo-rg"
+        f"/providers/Microsoft.ContainerRegistry/registries/{name}"
+    )
+
+
+def test_role_assignment_create_by_role_name_then_a_duplicate_is_refused(
+    admin: AzureCli, azure_setup: Emulator
+) -> None:
+    puller = azure_setup.state.app("5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b")
+    assert puller is not None
+    scope = registry_scope(azure_setup)
+    argv = ("role", "assignment", "create", "--assignee-object-id", puller.object_id,
+            "--assignee-principal-type", "ServicePrincipal", "--role", "AcrPush", "--scope", scope)  # fmt: skip
+
+    created = admin.json(*argv)
+    # The CLI answers a 409 RoleAssignmentExists by listing the assignments with principal names
+    # from Microsoft Graph, which the local Azure does not serve; the 409 itself, on the wire:
+    duplicate = arm(azure_setup, "PUT", f"{scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
+                    {"properties": {"roleDefinitionId": created["roleDefinitionId"],
+                                    "principalId": puller.object_id}})  # fmt: skip
+
+    assert created["principalId"] == puller.object_id
+    assert created["scope"] == scope
+    assert created["roleDefinitionId"] == (
+        f"/subscriptions/{azure_setup.state.subscription_id}/providers/Microsoft.Authorization"
+        "/roleDefinitions/8311e382-0749-4cb8-b61a-304f252e45ec"  # AcrPush's built-in GUID
+    )
+    assert (duplicate.status_code, duplicate.json()["error"]) == (
+        409, {"code": "RoleAssignmentExists", "message": "The role assignment already exists."}
+    )  # fmt: skip
+    assert azure_setup.state.authorized(
+        puller, "Microsoft.ContainerRegistry/registries/push/write", scope
+    )
+    admin.run("role", "assignment", "delete", "--ids", created["id"])
+    assert not azure_setup.state.authorized(
+        puller, "Microsoft.ContainerRegistry/registries/push/write", scope
+    )
+
+
+def test_a_contributor_may_not_assign_roles(
+    az: Path, azure_setup: Emulator, tmp_path: Path, trap: OutsideTrap
+) -> None:
+    cli = AzureCli(az, azure_setup, tmp_path / "az-home", trap)
+    cli.use_local_cloud()
+    cli.login_federated(DEPLOYER, azure_setup.services["oidc"].mint("octo-org/iris-api"))
+    deployer = azure_setup.state.app(DEPLOYER)
+    assert deployer is not None
+
+    done = cli.run("role", "assignment", "create", "--assignee-object-id", deployer.object_id,
+                   "--assignee-principal-type", "ServicePrincipal", "--role", "Owner",
+                   "--scope", registry_scope(azure_setup), check=False)  # fmt: skip
+
+    assert done.returncode != 0
+    assert (
+        f"(AuthorizationFailed) The client '{DEPLOYER}' with object id '{deployer.object_id}' does"
+        " not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write'"
+    ) in done.stderr, done.stderr
+
+
+def put_assignment(
+    azure: Emulator, scope: str, role_guid: str, principal: str, **extra: Any
+) -> requests.Response:
+    role_id = f"/subscriptions/{azure.state.subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
+    return arm(azure, "PUT", f"{scope}/providers/Microsoft.Authorization/roleAssignments/{uuid.uuid4()}",
+               {"properties": {"roleDefinitionId": role_id, "principalId": principal, **extra}})  # fmt: skip
+
+
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+
+def test_a_new_role_assignment_takes_effect_after_the_propagation_delay(
+    azure_setup: Emulator,
+) -> None:
+    puller = azure_setup.state.app("5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b")
+    assert puller is not None
+    scope = f"/subscriptions/{azure_setup.state.subscription_id}/resourceGroups/demo-rg"
+    read = lambda: arm(azure_setup, "GET", scope, client=puller.client_id, api_version="2024-11-01")  # noqa: E731 - one-line probe
+    azure_setup.state.settings.role_assignment_propagation_seconds = 1.5
+    try:
+        assert read().status_code == 403
+        created = put_assignment(azure_setup, scope, READER, puller.object_id)
+        assert created.status_code == 201
+        started = time.monotonic()
+        assert read().status_code == 403  # created, not yet propagated
+        while read().status_code != 200:
+            assert time.monotonic() - started < 5
+            time.sleep(0.2)
+        assert time.monotonic() - started >= 1.0
+    finally:
+        azure_setup.state.settings.role_assignment_propagation_seconds = 0
+        azure_setup.state.revoke(puller.object_id, "Reader")
+
+
+def test_an_unknown_principal_without_a_type_is_principal_not_found(azure_setup: Emulator) -> None:
+    stranger = str(uuid.uuid4())
+    scope = f"/subscriptions/{azure_setup.state.subscription_id}/resourceGroups/demo-rg"
+
+    refused = put_assignment(azure_setup, scope, READER, stranger)
+    typed = put_assignment(azure_setup, scope, READER, stranger, principalType="ServicePrincipal")
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "PrincipalNotFound"
+    assert refused.json()["error"]["message"].startswith(
+        f"Principal {stranger} does not exist in the directory {azure_setup.state.tenant_id}."
+    )
+    assert typed.status_code == 201  # principalType set: ARM skips the directory lookup
+    azure_setup.state.revoke(stranger)
+
+
+def test_role_assignment_lists_filter_at_scope_and_by_principal(azure_setup: Emulator) -> None:
+    deployer = azure_setup.state.app(DEPLOYER)
+    assert deployer is not None
+    sub = f"/subscriptions/{azure_setup.state.subscription_id}"
+    base = "/providers/Microsoft.Authorization/roleAssignments"
+
+    at_rg = arm(azure_setup, "GET", f"{sub}/resourceGroups/demo-rg{base}?$filter=atScope()")
+    mine = arm(azure_setup, "GET", f"{sub}{base}?$filter=principalId eq '{deployer.object_id}'")
+
+    scopes = {ra["properties"]["scope"] for ra in at_rg.json()["value"]}
+    assert scopes == {sub, f"{sub}/resourceGroups/demo-rg"}  # at and above, not below
+    roles = {ra["properties"]["roleDefinitionId"].rsplit("/", 1)[1] for ra in mine.json()["value"]}
+    assert roles == {
+        "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
+        "8311e382-0749-4cb8-b61a-304f252e45ec",  # AcrPush
+        "4633458b-17de-408a-b874-0445c86b69e6",  # Key Vault Secrets User
+    }

@@ -29,6 +29,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "identity": ["login"],
         "arm": ["arm"],
         "resources": [],
+        "authorization": [],
         "keyvault": ["vault", "vault-root"],
         "github": ["github"],
         "acr": ["acr"],
@@ -44,6 +45,8 @@ def test_the_registered_services_and_their_hosts() -> None:
         "providers",
         "registries",
         "resourceGroups",
+        "roleAssignments",
+        "roleDefinitions",
         "vaults",
     ]
     assert {kind for kind, _ in RESOURCE_TYPES.values()} <= set(HOST_PATTERNS)
@@ -51,6 +54,7 @@ def test_the_registered_services_and_their_hosts() -> None:
     assert {n for n, cls in service_classes().items() if issubclass(cls, ArmProvider)} == {
         "arm",
         "resources",
+        "authorization",
         "aci",
     }
 
