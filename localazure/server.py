@@ -45,6 +45,7 @@ SERVICE_MODULES = (
     "arm",
     "resources",
     "authorization",
+    "managedidentity",
     "keyvault",
     "github",
     "acr",

@@ -290,3 +290,133 @@ def test_role_assignment_lists_filter_at_scope_and_by_principal(azure_setup: Emu
         "8311e382-0749-4cb8-b61a-304f252e45ec",  # AcrPush
         "4633458b-17de-408a-b874-0445c86b69e6",  # Key Vault Secrets User
     }
+
+
+# --- user-assigned identities and federated credentials ------------------------------------------
+@pytest.fixture(scope="module")
+def identity(admin: AzureCli, azure_setup: Emulator) -> dict[str, Any]:
+    """`az identity create` in a namespace not registered yet: the CLI registers it, then creates."""
+    assert azure_setup.state.provider(UNREGISTERED)[1] == "NotRegistered"
+    return admin.json("identity", "create", "--name", "ct-deployer", "--resource-group", "demo-rg",  # type: ignore[no-any-return]
+                      "--location", LOCATION)  # fmt: skip
+
+
+def test_identity_create_registers_the_namespace_and_generates_ids(
+    identity: dict[str, Any], azure_setup: Emulator, admin: AzureCli
+) -> None:
+    assert azure_setup.state.provider(UNREGISTERED)[1] == "Registered"
+    trail = [
+        (r.method, r.status, r.path.rsplit("/", 1)[-1])
+        for r in azure_setup.requests
+        if "userAssignedIdentities/ct-deployer" in r.path
+        or r.path.endswith(f"{UNREGISTERED}/register")
+    ]
+    # MissingSubscriptionRegistration, the SDK policy's register, then the same PUT again.
+    assert trail[-3:] == [
+        ("PUT", 409, "ct-deployer"),
+        ("POST", 200, "register"),
+        ("PUT", 201, "ct-deployer"),
+    ]
+    assert identity["tenantId"] == azure_setup.state.tenant_id
+    assert uuid.UUID(identity["principalId"])
+    assert uuid.UUID(identity["clientId"])
+    shown = admin.json("identity", "show", "--name", "ct-deployer", "--resource-group", "demo-rg")
+    assert shown["clientId"] == identity["clientId"]
+
+
+def test_a_write_to_an_unregistered_namespace_is_missing_subscription_registration(
+    azure_setup: Emulator,
+) -> None:
+    azure_setup.state.providers["microsoft.containerinstance"] = (
+        "Microsoft.ContainerInstance",
+        "NotRegistered",
+        0.0,
+    )
+    try:
+        path = f"/subscriptions/{azure_setup.state.subscription_id}/resourceGroups/demo-rg/providers/Microsoft.ContainerInstance/containerGroups/x"
+        refused = arm(azure_setup, "PUT", path, {"location": LOCATION})
+    finally:
+        azure_setup.state.providers.pop("microsoft.containerinstance")
+
+    message = (
+        "The subscription is not registered to use namespace 'Microsoft.ContainerInstance'."
+        " See https://aka.ms/rps-not-found for how to register subscriptions."
+    )
+    assert refused.status_code == 409
+    assert refused.json() == {"error": {"code": "MissingSubscriptionRegistration", "message": message,
+        "details": [{"code": "MissingSubscriptionRegistration", "target": "Microsoft.ContainerInstance", "message": message}]}}  # fmt: skip
+
+
+def entra_token(azure: Emulator, client_id: str, assertion: str) -> requests.Response:
+    return requests.post(
+        f"{azure.authority_url}/{azure.state.tenant_id}/oauth2/v2.0/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_assertion": assertion,
+              "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+              "scope": azure.arm_url + "/.default"},
+        verify=str(azure.ca_path), timeout=30,
+    )  # fmt: skip
+
+
+def test_federated_credential_create_lets_entra_accept_the_workflow_token(
+    identity: dict[str, Any], admin: AzureCli, azure_setup: Emulator
+) -> None:
+    subject = "repo:octo-org/iris-api:environment:production"
+    created = admin.json("identity", "federated-credential", "create", "--name", "gh-production",
+                         "--identity-name", "ct-deployer", "--resource-group", "demo-rg",
+                         "--issuer", azure_setup.oidc_issuer, "--subject", subject,
+                         "--audiences", "api://AzureADTokenExchange")  # fmt: skip
+    listed = admin.json("identity", "federated-credential", "list", "--identity-name", "ct-deployer",
+                        "--resource-group", "demo-rg")  # fmt: skip
+    oidc = azure_setup.services["oidc"]
+
+    assert (created["issuer"], created["subject"], created["audiences"]) == (
+        azure_setup.oidc_issuer, subject, ["api://AzureADTokenExchange"]
+    )  # fmt: skip
+    assert [c["name"] for c in listed] == ["gh-production"]
+    good = entra_token(
+        azure_setup, identity["clientId"], oidc.mint("octo-org/iris-api", environment="production")
+    )
+    assert good.status_code == 200, good.text
+    # The subject is compared exactly: another case is AADSTS7002138, another subject 700213.
+    folded = entra_token(
+        azure_setup, identity["clientId"], oidc.mint("Octo-Org/iris-api", environment="production")
+    )
+    other = entra_token(azure_setup, identity["clientId"], oidc.mint("octo-org/iris-api"))
+    assert folded.json()["error_codes"] == [7002138]
+    assert other.json()["error_codes"] == [700213]
+    admin.run("identity", "federated-credential", "delete", "--name", "gh-production", "--identity-name",
+              "ct-deployer", "--resource-group", "demo-rg", "--yes")  # fmt: skip
+    assert entra_token(
+        azure_setup, identity["clientId"], oidc.mint("octo-org/iris-api", environment="production")
+    ).json()["error_codes"] == [700211]
+
+
+def test_federated_credentials_are_validated(
+    identity: dict[str, Any], azure_setup: Emulator
+) -> None:
+    base = f"/subscriptions/{azure_setup.state.subscription_id}/resourceGroups/demo-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ct-deployer/federatedIdentityCredentials"
+
+    def put(name: str, **properties: Any) -> requests.Response:
+        fields = {
+            "issuer": "https://token.example",
+            "subject": "s",
+            "audiences": ["api://AzureADTokenExchange"],
+            **properties,
+        }
+        return arm(
+            azure_setup, "PUT", f"{base}/{name}", {"properties": fields}, api_version="2023-01-31"
+        )
+
+    assert put("x").status_code == 400  # name: 3-120 characters
+    assert put("no-issuer", issuer="").status_code == 400
+    assert put("plain-http", issuer="http://token.example").status_code == 400
+    assert put("first", subject="one").status_code == 201
+    assert put("first", subject="one").status_code == 200  # the same name: replaced
+    assert put("second", subject="one").status_code == 409  # issuer + subject again
+    for n in range(2, 21):
+        assert put(f"fic-{n:02}", subject=f"s{n}").status_code == 201
+    assert put("one-too-many", subject="s21").status_code == 400  # the 21st
+    for fic in ["first"] + [f"fic-{n:02}" for n in range(2, 21)]:
+        assert (
+            arm(azure_setup, "DELETE", f"{base}/{fic}", api_version="2023-01-31").status_code == 200
+        )

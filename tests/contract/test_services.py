@@ -30,6 +30,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "arm": ["arm"],
         "resources": [],
         "authorization": [],
+        "managedidentity": [],
         "keyvault": ["vault", "vault-root"],
         "github": ["github"],
         "acr": ["acr"],
@@ -47,6 +48,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "resourceGroups",
         "roleAssignments",
         "roleDefinitions",
+        "userAssignedIdentities",
         "vaults",
     ]
     assert {kind for kind, _ in RESOURCE_TYPES.values()} <= set(HOST_PATTERNS)
@@ -55,6 +57,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "arm",
         "resources",
         "authorization",
+        "managedidentity",
         "aci",
     }
 
