@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aiohttp import web
 
 from .arm_provider import ArmProvider
-from .state import DOMAIN, App
+from .state import DOMAIN, App, Vault
 from .web import Handler, Router, arm_error, json_response
 
 if TYPE_CHECKING:
@@ -317,29 +317,33 @@ class Service(ArmProvider):
         if isinstance(found, web.Response):
             return found
         vault, rg_location = found
-        return json_response(
-            {
-                "id": state.vault_id(vault),
-                "name": vault.name,
-                "type": "Microsoft.KeyVault/vaults",
-                "location": vault.location or rg_location,
-                "tags": {},
-                "properties": {
-                    "sku": {"family": "A", "name": "standard"},
-                    "tenantId": state.tenant_id,
-                    "accessPolicies": [],
-                    "enabledForDeployment": False,
-                    "enabledForDiskEncryption": False,
-                    "enabledForTemplateDeployment": False,
-                    "enableSoftDelete": True,
-                    "softDeleteRetentionInDays": 90,
-                    "enableRbacAuthorization": True,
-                    "vaultUri": self.emulator.vault_url(vault.name.lower()) + "/",
-                    "provisioningState": "Succeeded",
-                    "publicNetworkAccess": "Enabled",
-                },
-            }
-        )
+        return json_response(self.vault_body(vault, rg_location))
+
+    def vault_body(self, vault: Vault, rg_location: str) -> dict[str, Any]:
+        """A vault as ARM answers it (GET, and the PUT of `vaults.py`)."""
+        state = self.emulator.state
+        body: dict[str, Any] = {
+            "id": state.vault_id(vault),
+            "name": vault.name,
+            "type": "Microsoft.KeyVault/vaults",
+            "location": vault.location or rg_location,
+            "tags": dict(vault.tags),
+            "properties": {
+                "sku": {"family": "A", "name": vault.sku},
+                "tenantId": state.tenant_id,
+                "accessPolicies": list(vault.access_policies),
+                "enabledForDeployment": False,
+                "enabledForDiskEncryption": False,
+                "enabledForTemplateDeployment": False,
+                "enableSoftDelete": True,
+                "softDeleteRetentionInDays": 90,
+                "enableRbacAuthorization": vault.enable_rbac_authorization,
+                "vaultUri": self.emulator.vault_url(vault.name.lower()) + "/",
+                "provisioningState": "Succeeded",
+                "publicNetworkAccess": "Enabled",
+            },
+        }
+        return body
 
 
 # Registry properties ARM leaves out of an answer whose api-version predates them: ARM shapes a

@@ -46,6 +46,7 @@ SERVICE_MODULES = (
     "resources",
     "authorization",
     "managedidentity",
+    "vaults",
     "keyvault",
     "github",
     "acr",

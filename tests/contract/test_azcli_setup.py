@@ -420,3 +420,87 @@ def test_federated_credentials_are_validated(
         assert (
             arm(azure_setup, "DELETE", f"{base}/{fic}", api_version="2023-01-31").status_code == 200
         )
+
+
+# --- Key Vault -------------------------------------------------------------------------------------
+SECRETS_OFFICER = "Key Vault Secrets Officer"
+
+
+def vault_scope(azure: Emulator, name: str) -> str:
+    return (
+        f"/subscriptions/{azure.state.subscription_id}/resourceGroups/demo-rg"
+        f"/providers/Microsoft.KeyVault/vaults/{name}"
+    )
+
+
+def test_keyvault_create_with_rbac_then_a_role_opens_its_data_plane(
+    admin: AzureCli, azure_setup: Emulator
+) -> None:
+    admin_app = azure_setup.state.app(ADMIN)
+    assert admin_app is not None
+    created = admin.json("keyvault", "create", "--name", "ct-setup-kv", "--resource-group", "demo-rg",
+                         "--enable-rbac-authorization", "true")  # fmt: skip
+    assert created["properties"]["enableRbacAuthorization"] is True
+    assert created["properties"]["vaultUri"] == azure_setup.vault_url("ct-setup-kv") + "/"
+    assert created["location"] == LOCATION  # the group's
+
+    # Owner manages the vault but has no data actions: Key Vault refuses by RBAC.
+    before = admin.run("keyvault", "secret", "set", "--vault-name", "ct-setup-kv", "--name", "s",
+                       "--value", "v", check=False)  # fmt: skip
+    assert before.returncode != 0
+    assert "(Forbidden) Caller is not authorized to perform action on resource." in before.stderr
+    admin.json("role", "assignment", "create", "--assignee-object-id", admin_app.object_id,
+               "--assignee-principal-type", "ServicePrincipal", "--role", SECRETS_OFFICER,
+               "--scope", vault_scope(azure_setup, "ct-setup-kv"))  # fmt: skip
+    done = admin.json("keyvault", "secret", "set", "--vault-name", "ct-setup-kv", "--name", "s",
+                      "--value", "v")  # fmt: skip
+    assert done["value"] == "v"
+    admin.run("group", "create", "--name", "ct-kv-rg", "--location", LOCATION)
+    taken = admin.run("keyvault", "create", "--name", "acr-action-demo-kv", "--resource-group",
+                      "ct-kv-rg", "--enable-rbac-authorization", "true", check=False)  # fmt: skip
+    assert (
+        "(VaultAlreadyExists) The vault name 'acr-action-demo-kv' is already in use."
+        in taken.stderr
+    )
+
+
+def test_a_vault_without_rbac_ignores_role_assignments(
+    admin: AzureCli, azure_setup: Emulator
+) -> None:
+    admin_app = azure_setup.state.app(ADMIN)
+    assert admin_app is not None
+    created = admin.json("keyvault", "create", "--name", "ct-policy-kv", "--resource-group", "demo-rg",
+                         "--enable-rbac-authorization", "false", "--no-self-perms")  # fmt: skip
+    admin.json("role", "assignment", "create", "--assignee-object-id", admin_app.object_id,
+               "--assignee-principal-type", "ServicePrincipal", "--role", SECRETS_OFFICER,
+               "--scope", vault_scope(azure_setup, "ct-policy-kv"))  # fmt: skip
+
+    refused = admin.run("keyvault", "secret", "set", "--vault-name", "ct-policy-kv", "--name", "s",
+                        "--value", "v", check=False)  # fmt: skip
+
+    assert created["properties"]["enableRbacAuthorization"] is False
+    assert refused.returncode != 0
+    assert (
+        f"(Forbidden) The user, group or application 'appid={ADMIN};oid={admin_app.object_id};"
+        f"iss=https://sts.windows.net/{azure_setup.state.tenant_id}/' does not have secrets set"
+        " permission on key vault 'ct-policy-kv;location=westeurope'."
+    ) in refused.stderr, refused.stderr
+    # An access policy is what lets a principal in (PUT with accessPolicies, as set-policy ends).
+    policy = {"tenantId": azure_setup.state.tenant_id, "objectId": admin_app.object_id,
+              "permissions": {"secrets": ["get", "set", "list"]}}  # fmt: skip
+    body = {
+        "location": LOCATION,
+        "properties": {**created["properties"], "accessPolicies": [policy]},
+    }
+    assert (
+        arm(
+            azure_setup,
+            "PUT",
+            vault_scope(azure_setup, "ct-policy-kv"),
+            body,
+            api_version="2026-02-01",
+        ).status_code
+        == 200
+    )
+    assert admin.json("keyvault", "secret", "set", "--vault-name", "ct-policy-kv", "--name", "s",
+                      "--value", "v")["value"] == "v"  # fmt: skip

@@ -31,6 +31,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "resources": [],
         "authorization": [],
         "managedidentity": [],
+        "vaults": [],
         "keyvault": ["vault", "vault-root"],
         "github": ["github"],
         "acr": ["acr"],
@@ -58,6 +59,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "resources",
         "authorization",
         "managedidentity",
+        "vaults",
         "aci",
     }
 
