@@ -240,26 +240,30 @@ class Service(ServiceBase):
         with self.emulator.state.lock:
             registries = list(self.emulator.state.registries.values())
         for registry in registries:
-            login_server = self.emulator.login_server(registry.name)
-            process = DistributionRegistry(
-                name=registry.name.lower(),
-                directory=root / registry.name.lower(),
-                auth=TokenAuth(
-                    realm=f"https://{login_server}/oauth2/token",
-                    service=login_server,
-                    issuer=ISSUER,
-                    rootcertbundle=bundle,
-                ),
-            )
-            self.registries[registry.name.lower()] = process
-            await asyncio.to_thread(process.start)
-            log.info(
-                "registry %s: Distribution at %s, log %s",
-                registry.name,
-                process.url,
-                process.log_path,
-            )
-            await asyncio.to_thread(self._trust_login_server, login_server)
+            await self.serve(registry)
+
+    async def serve(self, registry: Registry) -> None:
+        """Give one registry its Distribution process and the daemon's trust (a created one too)."""
+        if not self.emulator.docker or registry.name.lower() in self.registries:
+            return
+        root = self.emulator.workdir / "registry"
+        login_server = self.emulator.login_server(registry.name)
+        process = DistributionRegistry(
+            name=registry.name.lower(),
+            directory=root / registry.name.lower(),
+            auth=TokenAuth(
+                realm=f"https://{login_server}/oauth2/token",
+                service=login_server,
+                issuer=ISSUER,
+                rootcertbundle=root / "acr-token-signer.pem",
+            ),
+        )
+        self.registries[registry.name.lower()] = process
+        await asyncio.to_thread(process.start)
+        log.info(
+            "registry %s: Distribution at %s, log %s", registry.name, process.url, process.log_path
+        )
+        await asyncio.to_thread(self._trust_login_server, login_server)
 
     def _trust_login_server(self, login_server: str) -> None:
         # The daemon reads /etc/docker/certs.d/<host:port>/ca.crt on every connection, so no restart.

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aiohttp import web
 
 from .arm_provider import ArmProvider
-from .state import DOMAIN, App, Vault
+from .state import DOMAIN, App, Registry, Vault
 from .web import Handler, Router, arm_error, json_response
 
 if TYPE_CHECKING:
@@ -268,6 +268,15 @@ class Service(ArmProvider):
         if isinstance(found, web.Response):
             return found
         registry, rg_location = found
+        return json_response(
+            self.registry_body(registry, rg_location, request.query.get("api-version", ""))
+        )
+
+    def registry_body(
+        self, registry: Registry, rg_location: str, api_version: str
+    ) -> dict[str, Any]:
+        """A registry as ARM answers it for `api_version` (GET, and the PUT of `registries.py`)."""
+        state = self.emulator.state
         body: dict[str, Any] = {
             "id": state.registry_id(registry),
             "name": registry.name,
@@ -304,7 +313,7 @@ class Service(ArmProvider):
                 "roleAssignmentMode": registry.role_assignment_mode,
             },
         }
-        return json_response(_as_of_version(body, request.query.get("api-version", "")))
+        return _as_of_version(body, api_version)
 
     async def get_vault(
         self, request: web.Request, subscription: str, rg: str, name: str

@@ -3,7 +3,8 @@
 A service that serves ARM resources subclasses `ArmProvider` and registers its handlers with
 `self.arm_route(router, method, pattern, handler)`. Every answer then gets, in ARM's order:
 
-1. the `api-version` check (400 `MissingApiVersionParameter`);
+1. the `api-version` check (400 `MissingApiVersionParameter`), then, for a write, the
+   namespace's registration (409 `MissingSubscriptionRegistration` after sign-in);
 2. the handler, which calls `self.check(request, subscription, action, scope, rg)` for
    authentication (401s of `auth.authenticate_arm`), the subscription (404
    `SubscriptionNotFound`), the role at the scope (403 `AuthorizationFailed`) and the resource

@@ -47,6 +47,7 @@ SERVICE_MODULES = (
     "authorization",
     "managedidentity",
     "vaults",
+    "registries",
     "keyvault",
     "github",
     "acr",

@@ -85,6 +85,21 @@ def admin(
     shutil.rmtree(home)
 
 
+def arm_token(azure: Emulator, client: str) -> str:
+    """An ARM access token for `client` (client secret)."""
+    app = azure.state.app(client)
+    assert app is not None
+    assert app.secret is not None
+    return str(
+        requests.post(
+            f"{azure.authority_url}/{azure.state.tenant_id}/oauth2/v2.0/token",
+            data={"grant_type": "client_credentials", "client_id": client,
+                  "client_secret": app.secret, "scope": azure.arm_url + "/.default"},
+            verify=str(azure.ca_path), timeout=30,
+        ).json()["access_token"]
+    )  # fmt: skip
+
+
 def arm(
     azure: Emulator,
     method: str,
@@ -95,15 +110,7 @@ def arm(
     api_version: str = "2022-04-01",
 ) -> requests.Response:
     """One raw ARM request as `client` (the administrator by default; secret sign-in)."""
-    app = azure.state.app(client)
-    assert app is not None
-    assert app.secret is not None
-    token = requests.post(
-        f"{azure.authority_url}/{azure.state.tenant_id}/oauth2/v2.0/token",
-        data={"grant_type": "client_credentials", "client_id": client, "client_secret": app.secret,
-              "scope": azure.arm_url + "/.default"},
-        verify=str(azure.ca_path), timeout=30,
-    ).json()["access_token"]  # fmt: skip
+    token = arm_token(azure, client)
     return requests.request(
         method, f"{azure.arm_url}{path}", params={"api-version": api_version}, json=body,
         headers={"Authorization": f"Bearer {token}"}, verify=str(azure.ca_path), timeout=30,
@@ -504,3 +511,48 @@ def test_a_vault_without_rbac_ignores_role_assignments(
     )
     assert admin.json("keyvault", "secret", "set", "--vault-name", "ct-policy-kv", "--name", "s",
                       "--value", "v")["value"] == "v"  # fmt: skip
+
+
+# --- registries ------------------------------------------------------------------------------------
+def test_acr_create_makes_a_registry_whose_login_server_issues_tokens(
+    admin: AzureCli, azure_setup: Emulator
+) -> None:
+    free = admin.json("acr", "check-name", "--name", "ctsetupacr")
+    created = admin.json("acr", "create", "--name", "ctsetupacr", "--resource-group", "demo-rg",
+                         "--sku", "Standard")  # fmt: skip
+    taken = admin.json("acr", "check-name", "--name", "ctsetupacr")
+    shown = admin.json("acr", "show", "--name", "ctsetupacr", "--resource-group", "demo-rg")
+    # Without Docker no Distribution answers /v2/ (which `az acr login` pings), so the token
+    # endpoint is called as the CLI would after the ping: an ARM token exchanged for ACR's.
+    login_server = azure_setup.login_server("ctsetupacr")
+    exchanged = requests.post(
+        f"https://{login_server}/oauth2/exchange",
+        data={"grant_type": "access_token", "service": login_server,
+              "access_token": arm_token(azure_setup, ADMIN)},
+        verify=str(azure_setup.ca_path), timeout=30,
+    )  # fmt: skip
+
+    assert free["nameAvailable"] is True
+    assert (taken["nameAvailable"], taken["reason"], taken["message"]) == (
+        False, "AlreadyExists", "The registry ctsetupacr is already in use."
+    )  # fmt: skip
+    assert (created["sku"]["name"], created["location"]) == ("Standard", LOCATION)
+    assert created["loginServer"] == azure_setup.login_server("ctsetupacr")
+    assert shown["id"] == created["id"]
+    assert exchanged.status_code == 200, exchanged.text
+    assert exchanged.json()["refresh_token"].count(".") == 2
+
+
+def test_acr_create_of_a_name_taken_elsewhere_is_refused(admin: AzureCli) -> None:
+    done = admin.run("acr", "create", "--name", "acractiondemo", "--resource-group", "ct-kv-rg2",
+                     "--sku", "Basic", "--location", LOCATION, check=False)  # fmt: skip
+    admin.run("group", "create", "--name", "ct-acr-rg", "--location", LOCATION)
+    again = admin.run("acr", "create", "--name", "acractiondemo", "--resource-group", "ct-acr-rg",
+                      "--sku", "Basic", check=False)  # fmt: skip
+
+    assert "(ResourceGroupNotFound)" in done.stderr
+    assert again.returncode != 0
+    assert (
+        "The registry DNS name acractiondemo.azurecr.io is already in use. You can check if the"
+        " name is already claimed using following API:"
+    ) in again.stderr, again.stderr

@@ -32,6 +32,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "authorization": [],
         "managedidentity": [],
         "vaults": [],
+        "registries": [],
         "keyvault": ["vault", "vault-root"],
         "github": ["github"],
         "acr": ["acr"],
@@ -60,6 +61,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "authorization",
         "managedidentity",
         "vaults",
+        "registries",
         "aci",
     }
 
