@@ -109,7 +109,9 @@ def connect(args: argparse.Namespace, env: Mapping[str, str], runner: Runner) ->
         endpoints = cloud.from_metadata(args.resource_manager_endpoint, retrier=retrier)
     else:
         endpoints = cloud.for_environment(args.cloud)
-    credential = MaskingCredential(laptop_credential(args.tenant_id, endpoints), runner.mask)
+    # On a runner, tokens are masked as always; on a laptop, scrubbed from what is printed.
+    hide = runner.mask if env.get("GITHUB_ACTIONS") == "true" else runner.hide
+    credential = MaskingCredential(laptop_credential(args.tenant_id, endpoints), hide)
     token = credential.get_token(endpoints.arm_scope)
     claims = unverified_claims(token.token)
 
@@ -233,7 +235,7 @@ def _after_apply(
     if config.pull == "key-vault" and config.key_vault:
         from .pull_secrets import ensure_pull_secrets
 
-        ensure_pull_secrets(context, config, observed, runner, env)
+        ensure_pull_secrets(context.credential, context.endpoints, config, observed, runner, env)
     client_id = ((observed.identities.get(DEPLOYER) or {}).get("properties") or {}).get("clientId")
     variables = {
         "AZURE_CLIENT_ID": str(client_id),
@@ -287,7 +289,7 @@ def _facts(
     usage = _usage(context, config.subscription, config_location) if location else None
     secrets = None
     if config.key_vault and observed.vault is not None:
-        secrets = vault_secret_names(context, observed.vault)
+        secrets = vault_secret_names(context.credential, context.endpoints, observed.vault)
     return Facts(
         presented=tuple(presented),
         unknown=tuple(unknown),

@@ -156,18 +156,21 @@ def _register(
     return replace(observed, providers={**observed.providers, step.name.lower(): "Registered"})
 
 
-def _group(
-    arm: ArmRest, versions: ApiVersions, config: SetupConfig, observed: Observed, step: Step
-) -> Observed:
-    body = arm.put(config.group_id, versions.resource_groups, step.body or {})
-    return replace(observed, group=body)
+# The plain resources: kind -> (its id on SetupConfig, its api-version, its field of Observed).
+_RESOURCES = {
+    "resource group": ("group_id", "resource_groups", "group"),
+    "registry": ("registry_id", "registries", "registry"),
+    "key vault": ("vault_id", "vaults", "vault"),
+}
 
 
-def _registry(
+def _resource(
     arm: ArmRest, versions: ApiVersions, config: SetupConfig, observed: Observed, step: Step
 ) -> Observed:
-    body = arm.put(config.registry_id, versions.registries, step.body or {})
-    return replace(observed, registry=body)
+    path, version, known = _RESOURCES[step.kind]
+    body = arm.put(getattr(config, path), getattr(versions, version), step.body or {})
+    changes: dict[str, Any] = {known: body}
+    return replace(observed, **changes)
 
 
 def _identity(
@@ -187,13 +190,6 @@ def _credential(
     path = f"{config.identity_id(DEPLOYER)}/federatedIdentityCredentials/{step.name}"
     body = arm.put(path, versions.managed_identities, step.body or {})
     return replace(observed, credentials={**observed.credentials, step.name: body})
-
-
-def _vault(
-    arm: ArmRest, versions: ApiVersions, config: SetupConfig, observed: Observed, step: Step
-) -> Observed:
-    body = arm.put(config.vault_id, versions.vaults, step.body or {})
-    return replace(observed, vault=body)
 
 
 def _grant(
@@ -236,10 +232,10 @@ def _settle(arm: ArmRest, done: Callable[[], bool], what: str) -> None:
 
 _APPLY: dict[str, Callable[[ArmRest, ApiVersions, SetupConfig, Observed, Step], Observed]] = {
     "provider": _register,
-    "resource group": _group,
-    "registry": _registry,
+    "resource group": _resource,
+    "registry": _resource,
     "identity": _identity,
     "federated credential": _credential,
-    "key vault": _vault,
+    "key vault": _resource,
     "role": _grant,
 }

@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .commands import Context
+    from azure.core.credentials import TokenCredential
+
+    from .cloud import Endpoints
     from .runner import Runner
     from .setup import Observed, SetupConfig
 
@@ -30,7 +32,7 @@ def secret_names(registry: str) -> tuple[str, str]:
     return f"{registry}-pull-usr", f"{registry}-pull-pwd"
 
 
-def _client(context: Context, vault: Mapping[str, Any]) -> Any:
+def _client(credential: TokenCredential, endpoints: Endpoints, vault: Mapping[str, Any]) -> Any:
     from azure.keyvault.secrets import SecretClient
 
     from .retry import azure_options
@@ -38,26 +40,29 @@ def _client(context: Context, vault: Mapping[str, Any]) -> Any:
     url = str((vault.get("properties") or {}).get("vaultUri") or "").rstrip("/")
     name = str(vault.get("name") or "")
     return SecretClient(
-        url or context.endpoints.vault_url(name),
-        context.credential,
-        api_version=context.endpoints.api_versions.key_vault,
+        url or endpoints.vault_url(name),
+        credential,
+        api_version=endpoints.api_versions.key_vault,
         **azure_options("Key Vault", None),
     )
 
 
-def vault_secret_names(context: Context, vault: Mapping[str, Any]) -> frozenset[str] | None:
+def vault_secret_names(
+    credential: TokenCredential, endpoints: Endpoints, vault: Mapping[str, Any]
+) -> frozenset[str] | None:
     """The names of the vault's secrets, or None when you may not list them."""
     from azure.core.exceptions import HttpResponseError
 
     try:
-        with _client(context, vault) as client:
+        with _client(credential, endpoints, vault) as client:
             return frozenset(str(p.name) for p in client.list_properties_of_secrets())
     except HttpResponseError:
         return None
 
 
 def ensure_pull_secrets(
-    context: Context,
+    credential: TokenCredential,
+    endpoints: Endpoints,
     config: SetupConfig,
     observed: Observed,
     runner: Runner,
@@ -66,15 +71,15 @@ def ensure_pull_secrets(
     """Store the pull credentials from the environment, or say how to; waits for your role."""
     names = secret_names(config.registry)
     vault = observed.vault or {"name": config.key_vault}
-    existing = _wait_for_access(context, vault, runner)
+    existing = _wait_for_access(credential, endpoints, vault, runner)
     if existing is not None and set(names) <= existing:
         runner.info(f"  exists   pull secrets  {', '.join(names)}")
         return
     username = env.get(USERNAME_VARIABLE, "")
     password = env.get(PASSWORD_VARIABLE, "")
     if existing is not None and username and password:
-        runner.mask(password)
-        with _client(context, vault) as client:
+        runner.hide(password)
+        with _client(credential, endpoints, vault) as client:
             client.set_secret(names[0], username)
             client.set_secret(names[1], password)
         runner.info(f"  stored   pull secrets  {', '.join(names)} (from {USERNAME_VARIABLE})")
@@ -82,13 +87,15 @@ def ensure_pull_secrets(
     runner.info(_instructions(config, names))
 
 
-def _wait_for_access(context: Context, vault: Mapping[str, Any], runner: Runner) -> Any:
+def _wait_for_access(
+    credential: TokenCredential, endpoints: Endpoints, vault: Mapping[str, Any], runner: Runner
+) -> Any:
     """Your secret names once the vault lets you list them (None when it never did)."""
     import time
 
     started, wait = time.monotonic(), 1.0
     while True:
-        found = vault_secret_names(context, vault)
+        found = vault_secret_names(credential, endpoints, vault)
         if found is not None:
             return found
         if time.monotonic() - started > SETTLE_SECONDS:

@@ -194,13 +194,16 @@ def deploy_on_merge(settings: WorkflowSettings) -> str:
         DEPLOY_ON_MERGE.replace("@ENVIRONMENT@\n", block)
         .replace("@GROUP@", group)
         .replace("@BRANCH@", settings.branch)
+        .replace("@STEPS@\n", _WITH)
         .replace("acr-action/acr-action@v1", settings.action)
     )
 
 
 def pr_preview(settings: WorkflowSettings) -> str:
     """The pull-request preview workflow (examples/workflows/pr-preview.yml with the defaults)."""
-    return PR_PREVIEW.replace("acr-action/acr-action@v1", settings.action)
+    return PR_PREVIEW.replace("@STEPS@\n", _WITH).replace(
+        "acr-action/acr-action@v1", settings.action
+    )
 
 
 def rendered(settings: WorkflowSettings) -> dict[str, str]:
@@ -236,6 +239,22 @@ def write(folder: Path, files: Mapping[str, str]) -> Iterable[tuple[Path, str]]:
         yield path, "created" if old is None else "updated"
 
 
+# The checkout and deploy steps, the same in both workflows: every value from a repository variable.
+_WITH = """\
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+      - id: deploy
+        uses: acr-action/acr-action@v1
+        with:
+          client-id: ${{ vars.AZURE_CLIENT_ID }}
+          tenant-id: ${{ vars.AZURE_TENANT_ID }}
+          subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}
+          resource-group: ${{ vars.AZURE_RESOURCE_GROUP }}
+          registry: ${{ vars.AZURE_REGISTRY }}
+          key-vault: ${{ vars.AZURE_KEY_VAULT }}
+"""
+
 _ENVIRONMENT_BLOCK = """\
     # With an environment, the OIDC token's subject is repo:OWNER/REPO:environment:ESCAPED.
     environment:
@@ -269,18 +288,7 @@ jobs:
       contents: read # actions/checkout
 @ENVIRONMENT@
     steps:
-      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
-        with:
-          persist-credentials: false
-      - id: deploy
-        uses: acr-action/acr-action@v1
-        with:
-          client-id: ${{ vars.AZURE_CLIENT_ID }}
-          tenant-id: ${{ vars.AZURE_TENANT_ID }}
-          subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}
-          resource-group: ${{ vars.AZURE_RESOURCE_GROUP }}
-          registry: ${{ vars.AZURE_REGISTRY }}
-          key-vault: ${{ vars.AZURE_KEY_VAULT }}
+@STEPS@
 """
 
 PR_PREVIEW = """\
@@ -313,18 +321,7 @@ jobs:
       id-token: write # OIDC token subject: repo:OWNER/REPO:pull_request
       contents: read # actions/checkout
     steps:
-      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
-        with:
-          persist-credentials: false
-      - id: deploy
-        uses: acr-action/acr-action@v1
-        with:
-          client-id: ${{ vars.AZURE_CLIENT_ID }}
-          tenant-id: ${{ vars.AZURE_TENANT_ID }}
-          subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}
-          resource-group: ${{ vars.AZURE_RESOURCE_GROUP }}
-          registry: ${{ vars.AZURE_REGISTRY }}
-          key-vault: ${{ vars.AZURE_KEY_VAULT }}
+@STEPS@
 
   delete:
     if: >-
