@@ -8,6 +8,7 @@ reads without the CLI).
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -404,3 +405,82 @@ def test_doctor_finds_what_is_not_there(
     result = ready.doctor(*option)
     assert result.code == 1
     assert finding in result.out
+
+
+# --------------------------------------------------------------------------- the whole way
+
+
+def test_from_an_empty_subscription_to_a_deployed_app(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    docker_engine: object,
+    hello_app: Path,
+    busybox_image: str,
+) -> None:
+    """setup on an empty subscription, the deploy-on-merge job as the runner runs the action,
+    then doctor green: the demo from nothing."""
+    import re
+
+    from tests.harness.workflow import Event, read_outputs, step_env
+    from tests.leaks import as_the_runner_shows, assert_nothing_leaked
+
+    seed = empty_seed(propagation=1.0)
+    seed.apps.append(App(PULL_ID, "irisacr-pull", object_id=PULL_OID, secret=PULL_SECRET))
+    monkeypatch.setenv("PATH", "/usr/bin:" + os.environ.get("PATH", ""))
+    with Emulator(seed, workdir=tmp_path / "azure") as azure:
+        for name, value in {
+            "AZURE_CLIENT_ID": ADMIN_ID,
+            "AZURE_CLIENT_SECRET": ADMIN_SECRET,
+            "AZURE_TENANT_ID": TENANT,
+            "REQUESTS_CA_BUNDLE": str(azure.ca_path),
+        }.items():
+            monkeypatch.setenv(name, value)
+        ready = Ready(azure, tmp_path / "repo" / ".github" / "workflows")
+        pull = {"ACR_ACTION_PULL_USERNAME": PULL_ID, "ACR_ACTION_PULL_PASSWORD": PULL_SECRET}
+        setup = ready.run(
+            "setup",
+            "--write-workflows",
+            str(ready.workflows),
+            "--pull-principal-id",
+            PULL_OID,
+            env=pull,
+        )
+        assert setup.code == 0, setup.out
+        variables = dict(re.findall(r"gh variable set (\w+) --repo \S+ --body (\S+)", setup.out))
+
+        # The deploy-on-merge job: a push to main, in the environment `production`.
+        inputs = {
+            "client-id": variables["AZURE_CLIENT_ID"],
+            "tenant-id": variables["AZURE_TENANT_ID"],
+            "subscription-id": variables["AZURE_SUBSCRIPTION_ID"],
+            "resource-group": variables["AZURE_RESOURCE_GROUP"],
+            "registry": variables["AZURE_REGISTRY"],
+            "key-vault": variables["AZURE_KEY_VAULT"],
+            "build-args": f"BUSYBOX_IMAGE={busybox_image}",
+            "timeout": "3m",
+        }
+        env = step_env(
+            azure,
+            tmp_path / "runner",
+            event=Event(environment="production"),
+            inputs=inputs,
+            workspace=hello_app,
+        )
+        env["PATH"] = "/usr/bin:" + os.environ.get("PATH", "")
+        env["REQUESTS_CA_BUNDLE"] = str(azure.ca_path)
+        out = io.StringIO()
+        deployed = main(env, out=out)
+        try:
+            assert deployed == 0, out.getvalue()[-3000:]
+            outputs = read_outputs(Path(env["GITHUB_OUTPUT"]))
+            assert outputs["url"].startswith("http://")
+            seen = as_the_runner_shows(
+                out.getvalue(), Path(env["GITHUB_OUTPUT"]), Path(env["GITHUB_STEP_SUMMARY"])
+            )
+            assert_nothing_leaked(seen.shown, {PULL_SECRET, ADMIN_SECRET}, "the deploy step")
+
+            doctor = ready.doctor()
+            assert doctor.code == 0, doctor.out
+        finally:
+            delete_env = {**env, "INPUT_MODE": "delete"}
+            assert main(delete_env, out=io.StringIO()) == 0
