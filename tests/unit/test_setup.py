@@ -9,74 +9,9 @@ import pytest
 
 from acr_action import workflows
 from acr_action.roles import ABAC_PUSH, ROLE_IDS, Assignment, assignment_name
-from acr_action.setup import (
-    DEPLOYER,
-    PROVIDERS,
-    YOU,
-    Observed,
-    SetupConfig,
-    plan,
-    role_body,
-    summary,
-)
+from acr_action.setup import YOU, Observed, plan, role_body, summary
 
-REPO = "octo-org/iris-api"
-SUB = "0b1f6471-1bf0-4dda-aec3-111122223333"
-DEPLOYER_OID = "11111111-2222-3333-4444-555555555555"
-YOU_OID = "99999999-8888-7777-6666-555555555555"
-
-
-def presented(*subjects: str) -> tuple[workflows.Presented, ...]:
-    return tuple(workflows.Presented(s, "deploy.yml", "deploy", "test") for s in subjects)
-
-
-def config(**changes: Any) -> SetupConfig:
-    values: dict[str, Any] = {
-        "repo": REPO,
-        "subscription": SUB,
-        "tenant": "72f988bf-86f1-41af-91ab-2d7cd011db47",
-        "resource_group": "demo-rg",
-        "location": "westeurope",
-        "registry": "irisacr",
-        "identity": "github-iris-api-deployer",
-        "subjects": presented(f"repo:{REPO}:environment:production", f"repo:{REPO}:pull_request"),
-        "key_vault": "irisacr-kv",
-        "signed_in": YOU_OID,
-    }
-    values.update(changes)
-    return SetupConfig(**values)
-
-
-def complete(cfg: SetupConfig, **changes: Any) -> Observed:
-    """What a finished setup looks like through ARM."""
-    credentials = {
-        f"c{i}": {
-            "name": f"c{i}",
-            "properties": {
-                "issuer": workflows.ISSUER,
-                "subject": p.subject,
-                "audiences": [workflows.AUDIENCE],
-            },
-        }
-        for i, p in enumerate(cfg.subjects)
-    }
-    grants = [
-        (DEPLOYER_OID, "Contributor", cfg.group_id),
-        (DEPLOYER_OID, "AcrPush", cfg.registry_id),
-        (DEPLOYER_OID, "Key Vault Secrets User", cfg.vault_id),
-        (YOU_OID, "Key Vault Secrets Officer", cfg.vault_id),
-    ]
-    values: dict[str, Any] = {
-        "providers": {ns.lower(): "Registered" for ns in PROVIDERS},
-        "group": {"location": "westeurope"},
-        "registry": {"properties": {}},
-        "identities": {DEPLOYER: {"properties": {"principalId": DEPLOYER_OID, "clientId": "c"}}},
-        "credentials": credentials,
-        "vault": {"properties": {"enableRbacAuthorization": True}},
-        "assignments": tuple(Assignment(p, ROLE_IDS[r].lower(), s) for p, r, s in grants),
-    }
-    values.update(changes)
-    return Observed(**values)
+from .support import DEPLOYER_OID, REPO, SUB, complete, config
 
 
 def states(steps: list[Any]) -> dict[tuple[str, str], str]:
