@@ -188,12 +188,12 @@ def test_missing_is_none_and_lists_follow_next_link() -> None:
     client, _ = arm(
         [
             answer(404, {"error": {"code": "ResourceNotFound", "message": "gone"}}),
-            answer(200, {"value": [1], "nextLink": "https://arm.test/next"}),
-            answer(200, {"value": [2]}),
+            answer(200, {"value": [{"n": 1}], "nextLink": "https://arm.test/next"}),
+            answer(200, {"value": [{"n": 2}]}),
         ]
     )
     assert client.get("/x", "v") is None
-    assert list(client.list("/xs", "v")) == [1, 2]
+    assert list(client.list("/xs", "v")) == [{"n": 1}, {"n": 2}]
 
 
 def test_an_authorization_failure_becomes_permission_denied() -> None:
