@@ -79,6 +79,11 @@ def parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--pull-principal-id", help="object id of the vault's pull principal")
     p.add_argument("--write-workflows", metavar="DIR", help="write the two workflows there")
     p.add_argument("--action", default="acr-action/acr-action@v1", help="`uses:` of the action")
+    p.add_argument(
+        "--set-variables",
+        action="store_true",
+        help="set the repository variables (token in GH_TOKEN or GITHUB_TOKEN)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     p.add_argument("--check", action="store_true", help="run doctor instead")
     p.add_argument("--workflows", default=".github/workflows", help="(with --check)")
@@ -183,6 +188,10 @@ def run(command: str, argv: Sequence[str], env: Mapping[str, str], runner: Runne
         return 0
     args = p.parse_args(list(argv))
     _validate(args)
+    if getattr(args, "set_variables", False):
+        from .repo_variables import token_of
+
+        token_of(env)  # before any network call
     if command == "doctor" or args.check:
         return doctor(args, env, runner)
     return setup(args, env, runner)
@@ -246,9 +255,18 @@ def _after_apply(
     }
     if config.key_vault:
         variables["AZURE_KEY_VAULT"] = config.key_vault
-    runner.info("Set these repository variables (none of them is a secret):")
-    for name, value in variables.items():
-        runner.info(f"  gh variable set {name} --repo {config.repo} --body {value}")
+    if args.set_variables:
+        from .repo_variables import set_variables, token_of
+
+        token = token_of(env)
+        runner.hide(token)
+        api = env.get("GITHUB_API_URL") or "https://api.github.com"
+        for name, state in set_variables(config.repo, variables, token, api_url=api):
+            runner.info(f"  {state:<9} variable {name}")
+    else:
+        runner.info("Set these repository variables (none of them is a secret):")
+        for name, value in variables.items():
+            runner.info(f"  gh variable set {name} --repo {config.repo} --body {value}")
     if args.write_workflows:
         for path, state in workflows.write(
             Path(args.write_workflows), workflows.rendered(settings)

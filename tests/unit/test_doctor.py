@@ -234,3 +234,35 @@ def test_the_action_still_runs_from_inputs_and_its_help_mentions_the_commands() 
     out = io.StringIO()
     assert main({}, argv=["--help"], out=out) == 0
     assert "setup|doctor" in out.getvalue()
+
+
+# --------------------------------------------------------------------------- repository variables
+
+
+def test_variables_are_created_updated_or_left_alone() -> None:
+    from acr_action.repo_variables import set_variables
+
+    script = Scripted(
+        [
+            answer(404, {"message": "Not Found"}),
+            answer(201),
+            answer(200, {"name": "B", "value": "old"}),
+            answer(204),
+            answer(200, {"name": "C", "value": "same"}),
+        ]
+    )
+    states = dict(
+        set_variables(
+            "o/r", {"A": "1", "B": "new", "C": "same"}, "tok", api_url="https://gh", retrier=script
+        )
+    )
+    assert states == {"A": "created", "B": "updated", "C": "unchanged"}
+    assert [m for m, _ in script.calls] == ["GET", "POST", "GET", "PATCH", "GET"]
+    assert script.calls[1][1] == "https://gh/repos/o/r/actions/variables"
+
+
+def test_set_variables_needs_a_token_before_any_call() -> None:
+    out = io.StringIO()
+    argv = ["setup", "--repo", "o/r", "--resource-group", "rg", "--registry", "irisacr"]
+    assert main({}, argv=[*argv, "--set-variables"], out=out) == 1
+    assert "GH_TOKEN" in out.getvalue()
