@@ -45,14 +45,7 @@ class Service(ArmProvider):
     ) -> web.Response:
         """`Vaults_CreateOrUpdate`."""
         group = self.emulator.state.resource_group(rg)
-        scope = (
-            f"{self.subscription_scope(subscription)}/resourceGroups/{group[0] if group else rg}"
-            f"/providers/{KIND}/{name}"
-        )
-        refusal = self.check(request, subscription, f"{KIND}/write", scope, rg)
-        if refusal is not None:
-            return refusal
-        body = await self.json_body(request)
+        body = await self.checked_write(request, subscription, rg, KIND, name)
         if isinstance(body, web.Response):
             return body
         invalid = self._invalid(name, body)

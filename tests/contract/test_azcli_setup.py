@@ -556,3 +556,25 @@ def test_acr_create_of_a_name_taken_elsewhere_is_refused(admin: AzureCli) -> Non
         "The registry DNS name acractiondemo.azurecr.io is already in use. You can check if the"
         " name is already claimed using following API:"
     ) in again.stderr, again.stderr
+
+
+def test_a_new_identity_is_principal_not_found_until_it_replicates(
+    admin: AzureCli, azure_setup: Emulator
+) -> None:
+    azure_setup.state.settings.principal_replication_seconds = 1.5
+    try:
+        made = admin.json("identity", "create", "--name", "ct-fresh", "--resource-group", "demo-rg",
+                          "--location", LOCATION)  # fmt: skip
+        scope = f"/subscriptions/{azure_setup.state.subscription_id}/resourceGroups/demo-rg"
+        early = put_assignment(azure_setup, scope, READER, made["principalId"])
+        typed = put_assignment(azure_setup, scope, READER, made["principalId"],
+                               principalType="ServicePrincipal")  # fmt: skip
+        time.sleep(1.6)
+        late = put_assignment(azure_setup, f"{scope}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ct-fresh",
+                              READER, made["principalId"])  # fmt: skip
+    finally:
+        azure_setup.state.settings.principal_replication_seconds = 0
+
+    assert (early.status_code, early.json()["error"]["code"]) == (400, "PrincipalNotFound")
+    assert typed.status_code == 201
+    assert late.status_code == 201, late.text
