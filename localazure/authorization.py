@@ -18,7 +18,10 @@ Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.jso
   `principalId eq '{id}'` or `assignedTo('{id}')`; without a filter: at, above and below.
 * `RoleDefinitions_List` with `$filter=roleName eq '{name}'` and `RoleDefinitions_Get`: ids are
   `/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}`, the built-in
-  roles' real GUIDs.
+  roles' real GUIDs. An assignment names its role in that subscription form, as `az role
+  assignment create` prints it (the spec's RoleAssignments_CreateForResource example answers the
+  tenant form `/providers/Microsoft.Authorization/roleDefinitions/{guid}`; the CLI compares ids
+  literally, so one form is used throughout).
 
 An assignment created here counts for authorization checks only after
 `settings.role_assignment_propagation_seconds` (role assignment propagation), so callers' waiting

@@ -578,3 +578,35 @@ def test_a_new_identity_is_principal_not_found_until_it_replicates(
     assert (early.status_code, early.json()["error"]["code"]) == (400, "PrincipalNotFound")
     assert typed.status_code == 201
     assert late.status_code == 201, late.text
+
+
+def test_the_empty_seed_is_a_subscription_setup_can_start_from(tmp_path: Path) -> None:
+    with Emulator(Seed.empty(), workdir=tmp_path, docker=False) as empty:
+        sub = f"/subscriptions/{empty.state.subscription_id}"
+        registry = f"{sub}/resourceGroups/ct-rg/providers/Microsoft.ContainerRegistry/registries/ctemptyacr"
+        body = {"location": LOCATION, "sku": {"name": "Basic"}}
+
+        group = arm(
+            empty,
+            "PUT",
+            f"{sub}/resourceGroups/ct-rg",
+            {"location": LOCATION},
+            api_version="2024-11-01",
+        )
+        refused = arm(empty, "PUT", registry, body, api_version="2025-11-01")
+        registered = arm(
+            empty,
+            "POST",
+            f"{sub}/providers/Microsoft.ContainerRegistry/register",
+            api_version="2024-11-01",
+        )
+        created = arm(empty, "PUT", registry, body, api_version="2025-11-01")
+
+    assert empty.state.registries.keys() == {"ctemptyacr"}
+    assert group.status_code == 201
+    assert (refused.status_code, refused.json()["error"]["code"]) == (
+        409,
+        "MissingSubscriptionRegistration",
+    )
+    assert registered.json()["registrationState"] == "Registered"
+    assert created.status_code == 201
