@@ -217,6 +217,11 @@ class Service(ArmProvider):
         if principal_type is None and not self._known(principal):
             message = PRINCIPAL_NOT_FOUND.format(principal=principal, tenant=state.tenant_id)
             return arm_error(400, "PrincipalNotFound", message)
+        if principal_type not in (None, "ServicePrincipal") and self._known(principal):
+            # Every principal of the local Azure is a service principal (apps, identities).
+            return arm_error(400, "UnmatchedPrincipalType",  # [inferred] wording
+                             f"The PrincipalId '{principal}' has type 'ServicePrincipal', which is"
+                             f" different from specified PrincipalType '{principal_type}'.")  # fmt: skip
         return role, principal, principal_type
 
     def _known(self, principal: str) -> bool:

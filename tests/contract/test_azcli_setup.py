@@ -278,6 +278,10 @@ def test_an_unknown_principal_without_a_type_is_principal_not_found(azure_setup:
     )
     assert typed.status_code == 201  # principalType set: ARM skips the directory lookup
     azure_setup.state.revoke(stranger)
+    puller = azure_setup.state.app("5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b")
+    assert puller is not None
+    wrong = put_assignment(azure_setup, scope, READER, puller.object_id, principalType="User")
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (400, "UnmatchedPrincipalType")
 
 
 def test_role_assignment_lists_filter_at_scope_and_by_principal(azure_setup: Emulator) -> None:
