@@ -265,6 +265,13 @@ class Service(ServiceBase):
         )
         await asyncio.to_thread(self._trust_login_server, login_server)
 
+    async def retire(self, name: str) -> None:
+        """Stop a deleted registry's Distribution process and remove its storage."""
+        process = self.registries.pop(name.lower(), None)
+        if process is not None:
+            await asyncio.to_thread(process.stop)
+            await asyncio.to_thread(shutil.rmtree, process.directory, True)
+
     def _trust_login_server(self, login_server: str) -> None:
         # The daemon reads /etc/docker/certs.d/<host:port>/ca.crt on every connection, so no restart.
         # (127.0.0.0/8 registries are also "insecure" to Docker by default, which would allow

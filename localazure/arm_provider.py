@@ -235,6 +235,24 @@ class ArmProvider(ServiceBase):
             )
         return body
 
+    def resource_id(self, subscription: str, rg: str, kind: str, name: str) -> str:
+        """A resource's id, with the subscription and the resource group spelt as created."""
+        group = self.emulator.state.resource_group(rg)
+        return (
+            f"{self.subscription_scope(subscription)}/resourceGroups/{group[0] if group else rg}"
+            f"/providers/{kind}/{name}"
+        )
+
+    async def checked_write(
+        self, request: web.Request, subscription: str, rg: str, kind: str, name: str
+    ) -> dict[str, Any] | web.Response:
+        """The body of a PUT of `kind/name` after ARM's checks (`{kind}/write` on the resource)."""
+        scope = self.resource_id(subscription, rg, kind, name)
+        refusal = self.check(request, subscription, f"{kind}/write", scope, rg)
+        if refusal is not None:
+            return refusal
+        return await self.json_body(request)
+
     # --- checks, in ARM's order --------------------------------------------------------
     def serves_subscription(self, subscription: str) -> bool:
         """Does this provider know `subscription`? (The seed's and its other subscriptions.)"""

@@ -18,7 +18,10 @@ Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.jso
   `principalId eq '{id}'` or `assignedTo('{id}')`; without a filter: at, above and below.
 * `RoleDefinitions_List` with `$filter=roleName eq '{name}'` and `RoleDefinitions_Get`: ids are
   `/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}`, the built-in
-  roles' real GUIDs.
+  roles' real GUIDs. An assignment names its role in that subscription form, as `az role
+  assignment create` prints it (the spec's RoleAssignments_CreateForResource example answers the
+  tenant form `/providers/Microsoft.Authorization/roleDefinitions/{guid}`; the CLI compares ids
+  literally, so one form is used throughout).
 
 An assignment created here counts for authorization checks only after
 `settings.role_assignment_propagation_seconds` (role assignment propagation), so callers' waiting
@@ -214,6 +217,11 @@ class Service(ArmProvider):
         if principal_type is None and not self._known(principal):
             message = PRINCIPAL_NOT_FOUND.format(principal=principal, tenant=state.tenant_id)
             return arm_error(400, "PrincipalNotFound", message)
+        if principal_type not in (None, "ServicePrincipal") and self._known(principal):
+            # Every principal of the local Azure is a service principal (apps, identities).
+            return arm_error(400, "UnmatchedPrincipalType",  # [inferred] wording
+                             f"The PrincipalId '{principal}' has type 'ServicePrincipal', which is"
+                             f" different from specified PrincipalType '{principal_type}'.")  # fmt: skip
         return role, principal, principal_type
 
     def _known(self, principal: str) -> bool:

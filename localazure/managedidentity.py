@@ -71,13 +71,6 @@ class Service(ArmProvider):
         """The identities by lower-case resource id."""
         return self.emulator.state.table(KIND)
 
-    def _id(self, subscription: str, rg: str, name: str) -> str:
-        group = self.emulator.state.resource_group(rg)
-        return (
-            f"{self.subscription_scope(subscription)}/resourceGroups/{group[0] if group else rg}"
-            f"/providers/{KIND}/{name}"
-        )
-
     def _view(self, identity: dict[str, Any]) -> dict[str, Any]:
         app: App = identity["app"]
         body = {
@@ -99,7 +92,7 @@ class Service(ArmProvider):
         self, request: web.Request, subscription: str, rg: str, name: str, action: str
     ) -> tuple[str, dict[str, Any] | None] | web.Response:
         """The identity's id and record (None when absent), after ARM's checks."""
-        resource_id = self._id(subscription, rg, name)
+        resource_id = self.resource_id(subscription, rg, KIND, name)
         refusal = self.check(request, subscription, f"{KIND}/{action}", resource_id, rg)
         if refusal is not None:
             return refusal

@@ -10,6 +10,7 @@ version; the reads stay in `arm.py`, the data plane in `acr.py`):
   text `az acr create` prints, "The registry DNS name {name}.azurecr.io is already in use. You can
   check if the name is already claimed using following API: https://docs.microsoft.com/en-us/rest/
   api/containerregistry/registries/checknameavailability" (code `AlreadyInUse` [inferred]).
+* `DELETE` of the same path: 200, or 204 when there is no such registry.
 * `POST /subscriptions/{s}/providers/Microsoft.ContainerRegistry/checkNameAvailability` with
   `{"name", "type": "Microsoft.ContainerRegistry/registries"}` -> `nameAvailable`, and when taken
   `reason` "AlreadyExists" and `message` "The registry {name} is already in use." (the spec's
@@ -48,6 +49,7 @@ class Service(ArmProvider):
         """Add the registry PUT and the name check."""
         path = RG + r"/providers/Microsoft\.ContainerRegistry/registries/(?P<name>[^/]+)/?"
         self.arm_route(router, "PUT", path, self.put_registry)
+        self.arm_route(router, "DELETE", path, self.delete_registry)
         check = SUB + r"/providers/Microsoft\.ContainerRegistry/checkNameAvailability/?"
         self.arm_route(router, "POST", check, self.check_name)
 
@@ -57,14 +59,7 @@ class Service(ArmProvider):
         """`Registries_Create` (answered finished: `provisioningState` Succeeded)."""
         state = self.emulator.state
         group = state.resource_group(rg)
-        scope = (
-            f"{self.subscription_scope(subscription)}/resourceGroups/{group[0] if group else rg}"
-            f"/providers/{KIND}/{name}"
-        )
-        refusal = self.check(request, subscription, f"{KIND}/write", scope, rg)
-        if refusal is not None:
-            return refusal
-        body = await self.json_body(request)
+        body = await self.checked_write(request, subscription, rg, KIND, name)
         if isinstance(body, web.Response):
             return body
         invalid = _invalid(name, body)
@@ -94,6 +89,23 @@ class Service(ArmProvider):
             registry, group[1] if group else "", request.query.get("api-version", "")
         )
         return json_response(answer, 201 if created else 200)
+
+    async def delete_registry(
+        self, request: web.Request, subscription: str, rg: str, name: str
+    ) -> web.Response:
+        """`Registries_Delete`: 200 deleted (its images go too), 204 when there was none."""
+        scope = self.resource_id(subscription, rg, KIND, name)
+        refusal = self.check(request, subscription, f"{KIND}/delete", scope, rg)
+        if refusal is not None:
+            return refusal
+        state = self.emulator.state
+        with state.lock:
+            registry = state.registries.get(name.lower())
+            if registry is None or registry.resource_group.lower() != rg.lower():
+                return web.Response(status=204)
+            del state.registries[name.lower()]
+        await self.emulator.services["acr"].retire(name)
+        return web.Response(status=200)
 
     async def check_name(self, request: web.Request, subscription: str) -> web.Response:
         """`Registries_CheckNameAvailability`."""

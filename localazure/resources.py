@@ -1,7 +1,7 @@
 """Microsoft.Resources writes: resource groups (create, check existence) and provider registration.
 
 Shapes from Azure/azure-rest-api-specs `specification/resources/resource-manager/
-Microsoft.Resources/stable/2024-11-01/resources.json`:
+Microsoft.Resources/resources/stable/2024-11-01/resources.json`:
 
 * `ResourceGroups_CreateOrUpdate`: `PUT /subscriptions/{s}/resourcegroups/{rg}`, body
   `ResourceGroup` with `location` required (`tags`, `managedBy` optional); 201 when created,

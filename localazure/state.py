@@ -293,6 +293,11 @@ class Seed:
         return cls.load(Path(__file__).with_name("seed.yaml"))
 
     @classmethod
+    def empty(cls) -> Seed:
+        """An empty subscription with an Owner and unregistered providers (`seed-empty.yaml`)."""
+        return cls.load(Path(__file__).with_name("seed-empty.yaml"))
+
+    @classmethod
     def load(cls, path: Path) -> Seed:
         """Read a seed file (`.json`, or `.yaml`/`.yml`)."""
         text = path.read_text(encoding="utf-8")

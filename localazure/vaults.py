@@ -1,7 +1,7 @@
 """Key Vault's ARM writes: `Vaults_CreateOrUpdate` (the reads stay in `arm.py`).
 
 Shape from Azure/azure-rest-api-specs `specification/keyvault/resource-manager/
-Microsoft.KeyVault/stable/2026-02-01/openapi.json` (azure-mgmt-keyvault 14's default, what
+Microsoft.KeyVault/KeyVault`, api-version 2026-02-01 (azure-mgmt-keyvault 14's default, what
 az 2.91 sends): `PUT .../providers/Microsoft.KeyVault/vaults/{name}` with `location` and
 `properties.tenantId` and `properties.sku` (`family` A, `name` standard/premium) required;
 `enableRbacAuthorization`, `accessPolicies` (`tenantId`, `objectId`, `permissions`) optional.
@@ -45,14 +45,7 @@ class Service(ArmProvider):
     ) -> web.Response:
         """`Vaults_CreateOrUpdate`."""
         group = self.emulator.state.resource_group(rg)
-        scope = (
-            f"{self.subscription_scope(subscription)}/resourceGroups/{group[0] if group else rg}"
-            f"/providers/{KIND}/{name}"
-        )
-        refusal = self.check(request, subscription, f"{KIND}/write", scope, rg)
-        if refusal is not None:
-            return refusal
-        body = await self.json_body(request)
+        body = await self.checked_write(request, subscription, rg, KIND, name)
         if isinstance(body, web.Response):
             return body
         invalid = self._invalid(name, body)

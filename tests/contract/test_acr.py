@@ -692,3 +692,11 @@ def test_a_registry_created_through_arm_stores_a_pushed_image(
         assert any("aux" in e for e in events)
     finally:
         docker_api.images.remove(f"{repository}:v1", force=True)
+        gone = requests.delete(
+            f"{azure.arm_url}{path}",
+            params={"api-version": "2025-11-01"},
+            headers={"Authorization": f"Bearer {entra_arm_token(azure, DEPLOYER)}"},
+            verify=str(azure.ca_path),
+            timeout=60,
+        )
+        assert gone.status_code == 200  # and the session's registry list is as the seed made it

@@ -278,6 +278,10 @@ def test_an_unknown_principal_without_a_type_is_principal_not_found(azure_setup:
     )
     assert typed.status_code == 201  # principalType set: ARM skips the directory lookup
     azure_setup.state.revoke(stranger)
+    puller = azure_setup.state.app("5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b")
+    assert puller is not None
+    wrong = put_assignment(azure_setup, scope, READER, puller.object_id, principalType="User")
+    assert (wrong.status_code, wrong.json()["error"]["code"]) == (400, "UnmatchedPrincipalType")
 
 
 def test_role_assignment_lists_filter_at_scope_and_by_principal(azure_setup: Emulator) -> None:
@@ -556,3 +560,57 @@ def test_acr_create_of_a_name_taken_elsewhere_is_refused(admin: AzureCli) -> Non
         "The registry DNS name acractiondemo.azurecr.io is already in use. You can check if the"
         " name is already claimed using following API:"
     ) in again.stderr, again.stderr
+
+
+def test_a_new_identity_is_principal_not_found_until_it_replicates(
+    admin: AzureCli, azure_setup: Emulator
+) -> None:
+    azure_setup.state.settings.principal_replication_seconds = 1.5
+    try:
+        made = admin.json("identity", "create", "--name", "ct-fresh", "--resource-group", "demo-rg",
+                          "--location", LOCATION)  # fmt: skip
+        scope = f"/subscriptions/{azure_setup.state.subscription_id}/resourceGroups/demo-rg"
+        early = put_assignment(azure_setup, scope, READER, made["principalId"])
+        typed = put_assignment(azure_setup, scope, READER, made["principalId"],
+                               principalType="ServicePrincipal")  # fmt: skip
+        time.sleep(1.6)
+        late = put_assignment(azure_setup, f"{scope}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ct-fresh",
+                              READER, made["principalId"])  # fmt: skip
+    finally:
+        azure_setup.state.settings.principal_replication_seconds = 0
+
+    assert (early.status_code, early.json()["error"]["code"]) == (400, "PrincipalNotFound")
+    assert typed.status_code == 201
+    assert late.status_code == 201, late.text
+
+
+def test_the_empty_seed_is_a_subscription_setup_can_start_from(tmp_path: Path) -> None:
+    with Emulator(Seed.empty(), workdir=tmp_path, docker=False) as empty:
+        sub = f"/subscriptions/{empty.state.subscription_id}"
+        registry = f"{sub}/resourceGroups/ct-rg/providers/Microsoft.ContainerRegistry/registries/ctemptyacr"
+        body = {"location": LOCATION, "sku": {"name": "Basic"}}
+
+        group = arm(
+            empty,
+            "PUT",
+            f"{sub}/resourceGroups/ct-rg",
+            {"location": LOCATION},
+            api_version="2024-11-01",
+        )
+        refused = arm(empty, "PUT", registry, body, api_version="2025-11-01")
+        registered = arm(
+            empty,
+            "POST",
+            f"{sub}/providers/Microsoft.ContainerRegistry/register",
+            api_version="2024-11-01",
+        )
+        created = arm(empty, "PUT", registry, body, api_version="2025-11-01")
+
+    assert empty.state.registries.keys() == {"ctemptyacr"}
+    assert group.status_code == 201
+    assert (refused.status_code, refused.json()["error"]["code"]) == (
+        409,
+        "MissingSubscriptionRegistration",
+    )
+    assert registered.json()["registrationState"] == "Registered"
+    assert created.status_code == 201
