@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ActionError, InputError, InputProblem
+from .errors import ActionError, InputProblem, OptionError
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:
         """Raise the problem the way every bad input is reported."""
-        raise InputError([InputProblem(self.prog, message, _EXAMPLE)])
+        raise OptionError([InputProblem(self.prog, message, _EXAMPLE)])
 
 
 def parser(command: str) -> argparse.ArgumentParser:
@@ -136,7 +136,7 @@ def _only(arm: ArmRest) -> str:
     if len(found) == 1:
         return found[0]
     message = f"is needed: you can see {len(found)} subscriptions ({', '.join(found) or 'none'})"
-    raise InputError([InputProblem("--subscription-id", message, "--subscription-id 0b1f...")])
+    raise OptionError([InputProblem("--subscription-id", message, "--subscription-id 0b1f...")])
 
 
 def config_of(args: argparse.Namespace, context: Context, subjects: Sequence[Any]) -> SetupConfig:
@@ -177,11 +177,22 @@ def _validate(args: argparse.Namespace) -> None:
             InputProblem("--registry", "is 5-50 letters and digits", "--registry irisacr")
         )
     if problems:
-        raise InputError(problems)
+        raise OptionError(problems)
 
 
 def run(command: str, argv: Sequence[str], env: Mapping[str, str], runner: Runner) -> int:
-    """Parse the options and run `setup` or `doctor`; raises `ActionError`."""
+    """Run `setup` or `doctor`; on a runner, errors are raised for `main` to annotate, on a
+    laptop they are printed as plain text (an `::error` line means nothing in a terminal)."""
+    if env.get("GITHUB_ACTIONS") == "true":
+        return _run(command, argv, env, runner)
+    try:
+        return _run(command, argv, env, runner)
+    except ActionError as exc:
+        runner.info(f"Error: {exc.render()}")
+        return exc.exit_code
+
+
+def _run(command: str, argv: Sequence[str], env: Mapping[str, str], runner: Runner) -> int:
     p = parser(command)
     if {"--help", "-h"} & set(argv):
         runner.info(p.format_help())

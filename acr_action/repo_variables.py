@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from .errors import InputError, InputProblem
+from .errors import InputProblem, OptionError
 from .failures import GITHUB_API, translate
 from .retry import Retrier
 
@@ -24,7 +24,7 @@ def token_of(env: Mapping[str, str]) -> str:
     token = env.get("GH_TOKEN") or env.get("GITHUB_TOKEN") or ""
     if not token:
         message = "needs a GitHub token in GH_TOKEN or GITHUB_TOKEN (Variables: write)"
-        raise InputError([InputProblem("--set-variables", message, "GH_TOKEN=$(gh auth token)")])
+        raise OptionError([InputProblem("--set-variables", message, "GH_TOKEN=$(gh auth token)")])
     return token
 
 
