@@ -278,6 +278,12 @@ def _after_apply(
         runner.info("Set these repository variables (none of them is a secret):")
         for name, value in variables.items():
             runner.info(f"  gh variable set {name} --repo {config.repo} --body {value}")
+    runner.info(
+        "The deployer's new role assignments can take minutes to count (Azure Resource Manager "
+        "caches them: Learn, troubleshooting Azure RBAC); a first run refused with "
+        "AuthorizationFailed before then passes when rerun. `python -m acr_action doctor` "
+        "checks the whole setup."
+    )
     if args.write_workflows:
         for path, state in workflows.write(
             Path(args.write_workflows), workflows.rendered(settings)

@@ -39,9 +39,10 @@ if TYPE_CHECKING:
     from .cloud import ApiVersions
 
 AUTHORIZATION = "/providers/Microsoft.Authorization"
-# How long a registration or a new role assignment may take to show before setup gives up
-# (ARM's own guidance: "up to 10 minutes" for role assignments to take effect,
-# learn.microsoft.com/azure/role-based-access-control/troubleshooting).
+# How long a registration or a new role assignment may take to show before setup gives up.
+# ARM caches role assignments, so changes take minutes to count (learn.microsoft.com/azure/
+# role-based-access-control/troubleshooting, "Role assignment changes are not being detected";
+# Microsoft's answers quote it as "up to 10" and "up to 30 minutes").
 SETTLE_SECONDS = 600.0
 
 

@@ -17,32 +17,22 @@ import pytest
 
 from acr_action.__main__ import main
 from localazure.server import Emulator
-from localazure.state import App, RoleAssignment, Seed, Settings
+from localazure.state import App, Seed, Settings
 
-TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-SUBSCRIPTION = "0b1f6471-1bf0-4dda-aec3-111122223333"
-ADMIN_ID = "a11ce000-0000-4000-8000-000000000001"
-ADMIN_SECRET = "Adm1n~LaptopSecret.Local-0001"  # the local Azure's own
+TENANT = Seed.empty().tenant_id
+SUBSCRIPTION = Seed.empty().subscription_id
+# The Owner of seed-empty.yaml, who runs setup.
+ADMIN_ID = Seed.empty().apps[0].client_id
+ADMIN_SECRET = str(Seed.empty().apps[0].secret)
 REPO = "octo-org/iris-api"
-PROVIDERS = [
-    "Microsoft.ContainerInstance",
-    "Microsoft.ContainerRegistry",
-    "Microsoft.KeyVault",
-    "Microsoft.ManagedIdentity",
-]
 
 
 def empty_seed(propagation: float = 0.0) -> Seed:
-    """A subscription with nothing in it but its Owner, and no provider registered."""
-    return Seed(
-        tenant_id=TENANT,
-        subscription_id=SUBSCRIPTION,
-        resource_groups={},
-        apps=[App(ADMIN_ID, "laptop-admin", secret=ADMIN_SECRET)],
-        role_assignments=[RoleAssignment(ADMIN_ID, "Owner", f"/subscriptions/{SUBSCRIPTION}")],
-        unregistered_providers=list(PROVIDERS),
-        settings=Settings(role_assignment_propagation_seconds=propagation),
-    )
+    """The local Azure's empty subscription (seed-empty.yaml): nothing in it but its Owner, and
+    no provider registered; role assignments take `propagation` seconds to count."""
+    seed = Seed.empty()
+    seed.settings = Settings(role_assignment_propagation_seconds=propagation)
+    return seed
 
 
 @dataclass

@@ -159,3 +159,15 @@ def test_role_assignment_names_are_stable_and_bodies_name_new_principals() -> No
     body = role_body(SUB, ROLE_IDS["AcrPush"], "p", "ServicePrincipal")
     assert body["properties"]["principalType"] == "ServicePrincipal"
     assert "principalType" not in role_body(SUB, ROLE_IDS["AcrPush"], YOU, None)["properties"]
+
+
+def test_the_identity_pull_path_makes_a_pull_identity_with_acrpull_and_no_vault() -> None:
+    cfg = config(pull="identity", key_vault=None, pull_identity="irisacr-pull")
+    steps = plan(cfg, Observed())
+    assert [s.name for s in steps if s.kind == "identity"] == [
+        "github-iris-api-deployer",
+        "irisacr-pull",
+    ]
+    assert not [s for s in steps if s.kind == "key vault"]
+    grants = [(s.principal, s.role) for s in steps if s.kind == "role"]
+    assert grants == [("deployer", "Contributor"), ("deployer", "AcrPush"), ("pull", "AcrPull")]
