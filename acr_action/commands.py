@@ -66,6 +66,7 @@ def parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--audience", default="api://AzureADTokenExchange")
     if command == "doctor":
         p.add_argument("--workflows", default=".github/workflows", help="the workflow files")
+        p.add_argument("--client-id", help="find the identity by the workflows' AZURE_CLIENT_ID")
         p.add_argument("--branch", default="main", help="the default branch")
         return p
     p.add_argument(
@@ -299,6 +300,8 @@ def doctor(args: argparse.Namespace, env: Mapping[str, str], runner: Runner) -> 
     documents = workflows.read_workflows(Path(args.workflows))
     presented, unknown = workflows.presented_by(args.repo, documents, args.branch)
     context = connect(args, env, runner)
+    if getattr(args, "client_id", None) and not args.identity:
+        args.identity = _identity_named(context, args) or f"(client id {args.client_id})"
     config = config_of(args, context, presented)
     observed = provision.observe(context.arm, context.endpoints.api_versions, config)
     facts = _facts(context, config, observed, documents, presented, unknown)
@@ -306,6 +309,25 @@ def doctor(args: argparse.Namespace, env: Mapping[str, str], runner: Runner) -> 
     runner.info(f"doctor: {config.repo}, resource group {config.resource_group}")
     runner.info(render(findings))
     return 1 if failed(findings) else 0
+
+
+def _identity_named(context: Context, args: argparse.Namespace) -> str | None:
+    """The name of the group's user-assigned identity whose client id is `--client-id`."""
+    path = (
+        f"/subscriptions/{context.subscription}/resourceGroups/{args.resource_group}"
+        "/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+    )
+    try:
+        identities = list(context.arm.list(path, context.endpoints.api_versions.managed_identities))
+    except ActionError:
+        return None  # no group yet: doctor reports that
+    for identity in identities:
+        if (
+            str((identity.get("properties") or {}).get("clientId", "")).lower()
+            == args.client_id.lower()
+        ):
+            return str(identity.get("name"))
+    return None
 
 
 def _facts(

@@ -201,6 +201,9 @@ def ready(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ready]:
 def test_doctor_is_green_on_a_good_setup(ready: Ready) -> None:
     result = ready.doctor()
     assert result.code == 0, result.out
+    by_client_id = ready.doctor("--client-id", ready.deployer.client_id)
+    assert by_client_id.code == 0, by_client_id.out
+    assert "identity github-iris-api-deployer exists" in by_client_id.out
     assert "FAIL" not in result.out
     assert "Ready to deploy" in result.out
     again = ready.run("setup", "--check", "--workflows", str(ready.workflows))
@@ -372,6 +375,11 @@ def test_doctor_finds_each_mistake_with_its_fix(
 @pytest.mark.parametrize(
     ("option", "finding"),
     [
+        pytest.param(
+            ("--client-id", "00000000-0000-4000-8000-00000000c1d0"),
+            "user-assigned identity (client id 00000000-0000-4000-8000-00000000c1d0) is not in",
+            id="client-id-unknown",
+        ),
         pytest.param(
             ("--identity", "someone-else"),
             "identity someone-else is not in iris-rg",
