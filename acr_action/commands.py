@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .setup import Observed, SetupConfig
 
 COMMANDS = ("setup", "doctor")
+# Subscriptions_List (Azure/azure-rest-api-specs, Microsoft.Resources subscriptions 2020-01-01).
+SUBSCRIPTIONS_API_VERSION = "2020-01-01"
 _EXAMPLE = "python -m acr_action setup --repo octo-org/iris-api --resource-group demo-rg --registry irisacr --location westeurope"
 
 
@@ -133,7 +135,9 @@ def connect(args: argparse.Namespace, env: Mapping[str, str], runner: Runner) ->
 
 def _only(arm: ArmRest) -> str:
     """The one subscription you can see, or the error that asks you to name one."""
-    found = [str(s.get("subscriptionId")) for s in arm.list("/subscriptions", "2020-01-01")]
+    found = [
+        str(s.get("subscriptionId")) for s in arm.list("/subscriptions", SUBSCRIPTIONS_API_VERSION)
+    ]
     if len(found) == 1:
         return found[0]
     message = f"is needed: you can see {len(found)} subscriptions ({', '.join(found) or 'none'})"
