@@ -208,6 +208,11 @@ def _run(command: str, argv: Sequence[str], env: Mapping[str, str], runner: Runn
         from .repo_variables import token_of
 
         token_of(env)  # before any network call
+    try:
+        import yaml  # noqa: F401 - both read workflow YAML
+    except ModuleNotFoundError:
+        message = "needs PyYAML to read workflow files: `pip install pyyaml`"
+        raise OptionError([InputProblem(command, message, "pip install pyyaml")]) from None
     if command == "doctor" or args.check:
         return doctor(args, env, runner)
     return setup(args, env, runner)
