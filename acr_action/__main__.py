@@ -33,7 +33,10 @@ from .errors import ActionError, InputError, InputProblem
 from .inputs_table import GROUPS, INPUTS, MODES, SPECS, InputSpec
 from .runner import Runner
 
-USAGE = "usage: python -m acr_action [--INPUT VALUE ...] [--help] [--version]"
+USAGE = (
+    "usage: python -m acr_action [--INPUT VALUE ...] [--help] [--version]\n"
+    "       python -m acr_action setup|doctor --help   (one-time Azure setup, and its check)"
+)
 
 CANCEL_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 # After a cancel signal the process ends within this many seconds even when a worker thread is
@@ -287,15 +290,21 @@ def main(
 
     for secret in secret_values(environment):
         runner.mask(secret)  # before anything could print them (no option carries a secret)
-    if {"--help", "-h"} & set(argv):
+    # `setup` and `doctor` are laptop commands with their own options (commands.py).
+    command = argv[0] if argv and argv[0] in ("setup", "doctor") else None
+    if command is None and {"--help", "-h"} & set(argv):
         runner.info(help_text())
         return 0
-    if "--version" in argv:
+    if command is None and "--version" in argv:
         runner.info(f"acr-action {__version__}")
         return 0
     cancellation = Cancellation(runner)
     restore = cancellation.install()
     try:
+        if command is not None:
+            from . import commands
+
+            return commands.run(command, argv[1:], environment, runner)
         environment.update(options_to_env(argv))
         return run(environment, runner)
     except ActionError as exc:

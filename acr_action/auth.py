@@ -172,11 +172,25 @@ def make_credential(
             authority=endpoints.authority_host,
             **sdk,
         )
-    # Outside Actions: a person on a laptop, logged in with `az login` or AZURE_* variables.
+    return laptop_credential(inputs.auth.tenant_id)
+
+
+def laptop_credential(tenant_id: str | None, endpoints: Endpoints | None = None) -> TokenCredential:
+    """Outside Actions: a person on a laptop, logged in with `az login` or AZURE_* variables.
+
+    With `endpoints` (`setup`, `doctor`), environment credentials sign in at that cloud's
+    authority; the Azure CLI uses the cloud it is registered for.
+    """
     from azure.identity import AzureCliCredential, ChainedTokenCredential, EnvironmentCredential
 
+    cloud: dict[str, Any] = {}
+    if endpoints is not None:
+        cloud = {
+            "authority": endpoints.authority_host,
+            "disable_instance_discovery": endpoints.custom,
+        }
     return ChainedTokenCredential(
-        EnvironmentCredential(), AzureCliCredential(tenant_id=inputs.auth.tenant_id or "")
+        EnvironmentCredential(**cloud), AzureCliCredential(tenant_id=tenant_id or "")
     )
 
 

@@ -48,6 +48,14 @@ class ApiVersions:
     key_vault: str = "2016-10-01"
     resource_groups: str = "2019-10-01"
     container_groups: str = "2023-05-01"
+    # What `setup` and `doctor` call (Azure/azure-rest-api-specs, each the newest stable version
+    # of its provider that every public cloud serves): Microsoft.Resources providers 2021-04-01,
+    # Microsoft.ManagedIdentity 2023-01-31 (identities and their federated credentials),
+    # Microsoft.Authorization roleAssignments 2022-04-01, Microsoft.KeyVault vaults 2023-07-01.
+    providers: str = "2021-04-01"
+    managed_identities: str = "2023-01-31"
+    role_assignments: str = "2022-04-01"
+    vaults: str = "2023-07-01"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
 
     ActionError                         base; exit_code, title, details, render()
     ├── InputError                      one or more invalid inputs, all reported at once
+    │   └── OptionError                 the same for the options of `setup` and `doctor`
     ├── AuthError                       signing in to Microsoft Entra ID failed
     │   ├── OidcUnavailable             no GitHub OIDC token: missing `id-token: write`
     │   ├── OidcTokenRefused            the runner's token service answered without a token
@@ -87,6 +88,7 @@ __all__ = [
     "NotReady",
     "OidcTokenRefused",
     "OidcUnavailable",
+    "OptionError",
     "PermissionDenied",
     "PreviewError",
     "PreviewLimitReached",
@@ -273,6 +275,17 @@ class InputError(ActionError):
             + "\n".join(p.render() for p in self.problems)
         )
         super().__init__(title, details)
+
+
+class OptionError(InputError):
+    """An option of `setup` or `doctor` is missing or malformed (they run on a laptop, not a step)."""
+
+    def __init__(self, problems: Sequence[InputProblem]) -> None:
+        super().__init__(problems)
+        details = self.details.replace(
+            "Fix these in the `with:` block of the step:", "Fix these options of the command:"
+        ).replace("every input is checked", "every option is checked")
+        ActionError.__init__(self, self.title.replace("Invalid inputs", "Invalid options"), details)
 
 
 # --------------------------------------------------------------------------- auth

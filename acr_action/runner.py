@@ -109,6 +109,12 @@ class Runner:
             self._masked.update(new)
             self._command_line(*(f"::add-mask::{escape_data(line)}" for line in new))
 
+    def hide(self, value: str) -> None:
+        """Scrub `value` from everything printed, without an `::add-mask::` line: off a runner
+        (`setup` on a laptop) that line would itself print the secret to the terminal."""
+        with self._lock:
+            self._masked.update(line.strip() for line in _LINE_BREAK.split(value) if line.strip())
+
     def scrub(self, text: str) -> str:
         """Return `text` with every masked value replaced by `***`, as the runner's log does."""
         with self._lock:

@@ -154,13 +154,19 @@ class Service(ServiceBase):
     HOSTS: ClassVar[dict[str, str]] = {"acr": rf"(?P<registry>[a-z0-9]+)\.{REGISTRY_DOMAIN}"}
     # AcrPull/AcrPush are control-plane actions.
     ROLES: ClassVar[tuple[RoleDefinition, ...]] = (
-        RoleDefinition("AcrPull", actions=("Microsoft.ContainerRegistry/registries/pull/read",)),
+        # GUIDs: Learn, "Azure built-in roles" (Containers).
+        RoleDefinition(
+            "AcrPull",
+            actions=("Microsoft.ContainerRegistry/registries/pull/read",),
+            id="7f951dda-4ed3-4680-a7ca-43fe172d538d",
+        ),
         RoleDefinition(
             "AcrPush",
             actions=(
                 "Microsoft.ContainerRegistry/registries/pull/read",
                 "Microsoft.ContainerRegistry/registries/push/write",
             ),
+            id="8311e382-0749-4cb8-b61a-304f252e45ec",
         ),
         # The roles of registries in "RBAC Registry + ABAC Repository Permissions" mode: data
         # actions only, and the only ones such a registry honours on its repositories
@@ -234,26 +240,37 @@ class Service(ServiceBase):
         with self.emulator.state.lock:
             registries = list(self.emulator.state.registries.values())
         for registry in registries:
-            login_server = self.emulator.login_server(registry.name)
-            process = DistributionRegistry(
-                name=registry.name.lower(),
-                directory=root / registry.name.lower(),
-                auth=TokenAuth(
-                    realm=f"https://{login_server}/oauth2/token",
-                    service=login_server,
-                    issuer=ISSUER,
-                    rootcertbundle=bundle,
-                ),
-            )
-            self.registries[registry.name.lower()] = process
-            await asyncio.to_thread(process.start)
-            log.info(
-                "registry %s: Distribution at %s, log %s",
-                registry.name,
-                process.url,
-                process.log_path,
-            )
-            await asyncio.to_thread(self._trust_login_server, login_server)
+            await self.serve(registry)
+
+    async def serve(self, registry: Registry) -> None:
+        """Give one registry its Distribution process and the daemon's trust (a created one too)."""
+        if not self.emulator.docker or registry.name.lower() in self.registries:
+            return
+        root = self.emulator.workdir / "registry"
+        login_server = self.emulator.login_server(registry.name)
+        process = DistributionRegistry(
+            name=registry.name.lower(),
+            directory=root / registry.name.lower(),
+            auth=TokenAuth(
+                realm=f"https://{login_server}/oauth2/token",
+                service=login_server,
+                issuer=ISSUER,
+                rootcertbundle=root / "acr-token-signer.pem",
+            ),
+        )
+        self.registries[registry.name.lower()] = process
+        await asyncio.to_thread(process.start)
+        log.info(
+            "registry %s: Distribution at %s, log %s", registry.name, process.url, process.log_path
+        )
+        await asyncio.to_thread(self._trust_login_server, login_server)
+
+    async def retire(self, name: str) -> None:
+        """Stop a deleted registry's Distribution process and remove its storage."""
+        process = self.registries.pop(name.lower(), None)
+        if process is not None:
+            await asyncio.to_thread(process.stop)
+            await asyncio.to_thread(shutil.rmtree, process.directory, True)
 
     def _trust_login_server(self, login_server: str) -> None:
         # The daemon reads /etc/docker/certs.d/<host:port>/ca.crt on every connection, so no restart.

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aiohttp import web
 
 from .arm_provider import ArmProvider
-from .state import DOMAIN, App
+from .state import DOMAIN, App, Registry, Vault
 from .web import Handler, Router, arm_error, json_response
 
 if TYPE_CHECKING:
@@ -152,15 +152,17 @@ class Service(ArmProvider):
         if refusal is not None:
             return refusal
         name, location = self.emulator.state.resource_group(rg) or (rg, "")
-        return json_response(
-            {
-                "id": f"{sub_scope}/resourceGroups/{name}",
-                "name": name,
-                "type": "Microsoft.Resources/resourceGroups",
-                "location": location,
-                "properties": {"provisioningState": "Succeeded"},
-            }
-        )
+        body: dict[str, Any] = {
+            "id": f"{sub_scope}/resourceGroups/{name}",
+            "name": name,
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": location,
+            "properties": {"provisioningState": "Succeeded"},
+        }
+        tags = self.emulator.state.resource_group_tags.get(rg.lower())
+        if tags:  # a group without tags has none in its body (`az group show`: "tags": null)
+            body["tags"] = tags
+        return json_response(body)
 
     async def list_resources(self, request: web.Request, subscription: str) -> web.Response:
         """`GET /subscriptions/{id}/resources` (Resources_List): registries and vaults.
@@ -266,6 +268,15 @@ class Service(ArmProvider):
         if isinstance(found, web.Response):
             return found
         registry, rg_location = found
+        return json_response(
+            self.registry_body(registry, rg_location, request.query.get("api-version", ""))
+        )
+
+    def registry_body(
+        self, registry: Registry, rg_location: str, api_version: str
+    ) -> dict[str, Any]:
+        """A registry as ARM answers it for `api_version` (GET, and the PUT of `registries.py`)."""
+        state = self.emulator.state
         body: dict[str, Any] = {
             "id": state.registry_id(registry),
             "name": registry.name,
@@ -302,7 +313,7 @@ class Service(ArmProvider):
                 "roleAssignmentMode": registry.role_assignment_mode,
             },
         }
-        return json_response(_as_of_version(body, request.query.get("api-version", "")))
+        return _as_of_version(body, api_version)
 
     async def get_vault(
         self, request: web.Request, subscription: str, rg: str, name: str
@@ -315,29 +326,33 @@ class Service(ArmProvider):
         if isinstance(found, web.Response):
             return found
         vault, rg_location = found
-        return json_response(
-            {
-                "id": state.vault_id(vault),
-                "name": vault.name,
-                "type": "Microsoft.KeyVault/vaults",
-                "location": vault.location or rg_location,
-                "tags": {},
-                "properties": {
-                    "sku": {"family": "A", "name": "standard"},
-                    "tenantId": state.tenant_id,
-                    "accessPolicies": [],
-                    "enabledForDeployment": False,
-                    "enabledForDiskEncryption": False,
-                    "enabledForTemplateDeployment": False,
-                    "enableSoftDelete": True,
-                    "softDeleteRetentionInDays": 90,
-                    "enableRbacAuthorization": True,
-                    "vaultUri": self.emulator.vault_url(vault.name.lower()) + "/",
-                    "provisioningState": "Succeeded",
-                    "publicNetworkAccess": "Enabled",
-                },
-            }
-        )
+        return json_response(self.vault_body(vault, rg_location))
+
+    def vault_body(self, vault: Vault, rg_location: str) -> dict[str, Any]:
+        """A vault as ARM answers it (GET, and the PUT of `vaults.py`)."""
+        state = self.emulator.state
+        body: dict[str, Any] = {
+            "id": state.vault_id(vault),
+            "name": vault.name,
+            "type": "Microsoft.KeyVault/vaults",
+            "location": vault.location or rg_location,
+            "tags": dict(vault.tags),
+            "properties": {
+                "sku": {"family": "A", "name": vault.sku},
+                "tenantId": state.tenant_id,
+                "accessPolicies": list(vault.access_policies),
+                "enabledForDeployment": False,
+                "enabledForDiskEncryption": False,
+                "enabledForTemplateDeployment": False,
+                "enableSoftDelete": True,
+                "softDeleteRetentionInDays": 90,
+                "enableRbacAuthorization": vault.enable_rbac_authorization,
+                "vaultUri": self.emulator.vault_url(vault.name.lower()) + "/",
+                "provisioningState": "Succeeded",
+                "publicNetworkAccess": "Enabled",
+            },
+        }
+        return body
 
 
 # Registry properties ARM leaves out of an answer whose api-version predates them: ARM shapes a

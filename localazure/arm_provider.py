@@ -3,7 +3,8 @@
 A service that serves ARM resources subclasses `ArmProvider` and registers its handlers with
 `self.arm_route(router, method, pattern, handler)`. Every answer then gets, in ARM's order:
 
-1. the `api-version` check (400 `MissingApiVersionParameter`);
+1. the `api-version` check (400 `MissingApiVersionParameter`), then, for a write, the
+   namespace's registration (409 `MissingSubscriptionRegistration` after sign-in);
 2. the handler, which calls `self.check(request, subscription, action, scope, rg)` for
    authentication (401s of `auth.authenticate_arm`), the subscription (404
    `SubscriptionNotFound`), the role at the scope (403 `AuthorizationFailed`) and the resource
@@ -25,6 +26,8 @@ reference pages (x-ms-request-id, x-ms-correlation-request-id, x-ms-routing-requ
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +47,26 @@ if TYPE_CHECKING:
 # The region ARM's front door names in x-ms-routing-request-id (any real one; the local Azure is one).
 ROUTING_REGION = "WESTEUROPE"
 GATEWAY = {"x-ms-failure-cause": "gateway"}  # what ARM's front door adds to its own 404s
+WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
+# The namespace a request is for: the last `/providers/{namespace}` of its path (an extension
+# resource such as a role assignment on a registry belongs to Microsoft.Authorization), except
+# the registration calls themselves.
+NAMESPACE = re.compile(r"(?i).*/providers/(?P<ns>[^/]+)(?P<rest>/.*)?")
+# Registered in every subscription (Learn, "Azure resource providers and types": "registered by
+# default"); the local Azure refuses neither.
+ALWAYS_REGISTERED = frozenset({"microsoft.resources", "microsoft.authorization"})
+RPS_NOT_FOUND = "See https://aka.ms/rps-not-found for how to register subscriptions."
+
+
+def missing_subscription_registration(namespace: str) -> web.Response:
+    """ARM's 409 for a write to a namespace the subscription is not registered for.
+
+    Body as `az acr create` prints it on a fresh subscription (code, message and one detail
+    with `target` = the namespace; quoted in public notes of that error).
+    """
+    message = f"The subscription is not registered to use namespace '{namespace}'. {RPS_NOT_FOUND}"
+    detail = {"code": "MissingSubscriptionRegistration", "target": namespace, "message": message}
+    return arm_error(409, "MissingSubscriptionRegistration", message, details=[detail])
 
 
 def arm_headers(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
@@ -150,7 +173,7 @@ class ArmProvider(ServiceBase):
                 )
             else:
                 # Any api-version is accepted: the SDKs, the CLI and the action each send their own.
-                response = await handler(request, **params)
+                response = self._unregistered(request) or await handler(request, **params)
             if response.status >= 400:
                 # The SDKs raise on errors with the connection still referenced by the exception;
                 # closing from this side keeps the emulator's shutdown free of open sockets.
@@ -179,6 +202,56 @@ class ArmProvider(ServiceBase):
             return json_response(body, 200, headers)
 
         self.arm_route(router, "GET", operations.route, status)
+
+    def _unregistered(self, request: web.Request) -> web.Response | None:
+        """A signed-in write to an unregistered namespace: ARM's 409 (or its 401 first)."""
+        if request.method not in WRITES:
+            return None
+        found = NAMESPACE.fullmatch(request.path.rstrip("/"))
+        if found is None or found.group("ns").lower() in ALWAYS_REGISTERED:
+            return None
+        if (found.group("rest") or "").lower() in ("/register", "/unregister"):
+            return None
+        namespace, state = self.emulator.state.provider(found.group("ns"))
+        if state == "Registered":
+            return None
+        caller = auth.authenticate_arm(self.emulator, request)
+        if isinstance(caller, web.Response):
+            return caller
+        return missing_subscription_registration(namespace)
+
+    @staticmethod
+    async def json_body(request: web.Request) -> dict[str, Any] | web.Response:
+        """The request's JSON object, or ARM's 400 `InvalidRequestContent`."""
+        try:
+            body = json.loads(await request.text() or "{}")
+        except json.JSONDecodeError as exc:
+            body = exc
+        if not isinstance(body, dict):
+            return arm_error(
+                400,
+                "InvalidRequestContent",
+                f"The request content was invalid and could not be deserialized: '{body}'.",
+            )
+        return body
+
+    def resource_id(self, subscription: str, rg: str, kind: str, name: str) -> str:
+        """A resource's id, with the subscription and the resource group spelt as created."""
+        group = self.emulator.state.resource_group(rg)
+        return (
+            f"{self.subscription_scope(subscription)}/resourceGroups/{group[0] if group else rg}"
+            f"/providers/{kind}/{name}"
+        )
+
+    async def checked_write(
+        self, request: web.Request, subscription: str, rg: str, kind: str, name: str
+    ) -> dict[str, Any] | web.Response:
+        """The body of a PUT of `kind/name` after ARM's checks (`{kind}/write` on the resource)."""
+        scope = self.resource_id(subscription, rg, kind, name)
+        refusal = self.check(request, subscription, f"{kind}/write", scope, rg)
+        if refusal is not None:
+            return refusal
+        return await self.json_body(request)
 
     # --- checks, in ARM's order --------------------------------------------------------
     def serves_subscription(self, subscription: str) -> bool:

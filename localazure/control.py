@@ -15,6 +15,7 @@ Control requests are never subject to faults and are not recorded in `emulator.r
 | `POST /_emulator/roles` | principal, role, scope | 201 the assignment |
 | `DELETE /_emulator/roles` | principal, role (optional), scope (optional) | 200 `{"removed": n}` |
 | `POST /_emulator/secrets` | vault, name, value, content_type (optional) | 201 `{"vault", "name", "version"}` |
+| `GET`/`PATCH /_emulator/settings` | `state.Settings` fields (numbers of seconds) | 200 the settings |
 
 `ControlClient` is the same API from Python (with `requests`), and `control_env` the variables that
 tell another process where it is.
@@ -190,6 +191,8 @@ class Service(ServiceBase):
             ("POST", "/roles", self.grant),
             ("DELETE", "/roles", self.revoke),
             ("POST", "/secrets", self.set_secret),
+            ("GET", "/settings", self.settings),
+            ("PATCH", "/settings", self.settings),
         ]
         for method, path, handler in routes:
             router.add("arm", method, re.escape(PREFIX + path) + "/?", self._guard(handler))
@@ -284,6 +287,22 @@ class Service(ServiceBase):
         return json_response({"value": value, "total": len(records)})
 
     # --- scenario set-up ---------------------------------------------------------------------
+    async def settings(self, request: web.Request) -> web.Response:
+        """`GET`/`PATCH /_emulator/settings`: the tenant's delays (`state.Settings`)."""
+        body = await self._body(request) if request.method == "PATCH" else {}
+        if not isinstance(body, dict):
+            raise BadRequest("the body must be a JSON object of settings")
+        current = self.emulator.state.settings
+        known = {f.name for f in dataclasses.fields(current)}
+        _unknown(body, tuple(known))
+        for key, value in body.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise BadRequest(f"{key} must be a number of seconds >= 0, not {value!r}")
+        with self.emulator.state.lock:
+            for key, value in body.items():
+                setattr(current, key, float(value))
+            return json_response(dataclasses.asdict(current))
+
     async def grant(self, request: web.Request) -> web.Response:
         """`POST /_emulator/roles`: assign a role to a principal (client id or object id) at a scope."""
         body = _strings(await self._body(request), ("principal", "role", "scope"))
@@ -431,6 +450,10 @@ class ControlClient:
         body = {"principal": principal}
         body.update({k: v for k, v in (("role", role), ("scope", scope)) if v is not None})
         return int(self._call("DELETE", "/roles", 200, json=body)["removed"])
+
+    def settings(self, **values: float) -> dict[str, Any]:
+        """Change the tenant's delays (`state.Settings` fields); returns them all."""
+        return dict(self._call("PATCH", "/settings", 200, json=values))
 
     def set_secret(self, vault: str, name: str, value: str) -> dict[str, Any]:
         """Add a secret version to a vault."""

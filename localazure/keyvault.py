@@ -5,7 +5,9 @@ Vaults answer at `https://<vault>.vault.azure.localhost:PORT` and the challenge 
 azure-keyvault-secrets' challenge-resource check passes without `verify_challenge_resource=False`
 (PROTOCOL.md §5). A request without `Authorization` gets the real 401 challenge; the token must be
 an Entra token for that resource and tenant; the caller needs a data action from a role at the
-vault (or secret) scope: Key Vault Secrets User reads, Secrets Officer also writes.
+vault (or secret) scope: Key Vault Secrets User reads, Secrets Officer also writes. A vault
+without RBAC authorization (`enable_rbac_authorization` False, made by `vaults.py`) counts only
+its access policies' secret permissions (get, set, list) and ignores role assignments.
 
 Unknown vault names: in Azure the host name does not resolve (a DNS failure). Here only seeded
 vaults are written to /etc/hosts, so the same happens; a name that does resolve but is not in the
@@ -35,6 +37,8 @@ GET_SECRET = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
 SET_SECRET = "Microsoft.KeyVault/vaults/secrets/setSecret/action"
 READ_METADATA = "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
 PAGE_SIZE = 25  # Key Vault's default `maxresults`
+# The access-policy permission each data action needs in a vault without RBAC authorization.
+ACCESS_POLICY_PERMISSIONS = {GET_SECRET: "get", SET_SECRET: "set", READ_METADATA: "list"}
 RECOVERY = {"recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90}
 
 
@@ -60,16 +64,19 @@ class Service(ServiceBase):
                 "Microsoft.KeyVault/vaults/secrets/getSecret/action",
                 "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
             ),
+            id="4633458b-17de-408a-b874-0445c86b69e6",  # GUIDs: Learn, "Azure built-in roles"
         ),
         RoleDefinition(
             "Key Vault Secrets Officer",
             actions=("Microsoft.KeyVault/vaults/secrets/*",),
             data_actions=("Microsoft.KeyVault/vaults/secrets/*",),
+            id="b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
         ),
         RoleDefinition(
             "Key Vault Administrator",
             actions=("Microsoft.KeyVault/*",),
             data_actions=("Microsoft.KeyVault/vaults/*",),
+            id="00482a5a-887f-4fb3-b363-3b7fe8e74483",
         ),
     )
 
@@ -193,12 +200,39 @@ class Service(ServiceBase):
     def _authorize(
         self, app: App, vault: Vault, action: str, secret: str | None
     ) -> web.Response | None:
+        if not vault.enable_rbac_authorization:
+            return self._by_access_policy(app, vault, action)
         scope = self.emulator.state.vault_id(vault)
         if secret is not None:
             scope = f"{scope}/secrets/{secret}"
         if self.emulator.state.authorized(app, action, scope, data_action=True):
             return None
         return self._forbidden(app, vault, action, scope)
+
+    def _by_access_policy(self, app: App, vault: Vault, action: str) -> web.Response | None:
+        """A vault in access-policy mode: only its access policies count, never role assignments.
+
+        The refusal is Key Vault's 403 `Forbidden` with inner code `AccessDenied` and the
+        "does not have secrets get permission" text (Learn, "Troubleshooting Azure Key Vault
+        access policy issues"), unlike RBAC's `ForbiddenByRbac`.
+        """
+        permission = ACCESS_POLICY_PERMISSIONS[action]
+        tenant = self.emulator.state.tenant_id
+        for policy in vault.access_policies:
+            if str(policy.get("objectId", "")).lower() != app.object_id.lower():
+                continue
+            granted = {str(p).lower() for p in (policy.get("permissions") or {}).get("secrets", [])}
+            if permission in granted or "all" in granted:
+                return None
+        group = self.emulator.state.resource_group(vault.resource_group)
+        location = vault.location or (group[1] if group else "westeurope")
+        message = (
+            f"The user, group or application 'appid={app.client_id};oid={app.object_id};"
+            f"iss=https://sts.windows.net/{tenant}/' does not have secrets {permission} permission"
+            f" on key vault '{vault.name};location={location}'. For help resolving this issue,"
+            " please see https://go.microsoft.com/fwlink/?linkid=2125287"
+        )
+        return _kv_error(403, "Forbidden", message, "AccessDenied")
 
     # --- secrets -------------------------------------------------------------------------------
     def _find(self, vault: Vault, name: str) -> tuple[str, list[SecretVersion]] | None:

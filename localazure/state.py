@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -25,21 +26,57 @@ GITHUB_API_HOST = "api.github.localhost"
 
 @dataclass(frozen=True)
 class RoleDefinition:
-    """A built-in role: control-plane actions and data actions, with wildcards."""
+    """A built-in role: control-plane actions (minus `not_actions`) and data actions, with wildcards.
+
+    `id` is the role's GUID, the same in every tenant (Microsoft Learn, "Azure built-in roles").
+    """
 
     name: str
     actions: tuple[str, ...] = ()
     data_actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    id: str = ""
+
+    @property
+    def guid(self) -> str:
+        """The role definition's name (a GUID): the real one, or one derived from the role name."""
+        return self.id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"role:{self.name.lower()}"))
 
 
-# Azure's general built-in roles; each service adds its own (`ServiceBase.ROLES`). Contributor
-# has no data actions, so it cannot read Key Vault secrets (as in Azure).
+# Who may write role assignments: Owner, User Access Administrator and Role Based Access Control
+# Administrator have Microsoft.Authorization/roleAssignments/write; Contributor's NotActions take
+# Microsoft.Authorization/*/Write and */Delete away (Learn, "Azure built-in roles": privileged).
+AUTHORIZATION_WRITE = "Microsoft.Authorization/*/Write"
 ROLES: dict[str, RoleDefinition] = {
     role.name.lower(): role
     for role in (
-        RoleDefinition("Owner", actions=("*",)),
-        RoleDefinition("Contributor", actions=("*",)),
-        RoleDefinition("Reader", actions=("*/read",)),
+        RoleDefinition("Owner", actions=("*",), id="8e3af657-a8ff-443c-a75c-2fe8c4bcb635"),
+        RoleDefinition(
+            "Contributor",
+            actions=("*",),
+            not_actions=(
+                "Microsoft.Authorization/*/Delete",
+                AUTHORIZATION_WRITE,
+                "Microsoft.Authorization/elevateAccess/Action",
+            ),
+            id="b24988ac-6180-42a0-ab88-20f7382dd24c",
+        ),
+        RoleDefinition("Reader", actions=("*/read",), id="acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+        RoleDefinition(
+            "User Access Administrator",
+            actions=("*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"),
+            id="18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        ),
+        RoleDefinition(
+            "Role Based Access Control Administrator",
+            actions=(
+                "Microsoft.Authorization/roleAssignments/write",
+                "Microsoft.Authorization/roleAssignments/delete",
+                "*/read",
+                "Microsoft.Support/*",
+            ),
+            id="f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+        ),
     )
 }
 
@@ -63,15 +100,29 @@ class App:
     object_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     secret: str | None = None
     federated_credentials: list[FederatedCredential] = field(default_factory=list)
+    # When the principal was created (time.monotonic()); None: before the emulator started. A
+    # principal younger than `Settings.principal_replication_seconds` is not yet known to RBAC.
+    created_at: float | None = None
+    # The resource id of the user-assigned managed identity this principal is, if it is one.
+    managed_identity: str | None = None
 
 
 @dataclass
 class RoleAssignment:
-    """A role granted to a principal (by client id or object id) at a scope."""
+    """A role granted to a principal (by client id or object id) at a scope.
+
+    `name` is the assignment's GUID (its ARM name); `effective_at` (time.monotonic()) is when
+    authorization checks start to see it (role assignment propagation).
+    """
 
     principal: str
     role: str
     scope: str
+    name: str = field(default_factory=lambda: str(uuid.uuid4()))
+    principal_type: str | None = None
+    effective_at: float = 0.0
+    created_on: str = ""
+    created_by: str | None = None
 
 
 LEGACY_REGISTRY_PERMISSIONS = "LegacyRegistryPermissions"
@@ -135,12 +186,37 @@ class SecretVersion:
 
 @dataclass
 class Vault:
-    """A Key Vault with its secrets (newest version last)."""
+    """A Key Vault with its secrets (newest version last).
+
+    `enable_rbac_authorization` False: the data plane authorizes by `access_policies` only
+    (`{"objectId", "tenantId", "permissions": {"secrets": [...]}}`) and ignores role assignments.
+    """
 
     name: str
     resource_group: str
     location: str | None = None
     secrets: dict[str, list[SecretVersion]] = field(default_factory=dict)
+    enable_rbac_authorization: bool = True
+    access_policies: list[dict[str, Any]] = field(default_factory=list)
+    sku: str = "standard"
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Settings:
+    """Timings of the tenant that tests may change (seed keys of the same names, or the control API).
+
+    * `role_assignment_propagation_seconds`: a role assignment written through ARM counts for
+      authorization checks only this long after it was created (Azure: "up to 10 minutes",
+      Learn, troubleshooting Azure RBAC, "Role assignment changes are not being detected").
+    * `principal_replication_seconds`: a principal (user-assigned identity) created this recently
+      is unknown to a role assignment without `principalType` (PrincipalNotFound).
+    * `provider_registration_seconds`: how long a resource provider stays `Registering`.
+    """
+
+    role_assignment_propagation_seconds: float = 0.0
+    principal_replication_seconds: float = 0.0
+    provider_registration_seconds: float = 0.0
 
 
 @dataclass
@@ -158,6 +234,11 @@ class Seed:
     # Further subscriptions of the tenant (id -> display name), e.g. a shared registry's. Resource
     # group names are one namespace across them (a simplification: Azure keeps one per subscription).
     other_subscriptions: dict[str, str] = field(default_factory=dict)
+    # Resource provider namespaces not registered on the subscription (all others are).
+    unregistered_providers: list[str] = field(default_factory=list)
+    # Registry and vault names taken elsewhere in Azure (names are global).
+    taken_names: list[str] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Seed:
@@ -168,8 +249,17 @@ class Seed:
                 name: [SecretVersion(value=str(value))]
                 for name, value in raw.get("secrets", {}).items()
             }
+            extra = {
+                k: raw[k] for k in ("enable_rbac_authorization", "access_policies") if k in raw
+            }
             vaults.append(
-                Vault(raw["name"], raw["resource_group"], raw.get("location"), secrets=secrets)
+                Vault(
+                    raw["name"],
+                    raw["resource_group"],
+                    raw.get("location"),
+                    secrets=secrets,
+                    **extra,
+                )
             )
         apps = [
             App(
@@ -192,12 +282,20 @@ class Seed:
             apps=apps,
             role_assignments=[RoleAssignment(**raw) for raw in data.get("role_assignments", [])],
             other_subscriptions=dict(data.get("other_subscriptions", {})),
+            unregistered_providers=list(data.get("unregistered_providers", [])),
+            taken_names=list(data.get("taken_names", [])),
+            settings=Settings(**data.get("settings", {})),
         )
 
     @classmethod
     def default(cls) -> Seed:
         """The demo tenant of `seed.yaml` (what the README's one-time setup creates)."""
         return cls.load(Path(__file__).with_name("seed.yaml"))
+
+    @classmethod
+    def empty(cls) -> Seed:
+        """An empty subscription with an Owner and unregistered providers (`seed-empty.yaml`)."""
+        return cls.load(Path(__file__).with_name("seed-empty.yaml"))
 
     @classmethod
     def load(cls, path: Path) -> Seed:
@@ -210,7 +308,7 @@ class Seed:
         return cls.from_dict(json.loads(text))
 
 
-def _scope_contains(outer: str, inner: str) -> bool:
+def scope_contains(outer: str, inner: str) -> bool:
     """True when `inner` is `outer` or below it (ARM scopes are case-insensitive)."""
     outer, inner = outer.rstrip("/").lower(), inner.rstrip("/").lower()
     return inner == outer or inner.startswith(outer + "/")
@@ -218,6 +316,13 @@ def _scope_contains(outer: str, inner: str) -> bool:
 
 def _matches(patterns: tuple[str, ...], action: str) -> bool:
     return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+def _allows(role: RoleDefinition, action: str, *, data_action: bool) -> bool:
+    """Does `role` allow `action`: matched by its actions and by none of its NotActions?"""
+    if data_action:
+        return _matches(role.data_actions, action)
+    return _matches(role.actions, action) and not _matches(role.not_actions, action)
 
 
 class State:
@@ -232,10 +337,17 @@ class State:
         self.resource_groups = {
             name.lower(): (name, loc) for name, loc in seed.resource_groups.items()
         }
+        self.resource_group_tags: dict[str, dict[str, str]] = {}
         self.registries = {r.name.lower(): r for r in seed.registries}
         self.vaults = {v.name.lower(): v for v in seed.vaults}
         self.apps = {a.client_id.lower(): a for a in seed.apps}
         self.role_assignments = list(seed.role_assignments)
+        self.settings = Settings(**vars(seed.settings))
+        # Namespace (lower case) -> (spelling, registrationState, monotonic time it completes).
+        self.providers: dict[str, tuple[str, str, float]] = {
+            ns.lower(): (ns, "NotRegistered", 0.0) for ns in seed.unregistered_providers
+        }
+        self.taken_names = {name.lower() for name in seed.taken_names}
         # The built-in roles: the general ones, then those the services add (`add_roles`).
         self.roles = dict(ROLES)
         # Resources that services own, per resource type, keyed by lower-case resource id.
@@ -315,6 +427,33 @@ class State:
                 for key, value in saved.items():
                     setattr(registry, key, value)
 
+    # --- resource providers ----------------------------------------------------------------
+    def provider(self, namespace: str) -> tuple[str, str]:
+        """(namespace as spelt, registrationState): Registered unless the seed said otherwise."""
+        with self.lock:
+            found = self.providers.get(namespace.lower())
+            if found is None:
+                return namespace, "Registered"
+            spelling, state, done_at = found
+            if state == "Registering" and time.monotonic() >= done_at:
+                self.providers.pop(namespace.lower())
+                return spelling, "Registered"
+            return spelling, state
+
+    def register_provider(self, namespace: str) -> tuple[str, str]:
+        """Start registering `namespace` (done after `provider_registration_seconds`)."""
+        with self.lock:
+            spelling, state = self.provider(namespace)
+            if state != "Registered":
+                done_at = time.monotonic() + self.settings.provider_registration_seconds
+                self.providers[namespace.lower()] = (spelling, "Registering", done_at)
+            return self.provider(namespace)
+
+    def name_taken(self, table: dict[str, Any], name: str) -> bool:
+        """Is this registry (or vault) name used anywhere: here (`table`) or elsewhere in Azure?"""
+        with self.lock:
+            return name.lower() in self.taken_names or name.lower() in table
+
     # --- RBAC ----------------------------------------------------------------------------
     def grant(self, principal: str, role: str, scope: str) -> RoleAssignment:
         """Add a role assignment (tests use this to change permissions mid-run)."""
@@ -326,6 +465,16 @@ class State:
         with self.lock:
             self.role_assignments.append(assignment)
         return assignment
+
+    def role(self, name_or_guid: str) -> RoleDefinition | None:
+        """A built-in role by name or by its GUID."""
+        with self.lock:
+            found = self.roles.get(name_or_guid.lower())
+            if found is not None:
+                return found
+            return next(
+                (r for r in self.roles.values() if r.guid.lower() == name_or_guid.lower()), None
+            )
 
     def revoke(self, principal: str, role: str | None = None) -> None:
         """Remove a principal's assignments (of one role, or all)."""
@@ -342,13 +491,16 @@ class State:
     def authorized(self, app: App, action: str, scope: str, *, data_action: bool = False) -> bool:
         """Does any role assigned to `app` at or above `scope` allow `action`?"""
         ids = {app.client_id.lower(), app.object_id.lower()}
+        moment = time.monotonic()
         with self.lock:
             for ra in self.role_assignments:
-                if ra.principal.lower() not in ids or not _scope_contains(ra.scope, scope):
+                if ra.principal.lower() not in ids or not scope_contains(ra.scope, scope):
                     continue
+                if ra.effective_at > moment:
+                    continue  # not propagated yet
                 role = self.roles.get(ra.role.lower())
                 if role is None:
                     continue  # a seed may name a role of a service this emulator lacks
-                if _matches(role.data_actions if data_action else role.actions, action):
+                if _allows(role, action, data_action=data_action):
                     return True
         return False

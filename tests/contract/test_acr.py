@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -637,3 +638,65 @@ def test_firewall_lets_an_allowed_address_in(azure: Emulator) -> None:
 
     assert answer.status_code == 401
     assert answer.headers["WWW-Authenticate"].startswith("Bearer realm=")
+
+
+@pytest.mark.docker
+def test_a_registry_created_through_arm_stores_a_pushed_image(
+    azure: Emulator, docker_api: Any, busybox: str
+) -> None:
+    # The deployer is Contributor on demo-rg: it may create a registry there (registries.py).
+    name = f"ctcreated{uuid.uuid4().hex[:8]}"
+    path = (
+        f"/subscriptions/{azure.state.subscription_id}/resourceGroups/demo-rg"
+        f"/providers/Microsoft.ContainerRegistry/registries/{name}"
+    )
+    created = requests.put(
+        f"{azure.arm_url}{path}",
+        params={"api-version": "2025-11-01"},
+        json={"location": "westeurope", "sku": {"name": "Basic"}},
+        headers={"Authorization": f"Bearer {entra_arm_token(azure, DEPLOYER)}"},
+        verify=str(azure.ca_path),
+        timeout=60,
+    )
+    assert created.status_code == 201, created.text
+    server = created.json()["properties"]["loginServer"]
+    assert server == azure.login_server(name)
+    exchanged = requests.post(
+        f"https://{server}/oauth2/exchange",
+        data={
+            "grant_type": "access_token",
+            "service": server,
+            "access_token": entra_arm_token(azure, DEPLOYER),
+        },
+        verify=str(azure.ca_path),
+        timeout=30,
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    # The daemon (Go) rereads /etc/hosts at most every 5 s (golang/go src/net/hosts.go,
+    # cacheMaxAge), so the new login server's name may take that long to resolve there.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            docker_api.login(username=NULL_GUID, password=exchanged.json()["refresh_token"],
+                             registry=server, reauth=True)  # fmt: skip
+            break
+        except docker.errors.APIError as exc:
+            if "no such host" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    repository = f"{server}/contract/created"
+    docker_api.images.get(busybox).tag(repository, "v1")
+    try:
+        events = list(docker_api.images.push(repository, "v1", stream=True, decode=True))
+        assert not [e for e in events if "error" in e], events
+        assert any("aux" in e for e in events)
+    finally:
+        docker_api.images.remove(f"{repository}:v1", force=True)
+        gone = requests.delete(
+            f"{azure.arm_url}{path}",
+            params={"api-version": "2025-11-01"},
+            headers={"Authorization": f"Bearer {entra_arm_token(azure, DEPLOYER)}"},
+            verify=str(azure.ca_path),
+            timeout=60,
+        )
+        assert gone.status_code == 200  # and the session's registry list is as the seed made it

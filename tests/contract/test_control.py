@@ -285,3 +285,14 @@ def test_secret_set_up(azure_http: Emulator, control: ControlClient) -> None:
 def test_secret_in_missing_vault_is_404(control: ControlClient) -> None:
     with pytest.raises(ControlError, match="404"):
         control.set_secret("no-such-kv", "a", "b")
+
+
+def test_settings_change_the_tenant_delays(azure_http: Emulator, control: ControlClient) -> None:
+    try:
+        changed = control.settings(role_assignment_propagation_seconds=3)
+        assert changed["role_assignment_propagation_seconds"] == 3.0
+        assert azure_http.state.settings.role_assignment_propagation_seconds == 3.0
+        with pytest.raises(ControlError, match="unknown fields"):
+            control.settings(no_such_delay=1)
+    finally:
+        control.settings(role_assignment_propagation_seconds=0)

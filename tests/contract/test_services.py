@@ -28,6 +28,11 @@ def test_the_registered_services_and_their_hosts() -> None:
         "oidc": ["oidc"],
         "identity": ["login"],
         "arm": ["arm"],
+        "resources": [],
+        "authorization": [],
+        "managedidentity": [],
+        "vaults": [],
+        "registries": [],
         "keyvault": ["vault", "vault-root"],
         "github": ["github"],
         "acr": ["acr"],
@@ -38,11 +43,25 @@ def test_the_registered_services_and_their_hosts() -> None:
     assert sorted(HOST_PATTERNS) == sorted(k for kinds in hosts.values() for k in kinds)
     assert all(issubclass(cls, ServiceBase) for cls in service_classes().values())
     # The resource types whose api-versions a test may narrow, each on a declared host kind.
-    assert sorted(RESOURCE_TYPES) == ["containerGroups", "registries", "resourceGroups", "vaults"]
+    assert sorted(RESOURCE_TYPES) == [
+        "containerGroups",
+        "providers",
+        "registries",
+        "resourceGroups",
+        "roleAssignments",
+        "roleDefinitions",
+        "userAssignedIdentities",
+        "vaults",
+    ]
     assert {kind for kind, _ in RESOURCE_TYPES.values()} <= set(HOST_PATTERNS)
     # Every ARM resource provider shares one base: checks, headers, paging, operations.
     assert {n for n, cls in service_classes().items() if issubclass(cls, ArmProvider)} == {
         "arm",
+        "resources",
+        "authorization",
+        "managedidentity",
+        "vaults",
+        "registries",
         "aci",
     }
 

@@ -36,6 +36,7 @@ from acr_action.errors import (
     NotReady,
     OidcTokenRefused,
     OidcUnavailable,
+    OptionError,
     PermissionDenied,
     PreviewError,
     PreviewLimitReached,
@@ -89,6 +90,11 @@ EXAMPLES = [
         InputError([InputProblem("cpu", "must be from 0.1 to 4", "cpu: 0.5", "9")]),
         ["`cpu`", "`9`", "cpu: 0.5"],
         id="input-error",
+    ),
+    pytest.param(
+        OptionError([InputProblem("--repo", "is OWNER/NAME", "--repo octo-org/iris-api")]),
+        ["Invalid options", "`--repo`", "options of the command"],
+        id="option-error",
     ),
     pytest.param(OidcUnavailable(), ["id-token: write", "permissions:"], id="oidc-unavailable"),
     pytest.param(
