@@ -33,6 +33,7 @@ from .errors import (
 from .github_api import GitHub
 from .github_deployment import client, retire
 from .retry import Pacer
+from .spec import OWN_TAG_PREFIX
 
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance import ContainerInstanceManagementClient
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from .runner import Runner
     from .spec import GroupSpec
 
-TAG_PREFIX = "acr-action."
+TAG_PREFIX = OWN_TAG_PREFIX
 TAG_REPOSITORY = "acr-action.repository"
 TAG_PR = "acr-action.pr"
 TAG_HEAD_SHA = "acr-action.head-sha"

@@ -42,7 +42,10 @@ from . import keep
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance.models import Container, ContainerGroup, IpAddress
 
-FINGERPRINT_TAG = "acr-action.spec-sha256"
+# Every tag the action sets starts with this (the provenance tags of `preview.py` too); tags
+# without it were set by someone else (the portal, `az`, Azure Policy's modify effect) and stay.
+OWN_TAG_PREFIX = "acr-action."
+FINGERPRINT_TAG = OWN_TAG_PREFIX + "spec-sha256"
 
 # Bump when the canonical documents change; the change then reads as one update of every group.
 _FINGERPRINT_SCHEME = b"acr-action spec fingerprint v1\x00"
@@ -112,7 +115,7 @@ def resolve(spec: GroupSpec, existing: ContainerGroup | None) -> GroupSpec:
         return replace(spec, unset=frozenset(), ip_type=_exposure(spec))
     ip = existing.ip_address
     container = _ours(existing, spec)
-    settled: dict[str, object] = {"unset": frozenset()}
+    settled: dict[str, object] = {"unset": frozenset(), "tags": _kept_tags(spec, existing)}
     if container is not None and "cpu" in spec.unset:
         settled["cpu"] = float(container.resources.requests.cpu)
     if container is not None and "memory" in spec.unset:
@@ -132,6 +135,22 @@ def resolve(spec: GroupSpec, existing: ContainerGroup | None) -> GroupSpec:
     elif spec.ip_type is None:
         settled["ip_type"] = "" if "ports" in spec.unset else _exposure(spec)
     return replace(spec, **settled)  # type: ignore[arg-type]  # the keys are GroupSpec fields
+
+
+def _kept_tags(spec: GroupSpec, existing: ContainerGroup) -> tuple[tuple[str, str], ...]:
+    """The inputs' and our own tags, then the existing group's tags that someone else set.
+
+    Dropping those would remove, say, a cost-center tag on every deploy, and where Azure Policy
+    adds one back, make every deploy an update. A key removed from `resource-tags` therefore
+    stays on the group until it is removed there (`az tag update --operation Delete`).
+    """
+    ours = dict(spec.tags)
+    foreign = {
+        key: value
+        for key, value in (existing.tags or {}).items()
+        if not key.startswith(OWN_TAG_PREFIX) and key not in ours
+    }
+    return tuple(ours.items()) + tuple(sorted(foreign.items()))
 
 
 def servers(spec: GroupSpec) -> frozenset[str]:

@@ -320,8 +320,10 @@ jobs:
     permissions:
       id-token: write # OIDC token subject: repo:OWNER/REPO:pull_request
       contents: read # actions/checkout
+      deployments: write # the pr-<N> GitHub deployment: "View deployment" on the PR
     steps:
 @STEPS@
+          github-token: ${{ github.token }}
 
   delete:
     if: >-
@@ -331,6 +333,7 @@ jobs:
     timeout-minutes: 15
     permissions:
       id-token: write # OIDC token subject: repo:OWNER/REPO:pull_request
+      deployments: write # marks the pr-<N> deployment inactive
     steps:
       - uses: acr-action/acr-action@v1
         with:
@@ -339,4 +342,5 @@ jobs:
           tenant-id: ${{ vars.AZURE_TENANT_ID }}
           subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}
           resource-group: ${{ vars.AZURE_RESOURCE_GROUP }}
+          github-token: ${{ github.token }}
 """

@@ -23,6 +23,7 @@ from acr_action.spec import (
     diff,
     fingerprint,
     immutable_changes,
+    resolve,
     to_model,
 )
 
@@ -266,9 +267,19 @@ def test_update_adds_the_fingerprint_to_a_group_made_by_other_tools() -> None:
 
 
 def test_update_lists_every_change() -> None:
-    desired = replace(BASE, image_ref="myreg.azurecr.io/app:2", tags=(), command_line=("serve",))
+    desired = replace(
+        BASE, image_ref="myreg.azurecr.io/app:2", tags=(("env", "dev"),), command_line=("serve",)
+    )
 
     assert diff(as_group(service_get(BASE)), desired).changed == ("image", "command line", "tags")
+
+
+def test_tags_someone_else_set_stay_and_ours_follow_the_inputs() -> None:
+    existing = as_group(service_get(replace(BASE, tags=(*BASE.tags, ("acr-action.pr", "7")))))
+    existing.tags = {**existing.tags, "cost-center": "42"}  # added in the portal or by Policy
+    desired = resolve(replace(BASE, tags=(("env", "dev"),)), existing)
+
+    assert dict(desired.tags) == {"env": "dev", "team": "web", "cost-center": "42"}
 
 
 # -- recreate ----------------------------------------------------------------------------------
