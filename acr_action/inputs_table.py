@@ -308,8 +308,9 @@ INPUTS: tuple[InputSpec, ...] = (
         "tags",
         "build",
         description=(
-            "Image tags, newline or comma separated. Default is `sha-<7 hex>`, plus `pr-<N>` on "
-            "pull_request events, the sanitized branch name on branch pushes, the tag on tag pushes."
+            "Image tags, newline or comma separated. Default is `sha-<7 hex>` (of the PR's head "
+            "commit on pull_request events), plus `pr-<N>` on pull_request events, the sanitized "
+            "branch name on branch pushes, the tag on tag pushes."
         ),
         example=("tags: |\n  latest\n  v1.2.3"),
         multiline=True,
