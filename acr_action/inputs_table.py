@@ -339,6 +339,30 @@ INPUTS: tuple[InputSpec, ...] = (
         multiline=True,
     ),
     InputSpec(
+        "cache-from",
+        "build",
+        description=(
+            "Build cache sources, one per line in docker/build-push-action's syntax: an image "
+            "reference, or `type=registry,ref=<image>` (also `local`, `gha`, `s3`, `azblob`). "
+            "Default: the image's own moving tags in the registry (the branch tag; on a pull "
+            "request `pr-<N>` then the base branch's tag). `docker build` reads registry caches only."
+        ),
+        example="cache-from: |\n  type=registry,ref=myregistry.azurecr.io/app:main",
+        multiline=True,
+    ),
+    InputSpec(
+        "cache-to",
+        "build",
+        description=(
+            "Build cache destinations, one per line in docker/build-push-action's syntax "
+            "(`type=inline`, `type=registry,ref=<image>,mode=max`, ...). Default: `type=inline`, "
+            "the cache inside the pushed image. `docker build` can export no other kind: those "
+            "fall back to `type=inline`, said once in the log."
+        ),
+        example="cache-to: type=inline",
+        multiline=True,
+    ),
+    InputSpec(
         "target",
         "build",
         description="Build stage to build (`FROM ... AS <target>`).",
