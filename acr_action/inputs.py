@@ -181,6 +181,7 @@ class BuildInputs:
     build_args: Pairs
     cache_from: tuple[CacheEntry, ...]
     cache_to: tuple[CacheEntry, ...]
+    build_secrets: Pairs = field(repr=False)
     target: str | None
     labels: Pairs
     platform: str
@@ -653,7 +654,9 @@ def _parse_acr(r: _Reader) -> AcrInputs:
 
 # The inputs that only mean something when the action builds the image.
 _BUILD_ONLY = ["image-name", "tags", "dockerfile", "build-args", "target", "labels", "network"]
-_BUILD_ONLY += ["cache-from", "cache-to"]
+_BUILD_ONLY += ["cache-from", "cache-to", "build-secrets"]
+# A BuildKit secret's id: what `RUN --mount=type=secret,id=...` names.
+_SECRET_ID = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def _builds(r: _Reader, mode: Mode) -> bool:
@@ -677,6 +680,7 @@ def _parse_build(r: _Reader, mode: Mode, ctx: GitHubContext) -> tuple[BuildInput
         build_args=r.pairs("build-args", _ENV_NAME, _ENV_RULE),
         cache_from=_parse_cache(r, "cache-from", "from"),
         cache_to=_parse_cache(r, "cache-to", "to"),
+        build_secrets=r.pairs("build-secrets", _SECRET_ID, "letters, digits, `.`, `_` and `-`"),
         target=r.valid("target"),
         labels=r.pairs("labels", _LABEL_KEY, "letters, digits, `.`, `_`, `-` and `/`"),
         platform=r.valid("platform") or _default("platform"),

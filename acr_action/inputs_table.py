@@ -363,6 +363,18 @@ INPUTS: tuple[InputSpec, ...] = (
         multiline=True,
     ),
     InputSpec(
+        "build-secrets",
+        "build",
+        description=(
+            "Build secrets, one `id=value` per line (docker/build-push-action's `secrets`), for "
+            "`RUN --mount=type=secret,id=<id>`. Masked; handed to BuildKit through the Docker "
+            "CLI's environment, never a command line, a layer or a file."
+        ),
+        example="build-secrets: |\n  npm_token=${{ secrets.NPM_TOKEN }}",
+        secret=True,
+        multiline=True,
+    ),
+    InputSpec(
         "target",
         "build",
         description="Build stage to build (`FROM ... AS <target>`).",

@@ -606,6 +606,11 @@ def _build_image(
     """Run the BuildKit build of `refs`, logged in to the registry through a temporary config."""
     build, cwd = inputs.build, inputs.github.workspace or None
     cache = _cache_plan(inputs, refs[0].rsplit(":", 1)[0])
+    # Each build secret's value travels in a variable of the CLI's environment only.
+    secrets = [
+        (sid, f"ACR_ACTION_BUILD_SECRET_{n}", value)
+        for n, (sid, value) in enumerate(build.build_secrets)
+    ]
     with (
         step.phases.timed("build"),
         registry.docker_config(
@@ -624,13 +629,13 @@ def _build_image(
             iidfile=config / "iid",
             docker=shutil.which("docker", path=step.env.get("PATH")) or "docker",
             cache=cache,
+            secrets=[(sid, var) for sid, var, _ in secrets],
         )
         with step.runner.group(f"Build {refs[0]}"):
             if cache.note:
                 step.runner.info(cache.note)
-            registry.run_build(
-                command, docker_cli_env(step.env, config), step.runner.untrusted_block, cwd=cwd
-            )
+            env = {**docker_cli_env(step.env, config), **{var: v for _, var, v in secrets}}
+            registry.run_build(command, env, step.runner.untrusted_block, cwd=cwd)
 
 
 def _roll_out(

@@ -582,8 +582,13 @@ def build_command(
     iidfile: Path,
     docker: str = "docker",
     cache: CachePlan = NO_CACHE,
+    secrets: Sequence[tuple[str, str]] = (),
 ) -> list[str]:
-    """The `docker build` command line (never carries a secret)."""
+    """The `docker build` command line (never carries a secret).
+
+    `secrets` are (id, environment variable) pairs: the CLI reads each value from its environment
+    (`--secret id=...,env=...`), so the value is on no command line and in no file.
+    """
     command = [docker, "build", "--progress", "plain", "--iidfile", str(iidfile)]
     if dockerfile:
         command += ["--file", dockerfile]
@@ -595,6 +600,8 @@ def build_command(
         command += ["--build-arg", "=".join(INLINE_CACHE_ARG)]
     for ref in cache.cache_from:
         command += ["--cache-from", ref]
+    for secret_id, variable in secrets:
+        command += ["--secret", f"id={secret_id},env={variable}"]
     for key, value in labels:
         command += ["--label", f"{key}={value}"]
     if target:

@@ -8,6 +8,7 @@ id=...`), never the whole cache.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -121,5 +122,51 @@ def test_second_build_on_an_empty_engine_reuses_the_pushed_inline_cache(
         ]
         assert first.outputs["digest"] == second.outputs["digest"]
         assert elapsed < 60
+    finally:
+        forget_the_build(docker_engine, tag, nonce)
+
+
+def test_build_secret_reaches_run_mount_and_nothing_else(
+    run_action: Callable[..., Run],
+    tmp_path: Path,
+    docker_engine: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`build-secrets` reaches `RUN --mount=type=secret` and no command line, layer or log."""
+    secret = "bs-" + uuid.uuid4().hex
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    nonce = uuid.uuid4().hex[:12]
+    tag = f"secret-{nonce}"
+    workspace = tmp_path / "app"
+    workspace.mkdir()
+    # The step proves it read the secret by its hash, and writes only a marker to the layer.
+    (workspace / "Dockerfile").write_text(
+        "ARG BUSYBOX_IMAGE\n"
+        "FROM ${BUSYBOX_IMAGE}\n"
+        "RUN --mount=type=secret,id=token,required=true "
+        f'test "$(sha256sum < /run/secrets/token | cut -d" " -f1)" = {digest} '
+        f"&& echo {nonce} > /ok\n",
+        encoding="utf-8",
+    )
+    commands: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(args: list[str], **kwargs: Any) -> Any:
+        commands.append(list(args))
+        return real_popen(args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
+    inputs = {"name": f"sec-{nonce[:6]}", "mode": "build", "tags": tag}
+    try:
+        # run_action's leak detector looks for the secret in everything the runner shows.
+        run = run_action(inputs={**inputs, "build-secrets": f"token={secret}"}, workspace=workspace)
+        assert run.exit_code == 0, run.stdout[-3000:]
+        build = next(c for c in commands if "build" in c)
+        assert "id=token,env=ACR_ACTION_BUILD_SECRET_0" in build
+        assert not any(secret in arg for command in commands for arg in command)
+        saved = b"".join(docker_engine.images.get(run.outputs["image"]).save())
+        assert nonce.encode() in saved  # the layers are there to search, uncompressed
+        assert secret.encode() not in saved
+        assert secret not in json.dumps(docker_engine.images.get(run.outputs["image"]).history())
     finally:
         forget_the_build(docker_engine, tag, nonce)

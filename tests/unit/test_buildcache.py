@@ -132,3 +132,31 @@ def test_build_command_carries_the_cache_plan(tmp_path: Path) -> None:
     )
     assert command[command.index("--cache-from") + 1] == "r.azurecr.io/app:main"
     assert "BUILDKIT_INLINE_CACHE=1" in command
+
+
+def test_build_secrets_are_named_on_the_command_line_never_given(tmp_path: Path) -> None:
+    build = parse_inputs(make_env({"build-secrets": "npm_token=s3cr3t-value"})).build
+    assert build.build_secrets == (("npm_token", "s3cr3t-value"),)
+    assert "s3cr3t" not in repr(build)
+    command = build_command(
+        context=".",
+        dockerfile=None,
+        tags=["r.azurecr.io/app:main"],
+        build_args=[],
+        labels=[],
+        target=None,
+        platform=None,
+        network=None,
+        iidfile=tmp_path / "iid",
+        secrets=[("npm_token", "ACR_ACTION_BUILD_SECRET_0")],
+    )
+    assert command[command.index("--secret") + 1] == "id=npm_token,env=ACR_ACTION_BUILD_SECRET_0"
+
+
+def test_a_bad_build_secret_id_is_reported_without_the_value() -> None:
+    with pytest.raises(InputError) as info:
+        parse_inputs(make_env({"build-secrets": "npm token=s3cr3t-value"}))
+    (problem,) = info.value.problems
+    assert problem.input == "build-secrets"
+    assert problem.shown is None
+    assert "s3cr3t" not in info.value.render()
