@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import cloud, deploy, github_deployment, keyvault, preview, registry
+from . import buildcache, cloud, deploy, github_deployment, keyvault, preview, registry
 from .auth import (
     GitHubOidc,
     MaskingCredential,
@@ -32,7 +32,7 @@ from .clock import Deadline, Phases
 from .errors import ActionError, CloudLacksService, ImagePullRefused, InputError, InputProblem
 from .failures import ARM_REGISTRY, ARM_RESOURCE_GROUP, ENTRA, KEY_VAULT, translate
 from .inputs_table import SPECS
-from .naming import oci_labels
+from .naming import oci_labels, sanitize_tag
 from .retry import Retrier, azure_options
 from .source import commit_time
 from .spec import GroupSpec, RegistryCredential
@@ -612,6 +612,14 @@ def _labels(env: Mapping[str, str], inputs: Inputs) -> dict[str, str]:
     return {**oci_labels(inputs.github, created), **dict(inputs.build.labels)}
 
 
+def _cache_plan(inputs: Inputs, repository: str) -> buildcache.CachePlan:
+    """The build cache: the inputs, or the image's tags an earlier run pushed (issue 14)."""
+    base = sanitize_tag(inputs.github.base_ref) if inputs.github.is_pull_request else ""
+    tags = buildcache.default_cache_tags(inputs.build.tags, base)
+    defaults = [f"{repository}:{tag}" for tag in tags]
+    return buildcache.plan_cache(inputs.build.cache_from, inputs.build.cache_to, defaults)
+
+
 def _build_image(
     step: Step,
     inputs: Inputs,
@@ -621,6 +629,12 @@ def _build_image(
 ) -> None:
     """Run the BuildKit build of `refs`, logged in to the registry through a temporary config."""
     build, cwd = inputs.build, inputs.github.workspace or None
+    cache = _cache_plan(inputs, refs[0].rsplit(":", 1)[0])
+    # Each build secret's value travels in a variable of the CLI's environment only.
+    secrets = [
+        (sid, f"ACR_ACTION_BUILD_SECRET_{n}", value)
+        for n, (sid, value) in enumerate(build.build_secrets)
+    ]
     with (
         step.phases.timed("build"),
         registry.docker_config(
@@ -638,11 +652,14 @@ def _build_image(
             network=build.network,
             iidfile=config / "iid",
             docker=shutil.which("docker", path=step.env.get("PATH")) or "docker",
+            cache=cache,
+            secrets=[(sid, var) for sid, var, _ in secrets],
         )
         with step.runner.group(f"Build {refs[0]}"):
-            registry.run_build(
-                command, docker_cli_env(step.env, config), step.runner.untrusted_block, cwd=cwd
-            )
+            if cache.note:
+                step.runner.info(cache.note)
+            env = {**docker_cli_env(step.env, config), **{var: v for _, var, v in secrets}}
+            registry.run_build(command, env, step.runner.untrusted_block, cwd=cwd)
 
 
 def _roll_out(

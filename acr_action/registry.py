@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .arm import explain
+from .buildcache import INLINE_CACHE_ARG, NO_CACHE, CachePlan
 from .errors import (
     ActionError,
     AzureCallFailed,
@@ -580,8 +581,14 @@ def build_command(
     network: str | None,
     iidfile: Path,
     docker: str = "docker",
+    cache: CachePlan = NO_CACHE,
+    secrets: Sequence[tuple[str, str]] = (),
 ) -> list[str]:
-    """The `docker build` command line (never carries a secret)."""
+    """The `docker build` command line (never carries a secret).
+
+    `secrets` are (id, environment variable) pairs: the CLI reads each value from its environment
+    (`--secret id=...,env=...`), so the value is on no command line and in no file.
+    """
     command = [docker, "build", "--progress", "plain", "--iidfile", str(iidfile)]
     if dockerfile:
         command += ["--file", dockerfile]
@@ -589,6 +596,12 @@ def build_command(
         command += ["--tag", tag]
     for key, value in build_args:
         command += ["--build-arg", f"{key}={value}"]
+    if cache.inline:
+        command += ["--build-arg", "=".join(INLINE_CACHE_ARG)]
+    for ref in cache.cache_from:
+        command += ["--cache-from", ref]
+    for secret_id, variable in secrets:
+        command += ["--secret", f"id={secret_id},env={variable}"]
     for key, value in labels:
         command += ["--label", f"{key}={value}"]
     if target:

@@ -45,10 +45,12 @@ def as_the_runner_shows(stdout: str, output_file: Path, summary_file: Path) -> S
 
 
 def secure_inputs(inputs: Mapping[str, str]) -> set[str]:
-    """The values a step passed in `secure-environment-variables` (long enough to look for)."""
+    """The values a step passed in `secure-environment-variables` or `build-secrets` (long
+    enough to look for)."""
+    lines = [inputs.get(name, "") for name in ("secure-environment-variables", "build-secrets")]
     return {
         value
-        for line in inputs.get("secure-environment-variables", "").splitlines()
+        for line in "\n".join(lines).splitlines()
         for value in [line.partition("=")[2]]
         if len(value) >= 6
     }
