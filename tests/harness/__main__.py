@@ -19,6 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser.add_argument(
         "--keep", action="store_true", help="keep the local Azure running until Enter"
     )
+    demo_parser.add_argument(
+        "--from-empty",
+        action="store_true",
+        help="start from an empty subscription: `setup` first, `doctor` last",
+    )
     args = parser.parse_args(argv)
     if not docker_ready():
         return 1
@@ -31,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     from .demo import run_demo
 
-    return run_demo(keep=args.keep)
+    return run_demo(keep=args.keep, from_empty=args.from_empty)
 
 
 if __name__ == "__main__":

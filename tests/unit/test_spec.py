@@ -276,7 +276,10 @@ def test_update_lists_every_change() -> None:
 
 def test_tags_someone_else_set_stay_and_ours_follow_the_inputs() -> None:
     existing = as_group(service_get(replace(BASE, tags=(*BASE.tags, ("acr-action.pr", "7")))))
-    existing.tags = {**(existing.tags or {}), "cost-center": "42"}  # added in the portal or by Policy
+    existing.tags = {
+        **(existing.tags or {}),
+        "cost-center": "42",
+    }  # added in the portal or by Policy
     desired = resolve(replace(BASE, tags=(("env", "dev"),)), existing)
 
     assert dict(desired.tags) == {"env": "dev", "team": "web", "cost-center": "42"}
