@@ -1,6 +1,7 @@
 """`python -m bench`: the performance figures of issue 7, measured on the local Azure, as one table.
 
     .venv/bin/python -m bench [--skip-cli] [--skip-image] [--skip-sweep]
+    .venv/bin/python -m bench fresh-runner [--skip-cli]    # issue 14: bench/fresh.py
 
 Sets up what it needs (the Docker engine, the local base images, the Azure CLI under .cache/bench/)
 and runs: start-up and import time, the control-plane overhead of a deploy against the tutorial's
