@@ -149,6 +149,8 @@ def action_row(label: str, run: ActionRun, target: str = "") -> list[Row]:
         Row(label, "action: wall / build + push", f"{run.seconds:.1f} s / {build_push(run):.1f} s",
             target),
         Row(label, "action: phases (s)", phases_text(run)),
+        Row(label, "  of which the local Azure's container pull + start (Azure's time, not the runner's)",
+            f"{run.container_seconds:.1f} s"),
         Row(label, "action: slowest build steps", slowest(run.stdout)),
     ]  # fmt: skip
 
