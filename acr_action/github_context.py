@@ -33,6 +33,7 @@ class GitHubContext:
     ref_name: str = ""
     sha: str = ""
     head_ref: str = ""
+    base_ref: str = ""  # a pull request's base branch (GITHUB_BASE_REF)
     # The pushed head commit's time: only `push` events carry one (`head_commit.timestamp`).
     head_commit_time: dt.datetime | None = None
     # The repository and the GitHub that hosts it.
@@ -112,6 +113,7 @@ def github_context(env: Mapping[str, str]) -> GitHubContext:
         pr_head_repository=head_repository,
         pr_head_sha=head_sha,
         head_ref=env.get("GITHUB_HEAD_REF", ""),
+        base_ref=env.get("GITHUB_BASE_REF", ""),
         run_id=env.get("GITHUB_RUN_ID", ""),
         run_attempt=env.get("GITHUB_RUN_ATTEMPT", ""),
         server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",

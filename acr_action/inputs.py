@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from acr_action import naming
+from acr_action.buildcache import CacheEntry, parse_cache_line
 from acr_action.errors import InputError, InputProblem
 from acr_action.github_context import GitHubContext, github_context
 from acr_action.inputs_rules import (
@@ -178,6 +179,8 @@ class BuildInputs:
     context: str
     dockerfile: str | None
     build_args: Pairs
+    cache_from: tuple[CacheEntry, ...]
+    cache_to: tuple[CacheEntry, ...]
     target: str | None
     labels: Pairs
     platform: str
@@ -648,6 +651,11 @@ def _parse_acr(r: _Reader) -> AcrInputs:
     return AcrInputs(registry, resource_group, subscription_id)
 
 
+# The inputs that only mean something when the action builds the image.
+_BUILD_ONLY = ["image-name", "tags", "dockerfile", "build-args", "target", "labels", "network"]
+_BUILD_ONLY += ["cache-from", "cache-to"]
+
+
 def _builds(r: _Reader, mode: Mode) -> bool:
     """Whether this run builds and pushes an image (rather than deploying `image`, or none)."""
     return mode not in ("delete", "sweep") and "image" not in r.given
@@ -667,6 +675,8 @@ def _parse_build(r: _Reader, mode: Mode, ctx: GitHubContext) -> tuple[BuildInput
         context=r.line("context") or _default("context"),
         dockerfile=r.line("dockerfile"),
         build_args=r.pairs("build-args", _ENV_NAME, _ENV_RULE),
+        cache_from=_parse_cache(r, "cache-from", "from"),
+        cache_to=_parse_cache(r, "cache-to", "to"),
         target=r.valid("target"),
         labels=r.pairs("labels", _LABEL_KEY, "letters, digits, `.`, `_`, `-` and `/`"),
         platform=r.valid("platform") or _default("platform"),
@@ -675,11 +685,25 @@ def _parse_build(r: _Reader, mode: Mode, ctx: GitHubContext) -> tuple[BuildInput
     )
     if "image" in r.given:
         r.conflict(
-            ["image-name", "tags", "dockerfile", "build-args", "target", "labels", "network"],
+            _BUILD_ONLY,
             "cannot be combined with `image`, which deploys an existing image without building",
             example=SPECS["image"].example,
         )
     return build, image_name
+
+
+def _parse_cache(r: _Reader, name: str, direction: str) -> tuple[CacheEntry, ...]:
+    """`cache-from` / `cache-to`: one cache a line (blank and `#` lines skipped)."""
+    entries: list[CacheEntry] = []
+    for number, line in enumerate((r.raw(name) or "").split("\n"), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        entry = parse_cache_line(line, direction)
+        if isinstance(entry, str):
+            r.add(name, f"line {number} {entry}", shown=line.strip())
+        else:
+            entries.append(entry)
+    return tuple(entries)
 
 
 def _parse_image_name_and_tags(

@@ -308,8 +308,9 @@ INPUTS: tuple[InputSpec, ...] = (
         "tags",
         "build",
         description=(
-            "Image tags, newline or comma separated. Default is `sha-<7 hex>`, plus `pr-<N>` on "
-            "pull_request events, the sanitized branch name on branch pushes, the tag on tag pushes."
+            "Image tags, newline or comma separated. Default is `sha-<7 hex>` (of the PR's head "
+            "commit on pull_request events), plus `pr-<N>` on pull_request events, the sanitized "
+            "branch name on branch pushes, the tag on tag pushes."
         ),
         example=("tags: |\n  latest\n  v1.2.3"),
         multiline=True,
@@ -335,6 +336,30 @@ INPUTS: tuple[InputSpec, ...] = (
             "written)."
         ),
         example=("build-args: |\n  PYTHON_VERSION=3.11\n  GREETING=hello world"),
+        multiline=True,
+    ),
+    InputSpec(
+        "cache-from",
+        "build",
+        description=(
+            "Build cache sources, one per line in docker/build-push-action's syntax: an image "
+            "reference, or `type=registry,ref=<image>` (also `local`, `gha`, `s3`, `azblob`). "
+            "Default: the image's own moving tags in the registry (the branch tag; on a pull "
+            "request `pr-<N>` then the base branch's tag). `docker build` reads registry caches only."
+        ),
+        example="cache-from: |\n  type=registry,ref=myregistry.azurecr.io/app:main",
+        multiline=True,
+    ),
+    InputSpec(
+        "cache-to",
+        "build",
+        description=(
+            "Build cache destinations, one per line in docker/build-push-action's syntax "
+            "(`type=inline`, `type=registry,ref=<image>,mode=max`, ...). Default: `type=inline`, "
+            "the cache inside the pushed image. `docker build` can export no other kind: those "
+            "fall back to `type=inline`, said once in the log."
+        ),
+        example="cache-to: type=inline",
         multiline=True,
     ),
     InputSpec(

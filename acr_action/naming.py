@@ -128,10 +128,17 @@ def sanitize_tag(text: str) -> str:
 
 
 def default_tags(ctx: GitHubContext) -> tuple[str, ...]:
-    """The default tags: ``sha-<7>``, plus ``pr-<N>``, the branch name on a push, or the git tag."""
+    """The default tags: ``sha-<7>``, plus ``pr-<N>``, the branch name on a push, or the git tag.
+
+    On a pull request the ``sha-`` tag names the PR's head commit, the one its author pushed:
+    GITHUB_SHA is GitHub's temporary merge commit, which no branch holds (docker/metadata-action
+    issue 206, "Use correct commit sha for PRs?"). The merge commit, which is what was built,
+    stays in the ``org.opencontainers.image.revision`` label (:func:`oci_labels`).
+    """
     tags: list[str] = []
-    if ctx.sha:
-        tags.append(f"sha-{ctx.sha[:7].lower()}")
+    sha = ctx.pr_head_sha if ctx.is_pull_request and ctx.pr_head_sha else ctx.sha
+    if sha:
+        tags.append(f"sha-{sha[:7].lower()}")
     if ctx.is_pull_request:
         tags.append(f"pr-{ctx.pr_number}")
     elif ctx.ref.startswith("refs/tags/"):

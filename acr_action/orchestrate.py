@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import cloud, deploy, keyvault, preview, registry
+from . import buildcache, cloud, deploy, keyvault, preview, registry
 from .auth import GitHubOidc, explain_refusal, make_credential, unverified_claims
 from .clock import Deadline, Phases
 from .errors import ActionError, CloudLacksService, ImagePullRefused, InputError, InputProblem
 from .failures import ARM_REGISTRY, ARM_RESOURCE_GROUP, ENTRA, KEY_VAULT, translate
 from .inputs_table import SPECS
-from .naming import oci_labels
+from .naming import oci_labels, sanitize_tag
 from .retry import Retrier, azure_options
 from .source import commit_time
 from .spec import GroupSpec, RegistryCredential
@@ -588,6 +588,14 @@ def _labels(env: Mapping[str, str], inputs: Inputs) -> dict[str, str]:
     return {**oci_labels(inputs.github, created), **dict(inputs.build.labels)}
 
 
+def _cache_plan(inputs: Inputs, repository: str) -> buildcache.CachePlan:
+    """The build cache: the inputs, or the image's tags an earlier run pushed (issue 14)."""
+    base = sanitize_tag(inputs.github.base_ref) if inputs.github.is_pull_request else ""
+    tags = buildcache.default_cache_tags(inputs.build.tags, base)
+    defaults = [f"{repository}:{tag}" for tag in tags]
+    return buildcache.plan_cache(inputs.build.cache_from, inputs.build.cache_to, defaults)
+
+
 def _build_image(
     step: Step,
     inputs: Inputs,
@@ -597,6 +605,7 @@ def _build_image(
 ) -> None:
     """Run the BuildKit build of `refs`, logged in to the registry through a temporary config."""
     build, cwd = inputs.build, inputs.github.workspace or None
+    cache = _cache_plan(inputs, refs[0].rsplit(":", 1)[0])
     with (
         step.phases.timed("build"),
         registry.docker_config(
@@ -614,8 +623,11 @@ def _build_image(
             network=build.network,
             iidfile=config / "iid",
             docker=shutil.which("docker", path=step.env.get("PATH")) or "docker",
+            cache=cache,
         )
         with step.runner.group(f"Build {refs[0]}"):
+            if cache.note:
+                step.runner.info(cache.note)
             registry.run_build(
                 command, docker_cli_env(step.env, config), step.runner.untrusted_block, cwd=cwd
             )

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .arm import explain
+from .buildcache import INLINE_CACHE_ARG, NO_CACHE, CachePlan
 from .errors import (
     ActionError,
     AzureCallFailed,
@@ -580,6 +581,7 @@ def build_command(
     network: str | None,
     iidfile: Path,
     docker: str = "docker",
+    cache: CachePlan = NO_CACHE,
 ) -> list[str]:
     """The `docker build` command line (never carries a secret)."""
     command = [docker, "build", "--progress", "plain", "--iidfile", str(iidfile)]
@@ -589,6 +591,10 @@ def build_command(
         command += ["--tag", tag]
     for key, value in build_args:
         command += ["--build-arg", f"{key}={value}"]
+    if cache.inline:
+        command += ["--build-arg", "=".join(INLINE_CACHE_ARG)]
+    for ref in cache.cache_from:
+        command += ["--cache-from", ref]
     for key, value in labels:
         command += ["--label", f"{key}={value}"]
     if target:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -202,6 +202,16 @@ def test_sanitize_tag_shortens_long_names() -> None:
             ("sha-0123456", "pr-9"),
             id="pull-request-from-fork",
         ),
+        pytest.param(
+            ctx(
+                event_name="pull_request",
+                ref="refs/pull/42/merge",
+                pr_number=42,
+                pr_head_sha="FEDCBA9876543210fedcba9876543210fedcba98",
+            ),
+            ("sha-fedcba9", "pr-42"),
+            id="pull-request-tags-its-head-commit-not-the-merge-commit",
+        ),
         pytest.param(ctx(event_name="workflow_dispatch"), ("sha-0123456",), id="manual-run"),
         pytest.param(ctx(sha=""), ("main",), id="no-sha"),
         pytest.param(GitHubContext(), (), id="outside-actions"),
@@ -223,6 +233,12 @@ def test_oci_labels() -> None:
         "org.opencontainers.image.revision": SHA,
         "org.opencontainers.image.created": "2024-05-01T10:30:05Z",
     }
+
+
+def test_oci_labels_of_a_pull_request_keep_the_merge_commit_that_was_built() -> None:
+    context = ctx(event_name="pull_request", pr_number=42, pr_head_sha="f" * 40)
+    labels = oci_labels(context, datetime(2024, 1, 2, tzinfo=UTC))
+    assert labels["org.opencontainers.image.revision"] == SHA
 
 
 def test_oci_labels_naive_time_is_utc_and_missing_context_is_left_out() -> None:
