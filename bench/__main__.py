@@ -1,6 +1,7 @@
 """`python -m bench`: the performance figures of issue 7, measured on the local Azure, as one table.
 
     .venv/bin/python -m bench [--skip-cli] [--skip-image] [--skip-sweep]
+    .venv/bin/python -m bench fresh-runner [--skip-cli]    # issue 14: bench/fresh.py
 
 Sets up what it needs (the Docker engine, the local base images, the Azure CLI under .cache/bench/)
 and runs: start-up and import time, the control-plane overhead of a deploy against the tutorial's
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from localazure.dockerd import ensure_dockerd
 
-from . import azcli, image, sweep
+from . import azcli, fresh, image, sweep
 from .harness import (
     BUSYBOX_IMAGE,
     DOCKER,
@@ -34,19 +35,15 @@ from .harness import (
     median,
     say,
 )
+from .table import Row, markdown, verdict
 
-ROWS: list[tuple[str, str, str, str]] = []  # item, measure, value, target
+ROWS: list[Row] = []
 
 
 def row(item: str, measure: str, value: str, target: str = "") -> None:
     """Add a row to the final table (and echo it as progress)."""
-    ROWS.append((item, measure, value, target))
+    ROWS.append(Row(item, measure, value, target))
     say(f"  {item} {measure}: {value}" + (f"  [{target}]" if target else ""))
-
-
-def verdict(ok: bool, target: str) -> str:
-    """The target text with a met/missed mark."""
-    return f"{target} {'✓' if ok else '✗'}"
 
 
 def import_times() -> None:
@@ -289,10 +286,7 @@ def sweep_figures() -> None:
 def print_table() -> None:
     """The report, as a Markdown table."""
     say()
-    say("| # | measure | value | target |")
-    say("|---|---|---|---|")
-    for item, measure, value, target in ROWS:
-        say(f"| {item} | {measure} | {value} | {target} |")
+    say(markdown(ROWS))
 
 
 def main(argv: list[str]) -> int:
@@ -301,6 +295,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-cli", action="store_true", help="leave out the az/docker path")
     parser.add_argument("--skip-image", action="store_true", help="leave out the action image")
     parser.add_argument("--skip-sweep", action="store_true", help="leave out the 500-preview sweep")
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        choices=("all", "fresh-runner"),
+        default="all",
+        help="fresh-runner: what a job on a fresh runner pays (bench/fresh.py); all: issue 7's rows",
+    )
     args = parser.parse_args(argv)
     ensure_dockerd()
     missing = subprocess.run(  # noqa: S603 - fixed argv
@@ -309,6 +310,11 @@ def main(argv: list[str]) -> int:
     if missing:  # the local base images (no Docker Hub here)
         subprocess.run([str(REPO_ROOT / "scripts" / "base-images.sh")], check=True)  # noqa: S603
     started = time.monotonic()
+    if args.scenario == "fresh-runner":
+        ROWS.extend(fresh.run(args.skip_cli, DOCKER))
+        print_table()
+        say(f"\nbenchmark took {time.monotonic() - started:.0f} s")
+        return 0
     say("(1) start-up and import time")
     import_times()
     say("(2)-(4), (6) deploys on the local Azure")

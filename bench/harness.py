@@ -137,6 +137,7 @@ class Bench:
         self.clock = clock
         self._stack = contextlib.ExitStack()
         self.azure: Emulator
+        self.docker_host: str | None = None  # another engine than the shared one (fresh runner)
         self._runs = 0
 
     def __enter__(self) -> Bench:
@@ -148,10 +149,10 @@ class Bench:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
-    def workspace(self, name: str = "hello") -> Path:
-        """A fresh copy of examples/hello to build."""
+    def workspace(self, name: str = "hello", example: str = "hello") -> Path:
+        """A fresh copy of examples/<example> to build."""
         target = self.workdir / f"workspace-{name}"
-        shutil.copytree(REPO_ROOT / "examples" / "hello", target)
+        shutil.copytree(REPO_ROOT / "examples" / example, target)
         return target
 
     def registry_bytes(self) -> int:
@@ -181,6 +182,8 @@ class Bench:
             PYTHONPATH=str(REPO_ROOT),
             LANG="C.UTF-8",
         )
+        if self.docker_host:
+            env["DOCKER_HOST"] = self.docker_host
         before = len(self.azure.requests)
         peak = 0
         started = time.monotonic()

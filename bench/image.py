@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from localazure.distribution import free_port
 from tests.harness.container_action import LOCAL_BUILD_ARGS
 
+from .engines import plain_registry
 from .harness import DOCKER, REPO_ROOT, say
 
 TAG = "acr-action:bench"
@@ -82,55 +82,21 @@ def measure(workdir: Path) -> ImageResult:
 
 
 def _pull(workdir: Path) -> tuple[float | None, str]:
-    registry_bin = shutil.which("docker-registry") or shutil.which("registry")
-    if registry_bin is None:
+    if shutil.which("docker-registry") is None and shutil.which("registry") is None:
         return None, "no docker-registry binary"
-    port = free_port()
-    folder = workdir / "plain-registry"
-    (folder / "storage").mkdir(parents=True)
-    config = folder / "config.yml"
-    config.write_text(
-        json.dumps(
-            {
-                "version": 0.1,
-                "storage": {"filesystem": {"rootdirectory": str(folder / "storage")}},
-                "http": {"addr": f"127.0.0.1:{port}"},
-                "log": {"level": "error"},
-            }
-        ),
-        encoding="utf-8",
-    )
-    remote = f"127.0.0.1:{port}/acr-action:bench"
-    with subprocess.Popen(  # noqa: S603 - fixed argv
-        [registry_bin, "serve", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    ) as registry:
-        try:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                try:
-                    import urllib.request
-
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            image_id = _docker("image", "inspect", "--format", "{{.Id}}", TAG).strip()
-            _docker("tag", TAG, remote)
-            _docker("push", remote)
-            _docker("rmi", remote, TAG)
-            del image_id
-            started = time.monotonic()
-            pulled = _docker("pull", remote)
-            seconds = time.monotonic() - started
-            fetched = pulled.count("Pull complete")
-            present = pulled.count("Already exists")
-            note = f"{fetched} layer(s) downloaded, {present} already on this machine"
-            if fetched == 0:
-                note += " (shared with another image, e.g. acr-action:local: a lower bound)"
-            _docker("tag", remote, TAG)
-            _docker("rmi", remote)
-            return seconds, note
-        finally:
-            registry.terminate()
+    with plain_registry(workdir / "plain-registry") as registry:
+        remote = f"{registry}/acr-action:bench"
+        _docker("tag", TAG, remote)
+        _docker("push", remote)
+        _docker("rmi", remote, TAG)
+        started = time.monotonic()
+        pulled = _docker("pull", remote)
+        seconds = time.monotonic() - started
+        fetched = pulled.count("Pull complete")
+        present = pulled.count("Already exists")
+        note = f"{fetched} layer(s) downloaded, {present} already on this machine"
+        if fetched == 0:
+            note += " (shared with another image, e.g. acr-action:local: a lower bound)"
+        _docker("tag", remote, TAG)
+        _docker("rmi", remote)
+        return seconds, note

@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "tests" / "unit"
-FIRST_PARTY = {"acr_action", "localazure", "tests"}
+FIRST_PARTY = {"acr_action", "bench", "localazure", "tests"}
 # pytest and what it installs with it (requirements/dev.lock: "via pytest").
 PYTEST = {"pytest", "pluggy", "iniconfig", "packaging", "pygments"}
 
