@@ -138,12 +138,21 @@ class GitHub:
         ).json()
         return PullState(number, str(data.get("state")), bool(data.get("merged")))
 
-    def open_pulls(self) -> set[int]:
-        """The numbers of every open pull request (all pages)."""
+    def open_pulls(self) -> dict[int, frozenset[str]]:
+        """Every open pull request (all pages): number -> its label names, case-folded.
+
+        GitHub treats label names without regard to case (one repository cannot have both
+        `Preview` and `preview`), so they are compared folded.
+        """
         pulls = self._pages(
             f"/repos/{self._repo}/pulls", "list open pull requests", {"state": "open"}
         )
-        return {int(pull["number"]) for pull in pulls}
+        return {
+            int(pull["number"]): frozenset(
+                str(label.get("name", "")).casefold() for label in pull.get("labels") or []
+            )
+            for pull in pulls
+        }
 
     # -- issue comments ---------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ class GitHubContext:
     pr_head_repo_fork: bool = False
     pr_head_repository: str = ""  # owner/name of the pull request's head repository
     pr_head_sha: str = ""  # the pull request's head commit (GITHUB_SHA is the merge commit)
+    pr_labels: tuple[str, ...] = ()  # the pull request's label names when the event was sent
     # The run.
     run_id: str = ""
     run_attempt: str = ""
@@ -74,6 +75,18 @@ def _read_event(path: str | None) -> dict[str, object]:
     except (OSError, ValueError):
         return {}
     return payload if isinstance(payload, dict) else {}
+
+
+def _labels(pull_request: object) -> tuple[str, ...]:
+    """The names in `pull_request.labels` (each a label object with a `name`)."""
+    labels = pull_request.get("labels") if isinstance(pull_request, dict) else None
+    if not isinstance(labels, list):
+        return ()
+    return tuple(
+        label["name"]
+        for label in labels
+        if isinstance(label, dict) and isinstance(label.get("name"), str)
+    )
 
 
 def github_context(env: Mapping[str, str]) -> GitHubContext:
@@ -119,6 +132,7 @@ def github_context(env: Mapping[str, str]) -> GitHubContext:
         pr_head_repo_fork=fork,
         pr_head_repository=head_repository,
         pr_head_sha=head_sha,
+        pr_labels=_labels(pull_request),
         head_ref=env.get("GITHUB_HEAD_REF", ""),
         base_ref=env.get("GITHUB_BASE_REF", ""),
         run_id=env.get("GITHUB_RUN_ID", ""),

@@ -248,6 +248,7 @@ class PreviewSettings:
     max_age: float | None = None  # seconds; sweep only
     dry_run: bool = False
     sweep_concurrency: int = 8
+    require_label: str | None = None  # previews only for pull requests with this label
     github_deployment: GitHubDeployment = "auto"
     deployment_environment: str | None = None  # None: pr-<N> on a pull request, else production
 
@@ -972,6 +973,7 @@ def _parse_preview(
         dry_run=r.boolean("dry-run"),
         sweep_concurrency=_integer(r, "sweep-concurrency", 1, 32)
         or int(_default("sweep-concurrency")),
+        require_label=r.line("require-label") or None,
         github_deployment=r.choice("github-deployment", GITHUB_DEPLOYMENTS),
         deployment_environment=r.line("deployment-environment") or None,  # GitHub checks it
     )
@@ -1010,7 +1012,13 @@ def _check_preview(
             "has no effect here: it writes the preview comment (`comment-on-pr: true`) and "
             "the GitHub deployment (`github-deployment: true`, or auto on pull requests)",
         )
-    _refuse_outside_mode(r, mode, ["github-deployment", "deployment-environment"])
+    _refuse_outside_mode(r, mode, ["github-deployment", "deployment-environment", "require-label"])
+    if mode == "sweep" and settings.require_label:
+        r.require(
+            ["github-token"],
+            "is required with `require-label` in mode: sweep: the pull requests' labels are "
+            "read with it",
+        )
     _refuse_outside_mode(r, mode, ["comment-on-pr", "max-previews", "on-max-previews"])
     if mode == "deploy" and "max-previews" not in r.given:
         refuse(["on-max-previews"], "has no effect without `max-previews`")

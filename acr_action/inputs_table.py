@@ -676,6 +676,18 @@ INPUTS: tuple[InputSpec, ...] = (
         secret=True,
     ),
     InputSpec(
+        "require-label",
+        "preview",
+        description=(
+            "Previews only for pull requests with this label: a deploy for a pull request without "
+            "it is skipped with a notice, before any Azure call, and mode sweep deletes the "
+            "previews whose pull request lost it (it needs github-token then). Add `labeled` to "
+            "the workflow's pull_request types so that adding the label deploys."
+        ),
+        example="require-label: preview",
+        modes=("deploy", "sweep"),
+    ),
+    InputSpec(
         "github-deployment",
         "preview",
         description=(

@@ -207,12 +207,14 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     """Carry out `inputs.mode`; raises an `ActionError` subclass on failure."""
     step = Step(env, runner, Phases())
     deadline = Deadline(inputs.waiting.timeout)
-    if preview.skip_fork(inputs.preview, inputs.github, runner):  # before any network call
-        return Outcome(
-            {"name": inputs.container.name, "state": "Skipped"},
-            step.phases,
-            ["pull request from a fork: no preview (on-fork: notice)"],
-        )
+    # Before any network call: a fork's pull request, or one without `require-label`'s label.
+    skipped = None
+    if preview.skip_fork(inputs.preview, inputs.github, runner):
+        skipped = "pull request from a fork: no preview (on-fork: notice)"
+    elif inputs.mode == "deploy" and preview.skip_unlabelled(inputs.preview, inputs.github, runner):
+        skipped = f"pull request without the label {inputs.preview.require_label}: no preview"
+    if skipped is not None:
+        return Outcome({"name": inputs.container.name, "state": "Skipped"}, step.phases, [skipped])
     check_build_paths(inputs)  # before any network call, too
     session = open_session(inputs, step, deadline)
     return MODES[inputs.mode].carry_out(session, inputs)

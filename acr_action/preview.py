@@ -152,6 +152,25 @@ def check_owner(github: GitHubContext, name: str, existing: ContainerGroup | Non
 # --------------------------------------------------------------------------- forks
 
 
+def skip_unlabelled(settings: PreviewSettings, github: GitHubContext, runner: Runner) -> bool:
+    """True when `require-label` names a label this pull request does not have (a notice says so).
+
+    Read from the event payload, so it costs no call; a `labeled` event carries the new label.
+    """
+    label = settings.require_label
+    if not label or github.event_name not in _PR_EVENTS:
+        return False
+    if label.casefold() in {name.casefold() for name in github.pr_labels}:
+        return False
+    runner.notice(
+        f"Preview skipped: pull request #{github.pr_number} has no label `{label}` "
+        "(require-label). Add the label to deploy a preview; with `labeled` among the "
+        "workflow's pull_request types, adding it starts the deploy.",
+        title="acr-action: no preview without its label",
+    )
+    return True
+
+
 def skip_fork(settings: PreviewSettings, github: GitHubContext, runner: Runner) -> bool:
     """True when the run is a fork's pull request and `on-fork: notice` says to skip it.
 
@@ -487,8 +506,12 @@ def decide(
     max_age: float | None,
     now: dt.datetime,
     listed_at: dt.datetime | None = None,
+    labelled: tuple[str, set[int]] | None = None,
 ) -> list[Decision]:
-    """The sweep's decision for each preview (pure: unit-tested with made-up previews)."""
+    """The sweep's decision for each preview (pure: unit-tested with made-up previews).
+
+    `labelled`: `require-label`'s label and the open pull requests that carry it.
+    """
     decisions = []
     listed_at = listed_at or now
     for preview in sorted(previews, key=lambda p: p.name):
@@ -504,6 +527,8 @@ def decide(
                 decision = Decision(preview, False, "created after the pull requests were listed")
             else:
                 decision = Decision(preview, True, f"PR #{preview.pr} is closed or merged")
+        elif labelled is not None and preview.pr not in labelled[1]:
+            decision = Decision(preview, True, f"PR #{preview.pr} lacks the label {labelled[0]}")
         elif max_age is not None and age is not None and age > max_age:
             decision = Decision(preview, True, f"older than max-age {_duration(max_age)}")
         elif max_age is not None and age is None:
@@ -560,15 +585,21 @@ def sweep(
     """List the previews, decide, delete (bounded concurrency), report; raise if any failed."""
     previews = list_previews(aci, resource_group)
     listed_at = _now()
-    open_pulls = _open_pulls(settings.github_token, github, runner)
+    pulls = _open_pulls(settings.github_token, github, runner)
+    label = settings.require_label
     now = _now()
     decisions = decide(
         previews,
         repository=github.repository,
-        open_pulls=open_pulls,
+        open_pulls=set(pulls) if pulls is not None else None,
         max_age=settings.max_age,
         now=now,
         listed_at=listed_at,
+        labelled=(
+            (label, {n for n, names in pulls.items() if label.casefold() in names})
+            if label and pulls is not None
+            else None
+        ),
     )
     doomed = [d for d in decisions if d.delete]
     outcome: dict[str, str] = {}
@@ -586,8 +617,10 @@ def sweep(
     return SweepResult(rows, sorted(failures), deleted)
 
 
-def _open_pulls(token: str | None, github: GitHubContext, runner: Runner) -> set[int] | None:
-    """The repository's open pull requests, or None without a token (then none is "closed")."""
+def _open_pulls(
+    token: str | None, github: GitHubContext, runner: Runner
+) -> dict[int, frozenset[str]] | None:
+    """The open pull requests and their labels, or None without a token (none is "closed")."""
     gh = client(token, github, runner)
     if gh is None:
         return None

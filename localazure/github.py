@@ -78,6 +78,7 @@ class Pull:
     base_ref: str = "main"
     fork: bool = False
     title: str = "A change"
+    labels: list[str] = field(default_factory=list)
     id: int = 0
     created_at: str = field(default_factory=_now)
 
@@ -154,7 +155,7 @@ class Service(ServiceBase):
         fork: bool = False,
         **fields: Any,
     ) -> Pull:
-        """Create or replace a pull request (extra fields: head_ref, base_ref, title)."""
+        """Create or replace a pull request (extra fields: head_ref, base_ref, title, labels)."""
         pull = Pull(number, state, merged, head_sha or f"{number:040x}", fork=fork, **fields)
         pull.id = next(self._ids)
         with self.lock:
@@ -188,6 +189,21 @@ class Service(ServiceBase):
         if token.repository != f"{owner}/{repo}".lower() or (write and not granted):
             return _gh_error(403, "Resource not accessible by integration")
         return token
+
+    def _labels_json(self, repository: str, pull: Pull) -> list[dict[str, Any]]:
+        """A pull request's labels as GitHub lists them (`id`, `name`, `color`, ...)."""
+        api = f"{self.emulator.github_api_url}/repos/{repository}"
+        return [
+            {
+                "id": 4_000_000 + index,
+                "name": name,
+                "url": f"{api}/labels/{name}",
+                "color": "0e8a16",
+                "default": False,
+                "description": None,
+            }
+            for index, name in enumerate(pull.labels)
+        ]
 
     def _comment_json(self, comment: Comment) -> dict[str, Any]:
         api = f"{self.emulator.github_api_url}/repos/{comment.repository}"
@@ -250,6 +266,7 @@ class Service(ServiceBase):
                 "closed_at": None if pull.state == "open" else pull.created_at,
                 "merged_at": pull.created_at if pull.merged else None,
                 "draft": False,
+                "labels": self._labels_json(full, pull),
                 "merged": pull.merged,
                 "head": {
                     "label": f"{head_owner}:{pull.head_ref}",
@@ -298,6 +315,7 @@ class Service(ServiceBase):
                 "number": p.number,
                 "state": p.state,
                 "merged_at": p.created_at if p.merged else None,
+                "labels": self._labels_json(f"{owner}/{repo}", p),
                 "head": {"sha": p.head_sha, "ref": p.head_ref},
             }
             for p in pulls

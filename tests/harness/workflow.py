@@ -37,6 +37,7 @@ class Event:
     # On a pull request, GITHUB_SHA (`sha`) is the merge commit of refs/pull/N/merge and the
     # payload's `pull_request.head.sha` is the branch's own commit; None: the same as `sha`.
     head_sha: str | None = None
+    labels: tuple[str, ...] = ()  # the pull request's label names
     fork: bool = False
     environment: str | None = None
 
@@ -79,6 +80,7 @@ class Event:
                 "number": self.pr_number,
                 "state": "closed" if self.action == "closed" else "open",
                 "title": "Predict v2",
+                "labels": [{"name": name, "color": "0e8a16"} for name in self.labels],
                 "head": {"sha": self.head_sha or self.sha, "ref": self.head_ref, "repo": head_repo},
                 "base": {"ref": "main", "repo": repo},
             },

@@ -433,3 +433,34 @@ def test_a_token_without_deployments_permission_only_warns(
         a for a in run.seen.annotations if a.kind == "warning" and "deployment" in a.message
     ]
     assert "deployments: write" in warning.message
+
+
+# --------------------------------------------------------------------------- require-label
+
+
+def test_require_label_deploys_labelled_pull_requests_and_sweeps_those_that_lost_it(
+    azure: Emulator, github, run_action: Callable[..., Run], hello_app, placed
+) -> None:
+    without = Event(name="pull_request", pr_number=251, labels=("bug",))
+    before = len(azure.requests)
+    skipped = run_action(event=without, inputs={"require-label": "preview"}, workspace=hello_app)
+
+    assert skipped.exit_code == 0, skipped.stdout
+    assert skipped.outputs["state"] == "Skipped"
+    assert group(azure, "iris-api-pr-251") is None
+    (notice,) = [a for a in skipped.seen.annotations if a.kind == "notice"]
+    assert "no label `preview`" in notice.message
+    assert azure.requests[before:] == []  # skipped before signing in: nothing asked of Azure
+
+    github.add_pull(REPO, 252, labels=["Preview"])  # labels match without regard to case
+    github.add_pull(REPO, 253, labels=["bug"])  # the label was removed after its deploy
+    kept, lost = placed("label-pr-252", 252, age_days=1), placed("label-pr-253", 253, age_days=1)
+    swept = run_action(
+        event=Event(name="schedule"),
+        inputs={"mode": "sweep", "github-token": TOKEN, "require-label": "preview"},
+    )
+
+    assert swept.exit_code == 0, swept.stdout
+    assert group(azure, kept) is not None
+    assert group(azure, lost) is None
+    assert "PR #253 lacks the label preview" in swept.summary

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from acr_action.github_context import GitHubContext
+from acr_action.inputs import PreviewSettings
 from acr_action.inputs_rules import parse_age
 from acr_action.naming import default_dns_label, default_group_name
 from acr_action.preview import (
@@ -23,6 +24,7 @@ from acr_action.preview import (
     marker,
     provenance_tags,
     render_comment,
+    skip_unlabelled,
     upsert_comment,
 )
 
@@ -257,6 +259,42 @@ def test_sweep_decisions(
     )
     assert decision.delete is delete
     assert reason in decision.reason
+
+
+def test_a_preview_whose_open_pull_request_lost_the_label_is_swept() -> None:
+    lost, kept = preview("a-pr-1", 1, 1), preview("a-pr-2", 2, 1)
+
+    decisions = decide(
+        [lost, kept],
+        repository="octo/APP",
+        open_pulls={1, 2},
+        max_age=None,
+        now=NOW,
+        labelled=("preview", {2}),
+    )
+
+    assert [(d.delete, d.reason) for d in decisions] == [
+        (True, "PR #1 lacks the label preview"),
+        (False, "PR #2 is open"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("labels", "skipped"),
+    [(("Preview",), False), (("bug",), True), ((), True)],
+    ids=["label-any-case", "other-label", "no-label"],
+)
+def test_a_pull_request_without_the_required_label_gets_no_preview(
+    labels: tuple[str, ...], skipped: bool
+) -> None:
+    notices: list[str] = []
+    runner = type("R", (), {"notice": lambda self, text, title: notices.append(text)})()
+    github = GitHubContext(event_name="pull_request", pr_number=3, pr_labels=labels)
+    settings = PreviewSettings(require_label="preview")
+
+    assert skip_unlabelled(settings, github, runner) is skipped  # type: ignore[arg-type]
+    assert bool(notices) is skipped
+    assert not skip_unlabelled(PreviewSettings(), github, runner)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- inputs
