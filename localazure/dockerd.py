@@ -26,8 +26,11 @@ passes `RegistryHosts: d.RegistryHosts()` to `buildkit.New`, and `daemon.Registr
 `os.ReadDir(certsDir)` into a map; BuildKit's `resolver.NewRegistryConfig` returns no TLS settings
 for a host not in it), so a registry whose CA entry the local Azure wrote later is unknown to the
 shared daemon's BuildKit. The fresh daemon has its own data root, exec root, pid file and socket in
-a temporary folder, no bridge and no iptables rules (the shared daemon owns docker0), and is stopped
-and removed on exit.
+a temporary folder, no iptables rules, and a bridge of its own that we create (`--bridge=acrdk...`,
+no route out): not `--bridge=none`, with which dockerd deletes the shared daemon's docker0 (moby
+v20.10 daemon/daemon_unix.go: `if !config.DisableBridge { ... } else {
+removeDefaultBridgeInterface() }`, which calls `netlink.LinkDel` on `docker0`). It is stopped, its
+bridge deleted and its folder removed on exit.
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ import contextlib
 import fcntl
 import logging
 import os
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -72,12 +77,12 @@ class Process(Protocol):
     def poll(self) -> int | None: ...
 
 
-def engine_answers(environment: dict[str, str] | None = None) -> bool:
+def engine_answers() -> bool:
     """Does the engine of the environment (`DOCKER_HOST` or the local socket) answer a ping?"""
     import docker
 
     try:
-        client = docker.from_env(timeout=5, environment=environment)
+        client = docker.from_env(timeout=5)
     except Exception:
         return False  # docker-py asks the engine's API version on creation: no engine, no client
     try:
@@ -237,24 +242,55 @@ def ensure_dockerd(timeout: float = 60, *, host: Host | None = None) -> None:
     )
 
 
-FRESH_DOCKERD_ARGS = ("--iptables=false", "--ip-masq=false", "--bridge=none")
+FRESH_DOCKERD_ARGS = ("--iptables=false", "--ip-masq=false")
 
 
-def fresh_dockerd_argv(dockerd: str, root: Path) -> list[str]:
-    """A daemon that shares nothing with the default one: its roots, pid file and socket in `root`."""
+def fresh_dockerd_argv(dockerd: str, root: Path, bridge: str) -> list[str]:
+    """A daemon that shares nothing with the default one: roots, pid file and socket in `root`."""
     return [
         dockerd,
         f"--data-root={root / 'data'}",
         f"--exec-root={root / 'exec'}",
         f"--pidfile={root / 'docker.pid'}",
         f"--host=unix://{root / 'docker.sock'}",
+        f"--bridge={bridge}",
         *FRESH_DOCKERD_ARGS,
     ]
 
 
+def make_bridge(name: str) -> Callable[[], None]:
+    """Create bridge `name` with a random 172.30.x.1/24 (a daemon's `--bridge` must exist);
+    returns what deletes it."""
+    cidr = f"172.30.{secrets.randbelow(256)}.1/24"
+    for args in (
+        ["link", "add", "name", name, "type", "bridge"],
+        ["addr", "add", cidr, "dev", name],
+        ["link", "set", name, "up"],
+    ):
+        done = subprocess.run(["ip", *args], check=False, capture_output=True, text=True)
+        if done.returncode != 0:
+            subprocess.run(["ip", "link", "del", name], check=False, capture_output=True)
+            raise DockerdUnavailable(f"ip {' '.join(args)} failed: {done.stderr.strip()}")
+
+    def drop() -> None:
+        subprocess.run(["ip", "link", "del", name], check=False, capture_output=True)
+
+    return drop
+
+
 def url_answers(docker_host: str) -> bool:
-    """Does the engine at `docker_host` answer a ping?"""
-    return engine_answers({"DOCKER_HOST": docker_host})
+    """Does the engine on the unix socket `docker_host` answer `GET /_ping` with 200?
+
+    A raw request: a docker-py client made while the daemon starts leaks its socket when the
+    version query on creation fails."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(docker_host.removeprefix("unix://"))
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return sock.recv(64).split(b" ", 2)[1:2] == [b"200"]
+    except OSError:
+        return False
 
 
 class Daemon(Process, Protocol):
@@ -307,6 +343,7 @@ def fresh_dockerd(
     host: Host | None = None,
     answers: Callable[[str], bool] = url_answers,
     start: Callable[[list[str], Path], Daemon] = _start,
+    bridge: Callable[[str], Callable[[], None]] = make_bridge,
 ) -> Iterator[str]:
     """A throwaway Docker engine of its own; yields its `DOCKER_HOST`, stops and removes it on exit.
 
@@ -320,7 +357,13 @@ def fresh_dockerd(
     root = Path(tempfile.mkdtemp(prefix="acr-dockerd-", dir="/tmp"))
     log_file = root / "dockerd.log"
     docker_host = f"unix://{root / 'docker.sock'}"
-    process = start(fresh_dockerd_argv(dockerd, root), log_file)
+    name = "acrdk" + secrets.token_hex(4)  # at most 15 bytes, never docker0
+    try:
+        drop_bridge = bridge(name)
+    except DockerdUnavailable:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    process = start(fresh_dockerd_argv(dockerd, root, name), log_file)
     try:
         deadline = host.clock() + timeout
         while not answers(docker_host):
@@ -336,3 +379,4 @@ def fresh_dockerd(
         yield docker_host
     finally:
         _stop(process, root)
+        drop_bridge()

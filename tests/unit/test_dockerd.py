@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -216,30 +217,44 @@ def fresh(
         log_file.write_text("level=error msg=boom\n", encoding="utf-8")
         return daemon
 
-    return fake, started, {"host": fake.host, "answers": lambda url: fake.answers(), "start": start}
+    bridges: list[str] = []
+
+    def bridge(name: str) -> Callable[[], None]:
+        bridges.append(name)
+        return lambda: bridges.remove(name)
+
+    fake.bridges = bridges  # type: ignore[attr-defined]  # the bridges not yet deleted
+    kwargs = {"host": fake.host, "answers": lambda url: fake.answers(), "start": start}
+    return fake, started, {**kwargs, "bridge": bridge}
 
 
 def test_fresh_dockerd_shares_nothing_and_is_removed_after(tmp_path: Path) -> None:
     daemon = FakeDaemon()
-    _, started, kwargs = fresh(tmp_path, daemon, answers_after=2)
+    fake, started, kwargs = fresh(tmp_path, daemon, answers_after=2)
     with fresh_dockerd(**kwargs) as docker_host:
         root = Path(docker_host.removeprefix("unix://")).parent
         assert root.is_dir()
         assert daemon.signals == []
+        [bridge] = fake.bridges  # type: ignore[attr-defined]
+        # Its own bridge: `--bridge=none` makes dockerd delete the shared daemon's docker0.
+        assert f"--bridge={bridge}" in started[0]
+        assert bridge != "docker0"
+        assert len(bridge) <= 15
     argv = started[0]
     assert argv[0] == "/usr/sbin/dockerd"
     for flag in ("data-root", "exec-root", "pidfile"):
         assert any(a.startswith(f"--{flag}={root}/") for a in argv), argv
     assert f"--host={docker_host}" in argv
     assert set(FRESH_DOCKERD_ARGS) <= set(argv)
-    assert "--bridge=none" in FRESH_DOCKERD_ARGS
+    assert not any(a.startswith("--bridge=none") for a in argv)
     assert daemon.signals == [signal.SIGTERM]
     assert not root.exists()
+    assert fake.bridges == []  # type: ignore[attr-defined]
 
 
 def test_fresh_dockerd_exiting_at_start_shows_its_log_and_is_cleaned(tmp_path: Path) -> None:
     daemon = FakeDaemon(exits_with=1)
-    _, started, kwargs = fresh(tmp_path, daemon, answers_after=None)
+    fake, started, kwargs = fresh(tmp_path, daemon, answers_after=None)
     with (
         pytest.raises(DockerdUnavailable, match=r"exited with status 1(.|\n)*boom"),
         fresh_dockerd(**kwargs),
@@ -247,6 +262,7 @@ def test_fresh_dockerd_exiting_at_start_shows_its_log_and_is_cleaned(tmp_path: P
         pytest.fail("yielded without an engine")
     root = Path(started[0][1].split("=", 1)[1]).parent
     assert not root.exists()
+    assert fake.bridges == []  # type: ignore[attr-defined]
 
 
 def test_fresh_dockerd_start_is_bounded_and_the_daemon_stopped(tmp_path: Path) -> None:
