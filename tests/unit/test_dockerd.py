@@ -207,8 +207,9 @@ class FakeDaemon:
 
 def fresh(
     tmp_path: Path, daemon: FakeDaemon, answers_after: int | None
-) -> tuple[FakeHost, list[list[str]], dict[str, Any]]:
-    """A fake host, the argv of each daemon started, and `fresh_dockerd`'s keyword arguments."""
+) -> tuple[FakeHost, list[list[str]], list[str], dict[str, Any]]:
+    """A fake host, the argv of each daemon started, the bridges not yet deleted, and
+    `fresh_dockerd`'s keyword arguments."""
     fake = FakeHost(tmp_path, answers_after=answers_after)
     started: list[list[str]] = []
 
@@ -223,19 +224,18 @@ def fresh(
         bridges.append(name)
         return lambda: bridges.remove(name)
 
-    fake.bridges = bridges  # type: ignore[attr-defined]  # the bridges not yet deleted
     kwargs = {"host": fake.host, "answers": lambda url: fake.answers(), "start": start}
-    return fake, started, {**kwargs, "bridge": bridge}
+    return fake, started, bridges, {**kwargs, "bridge": bridge}
 
 
 def test_fresh_dockerd_shares_nothing_and_is_removed_after(tmp_path: Path) -> None:
     daemon = FakeDaemon()
-    fake, started, kwargs = fresh(tmp_path, daemon, answers_after=2)
+    _, started, bridges, kwargs = fresh(tmp_path, daemon, answers_after=2)
     with fresh_dockerd(**kwargs) as docker_host:
         root = Path(docker_host.removeprefix("unix://")).parent
         assert root.is_dir()
         assert daemon.signals == []
-        [bridge] = fake.bridges  # type: ignore[attr-defined]
+        [bridge] = bridges
         # Its own bridge: `--bridge=none` makes dockerd delete the shared daemon's docker0.
         assert f"--bridge={bridge}" in started[0]
         assert bridge != "docker0"
@@ -249,12 +249,12 @@ def test_fresh_dockerd_shares_nothing_and_is_removed_after(tmp_path: Path) -> No
     assert not any(a.startswith("--bridge=none") for a in argv)
     assert daemon.signals == [signal.SIGTERM]
     assert not root.exists()
-    assert fake.bridges == []  # type: ignore[attr-defined]
+    assert bridges == []
 
 
 def test_fresh_dockerd_exiting_at_start_shows_its_log_and_is_cleaned(tmp_path: Path) -> None:
     daemon = FakeDaemon(exits_with=1)
-    fake, started, kwargs = fresh(tmp_path, daemon, answers_after=None)
+    _, started, bridges, kwargs = fresh(tmp_path, daemon, answers_after=None)
     with (
         pytest.raises(DockerdUnavailable, match=r"exited with status 1(.|\n)*boom"),
         fresh_dockerd(**kwargs),
@@ -262,12 +262,12 @@ def test_fresh_dockerd_exiting_at_start_shows_its_log_and_is_cleaned(tmp_path: P
         pytest.fail("yielded without an engine")
     root = Path(started[0][1].split("=", 1)[1]).parent
     assert not root.exists()
-    assert fake.bridges == []  # type: ignore[attr-defined]
+    assert bridges == []
 
 
 def test_fresh_dockerd_start_is_bounded_and_the_daemon_stopped(tmp_path: Path) -> None:
     daemon = FakeDaemon()
-    fake, _, kwargs = fresh(tmp_path, daemon, answers_after=None)
+    fake, _, _, kwargs = fresh(tmp_path, daemon, answers_after=None)
     with (
         pytest.raises(DockerdUnavailable, match="did not answer within 5 s"),
         fresh_dockerd(5, **kwargs),
