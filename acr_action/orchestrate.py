@@ -544,11 +544,17 @@ class Image:
         return {"image": self.tag, "digest": self.digest, "image-ref": self.ref}
 
 
-def _image(session: Session, inputs: Inputs, background: Mapping[str, Future[Any]]) -> Image:
-    """Build and push, or resolve the given image."""
+def docker_engine(env: Mapping[str, str]) -> docker.DockerClient:
+    """The step's Docker engine: `DOCKER_HOST` and friends from the step's environment, as the
+    Docker CLI of the build reads them (docker-py's `from_env(environment=...)`)."""
     import docker
 
-    engine = docker.from_env(timeout=300)
+    return docker.from_env(timeout=300, environment=dict(env))
+
+
+def _image(session: Session, inputs: Inputs, background: Mapping[str, Future[Any]]) -> Image:
+    """Build and push, or resolve the given image."""
+    engine = docker_engine(session.step.env)
     if inputs.build.image:
         return _given_image(session, inputs, background, engine)
     phases, runner = session.step.phases, session.step.runner

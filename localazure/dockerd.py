@@ -15,6 +15,22 @@ The decision, in order:
 Concurrent callers (two test processes) serialise on a lock file next to the log, and the second
 finds the engine answering. A daemon that does not answer within `timeout` is left running (it may
 still come up) and the error names its log.
+
+    with fresh_dockerd() as docker_host:   # "unix:///tmp/acr-dockerd-.../docker.sock"
+        ...
+
+starts a second, throwaway daemon beside the shared one: what a fresh GitHub-hosted runner has (an
+empty image store and build cache), and one that reads /etc/docker/certs.d as it is now. The
+daemon's BuildKit lists that folder once, when the daemon starts (moby v20.10 `cmd/dockerd/daemon.go`
+passes `RegistryHosts: d.RegistryHosts()` to `buildkit.New`, and `daemon.RegistryHosts()` reads
+`os.ReadDir(certsDir)` into a map; BuildKit's `resolver.NewRegistryConfig` returns no TLS settings
+for a host not in it), so a registry whose CA entry the local Azure wrote later is unknown to the
+shared daemon's BuildKit. The fresh daemon has its own data root, exec root, pid file and socket in
+a temporary folder, no iptables rules, and a bridge of its own that we create (`--bridge=acrdk...`,
+no route out): not `--bridge=none`, with which dockerd deletes the shared daemon's docker0 (moby
+v20.10 daemon/daemon_unix.go: `if !config.DisableBridge { ... } else {
+removeDefaultBridgeInterface() }`, which calls `netlink.LinkDel` on `docker0`). It is stopped, its
+bridge deleted and its folder removed on exit.
 """
 
 from __future__ import annotations
@@ -23,7 +39,10 @@ import contextlib
 import fcntl
 import logging
 import os
+import secrets
 import shutil
+import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -221,3 +240,143 @@ def ensure_dockerd(timeout: float = 60, *, host: Host | None = None) -> None:
         f"dockerd (pid {process.pid}) did not answer within {timeout:g} s; it is left running"
         f" and its log is {log_file}{detail}"
     )
+
+
+FRESH_DOCKERD_ARGS = ("--iptables=false", "--ip-masq=false")
+
+
+def fresh_dockerd_argv(dockerd: str, root: Path, bridge: str) -> list[str]:
+    """A daemon that shares nothing with the default one: roots, pid file and socket in `root`."""
+    return [
+        dockerd,
+        f"--data-root={root / 'data'}",
+        f"--exec-root={root / 'exec'}",
+        f"--pidfile={root / 'docker.pid'}",
+        f"--host=unix://{root / 'docker.sock'}",
+        f"--bridge={bridge}",
+        *FRESH_DOCKERD_ARGS,
+    ]
+
+
+def make_bridge(name: str) -> Callable[[], None]:
+    """Create bridge `name` with a random 172.30.x.1/24 (a daemon's `--bridge` must exist);
+    returns what deletes it."""
+    cidr = f"172.30.{secrets.randbelow(256)}.1/24"
+    for args in (
+        ["link", "add", "name", name, "type", "bridge"],
+        ["addr", "add", cidr, "dev", name],
+        ["link", "set", name, "up"],
+    ):
+        done = subprocess.run(["ip", *args], check=False, capture_output=True, text=True)
+        if done.returncode != 0:
+            subprocess.run(["ip", "link", "del", name], check=False, capture_output=True)
+            raise DockerdUnavailable(f"ip {' '.join(args)} failed: {done.stderr.strip()}")
+
+    def drop() -> None:
+        subprocess.run(["ip", "link", "del", name], check=False, capture_output=True)
+
+    return drop
+
+
+def url_answers(docker_host: str) -> bool:
+    """Does the engine on the unix socket `docker_host` answer `GET /_ping` with 200?
+
+    A raw request: a docker-py client made while the daemon starts leaks its socket when the
+    version query on creation fails."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(docker_host.removeprefix("unix://"))
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            return sock.recv(64).split(b" ", 2)[1:2] == [b"200"]
+    except OSError:
+        return False
+
+
+class Daemon(Process, Protocol):
+    """The part of `subprocess.Popen` that starting and stopping a fresh daemon uses."""
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def _start(argv: list[str], log_file: Path) -> Daemon:
+    with log_file.open("ab") as out:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+def _stop(process: Daemon, root: Path, grace: float = 20) -> None:
+    """SIGTERM (dockerd then stops its containerd and unmounts), SIGKILL to its group if it hangs."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # its own session: dockerd and containerd
+            process.wait(timeout=grace)
+    for mount in reversed(_mounts_under(root)):
+        subprocess.run(["umount", "-l", mount], check=False, capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _mounts_under(root: Path) -> list[str]:
+    try:
+        lines = Path("/proc/mounts").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    return [f.split()[1] for f in lines if f.split()[1].startswith(str(root) + "/")]
+
+
+@contextlib.contextmanager
+def fresh_dockerd(
+    timeout: float = 60,
+    *,
+    host: Host | None = None,
+    answers: Callable[[str], bool] = url_answers,
+    start: Callable[[list[str], Path], Daemon] = _start,
+    bridge: Callable[[str], Callable[[], None]] = make_bridge,
+) -> Iterator[str]:
+    """A throwaway Docker engine of its own; yields its `DOCKER_HOST`, stops and removes it on exit.
+
+    Raises `DockerdUnavailable` (with the daemon's log) when it cannot start within `timeout`.
+    """
+    host = host or Host()
+    dockerd = host.which("dockerd")
+    if dockerd is None or not host.is_root():
+        raise DockerdUnavailable(f"a fresh dockerd needs dockerd and root; {SETUP_HINT}")
+    # A short folder: the daemon's and containerd's unix sockets must fit in 108 bytes.
+    root = Path(tempfile.mkdtemp(prefix="acr-dockerd-", dir="/tmp"))
+    log_file = root / "dockerd.log"
+    docker_host = f"unix://{root / 'docker.sock'}"
+    name = "acrdk" + secrets.token_hex(4)  # at most 15 bytes, never docker0
+    try:
+        drop_bridge = bridge(name)
+    except DockerdUnavailable:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    process = start(fresh_dockerd_argv(dockerd, root, name), log_file)
+    try:
+        deadline = host.clock() + timeout
+        while not answers(docker_host):
+            if process.poll() is not None or host.clock() >= deadline:
+                status = process.poll()
+                why = f"exited with status {status}" if status is not None else "did not answer"
+                raise DockerdUnavailable(
+                    f"the fresh dockerd {why} within {timeout:g} s\n"
+                    f"--- last lines of its log ---\n{_tail(log_file)}"
+                )
+            host.sleep(host.poll_interval)
+        log.info("fresh dockerd is up (pid %d, %s)", process.pid, docker_host)
+        yield docker_host
+    finally:
+        _stop(process, root)
+        drop_bridge()

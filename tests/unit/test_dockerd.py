@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from localazure.dockerd import (
     DOCKERD_ARGS,
+    FRESH_DOCKERD_ARGS,
     DockerdUnavailable,
     Host,
     ensure_dockerd,
+    fresh_dockerd,
     running_dockerd_pid,
 )
 
@@ -178,3 +183,95 @@ def test_pid_file_reading(tmp_path: Path) -> None:
     assert running_dockerd_pid(pid_file) is None
     pid_file.write_text(str(os.getpid()))  # alive, but a python, not a dockerd
     assert running_dockerd_pid(pid_file) is None
+
+
+class FakeDaemon:
+    """A fresh daemon that exits with `exits_with` at start, or runs until it is sent a signal."""
+
+    def __init__(self, exits_with: int | None = None) -> None:
+        self.pid = 4343
+        self.code = exits_with
+        self.signals: list[int] = []
+
+    def poll(self) -> int | None:
+        return self.code
+
+    def send_signal(self, sig: int) -> None:
+        self.signals.append(sig)
+        self.code = 0
+
+    def wait(self, timeout: float | None = None) -> int:
+        assert self.code is not None
+        return self.code
+
+
+def fresh(
+    tmp_path: Path, daemon: FakeDaemon, answers_after: int | None
+) -> tuple[FakeHost, list[list[str]], list[str], dict[str, Any]]:
+    """A fake host, the argv of each daemon started, the bridges not yet deleted, and
+    `fresh_dockerd`'s keyword arguments."""
+    fake = FakeHost(tmp_path, answers_after=answers_after)
+    started: list[list[str]] = []
+
+    def start(argv: list[str], log_file: Path) -> FakeDaemon:
+        started.append(argv)
+        log_file.write_text("level=error msg=boom\n", encoding="utf-8")
+        return daemon
+
+    bridges: list[str] = []
+
+    def bridge(name: str) -> Callable[[], None]:
+        bridges.append(name)
+        return lambda: bridges.remove(name)
+
+    kwargs = {"host": fake.host, "answers": lambda url: fake.answers(), "start": start}
+    return fake, started, bridges, {**kwargs, "bridge": bridge}
+
+
+def test_fresh_dockerd_shares_nothing_and_is_removed_after(tmp_path: Path) -> None:
+    daemon = FakeDaemon()
+    _, started, bridges, kwargs = fresh(tmp_path, daemon, answers_after=2)
+    with fresh_dockerd(**kwargs) as docker_host:
+        root = Path(docker_host.removeprefix("unix://")).parent
+        assert root.is_dir()
+        assert daemon.signals == []
+        [bridge] = bridges
+        # Its own bridge: `--bridge=none` makes dockerd delete the shared daemon's docker0.
+        assert f"--bridge={bridge}" in started[0]
+        assert bridge != "docker0"
+        assert len(bridge) <= 15
+    argv = started[0]
+    assert argv[0] == "/usr/sbin/dockerd"
+    for flag in ("data-root", "exec-root", "pidfile"):
+        assert any(a.startswith(f"--{flag}={root}/") for a in argv), argv
+    assert f"--host={docker_host}" in argv
+    assert set(FRESH_DOCKERD_ARGS) <= set(argv)
+    assert not any(a.startswith("--bridge=none") for a in argv)
+    assert daemon.signals == [signal.SIGTERM]
+    assert not root.exists()
+    assert bridges == []
+
+
+def test_fresh_dockerd_exiting_at_start_shows_its_log_and_is_cleaned(tmp_path: Path) -> None:
+    daemon = FakeDaemon(exits_with=1)
+    _, started, bridges, kwargs = fresh(tmp_path, daemon, answers_after=None)
+    with (
+        pytest.raises(DockerdUnavailable, match=r"exited with status 1(.|\n)*boom"),
+        fresh_dockerd(**kwargs),
+    ):
+        pytest.fail("yielded without an engine")
+    root = Path(started[0][1].split("=", 1)[1]).parent
+    assert not root.exists()
+    assert bridges == []
+
+
+def test_fresh_dockerd_start_is_bounded_and_the_daemon_stopped(tmp_path: Path) -> None:
+    daemon = FakeDaemon()
+    fake, _, _, kwargs = fresh(tmp_path, daemon, answers_after=None)
+    with (
+        pytest.raises(DockerdUnavailable, match="did not answer within 5 s"),
+        fresh_dockerd(5, **kwargs),
+    ):
+        pytest.fail("yielded without an engine")
+    assert 5 <= fake.now < 6
+    assert daemon.signals == [signal.SIGTERM]

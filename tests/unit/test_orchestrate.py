@@ -106,3 +106,18 @@ def _function_lengths(path: Path) -> dict[str, int]:
 def test_no_function_is_longer_than_sixty_lines(module: str) -> None:
     lengths: dict[str, Any] = _function_lengths(PACKAGE / module)
     assert {name: n for name, n in lengths.items() if n > 60} == {}
+
+
+def test_docker_engine_is_the_steps_not_the_process_environments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """docker-py reads `DOCKER_HOST` from the step's environment, as the build's Docker CLI does."""
+    import docker
+
+    from acr_action.orchestrate import docker_engine
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(docker, "from_env", lambda **kwargs: seen.update(kwargs))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    docker_engine({"DOCKER_HOST": "unix:///tmp/other.sock"})
+    assert seen["environment"] == {"DOCKER_HOST": "unix:///tmp/other.sock"}
