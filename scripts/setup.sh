@@ -3,7 +3,8 @@
 # Idempotent: a second run checks and skips, in a few seconds.
 #
 #   1. Debian packages: the Docker engine, the Distribution registry (for the emulated ACR),
-#      debootstrap and busybox-static (for the local base images), ca-certificates and curl.
+#      debootstrap and busybox-static (for the local base images), ca-certificates, curl and
+#      iproute2 (the throw-away engines of the fresh-runner tests and bench get their own bridge).
 #   2. dockerd, started in the background when no engine answers (never restarted).
 #   3. .venv with python3 (3.11) and the hash-pinned requirements/dev.lock.
 #
@@ -22,8 +23,10 @@ VENV_STAMP="$VENV_DIR/.dev-lock.sha256"
 
 # What the tests, the demo and base-images.sh run. docker.io brings dockerd, containerd, runc and
 # Debian's docker CLI 20.10 (BuildKit without buildx); docker-registry is the registry that the
-# emulated ACR proxies to.
-APT_PACKAGES=(docker.io docker-registry debootstrap busybox-static ca-certificates curl)
+# emulated ACR proxies to. iproute2 (`ip`), which docker.io does not depend on and a minimal
+# Debian lacks: a second, throw-away dockerd gets a bridge of its own (localazure/dockerd.py
+# fresh_dockerd, bench/engines.py), since one started with --bridge=none deletes docker0.
+APT_PACKAGES=(docker.io docker-registry debootstrap busybox-static ca-certificates curl iproute2)
 
 POLICY_RC_D=/usr/sbin/policy-rc.d
 REMOVE_POLICY_RC_D=0
