@@ -188,7 +188,10 @@ def apply(
     if plan.action == "noop":
         return plan
     # Checked before anything changes: a PUT would send these secrets empty (keep.py).
-    lost = lost_secrets(existing, spec.container_name, servers(spec)) if existing else []
+    our_volumes = frozenset(v.name for v in spec.volumes)
+    lost = (
+        lost_secrets(existing, spec.container_name, servers(spec), our_volumes) if existing else []
+    )
     if lost:
         raise CannotKeep(spec.name, resource_group, lost)
     retry = retrier or Retrier(deadline)

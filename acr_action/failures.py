@@ -65,6 +65,7 @@ ENTRA = Dependency(
 CLOUD_METADATA = Dependency("Cloud metadata", "that `resource-manager-endpoint` is up")
 ARM_RESOURCE_GROUP = Dependency("Azure Resource Manager (resource group)", _ARM_CHECK)
 ARM_REGISTRY = Dependency("Azure Resource Manager (registry)", _ARM_CHECK)
+ARM_STORAGE = Dependency("Azure Resource Manager (storage account keys)", _ARM_CHECK)
 # `setup` and `doctor`, from a laptop: providers, groups, identities, roles, vaults.
 ARM_SETUP = Dependency("Azure Resource Manager (setup)", _ARM_CHECK)
 CONTAINER_INSTANCES = Dependency(
@@ -92,6 +93,7 @@ DEPENDENCIES = (
     CLOUD_METADATA,
     ARM_RESOURCE_GROUP,
     ARM_REGISTRY,
+    ARM_STORAGE,
     ARM_SETUP,
     CONTAINER_INSTANCES,
     KEY_VAULT,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from acr_action import naming
+from acr_action import volumes as vol
 from acr_action.buildcache import CacheEntry, parse_cache_line
 from acr_action.errors import InputError, InputProblem
 from acr_action.github_context import GitHubContext, github_context
@@ -223,6 +224,8 @@ class ContainerInputs:
     on_immutable_change: OnImmutableChange
     # The inputs of `spec.KEEPABLE` not given (as GroupSpec names): the existing group's stay.
     unset: frozenset[str] = frozenset()
+    volumes: tuple[vol.VolumeInput, ...] = ()
+    volume_mounts: tuple[vol.Mount, ...] | None = None  # None: not given, the mounts stay
 
 
 @dataclass(frozen=True)
@@ -797,6 +800,7 @@ def _parse_container(
 ) -> ContainerInputs:
     """The container group; its name and DNS label derived from the repository when not given."""
     name, label, salt = _parse_names(r, mode, ctx, image_name, image)
+    volumes, mounts = _parse_volumes(r)
     return ContainerInputs(
         name=name,
         dns_name_label=label,
@@ -812,12 +816,27 @@ def _parse_container(
         os_type=r.choice("os-type", OS_TYPES),
         resource_tags=_parse_resource_tags(r),
         on_immutable_change=r.choice("on-immutable-change", ON_IMMUTABLE_CHANGE),
+        volumes=volumes,
+        volume_mounts=mounts,
         unset=frozenset(
             name.replace("-", "_")
             for name in ("cpu", "memory", "ports", "protocol", "restart-policy", "dns-name-label")
             if name not in r.given
         ),
     )
+
+
+def _parse_volumes(
+    r: _Reader,
+) -> tuple[tuple[vol.VolumeInput, ...], tuple[vol.Mount, ...] | None]:
+    """`volumes` and `volume-mounts` (volumes.py has the syntax); each bad line reported."""
+    found, problems = vol.parse_volumes(r.raw("volumes"))
+    for message, line in problems:
+        r.add("volumes", message, shown=line.strip())
+    mounts, problems = vol.parse_mounts(r.raw("volume-mounts"))
+    for message, line in problems:
+        r.add("volume-mounts", message, shown=line.strip())
+    return found, mounts
 
 
 def _parse_names(
@@ -870,6 +889,10 @@ def _cross_group_checks(
             "credentials, read from the vault (`<registry>-pull-usr` / `<registry>-pull-pwd`) "
             "or given as `registry-username` / `registry-password`",
         )
+    for name, message, shown in vol.check(
+        container.volumes, key_vault="key-vault" in r.given, os_type=container.os_type
+    ):
+        r.add(name, message, shown=shown or None)
     os_prefix = f"{container.os_type.lower()}/"
     if (
         _builds(r, mode)

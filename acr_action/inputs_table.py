@@ -587,6 +587,35 @@ INPUTS: tuple[InputSpec, ...] = (
         multiline=True,
     ),
     InputSpec(
+        "volumes",
+        "container",
+        description=(
+            "Volumes of the group, one `NAME: KIND OPTIONS` per line: `azure-file account=<storage "
+            "account> share=<share>` (the key read through ARM listKeys, or `key-secret=<Key Vault "
+            "secret>`; `resource-group=`, `read-only`), `empty-dir`, or `secret "
+            "key-vault-secrets=<secret>[,<file>=<secret>...]` (files from Key Vault). Linux only. "
+            "Volumes not named here stay as they are."
+        ),
+        example=(
+            "volumes: |\n"
+            "  data: azure-file account=mystorage share=app-data\n"
+            "  cache: empty-dir\n"
+            "  config: secret key-vault-secrets=app-config,tls.crt=tls-cert"
+        ),
+        multiline=True,
+    ),
+    InputSpec(
+        "volume-mounts",
+        "container",
+        description=(
+            "Mounts of the app container, one `NAME:PATH` per line, `:ro` after it for read-only "
+            "(NAME: a volume of `volumes` or of the existing group). Not given: the container "
+            "keeps the mounts it has."
+        ),
+        example="volume-mounts: |\n  data:/mnt/data\n  config:/etc/app:ro",
+        multiline=True,
+    ),
+    InputSpec(
         "restart-policy",
         "container",
         description=(

@@ -72,9 +72,15 @@ def kept_credentials(
     ]
 
 
-def lost_secrets(existing: ContainerGroup, container_name: str, ours: frozenset[str]) -> list[str]:
+def lost_secrets(
+    existing: ContainerGroup,
+    container_name: str,
+    ours: frozenset[str],
+    our_volumes: frozenset[str] = frozenset(),
+) -> list[str]:
     """What a PUT of `existing` with our container and logins (`ours`: their servers) changed
-    would send empty, as phrases for the error."""
+    would send empty, as phrases for the error. `our_volumes`: the volumes the inputs name,
+    whose secrets the action sends itself (volumes.py)."""
     lost: list[str] = []
     kept = others(existing, container_name)
     for container in kept:
@@ -87,6 +93,8 @@ def lost_secrets(existing: ContainerGroup, container_name: str, ours: frozenset[
                 )
     lost += _lost_logins(existing, ours, kept)
     for volume in existing.volumes or []:
+        if volume.name in our_volumes:
+            continue
         if volume.azure_file is not None and not volume.azure_file.storage_account_key:
             lost.append(f"storage account key of Azure Files volume `{volume.name}`")
         if volume.secret is not None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import buildcache, cloud, deploy, github_deployment, keyvault, preview, registry
+from . import volumes as vol
 from .auth import (
     GitHubOidc,
     MaskingCredential,
@@ -498,7 +499,7 @@ def _start_deploy_reads(
             keyvault.read_secrets,
             session.credential,
             session.endpoints.vault_url(vault),
-            _vault_names(inputs.secrets),
+            {**_vault_names(inputs.secrets), **vol.vault_names(inputs.container.volumes)},
             session.step.runner.mask,
             client_id=client_id_of(inputs),
             object_id=object_id_of(session.tokens.arm.token),
@@ -519,6 +520,17 @@ def _start_deploy_reads(
     futures["existing"] = pool.submit(
         deploy.get_group, aci, inputs.resource_group, inputs.container.name
     )
+    if any(v.kind == "azure-file" and not v.key_secret for v in inputs.container.volumes):
+        futures["storage-keys"] = pool.submit(
+            vol.storage_keys,
+            session.tokens.arm.token,
+            session.endpoints,
+            session.subscription,
+            inputs.resource_group,
+            inputs.container.volumes,
+            session.step.runner.mask,
+            session.retrier,
+        )
     return futures
 
 
@@ -683,7 +695,9 @@ def _roll_out(
         secrets = background["secrets"].result() if "secrets" in background else {}
         location = inputs.location or background["location"].result()
         existing = background["existing"].result()
-    spec = _group_spec(inputs, location, image_ref, secrets)
+        keys = background["storage-keys"].result() if "storage-keys" in background else {}
+    spec = _group_spec(inputs, location, image_ref, secrets, keys)
+    _check_mounts(spec, existing)
     preview.check_owner(inputs.github, inputs.container.name, existing)
     spec = preview.settle_tags(spec, existing)
     remove = _remover(session, aci, inputs.resource_group)
@@ -871,11 +885,30 @@ def source_date(
     return pushed or dt.datetime.now(dt.UTC)
 
 
+def _check_mounts(spec: GroupSpec, existing: ContainerGroup | None) -> None:
+    """Refuse a mount of a volume neither `volumes` nor the group declares (ACI would)."""
+    missing = vol.undeclared(spec.volume_mounts, spec.volumes, existing)
+    if missing:
+        raise InputError(
+            [
+                InputProblem(
+                    "volume-mounts",
+                    f"mounts `{name}`, a volume that neither `volumes` nor the existing group "
+                    "declares",
+                    vol.EXAMPLE + "\n" + vol.MOUNT_EXAMPLE,
+                    name,
+                )
+                for name in missing
+            ]
+        )
+
+
 def _group_spec(
     inputs: Inputs,
     location: str,
     image_ref: str,
     secrets: dict[str, str],
+    keys: Mapping[str, str] | None = None,
 ) -> GroupSpec:
     """The desired group from the inputs and what was read."""
     server = image_ref.split("/", 1)[0]
@@ -905,6 +938,8 @@ def _group_spec(
         registry_credentials=credentials,
         tags=tuple(inputs.container.resource_tags) + _provenance_tags(inputs),
         unset=inputs.container.unset,
+        volumes=vol.resolve(inputs.container.volumes, secrets, keys or {}),
+        volume_mounts=inputs.container.volume_mounts,
     )
 
 

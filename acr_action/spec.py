@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from . import keep
+from . import volumes as vol
 
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance.models import Container, ContainerGroup, IpAddress
@@ -88,6 +89,10 @@ class GroupSpec:
     unset: frozenset[str] = frozenset()
     # "Public", "Private" or "" (no IP address); None: Public when there are ports (a new group).
     ip_type: str | None = None
+    # The volumes the inputs name (with their secrets) and the app's mounts (None: kept as
+    # they are); volumes.py says what a deploy keeps.
+    volumes: tuple[vol.Volume, ...] = field(default=(), repr=False)
+    volume_mounts: tuple[vol.Mount, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.container_name:
@@ -191,6 +196,10 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
         for c in spec.registry_credentials
     ] + keep.kept_credentials(existing, servers(spec)) or None
     group.ip_address = _ip_address(group, spec)
+    if spec.volumes:
+        group.volumes = vol.merged(group.volumes, spec.volumes)
+    if spec.volume_mounts is not None:
+        ours.volume_mounts = vol.mount_models(spec.volume_mounts)
     return group
 
 
@@ -323,6 +332,10 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
         *_group_checks(existing, spec),
         *_container_checks(container, spec),
         *_metadata_checks(existing, spec),
+        *(
+            _Check(name, True)
+            for name in vol.differences(existing, container, spec.volumes, spec.volume_mounts)
+        ),
     ]
     changes = [(check.name, check.immutable) for check in checks if check.differs]
     # The fingerprint covers everything above too, so only a difference nothing else explains
@@ -516,6 +529,12 @@ def _public_document(spec: GroupSpec) -> dict[str, object]:
         "dnsNameLabel": (spec.dns_name_label or "").lower(),
         "registries": sorted((c.server.lower(), c.username) for c in spec.registry_credentials),
         "tags": sorted((k, v) for k, v in spec.tags if k != FINGERPRINT_TAG),
+        # Only when given: a group without them keeps the fingerprint it had.
+        **(
+            {"volumes": vol.public_document(spec.volumes, spec.volume_mounts)}
+            if spec.volumes or spec.volume_mounts is not None
+            else {}
+        ),
     }
 
 
@@ -526,6 +545,7 @@ def _secret_document(spec: GroupSpec) -> dict[str, object]:
         "registryPasswords": sorted(
             (c.server.lower(), c.username, c.password) for c in spec.registry_credentials
         ),
+        **({"volumes": vol.secret_document(spec.volumes)} if spec.volumes else {}),
     }
 
 
