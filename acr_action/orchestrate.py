@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -698,6 +698,7 @@ def _roll_out(
         keys = background["storage-keys"].result() if "storage-keys" in background else {}
     spec = _group_spec(inputs, location, image_ref, secrets, keys)
     _check_mounts(spec, existing)
+    spec = replace(spec, volumes=spec.volumes + _kept_shares(session, inputs, spec, existing))
     preview.check_owner(inputs.github, inputs.container.name, existing)
     spec = preview.settle_tags(spec, existing)
     remove = _remover(session, aci, inputs.resource_group)
@@ -883,6 +884,37 @@ def source_date(
     if committed is not None:
         return committed
     return pushed or dt.datetime.now(dt.UTC)
+
+
+def _kept_shares(
+    session: Session, inputs: Inputs, spec: GroupSpec, existing: ContainerGroup | None
+) -> tuple[vol.Volume, ...]:
+    """The Azure Files volumes the inputs do not name, with their key read again (listKeys).
+
+    A GET never returns `storageAccountKey`; read anew, the volume is sent whole and survives
+    the deploy. A key that cannot be read leaves it to `keep.lost_secrets`, which stops the
+    deploy and names it.
+    """
+    kept: list[vol.Volume] = []
+    for volume in vol.hidden_keys(existing, spec.volumes):
+        try:
+            keys = vol.storage_keys(
+                session.tokens.arm.token,
+                session.endpoints,
+                session.subscription,
+                inputs.resource_group,
+                (volume,),
+                session.step.runner.mask,
+                session.retrier,
+            )
+        except ActionError as exc:
+            session.step.runner.info(
+                f"could not read the key of Azure Files volume {volume.name} again: {exc.title}"
+            )
+            continue
+        if keys.get(volume.name):
+            kept += vol.resolve((volume,), {}, keys)
+    return tuple(kept)
 
 
 def _check_mounts(spec: GroupSpec, existing: ContainerGroup | None) -> None:

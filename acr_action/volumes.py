@@ -312,6 +312,34 @@ def undeclared(
     return [m.name for m in mounts or () if m.name not in declared]
 
 
+def hidden_keys(
+    existing: ContainerGroup | None, ours: tuple[Volume, ...]
+) -> tuple[VolumeInput, ...]:
+    """The existing group's Azure Files volumes the inputs do not name, whose key the GET hides.
+
+    Their key can be read again through listKeys (the account in the deployment's resource
+    group), so they survive a deploy that does not mention them; where it cannot, they stay
+    lost secrets and the deploy stops (keep.py).
+    """
+    named = {v.name for v in ours}
+    found = []
+    for volume in (existing.volumes if existing is not None else None) or []:
+        share = volume.azure_file
+        if volume.name in named or share is None or share.storage_account_key:
+            continue
+        if ACCOUNT_NAME.fullmatch(share.storage_account_name or "") and share.share_name:
+            found.append(
+                VolumeInput(
+                    volume.name,
+                    "azure-file",
+                    account=share.storage_account_name,
+                    share=share.share_name,
+                    read_only=bool(share.read_only),
+                )
+            )
+    return tuple(found)
+
+
 def _lines(raw: str | None) -> list[tuple[int, str]]:
     return [
         (number, line.removesuffix("\r"))

@@ -37,12 +37,13 @@ import logging
 import random
 import socket
 import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from aiohttp import web
 
 from . import aci_validate as v
+from . import aci_volumes
 from .aci_runtime import LABEL_EMULATOR, PullRefused, RunPlan, Runtime, docker_time, utc_now
 from .arm_provider import ArmProvider, Operation, Operations
 from .web import Handler, Router, arm_error, json_response
@@ -281,6 +282,7 @@ class Service(ArmProvider):
                 "removed %d container(s) labelled %s=%s", removed, LABEL_EMULATOR, self.instance_id
             )
         await asyncio.to_thread(self.runtime.close)
+        await asyncio.to_thread(aci_volumes.remove_all, self.emulator)
 
     # --- shared checks ------------------------------------------------------------------
     def _groups(self) -> list[Group]:
@@ -583,6 +585,7 @@ class Service(ArmProvider):
             await asyncio.gather(group.task, return_exceptions=True)
         if self.emulator.docker:
             await asyncio.to_thread(self.runtime.remove, group.docker_ids())
+        await asyncio.to_thread(aci_volumes.remove, self.emulator, group.id)
         with self.emulator.state.lock:
             body = self._view(group)
             for record in group.containers.values():
@@ -797,11 +800,16 @@ class Service(ArmProvider):
                     self._by_docker_id.pop(docker_id, None)
         if props.get("ipAddress") and group.ip is None:
             group.ip = await asyncio.to_thread(self._allocate_ip, props["ipAddress"]["ports"])
+        try:
+            binds = await asyncio.to_thread(aci_volumes.prepare, self.emulator, group.id, props)
+        except aci_volumes.MountFailed as exc:
+            await self._mount_backoff(props, records, exc)
         short = uuid.uuid4().hex[:8]
         first_id: str | None = None
         for index, container in enumerate(props["containers"]):
             record = records[container["name"]]
             plan = self._plan(group, container, short, first_id, publish=index == 0)
+            plan = replace(plan, mounts=tuple(binds.get(container["name"], ())))
             docker_id = await asyncio.to_thread(self.runtime.create, plan)
             with self.emulator.state.lock:
                 record.docker_id = docker_id
@@ -827,6 +835,35 @@ class Service(ArmProvider):
                 )
                 add_event(record.events, "BackOff", f'Back-off pulling image "{image}"', "Warning")
                 record.waiting = "ImagePullBackOff"
+            await asyncio.sleep(1)
+
+    async def _mount_backoff(
+        self,
+        props: dict[str, Any],
+        records: dict[str, ContainerRecord],
+        failure: aci_volumes.MountFailed,
+    ) -> NoReturn:
+        """Fail to mount a share again and again, until a PUT, stop or delete ends provisioning.
+
+        The containers that mount it stay Waiting (detailStatus "ContainerCreating", the
+        kubelet's [inferred]) with repeated warnings (aci_volumes.py); the provisioning state
+        stays Creating, as with an image that cannot be pulled.
+        """
+        waiting = [
+            records[c["name"]]
+            for c in props["containers"]
+            if any(
+                m.get("name") == failure.volume
+                for m in (c.get("properties") or {}).get("volumeMounts") or []
+            )
+        ] or list(records.values())
+        while True:
+            with self.emulator.state.lock:
+                for record in waiting:
+                    add_event(
+                        record.events, aci_volumes.FAILED_MOUNT_EVENT, failure.message, "Warning"
+                    )
+                    record.waiting = "ContainerCreating"
             await asyncio.sleep(1)
 
     def _plan(

@@ -44,6 +44,8 @@ class RunPlan:
     restart_policy: str
     ports: dict[str, tuple[str, int]]  # "80/tcp" -> (ip, 80); only on the first container
     network_of: str | None  # docker id of the container whose network namespace is shared
+    # Bind mounts of the group's volumes: (host folder, path in the container, read-only).
+    mounts: tuple[tuple[str, str, bool], ...] = ()
 
 
 def utc_now() -> str:
@@ -148,6 +150,12 @@ class Runtime:
             kwargs["network_mode"] = f"container:{plan.network_of}"
         elif plan.ports:
             kwargs["ports"] = plan.ports
+        if plan.mounts:
+            # Paths with ':' are refused by the validation, so the short form is unambiguous.
+            kwargs["volumes"] = [
+                f"{host}:{path}:{'ro' if read_only else 'rw'}"
+                for host, path, read_only in plan.mounts
+            ]
         container = self.client.containers.create(plan.image, **kwargs)
         return str(container.id)
 

@@ -343,27 +343,10 @@ def _check_network(name: str, props: dict[str, Any]) -> None:
 
 
 def _check_volumes(name: str, props: dict[str, Any]) -> None:
-    """Volumes have a name and one kind's required fields; every mount names a volume ([inferred] texts)."""
-    declared: set[str] = set()
-    for vindex, volume in enumerate(props.get("volumes") or []):
-        path = f"properties.volumes[{vindex}]"
-        declared.add(str(_required(volume, "name", path)))
-        if isinstance(volume.get("azureFile"), dict):
-            for key in ("shareName", "storageAccountName"):  # the spec's `required`
-                _required(volume["azureFile"], key, f"{path}.azureFile")
-        if isinstance(volume.get("gitRepo"), dict):
-            _required(volume["gitRepo"], "repository", f"{path}.gitRepo")
-    containers = [*props["containers"], *(props.get("initContainers") or [])]
-    for container in containers:
-        for mount in (container.get("properties") or {}).get("volumeMounts") or []:
-            if mount.get("name") not in declared:
-                raise AciError(
-                    400,
-                    "InvalidVolumeMount",
-                    f"The volume mount '{mount.get('name')}' of container '{container.get('name')}' in"
-                    f" container group '{name}' does not match any volume of the group.",
-                )
-            _required(mount, "mountPath", "volumeMounts")
+    """Volumes and volume mounts as ACI checks them (`aci_volumes.validate` has the rules)."""
+    from .aci_volumes import validate
+
+    validate(name, props)
 
 
 def _check_extras(spec: dict[str, Any], props: dict[str, Any]) -> None:

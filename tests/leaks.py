@@ -24,7 +24,8 @@ GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 
 def known_secrets(azure: Emulator) -> set[str]:
-    """Every secret value the local Azure holds: vault secrets and application secrets."""
+    """Every secret value the local Azure holds: vault secrets, application secrets and storage
+    account keys."""
     with azure.state.lock:
         values = {
             version.value
@@ -33,6 +34,12 @@ def known_secrets(azure: Emulator) -> set[str]:
             for version in versions
         }
         values |= {app.secret for app in azure.state.apps.values() if app.secret}
+        # Storage account keys (storage.py), which Azure Files volumes read through listKeys.
+        values |= {
+            key
+            for account in azure.state.table("Microsoft.Storage/storageAccounts").values()
+            for key in account.keys.values()
+        }
     # Client ids stored as pull "usernames" are identifiers, not secrets.
     return {value for value in values if len(value) >= 6 and not GUID.fullmatch(value)}
 

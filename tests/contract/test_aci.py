@@ -928,6 +928,42 @@ def test_a_put_replaces_the_group_what_it_leaves_out_is_gone(
             id="mount-of-no-volume",
         ),
         pytest.param(
+            lambda b: b["properties"].update(
+                volumes=[{"name": "cache", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}]
+            ),
+            "DuplicateVolumeName",
+            id="volume-twice",
+        ),
+        pytest.param(
+            lambda b: b["properties"].update(volumes=[{"name": "cache"}]),
+            "InvalidVolume",
+            id="volume-of-no-kind",
+        ),
+        pytest.param(
+            lambda b: (
+                b["properties"].update(volumes=[{"name": "cache", "emptyDir": {}}]),
+                b["properties"]["containers"][0]["properties"].update(
+                    volumeMounts=[{"name": "cache", "mountPath": "C:/cache"}]
+                ),
+            ),
+            "InvalidVolumeMountPath",
+            id="colon-in-mount-path",
+        ),
+        pytest.param(
+            lambda b: b["properties"].update(
+                volumes=[{"name": "config", "secret": {"app.conf": "not base64!"}}]
+            ),
+            "InvalidSecretVolumeValue",
+            id="secret-not-base64",
+        ),
+        pytest.param(
+            lambda b: b["properties"].update(
+                volumes=[{"name": "config", "secret": {"../escape": "c2VjcmV0"}}]
+            ),
+            "InvalidSecretVolumeKey",
+            id="secret-file-outside-its-folder",
+        ),
+        pytest.param(
             lambda b: b["properties"].pop("subnetIds"),
             "PrivateIPAddressNotSupported",
             id="private-without-subnet",

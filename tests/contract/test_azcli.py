@@ -589,3 +589,45 @@ def test_container_delete_removes_the_group(
         all=True, filters={"label": f"{LABEL_EMULATOR}={service.instance_id}"}
     )
     assert [c.name for c in containers if group_name in c.name] == []
+
+
+def test_storage_account_keys_and_share_as_the_cli_makes_them(
+    cli_http: AzureCli, azure_http: Emulator
+) -> None:
+    # The steps of Learn's container-instances-volume-azure-files: an account, a share, the key
+    # (`az storage account keys list ... --query "[0].value"`), which ACI's volume then takes.
+    name = f"cli{uuid.uuid4().hex[:12]}"
+    created = cli_http.json(
+        "storage", "account", "create", "--resource-group", RG, "--name", name,
+        "--location", LOCATION, "--sku", "Standard_LRS",
+    )  # fmt: skip
+    share = cli_http.json(
+        "storage", "share-rm", "create", "--resource-group", RG, "--storage-account", name,
+        "--name", "acishare",
+    )  # fmt: skip
+    keys = cli_http.json("storage", "account", "keys", "list", "--resource-group", RG,
+                         "--account-name", name)  # fmt: skip
+
+    assert created["name"] == name
+    assert created["provisioningState"] == "Succeeded"
+    assert share["name"] == "acishare"
+    account = azure_http.services["storage"].account(name)
+    assert [k["keyName"] for k in keys] == ["key1", "key2"]
+    assert keys[0]["value"] == account.keys["key1"]
+    assert keys[0]["permissions"] == "FULL"
+    assert azure_http.services["storage"].share_path(name, "acishare").is_dir()
+
+
+def test_storage_account_keys_are_refused_to_a_reader(
+    cli_http_puller: AzureCli, azure_http: Emulator
+) -> None:
+    name = f"cli{uuid.uuid4().hex[:12]}"
+    azure_http.services["storage"].add_account(RG, name)
+    done = cli_http_puller.run(
+        "storage", "account", "keys", "list", "--resource-group", RG, "--account-name", name,
+        check=False,
+    )  # fmt: skip
+
+    assert done.returncode != 0
+    assert "AuthorizationFailed" in done.stderr
+    assert "Microsoft.Storage/storageAccounts/listkeys/action" in done.stderr

@@ -34,6 +34,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "vaults": [],
         "registries": [],
         "keyvault": ["vault", "vault-root"],
+        "storage": [],
         "github": ["github"],
         "acr": ["acr"],
         "aci": [],
@@ -50,6 +51,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "resourceGroups",
         "roleAssignments",
         "roleDefinitions",
+        "storageAccounts",
         "userAssignedIdentities",
         "vaults",
     ]
@@ -62,6 +64,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "managedidentity",
         "vaults",
         "registries",
+        "storage",
         "aci",
     }
 

@@ -285,6 +285,12 @@ def test_what_a_get_cannot_show_stops_the_deploy_before_any_change(
         "logAnalytics": {"workspaceId": "workspace-1", "workspaceKey": WORKSPACE_KEY}
     }
     props["ipAddress"] = {"type": "Public", "ports": [{"port": 80, "protocol": "TCP"}]}
+    # The share must exist for ACI to mount it; its account is in a resource group other than
+    # the deployment's, where the action's listKeys does not find it to read the key again.
+    with azure.state.lock:
+        azure.state.resource_groups.setdefault("keep-storage-rg", ("keep-storage-rg", "westeurope"))
+    account = azure.services["storage"].add_account("keep-storage-rg", "acct", shares=("logs",))
+    account.keys["key1"] = STORAGE_KEY
     made_elsewhere(azure, aci, name, body)
     puts = azure.count("PUT", f"/containerGroups/{name}")
 
