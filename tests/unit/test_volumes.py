@@ -8,15 +8,19 @@ seen only through the fingerprint, since a GET never shows it.
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from azure.mgmt.containerinstance.models import ContainerGroup
 
+from acr_action import cloud
 from acr_action import volumes as vol
-from acr_action.errors import InputError
+from acr_action.errors import ActionError, InputError
 from acr_action.inputs import parse_inputs
 from acr_action.keep import lost_secrets
+from acr_action.retry import Retrier
 from acr_action.spec import GroupSpec, diff, fingerprint, to_model
 from tests.unit.support import make_env
 
@@ -278,3 +282,76 @@ def test_vault_reads_and_resolution() -> None:
     resolved = vol.resolve(inputs, values, {"files": "from-list-keys"})
     assert [v.key for v in resolved] == ["from-vault", "from-list-keys", ""]
     assert resolved[2].files == (("f", "file-value"),)
+
+
+class _Answer:
+    def __init__(self, status: int, body: dict[str, object]) -> None:
+        self.status_code = status
+        self._body = body
+        self.text = json.dumps(body)
+        self.headers: dict[str, str] = {}
+
+    def json(self) -> dict[str, object]:
+        return self._body
+
+
+class _Scripted(Retrier):
+    """A retrier whose one HTTP answer is scripted; it records what was asked."""
+
+    def __init__(self, answer: _Answer) -> None:
+        super().__init__()
+        self.answer = answer
+        self.calls: list[tuple[str, str]] = []
+
+    def http(self, dependency: str, method: str, url: str, **kwargs: object) -> Any:
+        self.calls.append((method, url))
+        return self.answer
+
+
+AZURE_FILE = (vol.VolumeInput("data", "azure-file", account="mystorage", share="app-data"),)
+
+
+def test_the_storage_key_is_read_through_list_keys_and_masked() -> None:
+    keys_body: dict[str, object] = {
+        "keys": [
+            {"keyName": "key1", "value": STORAGE_KEY, "permissions": "FULL"},
+            {"keyName": "key2", "value": "other", "permissions": "FULL"},
+        ]
+    }
+    retrier = _Scripted(_Answer(200, keys_body))
+    masked: list[str] = []
+
+    keys = vol.storage_keys(
+        "arm-token", cloud.for_environment("AzureCloud"), "sub-1", "app-rg", AZURE_FILE,
+        masked.append, retrier,
+    )  # fmt: skip
+
+    assert keys == {"data": STORAGE_KEY}
+    assert masked == [STORAGE_KEY]
+    assert retrier.calls == [
+        (
+            "POST",
+            "https://management.azure.com/subscriptions/sub-1/resourceGroups/app-rg/providers"
+            "/Microsoft.Storage/storageAccounts/mystorage/listKeys?api-version=2023-05-01",
+        )
+    ]
+
+
+def test_list_keys_refused_names_the_missing_action() -> None:
+    action = "Microsoft.Storage/storageAccounts/listkeys/action"
+    scope = "/subscriptions/sub-1/resourceGroups/app-rg/providers/Microsoft.Storage/storageAccounts/mystorage"
+    message = (
+        "The client 'x' with object id '0f8fad5b-d9cb-469f-a165-70867728950e' does not have "
+        f"authorization to perform action '{action}' over scope '{scope}' or the scope is invalid."
+    )
+    retrier = _Scripted(
+        _Answer(403, {"error": {"code": "AuthorizationFailed", "message": message}})
+    )
+
+    with pytest.raises(ActionError) as caught:
+        vol.storage_keys(
+            "arm-token", cloud.for_environment("AzureCloud"), "sub-1", "app-rg", AZURE_FILE,
+            lambda _: None, retrier,
+        )  # fmt: skip
+
+    assert action in str(caught.value)
