@@ -95,6 +95,9 @@ def test_volumes_are_mounted_updated_in_place_and_kept(
     key = azure.services["storage"].account(account).keys["key1"]
     # Masked on arrival: the storage key read through listKeys and the file's vault secret.
     assert {key, first_value} <= created.seen.masks
+    # As the runner shows the step (tests/runner_log.py): neither appears, masked or not.
+    assert key not in created.shown
+    assert first_value not in created.shown
     assert azure.count("POST", f"/storageAccounts/{account}/listKeys") >= 1
     group = stored(azure, name)["spec"]["properties"]
     sent = {v["name"]: v for v in group["volumes"]}
