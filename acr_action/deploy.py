@@ -188,7 +188,16 @@ def apply(
     if plan.action == "noop":
         return plan
     # Checked before anything changes: a PUT would send these secrets empty (keep.py).
-    lost = lost_secrets(existing, spec.container_name, servers(spec)) if existing else []
+    lost = (
+        lost_secrets(
+            existing,
+            spec.container_name,
+            servers(spec),
+            log_analytics_given=spec.log_analytics is not None,
+        )
+        if existing
+        else []
+    )
     if lost:
         raise CannotKeep(spec.name, resource_group, lost)
     retry = retrier or Retrier(deadline)

@@ -72,9 +72,16 @@ def kept_credentials(
     ]
 
 
-def lost_secrets(existing: ContainerGroup, container_name: str, ours: frozenset[str]) -> list[str]:
+def lost_secrets(
+    existing: ContainerGroup,
+    container_name: str,
+    ours: frozenset[str],
+    *,
+    log_analytics_given: bool = False,
+) -> list[str]:
     """What a PUT of `existing` with our container and logins (`ours`: their servers) changed
-    would send empty, as phrases for the error."""
+    would send empty, as phrases for the error. With `log_analytics_given` the action sends the
+    workspace's key itself (`log-analytics-workspace`), so the one the GET hides is no loss."""
     lost: list[str] = []
     kept = others(existing, container_name)
     for container in kept:
@@ -92,7 +99,7 @@ def lost_secrets(existing: ContainerGroup, container_name: str, ours: frozenset[
         if volume.secret is not None:
             lost.append(f"contents of secret volume `{volume.name}`")
     log_analytics = existing.diagnostics.log_analytics if existing.diagnostics else None
-    if log_analytics is not None and not log_analytics.workspace_key:
+    if log_analytics is not None and not log_analytics.workspace_key and not log_analytics_given:
         lost.append("Log Analytics workspace key (diagnostics.logAnalytics)")
     return lost
 

@@ -16,11 +16,20 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import buildcache, cloud, deploy, github_deployment, keyvault, preview, registry
+from . import (
+    buildcache,
+    cloud,
+    deploy,
+    github_deployment,
+    keyvault,
+    loganalytics,
+    preview,
+    registry,
+)
 from .auth import (
     GitHubOidc,
     MaskingCredential,
@@ -313,6 +322,11 @@ def _deploy_steps(session: Session, inputs: Inputs) -> tuple[Outcome, preview.Co
     port = (deployed.ports or inputs.container.ports or (80,))[0]
     url = (f"http://{deployed.fqdn}" + (f":{port}" if port != 80 else "")) if deployed.fqdn else ""
     _check_ready(session, inputs.waiting, port, deployed)
+    if inputs.container.priority == "Spot" and inputs.waiting.health_check_path is not None:
+        session.step.runner.notice(
+            "No HTTP readiness check: a Spot container group has no IP address, so nothing"
+            " outside the group can reach it (container-instances-spot-containers-overview)."
+        )
     outcome.outputs.update(
         fqdn=deployed.fqdn or "",
         url=url,
@@ -519,6 +533,15 @@ def _start_deploy_reads(
     futures["existing"] = pool.submit(
         deploy.get_group, aci, inputs.resource_group, inputs.container.name
     )
+    if inputs.container.log_analytics_workspace:
+        futures["workspace"] = pool.submit(
+            loganalytics.read_workspace,
+            session.tokens.arm.token,
+            session.endpoints.resource_manager,
+            inputs.container.log_analytics_workspace,
+            session.step.runner.mask,
+            session.retrier,
+        )
     return futures
 
 
@@ -683,7 +706,8 @@ def _roll_out(
         secrets = background["secrets"].result() if "secrets" in background else {}
         location = inputs.location or background["location"].result()
         existing = background["existing"].result()
-    spec = _group_spec(inputs, location, image_ref, secrets)
+        workspace = background["workspace"].result() if "workspace" in background else None
+    spec = replace(_group_spec(inputs, location, image_ref, secrets), log_analytics=workspace)
     preview.check_owner(inputs.github, inputs.container.name, existing)
     spec = preview.settle_tags(spec, existing)
     remove = _remover(session, aci, inputs.resource_group)
@@ -896,6 +920,7 @@ def _group_spec(
         memory=inputs.container.memory,
         ports=inputs.container.ports,
         protocol=inputs.container.protocol,
+        port_protocols=inputs.container.port_protocols,
         environment_variables=inputs.container.environment_variables,
         secure_environment_variables=tuple(secure),
         command_line=inputs.container.command_line,
@@ -905,6 +930,9 @@ def _group_spec(
         registry_credentials=credentials,
         tags=tuple(inputs.container.resource_tags) + _provenance_tags(inputs),
         unset=inputs.container.unset,
+        liveness_probe=inputs.container.liveness_probe,
+        readiness_probe=inputs.container.readiness_probe,
+        priority=inputs.container.priority,
     )
 
 
