@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .errors import ActionError
 
 API_VERSION = "2020-08-01"
+# The workspace a deploy set, so that the next deploy without the input reads its key again
+# (az sets the tag `oms-resource-link` to the workspace ID for the portal's link).
+WORKSPACE_TAG = "acr-action.log-analytics-workspace"
 LOG_ANALYTICS = Dependency(
     "Azure Resource Manager (Log Analytics workspace)",
     "https://status.azure.com (Azure Resource Manager) and the runner's network",

@@ -707,7 +707,14 @@ def _roll_out(
         location = inputs.location or background["location"].result()
         existing = background["existing"].result()
         workspace = background["workspace"].result() if "workspace" in background else None
-    spec = replace(_group_spec(inputs, location, image_ref, secrets), log_analytics=workspace)
+        workspace = workspace or _kept_workspace(session, existing)
+    spec = _group_spec(inputs, location, image_ref, secrets)
+    if workspace is not None:
+        spec = replace(
+            spec,
+            log_analytics=workspace,
+            tags=(*spec.tags, (loganalytics.WORKSPACE_TAG, workspace.resource_id)),
+        )
     preview.check_owner(inputs.github, inputs.container.name, existing)
     spec = preview.settle_tags(spec, existing)
     remove = _remover(session, aci, inputs.resource_group)
@@ -733,6 +740,24 @@ def _roll_out(
             retrier=session.retrier,
         )
     return plan, existing
+
+
+def _kept_workspace(
+    session: Session, existing: ContainerGroup | None
+) -> loganalytics.Workspace | None:
+    """The workspace an earlier deploy set (its tag), read again: a GET never returns the key."""
+    resource_id = ((existing.tags or {}) if existing is not None else {}).get(
+        loganalytics.WORKSPACE_TAG
+    )
+    if not resource_id or not loganalytics.WORKSPACE_ID.fullmatch(resource_id):
+        return None
+    return loganalytics.read_workspace(
+        session.tokens.arm.token,
+        session.endpoints.resource_manager,
+        resource_id,
+        session.step.runner.mask,
+        session.retrier,
+    )
 
 
 def _group_after(

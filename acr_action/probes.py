@@ -183,13 +183,6 @@ def to_model(probe: Probe, default_port: int | None) -> ContainerProbe | None:
     return model
 
 
-def document(probe: Probe | None) -> object:
-    """A canonical, comparable form of a probe (for the diff and the fingerprint)."""
-    if probe is None:
-        return None
-    return {k: v for k, v in probe.__dict__.items() if v not in (None, ())}
-
-
 def same(model: ContainerProbe | None, probe: Probe, default_port: int | None) -> bool:
     """Whether the group's probe (from a GET) is the one the input asks for."""
     wanted = to_model(probe, default_port)

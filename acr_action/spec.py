@@ -583,11 +583,10 @@ def _public_document(spec: GroupSpec) -> dict[str, object]:
             portProtocols=sorted(
                 (port, protocol.upper()) for port, protocol in spec.port_protocols
             ),
-            livenessProbe=probes.document(spec.liveness_probe),
-            readinessProbe=probes.document(spec.readiness_probe),
-            priority=(spec.priority or "").lower(),
-            logAnalytics=spec.log_analytics.workspace_id if spec.log_analytics else "",
         ),
+        # Probes, priority and the workspace ID are not here: a GET shows them, the diff
+        # compares them (`_feature_checks`), and one left out of the inputs stays as it is,
+        # which a fingerprint of the inputs alone would read as a change.
         "environment": sorted(spec.environment_variables),
         "command": list(spec.command_line),
         "restartPolicy": spec.restart_policy.lower(),

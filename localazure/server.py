@@ -49,6 +49,7 @@ SERVICE_MODULES = (
     "vaults",
     "registries",
     "keyvault",
+    "loganalytics",
     "github",
     "acr",
     "aci",

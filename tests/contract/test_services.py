@@ -34,6 +34,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "vaults": [],
         "registries": [],
         "keyvault": ["vault", "vault-root"],
+        "loganalytics": [],
         "github": ["github"],
         "acr": ["acr"],
         "aci": [],
@@ -62,6 +63,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "managedidentity",
         "vaults",
         "registries",
+        "loganalytics",
         "aci",
     }
 
