@@ -196,3 +196,38 @@ def test_spot_deploys_without_an_ip_address(
     props = _group(azure, name).spec["properties"]
     assert props["priority"] == "Spot"
     assert "ipAddress" not in props
+
+
+def test_a_failing_liveness_probe_restarts_the_container(
+    azure: Emulator,
+    run_action: Callable[..., Run],
+    hello_app: Any,
+    cleanup_groups: list[str],
+) -> None:
+    import time
+
+    name = "probe-fails"
+    cleanup_groups.append(name)
+    run = run_action(
+        inputs={
+            "name": name,
+            "liveness-probe": "exec /bin/busybox false initial-delay=1 period=1 failure-threshold=2",
+            "readiness-probe": "http-get /missing period=1",
+        },
+        workspace=hello_app,
+    )
+    assert run.exit_code == 0, run.stdout
+
+    deadline = time.monotonic() + 30
+    messages: list[str] = []
+    while time.monotonic() < deadline:
+        record = _group(azure, name).containers[name]
+        messages = [f"{e['name']}: {e['message']}" for e in record.events]
+        if any("failed liveness probe, will be restarted" in m for m in messages) and any(
+            m.startswith("Unhealthy: Readiness probe failed") for m in messages
+        ):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"no liveness restart seen: {messages}")
+    assert any(m.startswith("Unhealthy: Liveness probe failed") for m in messages)
