@@ -23,7 +23,10 @@ answers an Azure Files volume without `storageAccountKey`, and its create-or-upd
 secret volume as `"secret": {}`. Sent back, these would arrive empty; an app losing a secret
 silently is worse than a deploy that stops, so `lost_secrets` names them and the deploy stops
 before any change (`errors.CannotKeep`). A registry login without a password is dropped when no
-kept container pulls from that registry, and so is not a loss.
+kept container pulls from that registry, and so is not a loss. The Log Analytics key is not a
+loss either when the action sends it itself: `log-analytics-workspace` names the workspace, or
+an earlier deploy tagged the group with it (`loganalytics.WORKSPACE_TAG`), and its key is read
+through ARM again.
 """
 
 from __future__ import annotations
