@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from azure.mgmt.containerinstance.models import ContainerGroup
@@ -161,3 +162,77 @@ def test_probes_and_workspace_in_the_model_and_kept_when_not_given() -> None:
     assert removed.containers[0].liveness_probe is None
     changed = diff(existing, replace(spec, liveness_probe=probes.Probe(path="/other")))
     assert "liveness probe" in changed.changed
+
+
+def _answer(status: int, body: object) -> Any:
+    import json as json_module
+
+    import requests
+
+    answer = requests.Response()
+    answer.status_code = status
+    answer._content = json_module.dumps(body).encode()
+    return answer
+
+
+def test_the_workspace_key_is_masked_as_it_arrives(monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    from acr_action import loganalytics
+
+    calls: list[tuple[str, str]] = []
+    masked: list[str] = []
+
+    def request(method: str, url: str, **kwargs: Any) -> Any:
+        calls.append((method, url.split("?")[0]))
+        if url.split("?")[0].endswith("/sharedKeys"):
+            assert not masked  # nothing printed it before: the mask comes with the answer
+            return _answer(200, {"primarySharedKey": "k1==", "secondarySharedKey": "k2=="})
+        return _answer(200, {"properties": {"customerId": "cid"}})
+
+    monkeypatch.setattr(requests, "request", request)
+    resource = (
+        "/subscriptions/s/resourceGroups/mon/providers/Microsoft.OperationalInsights/workspaces/w"
+    )
+    found = loganalytics.read_workspace("token", "https://arm", resource, masked.append)
+
+    assert found == loganalytics.Workspace("cid", "k1==", resource)
+    assert "k1==" not in repr(found)
+    assert masked == ["k1==", "k2=="]
+    assert calls == [
+        ("GET", "https://arm" + resource),
+        ("POST", "https://arm" + resource + "/sharedKeys"),
+    ]
+
+
+def test_a_refused_key_read_names_the_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    from acr_action import loganalytics
+    from acr_action.errors import ActionError
+
+    refusal = {
+        "error": {
+            "code": "AuthorizationFailed",
+            "message": "The client 'c' with object id 'o' does not have authorization to perform"
+            " action 'Microsoft.OperationalInsights/workspaces/sharedKeys/action' over scope"
+            " '/subscriptions/s/resourceGroups/mon/providers/Microsoft.OperationalInsights"
+            "/workspaces/w' or the scope is invalid.",
+        }
+    }
+    monkeypatch.setattr(
+        requests,
+        "request",
+        lambda method, url, **kwargs: _answer(
+            403 if method == "POST" else 200,
+            refusal if method == "POST" else {"properties": {"customerId": "c"}},
+        ),
+    )
+    with pytest.raises(ActionError) as info:
+        loganalytics.read_workspace(
+            "t",
+            "https://arm",
+            "/subscriptions/s/resourceGroups/mon/providers/Microsoft.OperationalInsights/workspaces/w",
+            lambda _: None,
+        )
+    assert "sharedKeys/action" in info.value.title + info.value.details
