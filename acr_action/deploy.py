@@ -190,7 +190,15 @@ def apply(
     # Checked before anything changes: a PUT would send these secrets empty (keep.py).
     our_volumes = frozenset(v.name for v in spec.volumes)
     lost = (
-        lost_secrets(existing, spec.container_name, servers(spec), our_volumes) if existing else []
+        lost_secrets(
+            existing,
+            spec.container_name,
+            servers(spec),
+            our_volumes,
+            log_analytics_given=spec.log_analytics is not None,
+        )
+        if existing
+        else []
     )
     if lost:
         raise CannotKeep(spec.name, resource_group, lost)

@@ -1018,6 +1018,7 @@ class CannotKeep(DeployError):
             "group the action deploys (a sidecar or volume with secrets into a group of its own, "
             "managed by the template that made it), or deploy the app to a group of its own:\n\n"
             + _block("with:\n  name: my-app-web  # a group only the action changes", "yaml")
+            + _log_analytics_fix(self.lost)
             + "\n\nTo see what the group holds:\n\n"
             + _block(
                 f"az container show --resource-group {resource_group} --name {name} "
@@ -1026,6 +1027,21 @@ class CannotKeep(DeployError):
             )
         )
         super().__init__(title, details)
+
+
+def _log_analytics_fix(lost: Sequence[str]) -> str:
+    """For a lost Log Analytics key: the input that makes the action send it again."""
+    if not any("Log Analytics" in item for item in lost):
+        return ""
+    return (
+        "\n\nFor the Log Analytics workspace key: name the workspace, and the action reads its "
+        "key through ARM and sends it again:\n\n"
+        + _block(
+            "with:\n  log-analytics-workspace: /subscriptions/<id>/resourceGroups/<rg>/providers/"
+            "Microsoft.OperationalInsights/workspaces/<name>",
+            "yaml",
+        )
+    )
 
 
 class RecreateFailed(DeployError):

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
-from acr_action import naming
+from acr_action import naming, probes
 from acr_action import volumes as vol
 from acr_action.buildcache import CacheEntry, parse_cache_line
 from acr_action.errors import InputError, InputProblem
@@ -47,6 +47,7 @@ from acr_action.inputs_table import (
     ON_IMMUTABLE_CHANGE,
     ON_MAX_PREVIEWS,
     OS_TYPES,
+    PRIORITIES,
     PROTOCOLS,
     RESTART_POLICIES,
     SPECS,
@@ -57,10 +58,12 @@ from acr_action.inputs_table import (
     OnImmutableChange,
     OnMaxPreviews,
     OsType,
+    Priority,
     Protocol,
     RestartPolicy,
     env_key,
 )
+from acr_action.probes import Probe, ProbeKind
 
 __all__ = [
     "AcrInputs",
@@ -214,7 +217,7 @@ class ContainerInputs:
     cpu: float
     memory: float
     ports: tuple[int, ...]
-    protocol: Protocol
+    protocol: Protocol  # of the ports without a suffix
     environment_variables: Pairs
     secure_environment_variables: Pairs = field(repr=False)
     command_line: tuple[str, ...]
@@ -226,6 +229,13 @@ class ContainerInputs:
     unset: frozenset[str] = frozenset()
     volumes: tuple[vol.VolumeInput, ...] = ()
     volume_mounts: tuple[vol.Mount, ...] | None = None  # None: not given, the mounts stay
+    # The ports written with a protocol (`53/udp`): (port, protocol); the others use `protocol`.
+    port_protocols: tuple[tuple[int, Protocol], ...] = ()
+    # None: not given, the existing group's stay (probes.REMOVE: `none`, removed).
+    liveness_probe: Probe | None = None
+    readiness_probe: Probe | None = None
+    priority: Priority | None = None  # None: the existing group's, Regular for a new one
+    log_analytics_workspace: str | None = None  # the workspace's resource ID
 
 
 @dataclass(frozen=True)
@@ -520,25 +530,35 @@ def _parse_tags(reader: _Reader) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tags))
 
 
-def _parse_ports(reader: _Reader) -> tuple[int, ...]:
+def _parse_ports(reader: _Reader) -> tuple[tuple[int, ...], tuple[tuple[int, Protocol], ...]]:
+    """The ports, and the protocol of those written with a suffix (`53/udp`)."""
     raw = reader.raw("ports") or _default("ports")
     given = raw.strip()  # shown whole: a duplicate is only visible next to its twin
     ports: list[int] = []
+    suffixed: list[tuple[int, Protocol]] = []
     for item in re.split(r"[\s,]+", given):
         if not item:
             continue
-        if not re.fullmatch(r"[0-9]+", item):
+        number, slash, suffix = item.partition("/")
+        protocol = next((p for p in PROTOCOLS if p.lower() == suffix.lower()), None)
+        if slash and protocol is None:
+            message = f"`{item}`: the protocol after `/` must be tcp or udp"
+            reader.add("ports", message, shown=given, example="ports: 80, 53/udp")
+        elif not re.fullmatch(r"[0-9]+", number):
             message = f"each port must be a whole number from 1 to 65535, and `{item}` is not"
             reader.add("ports", message, shown=given)
-        elif not 1 <= int(item) <= 65535:
+        elif not 1 <= int(number) <= 65535:
             reader.add(
-                "ports", f"each port must be from 1 to 65535, and {item} is not", shown=given
+                "ports", f"each port must be from 1 to 65535, and {number} is not", shown=given
             )
-        elif int(item) in ports:
-            reader.add("ports", f"lists port {item} twice", shown=given)
+        elif int(number) in ports:
+            # ACI keys a group's ports by number: one port cannot be both TCP and UDP.
+            reader.add("ports", f"lists port {number} twice", shown=given)
         else:
-            ports.append(int(item))
-    return tuple(ports)
+            ports.append(int(number))
+            if protocol is not None:
+                suffixed.append((int(number), protocol))
+    return tuple(ports), tuple(suffixed)
 
 
 def _parse_command_line(reader: _Reader) -> tuple[str, ...]:
@@ -801,13 +821,15 @@ def _parse_container(
     """The container group; its name and DNS label derived from the repository when not given."""
     name, label, salt = _parse_names(r, mode, ctx, image_name, image)
     volumes, mounts = _parse_volumes(r)
+    ports, port_protocols = _parse_ports(r)
     return ContainerInputs(
         name=name,
         dns_name_label=label,
         dns_label_salt=salt,
         cpu=r.number("cpu", CPU_MIN, CPU_MAX, " cores"),
         memory=r.number("memory", MEMORY_MIN, MEMORY_MAX, " GB", step=0.1),
-        ports=_parse_ports(r),
+        ports=ports,
+        port_protocols=port_protocols,
         protocol=r.choice("protocol", PROTOCOLS),
         environment_variables=r.pairs("environment-variables", _ENV_NAME, _ENV_RULE),
         secure_environment_variables=r.pairs("secure-environment-variables", _ENV_NAME, _ENV_RULE),
@@ -818,6 +840,10 @@ def _parse_container(
         on_immutable_change=r.choice("on-immutable-change", ON_IMMUTABLE_CHANGE),
         volumes=volumes,
         volume_mounts=mounts,
+        liveness_probe=_parse_probe(r, "liveness"),
+        readiness_probe=_parse_probe(r, "readiness"),
+        priority=_parse_priority(r),
+        log_analytics_workspace=r.valid("log-analytics-workspace"),
         unset=frozenset(
             name.replace("-", "_")
             for name in ("cpu", "memory", "ports", "protocol", "restart-policy", "dns-name-label")
@@ -837,6 +863,33 @@ def _parse_volumes(
     for message, line in problems:
         r.add("volume-mounts", message, shown=line.strip())
     return found, mounts
+
+
+def _parse_probe(r: _Reader, kind: ProbeKind) -> Probe | None:
+    """`liveness-probe` or `readiness-probe` (probes.py has the syntax)."""
+    name = f"{kind}-probe"
+    text = r.line(name)
+    if text is None:
+        return None
+    probe, problems = probes.parse(kind, text)
+    for problem in problems:
+        r.add(name, problem, shown=text)
+    return probe
+
+
+def _parse_priority(r: _Reader) -> Priority | None:
+    """`priority`; Spot refuses what needs an IP address, which a Spot group cannot have."""
+    priority = r.optional_choice("priority", PRIORITIES)
+    if priority == "Spot":
+        # "ACI Spot container groups won't be assigned a public IP endpoint" and "can't be
+        # deployed behind a virtual network" (container-instances-spot-containers-overview);
+        # ACI refuses either with SpotPriorityContainerGroupNotSupportedForInboundConnectivity.
+        r.conflict(
+            ["dns-name-label", "dns-label-salt"],
+            "cannot be used with `priority: Spot`: a Spot group has no IP address, so no DNS name",
+            example="priority: Regular  # a preview that must answer at a URL needs Regular",
+        )
+    return priority
 
 
 def _parse_names(

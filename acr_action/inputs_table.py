@@ -42,6 +42,9 @@ from acr_action.inputs_rules import (
     valid_url_path,
     valid_vault,
 )
+from acr_action.loganalytics import EXAMPLE as WORKSPACE_EXAMPLE
+from acr_action.loganalytics import WORKSPACE_ID
+from acr_action.probes import EXAMPLES
 
 __all__ = [
     "CLOUDS",
@@ -54,6 +57,7 @@ __all__ = [
     "ON_IMMUTABLE_CHANGE",
     "ON_MAX_PREVIEWS",
     "OS_TYPES",
+    "PRIORITIES",
     "PROTOCOLS",
     "RESTART_POLICIES",
     "SPECS",
@@ -66,6 +70,7 @@ __all__ = [
     "OnImmutableChange",
     "OnMaxPreviews",
     "OsType",
+    "Priority",
     "Protocol",
     "RestartPolicy",
     "env_key",
@@ -80,6 +85,7 @@ Protocol = Literal["TCP", "UDP"]
 RestartPolicy = Literal["Always", "OnFailure", "Never"]
 OsType = Literal["Linux", "Windows"]
 OnImmutableChange = Literal["recreate", "fail"]
+Priority = Literal["Regular", "Spot"]
 Group = Literal["auth", "target", "acr", "build", "secrets", "container", "waiting", "preview"]
 
 # The first choice of each is the input's static default.
@@ -92,6 +98,7 @@ PROTOCOLS: tuple[Protocol, ...] = ("TCP", "UDP")
 RESTART_POLICIES: tuple[RestartPolicy, ...] = ("Always", "OnFailure", "Never")
 OS_TYPES: tuple[OsType, ...] = ("Linux", "Windows")
 ON_IMMUTABLE_CHANGE: tuple[OnImmutableChange, ...] = ("recreate", "fail")
+PRIORITIES: tuple[Priority, ...] = ("Regular", "Spot")
 NETWORKS: tuple[str, ...] = (
     "default",
     "none",
@@ -541,17 +548,20 @@ INPUTS: tuple[InputSpec, ...] = (
         "ports",
         "container",
         description=(
-            "Ports to open, separated by spaces, commas or newlines. Not given: the existing "
-            "group's, 80 for a new group."
+            "Ports to open, separated by spaces, commas or newlines; a suffix gives one port its "
+            "own protocol (`80, 53/udp`). Not given: the existing group's, 80 for a new group."
         ),
-        example="ports: 80, 443",
+        example="ports: 80, 443, 53/udp",
         new_group="80",
         multiline=True,
     ),
     InputSpec(
         "protocol",
         "container",
-        description="Protocol of the ports, TCP or UDP. Not given: the existing group's, TCP for a new group.",
+        description=(
+            "Protocol of the ports without a `/tcp` or `/udp` suffix, TCP or UDP. Not given: the "
+            "existing group's, TCP for a new group."
+        ),
         example="protocol: TCP  # or UDP",
         new_group="TCP",
         choices=PROTOCOLS,
@@ -633,6 +643,53 @@ INPUTS: tuple[InputSpec, ...] = (
         example="os-type: Linux  # or Windows",
         default="Linux",
         choices=OS_TYPES,
+    ),
+    InputSpec(
+        "liveness-probe",
+        "container",
+        description=(
+            "Liveness probe that ACI runs in the container (it restarts the container after "
+            "failure-threshold failures): `http-get PATH [port=N] [scheme=https]` or `exec COMMAND`"
+            ", then options initial-delay=, period=, failure-threshold=, timeout= (seconds or "
+            "counts); `none` removes it. Not given: the existing group's."
+        ),
+        example=EXAMPLES["liveness"],
+    ),
+    InputSpec(
+        "readiness-probe",
+        "container",
+        description=(
+            "Readiness probe that ACI runs in the container (the container counts as ready only "
+            "while it passes), in liveness-probe's syntax, also with success-threshold=; `none` "
+            "removes it. Not given: the existing group's."
+        ),
+        example=EXAMPLES["readiness"],
+    ),
+    InputSpec(
+        "priority",
+        "container",
+        description=(
+            "Regular or Spot. Spot is up to 70% cheaper but can be evicted (the group restarts) "
+            "and gets no IP address: nothing can reach it, so it cannot serve a preview; only for "
+            "workers that need no inbound connection. Not given: the existing group's, Regular "
+            "for a new group."
+        ),
+        example="priority: Regular  # or Spot: no IP address, for workers only",
+        choices=PRIORITIES,
+    ),
+    InputSpec(
+        "log-analytics-workspace",
+        "container",
+        description=(
+            "Resource ID of a Log Analytics workspace to send the containers' logs to; its ID and "
+            "primary key are read through ARM (masked). Not given: the existing group's (whose "
+            "key a GET never returns, so such a group needs this input to be deployed)."
+        ),
+        example=WORKSPACE_EXAMPLE,
+        rule=Rule(
+            WORKSPACE_ID.fullmatch,
+            "must be the resource ID of a Microsoft.OperationalInsights/workspaces workspace",
+        ),
     ),
     InputSpec(
         "resource-tags",

@@ -23,7 +23,10 @@ answers an Azure Files volume without `storageAccountKey`, and its create-or-upd
 secret volume as `"secret": {}`. Sent back, these would arrive empty; an app losing a secret
 silently is worse than a deploy that stops, so `lost_secrets` names them and the deploy stops
 before any change (`errors.CannotKeep`). A registry login without a password is dropped when no
-kept container pulls from that registry, and so is not a loss.
+kept container pulls from that registry, and so is not a loss. The Log Analytics key is not a
+loss either when the action sends it itself: `log-analytics-workspace` names the workspace, or
+an earlier deploy tagged the group with it (`loganalytics.WORKSPACE_TAG`), and its key is read
+through ARM again.
 """
 
 from __future__ import annotations
@@ -77,10 +80,14 @@ def lost_secrets(
     container_name: str,
     ours: frozenset[str],
     our_volumes: frozenset[str] = frozenset(),
+    *,
+    log_analytics_given: bool = False,
 ) -> list[str]:
     """What a PUT of `existing` with our container and logins (`ours`: their servers) changed
     would send empty, as phrases for the error. `our_volumes`: the volumes the inputs name,
-    whose secrets the action sends itself (volumes.py)."""
+    whose secrets the action sends itself (volumes.py). With `log_analytics_given` the action
+    sends the workspace's key itself (`log-analytics-workspace`), so the one the GET hides is no
+    loss."""
     lost: list[str] = []
     kept = others(existing, container_name)
     for container in kept:
@@ -100,7 +107,7 @@ def lost_secrets(
         if volume.secret is not None:
             lost.append(f"contents of secret volume `{volume.name}`")
     log_analytics = existing.diagnostics.log_analytics if existing.diagnostics else None
-    if log_analytics is not None and not log_analytics.workspace_key:
+    if log_analytics is not None and not log_analytics.workspace_key and not log_analytics_given:
         lost.append("Log Analytics workspace key (diagnostics.logAnalytics)")
     return lost
 

@@ -20,7 +20,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import buildcache, cloud, deploy, github_deployment, keyvault, preview, registry
+from . import (
+    buildcache,
+    cloud,
+    deploy,
+    github_deployment,
+    keyvault,
+    loganalytics,
+    preview,
+    registry,
+)
 from . import volumes as vol
 from .auth import (
     GitHubOidc,
@@ -314,6 +323,11 @@ def _deploy_steps(session: Session, inputs: Inputs) -> tuple[Outcome, preview.Co
     port = (deployed.ports or inputs.container.ports or (80,))[0]
     url = (f"http://{deployed.fqdn}" + (f":{port}" if port != 80 else "")) if deployed.fqdn else ""
     _check_ready(session, inputs.waiting, port, deployed)
+    if inputs.container.priority == "Spot" and inputs.waiting.health_check_path is not None:
+        session.step.runner.notice(
+            "No HTTP readiness check: a Spot container group has no IP address, so nothing"
+            " outside the group can reach it (container-instances-spot-containers-overview)."
+        )
     outcome.outputs.update(
         fqdn=deployed.fqdn or "",
         url=url,
@@ -531,6 +545,15 @@ def _start_deploy_reads(
             session.step.runner.mask,
             session.retrier,
         )
+    if inputs.container.log_analytics_workspace:
+        futures["workspace"] = pool.submit(
+            loganalytics.read_workspace,
+            session.tokens.arm.token,
+            session.endpoints.resource_manager,
+            inputs.container.log_analytics_workspace,
+            session.step.runner.mask,
+            session.retrier,
+        )
     return futures
 
 
@@ -696,9 +719,17 @@ def _roll_out(
         location = inputs.location or background["location"].result()
         existing = background["existing"].result()
         keys = background["storage-keys"].result() if "storage-keys" in background else {}
+        workspace = background["workspace"].result() if "workspace" in background else None
+        workspace = workspace or _kept_workspace(session, existing)
     spec = _group_spec(inputs, location, image_ref, secrets, keys)
     _check_mounts(spec, existing)
     spec = replace(spec, volumes=spec.volumes + _kept_shares(session, inputs, spec, existing))
+    if workspace is not None:
+        spec = replace(
+            spec,
+            log_analytics=workspace,
+            tags=(*spec.tags, (loganalytics.WORKSPACE_TAG, workspace.resource_id)),
+        )
     preview.check_owner(inputs.github, inputs.container.name, existing)
     spec = preview.settle_tags(spec, existing)
     remove = _remover(session, aci, inputs.resource_group)
@@ -724,6 +755,24 @@ def _roll_out(
             retrier=session.retrier,
         )
     return plan, existing
+
+
+def _kept_workspace(
+    session: Session, existing: ContainerGroup | None
+) -> loganalytics.Workspace | None:
+    """The workspace an earlier deploy set (its tag), read again: a GET never returns the key."""
+    resource_id = ((existing.tags or {}) if existing is not None else {}).get(
+        loganalytics.WORKSPACE_TAG
+    )
+    if not resource_id or not loganalytics.WORKSPACE_ID.fullmatch(resource_id):
+        return None
+    return loganalytics.read_workspace(
+        session.tokens.arm.token,
+        session.endpoints.resource_manager,
+        resource_id,
+        session.step.runner.mask,
+        session.retrier,
+    )
 
 
 def _group_after(
@@ -961,6 +1010,7 @@ def _group_spec(
         memory=inputs.container.memory,
         ports=inputs.container.ports,
         protocol=inputs.container.protocol,
+        port_protocols=inputs.container.port_protocols,
         environment_variables=inputs.container.environment_variables,
         secure_environment_variables=tuple(secure),
         command_line=inputs.container.command_line,
@@ -972,6 +1022,9 @@ def _group_spec(
         unset=inputs.container.unset,
         volumes=vol.resolve(inputs.container.volumes, secrets, keys or {}),
         volume_mounts=inputs.container.volume_mounts,
+        liveness_probe=inputs.container.liveness_probe,
+        readiness_probe=inputs.container.readiness_probe,
+        priority=inputs.container.priority,
     )
 
 

@@ -37,8 +37,11 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from . import keep
+from . import keep, probes
 from . import volumes as vol
+from .loganalytics import Workspace
+from .loganalytics import to_model as diagnostics_model
+from .probes import Probe
 
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance.models import Container, ContainerGroup, IpAddress
@@ -74,7 +77,9 @@ class GroupSpec:
     cpu: float
     memory: float
     ports: tuple[int, ...]
-    protocol: str = "TCP"
+    protocol: str = "TCP"  # of every port that `port_protocols` does not name
+    # (port, protocol) of the ports whose protocol is not `protocol` (`ports: 80, 53/udp`).
+    port_protocols: tuple[tuple[int, str], ...] = ()
     environment_variables: tuple[tuple[str, str], ...] = ()
     secure_environment_variables: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     command_line: tuple[str, ...] = ()
@@ -93,6 +98,11 @@ class GroupSpec:
     # they are); volumes.py says what a deploy keeps.
     volumes: tuple[vol.Volume, ...] = field(default=(), repr=False)
     volume_mounts: tuple[vol.Mount, ...] | None = None
+    # Not given (None): the existing group's stay as they are (probes.REMOVE removes one).
+    liveness_probe: Probe | None = None
+    readiness_probe: Probe | None = None
+    priority: str | None = None  # "Regular" or "Spot"; None: the existing group's
+    log_analytics: Workspace | None = None  # None: the existing group's diagnostics stay
 
     def __post_init__(self) -> None:
         if not self.container_name:
@@ -128,13 +138,26 @@ def resolve(spec: GroupSpec, existing: ContainerGroup | None) -> GroupSpec:
     if "restart_policy" in spec.unset and existing.restart_policy:
         settled["restart_policy"] = existing.restart_policy
     ports = (ip.ports if ip else container.ports if container else []) or []
-    if "ports" in spec.unset and (ip is not None or container is not None):
+    kept_ports = "ports" in spec.unset and (ip is not None or container is not None)
+    if kept_ports:
         settled["ports"] = tuple(dict.fromkeys(p.port for p in ports))
     protocols = {(p.protocol or "TCP").upper() for p in ports}
     if "protocol" in spec.unset and len(protocols) == 1:
         settled["protocol"] = protocols.pop()
+    if kept_ports and "protocol" in spec.unset:
+        # Each kept port keeps its own protocol (a group with 80/TCP and 53/UDP stays so);
+        # a `protocol` given applies to them all, as it did before ports had suffixes.
+        default = str(settled.get("protocol", spec.protocol)).upper()
+        own: dict[int, str] = {}
+        for p in ports:
+            own.setdefault(p.port, (p.protocol or "TCP").upper())
+        settled["port_protocols"] = tuple(
+            (port, protocol) for port, protocol in own.items() if protocol != default
+        )
     if "dns_name_label" in spec.unset and ip is not None:
         settled["dns_name_label"] = ip.dns_name_label or None
+    if spec.priority is None and (existing.priority or "").lower() == "spot":
+        settled["priority"] = "Spot"  # kept, and with it the group's lack of an IP address
     if ip is not None:
         settled["ip_type"] = "Private" if (ip.type or "").lower() == "private" else "Public"
     elif spec.ip_type is None:
@@ -158,6 +181,12 @@ def _kept_tags(spec: GroupSpec, existing: ContainerGroup) -> tuple[tuple[str, st
     return tuple(ours.items()) + tuple(sorted(foreign.items()))
 
 
+def port_protocols(spec: GroupSpec) -> tuple[tuple[int, str], ...]:
+    """Every port of the spec with its protocol, upper case, in the spec's order."""
+    named = {port: protocol.upper() for port, protocol in spec.port_protocols}
+    return tuple((port, named.get(port, spec.protocol.upper())) for port in spec.ports)
+
+
 def servers(spec: GroupSpec) -> frozenset[str]:
     """The registries the action logs in to, lower case."""
     return frozenset(c.server.lower() for c in spec.registry_credentials)
@@ -165,6 +194,9 @@ def servers(spec: GroupSpec) -> frozenset[str]:
 
 def _exposure(spec: GroupSpec) -> str:
     """The IP address type of the group: ACI requires ports on an IP address."""
+    if (spec.priority or "").lower() == "spot":
+        # SpotPriorityContainerGroupNotSupportedForInboundConnectivity: no public IP, no subnet.
+        return ""
     if spec.ip_type is not None:
         return spec.ip_type if spec.ports else ""
     return "Public" if spec.ports else ""
@@ -200,6 +232,10 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
         group.volumes = vol.merged(group.volumes, spec.volumes)
     if spec.volume_mounts is not None:
         ours.volume_mounts = vol.mount_models(spec.volume_mounts)
+    if spec.priority is not None:
+        group.priority = spec.priority
+    if spec.log_analytics is not None:
+        group.diagnostics = diagnostics_model(spec.log_analytics)
     return group
 
 
@@ -223,11 +259,12 @@ def _set_container(container: Container, spec: GroupSpec) -> None:
     """Our container's image, command, ports, environment and requests; the rest stays."""
     from azure.mgmt.containerinstance.models import ContainerPort, EnvironmentVariable
 
-    protocol = spec.protocol.upper()
     container.image = spec.image_ref
     # None rather than []: keep the image's own entrypoint and command.
     container.command = list(spec.command_line) or None
-    container.ports = [ContainerPort(port=port, protocol=protocol) for port in spec.ports]
+    container.ports = [
+        ContainerPort(port=port, protocol=protocol) for port, protocol in port_protocols(spec)
+    ]
     container.environment_variables = [
         *(
             EnvironmentVariable(name=name, value=value)
@@ -241,6 +278,12 @@ def _set_container(container: Container, spec: GroupSpec) -> None:
     # The GPU and limits, if any, stay as they were.
     container.resources.requests.cpu = spec.cpu
     container.resources.requests.memory_in_gb = spec.memory
+    # Probes not given stay as the group has them.
+    first_port = spec.ports[0] if spec.ports else None
+    if spec.liveness_probe is not None:
+        container.liveness_probe = probes.to_model(spec.liveness_probe, first_port)
+    if spec.readiness_probe is not None:
+        container.readiness_probe = probes.to_model(spec.readiness_probe, first_port)
 
 
 def _ip_address(group: ContainerGroup, spec: GroupSpec) -> IpAddress | None:
@@ -252,7 +295,7 @@ def _ip_address(group: ContainerGroup, spec: GroupSpec) -> IpAddress | None:
         return None
     ip = group.ip_address or IpAddress(type=exposure, ports=[])
     ip.type = exposure
-    ip.ports = [Port(port=port, protocol=spec.protocol.upper()) for port in spec.ports]
+    ip.ports = [Port(port=port, protocol=protocol) for port, protocol in port_protocols(spec)]
     ip.dns_name_label = spec.dns_name_label or None
     return ip
 
@@ -336,6 +379,7 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
             _Check(name, True)
             for name in vol.differences(existing, container, spec.volumes, spec.volume_mounts)
         ),
+        *_feature_checks(existing, container, spec),
     ]
     changes = [(check.name, check.immutable) for check in checks if check.differs]
     # The fingerprint covers everything above too, so only a difference nothing else explains
@@ -367,8 +411,7 @@ def _resource_checks(container: Container | None, spec: GroupSpec) -> list[_Chec
 
 def _ports_differ(existing: ContainerGroup, container: Container | None, spec: GroupSpec) -> bool:
     """Whether the group's public ports or our container's ports are not the spec's."""
-    protocol = spec.protocol.upper()
-    wanted_ports = {(port, protocol) for port in spec.ports}
+    wanted_ports = set(port_protocols(spec))
     wanted_group_ports = wanted_ports if _exposure(spec) else set()
     ip = existing.ip_address
     group_ports = {
@@ -434,6 +477,32 @@ def _metadata_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
         _Check("dns label", label.lower() != wanted_label.lower()),
         _Check("tags", tags != dict(spec.tags) or stored is None),
     ]
+
+
+def _feature_checks(
+    existing: ContainerGroup, container: Container | None, spec: GroupSpec
+) -> list[_Check]:
+    """Probes, priority and Log Analytics, each only when its input was given."""
+    checks = []
+    first_port = spec.ports[0] if spec.ports else None
+    for name, wanted, attribute in (
+        ("liveness probe", spec.liveness_probe, "liveness_probe"),
+        ("readiness probe", spec.readiness_probe, "readiness_probe"),
+    ):
+        if wanted is not None and container is not None:
+            have = getattr(container, attribute, None)
+            checks.append(_Check(name, not probes.same(have, wanted, first_port)))
+    if spec.priority is not None:
+        # Not on the update page's list, but a Spot group lives on other capacity: a change is
+        # sent as delete + create, which ACI always accepts [inferred].
+        have_priority = (existing.priority or "Regular").lower()
+        checks.append(_Check("priority", have_priority != spec.priority.lower(), True))
+    if spec.log_analytics is not None:
+        diagnostics = existing.diagnostics.log_analytics if existing.diagnostics else None
+        have_id = diagnostics.workspace_id if diagnostics is not None else None
+        # The key a GET never shows is in the fingerprint.
+        checks.append(_Check("log analytics", have_id != spec.log_analytics.workspace_id))
+    return checks
 
 
 def _plain_environment(container: Container, spec: GroupSpec) -> dict[str, str]:
@@ -522,6 +591,15 @@ def _public_document(spec: GroupSpec) -> dict[str, object]:
         "memory": float(spec.memory),
         "ports": sorted(set(spec.ports)),
         "protocol": spec.protocol.upper(),
+        # Only when set, so that groups deployed before these fields keep their fingerprint.
+        **_when_set(
+            portProtocols=sorted(
+                (port, protocol.upper()) for port, protocol in spec.port_protocols
+            ),
+        ),
+        # Probes, priority and the workspace ID are not here: a GET shows them, the diff
+        # compares them (`_feature_checks`), and one left out of the inputs stays as it is,
+        # which a fingerprint of the inputs alone would read as a change.
         "environment": sorted(spec.environment_variables),
         "command": list(spec.command_line),
         "restartPolicy": spec.restart_policy.lower(),
@@ -538,6 +616,11 @@ def _public_document(spec: GroupSpec) -> dict[str, object]:
     }
 
 
+def _when_set(**fields: object) -> dict[str, object]:
+    """The fields that are not empty: a field added later leaves older fingerprints alone."""
+    return {key: value for key, value in fields.items() if value}
+
+
 def _secret_document(spec: GroupSpec) -> dict[str, object]:
     """The values a GET never returns."""
     return {
@@ -546,6 +629,7 @@ def _secret_document(spec: GroupSpec) -> dict[str, object]:
             (c.server.lower(), c.username, c.password) for c in spec.registry_credentials
         ),
         **({"volumes": vol.secret_document(spec.volumes)} if spec.volumes else {}),
+        **_when_set(logAnalyticsKey=spec.log_analytics.workspace_key if spec.log_analytics else ""),
     }
 
 

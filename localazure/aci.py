@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from aiohttp import web
 
+from . import aci_probes, aci_volumes
 from . import aci_validate as v
-from . import aci_volumes
 from .aci_runtime import LABEL_EMULATOR, PullRefused, RunPlan, Runtime, docker_time, utc_now
 from .arm_provider import ArmProvider, Operation, Operations
 from .web import Handler, Router, arm_error, json_response
@@ -824,6 +824,8 @@ class Service(ArmProvider):
             group.provisioning_state = "Succeeded"
             operation.events = [e for r in records.values() for e in r.events]
             operation.status = "Succeeded"
+        # The probes run until the next PUT, stop or delete cancels this task (aci_probes.py).
+        await aci_probes.watch(self, group)
 
     async def _pull_backoff(self, record: ContainerRecord, image: str, error: str) -> None:
         """Fail to pull `image` again and again, until a PUT, stop or delete cancels provisioning."""

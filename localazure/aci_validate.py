@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from . import aci_features
+
 # Limits of a Linux container group in a standard region (ACI "resource availability" table).
 MAX_GROUP_CPU = 4.0
 MAX_GROUP_MEMORY_GB = 16.0
@@ -307,6 +309,7 @@ def validate(name: str, body: Any) -> dict[str, Any]:
     _check_network(name, props)
     _check_volumes(name, props)
     _check_extras(spec, props)
+    aci_features.check(name, spec, props, AciError)
     return spec
 
 

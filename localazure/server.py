@@ -50,6 +50,7 @@ SERVICE_MODULES = (
     "registries",
     "keyvault",
     "storage",
+    "loganalytics",
     "github",
     "acr",
     "aci",

@@ -35,6 +35,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "registries": [],
         "keyvault": ["vault", "vault-root"],
         "storage": [],
+        "loganalytics": [],
         "github": ["github"],
         "acr": ["acr"],
         "aci": [],
@@ -65,6 +66,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "vaults",
         "registries",
         "storage",
+        "loganalytics",
         "aci",
     }
 
