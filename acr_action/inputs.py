@@ -26,6 +26,8 @@ from acr_action import naming
 from acr_action.buildcache import CacheEntry, parse_cache_line
 from acr_action.errors import InputError, InputProblem
 from acr_action.github_context import GitHubContext, github_context
+from acr_action.identity import AppIdentity
+from acr_action.identity import parse as parse_identity
 from acr_action.inputs_rules import (
     ACR_ID,
     DOMAIN_NAME,
@@ -201,6 +203,8 @@ class SecretInputs:
     secrets_from_key_vault: Pairs
     registry_username: str | None
     registry_password: str | None = field(repr=False)
+    # A user-assigned identity ACI pulls with (`registry-identity`): then no pull credentials.
+    registry_identity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,7 @@ class ContainerInputs:
     on_immutable_change: OnImmutableChange
     # The inputs of `spec.KEEPABLE` not given (as GroupSpec names): the existing group's stay.
     unset: frozenset[str] = frozenset()
+    identity: AppIdentity | None = None  # `identity`; None: the group's identity is left as it is
 
 
 @dataclass(frozen=True)
@@ -745,7 +750,8 @@ def _parse_secrets(r: _Reader, registry: str | None) -> SecretInputs:
     key_vault = r.valid("key-vault")
     username_secret = r.valid("registry-username-secret")
     password_secret = r.valid("registry-password-secret")
-    if key_vault is not None and registry is not None:
+    registry_identity = r.valid("registry-identity")
+    if key_vault is not None and registry is not None and "registry-identity" not in r.given:
         # The names the usual ACR setup stores for its AcrPull service principal.
         username_secret = username_secret or f"{registry}-pull-usr"
         password_secret = password_secret or f"{registry}-pull-pwd"
@@ -766,6 +772,7 @@ def _parse_secrets(r: _Reader, registry: str | None) -> SecretInputs:
         secrets_from_key_vault=from_vault,
         registry_username=r.line("registry-username"),
         registry_password=r.secret_line("registry-password"),
+        registry_identity=registry_identity.rstrip("/") if registry_identity else None,
     )
     _check_credential_sources(r)
     return secrets
@@ -773,6 +780,20 @@ def _parse_secrets(r: _Reader, registry: str | None) -> SecretInputs:
 
 def _check_credential_sources(r: _Reader) -> None:
     """The vault's inputs need the vault; given credentials come in pairs and not beside it."""
+    if "registry-identity" in r.given:
+        # The group pulls with the identity: a login beside it would be a second, unused path.
+        r.conflict(
+            [
+                "registry-username",
+                "registry-password",
+                "registry-username-secret",
+                "registry-password-secret",
+            ],
+            "cannot be combined with `registry-identity`: Container Instances pulls with the "
+            "identity, so no pull credentials are read or given (`key-vault` still serves "
+            "`secrets-from-key-vault`)",
+            example=SPECS["registry-identity"].example,
+        )
     if "key-vault" in r.given:
         r.conflict(
             ["registry-username", "registry-password"],
@@ -812,12 +833,30 @@ def _parse_container(
         os_type=r.choice("os-type", OS_TYPES),
         resource_tags=_parse_resource_tags(r),
         on_immutable_change=r.choice("on-immutable-change", ON_IMMUTABLE_CHANGE),
+        identity=_parse_identity(r),
         unset=frozenset(
             name.replace("-", "_")
             for name in ("cpu", "memory", "ports", "protocol", "restart-policy", "dns-name-label")
             if name not in r.given
         ),
     )
+
+
+def _parse_identity(r: _Reader) -> AppIdentity | None:
+    """`identity`: `system` and/or user-assigned identities' resource IDs; None when not given."""
+    raw = r.raw("identity")
+    if raw is None:
+        return None
+    found, problems = parse_identity(raw)
+    for item in problems:
+        r.add(
+            "identity",
+            "each item must be `system` or the resource ID of a user-assigned managed identity "
+            "(/subscriptions/<subscription id>/resourceGroups/<group>/providers/"
+            "Microsoft.ManagedIdentity/userAssignedIdentities/<name>)",
+            shown=item,
+        )
+    return found
 
 
 def _parse_names(
@@ -861,6 +900,7 @@ def _cross_group_checks(
         and build.image is None
         and "key-vault" not in r.given
         and "registry-username" not in r.given
+        and "registry-identity" not in r.given
     ):
         # ACI pulls the image itself, later and on its own: without credentials the group
         # would fail with InaccessibleImage after the build and push have already happened.
@@ -868,8 +908,10 @@ def _cross_group_checks(
             "key-vault",
             "is required to deploy from the registry: Azure Container Instances needs pull "
             "credentials, read from the vault (`<registry>-pull-usr` / `<registry>-pull-pwd`) "
-            "or given as `registry-username` / `registry-password`",
+            "or given as `registry-username` / `registry-password`; or give `registry-identity`, "
+            "a managed identity with AcrPull that it pulls with",
         )
+    _refuse_outside_mode(r, mode, ["registry-identity", "identity"])
     os_prefix = f"{container.os_type.lower()}/"
     if (
         _builds(r, mode)

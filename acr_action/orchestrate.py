@@ -31,6 +31,7 @@ from .auth import (
 from .clock import Deadline, Phases
 from .errors import ActionError, CloudLacksService, ImagePullRefused, InputError, InputProblem
 from .failures import ARM_REGISTRY, ARM_RESOURCE_GROUP, ENTRA, KEY_VAULT, translate
+from .identity import RegistryIdentity
 from .inputs_table import SPECS
 from .naming import oci_labels, sanitize_tag
 from .retry import Retrier, azure_options
@@ -760,7 +761,7 @@ def _pull_hint_for_mode(background: Mapping[str, Future[Any]]) -> Iterator[None]
         facts = found.result() if found is not None and ready else None
         if facts is None or not facts.abac or exc.abac:
             raise
-        raise ImagePullRefused(exc.image, exc.detail, abac=True) from exc
+        raise ImagePullRefused(exc.image, exc.detail, abac=True, identity=exc.identity) from exc
 
 
 # Why a path can be missing in the container: only some host folders are mounted, and the
@@ -905,6 +906,12 @@ def _group_spec(
         registry_credentials=credentials,
         tags=tuple(inputs.container.resource_tags) + _provenance_tags(inputs),
         unset=inputs.container.unset,
+        registry_identity=(
+            RegistryIdentity(server, inputs.secrets.registry_identity)
+            if inputs.secrets.registry_identity
+            else None
+        ),
+        identity=inputs.container.identity,
     )
 
 

@@ -37,10 +37,16 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from . import keep
+from . import identity, keep
+from .identity import AppIdentity, RegistryIdentity
 
 if TYPE_CHECKING:
-    from azure.mgmt.containerinstance.models import Container, ContainerGroup, IpAddress
+    from azure.mgmt.containerinstance.models import (
+        Container,
+        ContainerGroup,
+        ImageRegistryCredential,
+        IpAddress,
+    )
 
 # Every tag the action sets starts with this (the provenance tags of `preview.py` too); tags
 # without it were set by someone else (the portal, `az`, Azure Policy's modify effect) and stay.
@@ -88,6 +94,10 @@ class GroupSpec:
     unset: frozenset[str] = frozenset()
     # "Public", "Private" or "" (no IP address); None: Public when there are ports (a new group).
     ip_type: str | None = None
+    # The login of a group that pulls with a managed identity (`registry-identity`).
+    registry_identity: RegistryIdentity | None = None
+    # The app's identities (`identity`); None: the group's identity as it is (identity.py).
+    identity: AppIdentity | None = None
 
     def __post_init__(self) -> None:
         if not self.container_name:
@@ -155,7 +165,10 @@ def _kept_tags(spec: GroupSpec, existing: ContainerGroup) -> tuple[tuple[str, st
 
 def servers(spec: GroupSpec) -> frozenset[str]:
     """The registries the action logs in to, lower case."""
-    return frozenset(c.server.lower() for c in spec.registry_credentials)
+    found = {c.server.lower() for c in spec.registry_credentials}
+    if spec.registry_identity is not None:
+        found.add(spec.registry_identity.server.lower())
+    return frozenset(found)
 
 
 def _exposure(spec: GroupSpec) -> str:
@@ -189,9 +202,24 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
     group.image_registry_credentials = [
         ImageRegistryCredential(server=c.server, username=c.username, password=c.password)
         for c in spec.registry_credentials
-    ] + keep.kept_credentials(existing, servers(spec)) or None
+    ] + _identity_logins(spec) + keep.kept_credentials(existing, servers(spec)) or None
+    group.identity = identity.merged(group, _wanted(spec))
     group.ip_address = _ip_address(group, spec)
     return group
+
+
+def _identity_logins(spec: GroupSpec) -> list[ImageRegistryCredential]:
+    """The registry login by managed identity: the server and the identity, no password."""
+    from azure.mgmt.containerinstance.models import ImageRegistryCredential
+
+    login = spec.registry_identity
+    if login is None:
+        return []
+    return [ImageRegistryCredential(server=login.server, identity=login.resource_id)]
+
+
+def _wanted(spec: GroupSpec) -> identity.Wanted:
+    return identity.wanted(spec.identity, spec.registry_identity)
 
 
 def _new_container(spec: GroupSpec) -> Container:
@@ -404,13 +432,13 @@ def _container_checks(container: Container | None, spec: GroupSpec) -> list[_Che
 
 def _metadata_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
     """Registry logins, the DNS label and the tags (the fingerprint's value aside)."""
-    wanted_logins = {(c.server.lower(), c.username) for c in spec.registry_credentials} | {
-        ((c.server or "").lower(), c.username)
-        for c in keep.kept_credentials(existing, servers(spec))
+    wanted_logins = {(c.server.lower(), c.username, "") for c in spec.registry_credentials} | {
+        _login(c) for c in keep.kept_credentials(existing, servers(spec))
     }
-    logins = {
-        ((c.server or "").lower(), c.username) for c in existing.image_registry_credentials or []
-    }
+    if spec.registry_identity is not None:
+        login = spec.registry_identity
+        wanted_logins.add((login.server.lower(), None, login.resource_id.lower()))
+    logins = {_login(c) for c in existing.image_registry_credentials or []}
     ip = existing.ip_address
     label = (ip.dns_name_label if ip else None) or ""
     wanted_label = (spec.dns_name_label or "") if _exposure(spec) else ""
@@ -418,9 +446,19 @@ def _metadata_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
     stored = tags.pop(FINGERPRINT_TAG, None)
     return [
         _Check("registry credentials", logins != wanted_logins),
+        _Check("identity", identity.differs(existing, _wanted(spec))),
         _Check("dns label", label.lower() != wanted_label.lower()),
         _Check("tags", tags != dict(spec.tags) or stored is None),
     ]
+
+
+def _login(credential: ImageRegistryCredential) -> tuple[str, str | None, str]:
+    """A registry login as the diff compares it: server, user, identity (case ignored)."""
+    return (
+        (credential.server or "").lower(),
+        credential.username,
+        (credential.identity or "").lower(),
+    )
 
 
 def _plain_environment(container: Container, spec: GroupSpec) -> dict[str, str]:
@@ -516,6 +554,18 @@ def _public_document(spec: GroupSpec) -> dict[str, object]:
         "dnsNameLabel": (spec.dns_name_label or "").lower(),
         "registries": sorted((c.server.lower(), c.username) for c in spec.registry_credentials),
         "tags": sorted((k, v) for k, v in spec.tags if k != FINGERPRINT_TAG),
+        # Only when given, so that the fingerprint of a group without them stays what it was.
+        **(
+            {
+                "registryIdentity": [
+                    spec.registry_identity.server.lower(),
+                    spec.registry_identity.resource_id.lower(),
+                ]
+            }
+            if spec.registry_identity is not None
+            else {}
+        ),
+        **({"identity": identity.canonical(_wanted(spec))} if spec.identity is not None else {}),
     }
 
 
