@@ -57,8 +57,8 @@ def parser(command: str) -> argparse.ArgumentParser:
         "--pull-credentials",
         choices=("key-vault", "identity"),
         default="key-vault",
-        help="how Container Instances pulls: Key Vault credentials (what the action deploys "
-        "with today), or a pull identity with AcrPull (not used by the action yet)",
+        help="how Container Instances pulls: Key Vault credentials, or a pull identity with "
+        "AcrPull (give its resource ID as the action's registry-identity)",
     )
     p.add_argument("--subscription-id", help="default: AZURE_SUBSCRIPTION_ID, or the only one")
     p.add_argument("--tenant-id", help="default: the signed-in tenant")

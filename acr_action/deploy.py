@@ -295,8 +295,14 @@ def settle(
 
 def _deploy_failure(exc: Any, spec: GroupSpec, resource_group: str) -> Exception:
     if "InaccessibleImage" in str(exc) or "RegistryErrorResponse" in str(exc):
-        return ImagePullRefused(spec.image_ref, str(getattr(exc, "message", exc)))
+        return ImagePullRefused(
+            spec.image_ref, str(getattr(exc, "message", exc)), identity=_pull_identity(spec)
+        )
     return failure(exc, name=spec.name, group=resource_group, region=spec.location)
+
+
+def _pull_identity(spec: GroupSpec) -> str | None:
+    return spec.registry_identity.resource_id if spec.registry_identity is not None else None
 
 
 _DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
@@ -341,6 +347,10 @@ def check_pullable(spec: GroupSpec, *, retrier: Retrier | None = None, timeout: 
     again with the token. Run before deleting a group, so that a wrong image or credential
     stops the run while the old group still serves.
     """
+    if spec.registry_identity is not None:
+        # The runner cannot sign in as the group's managed identity; ACI checks the pull itself
+        # (InaccessibleImage), only after the delete.
+        return
     ref = parse_image(spec.image_ref)
     login = next(
         (

@@ -926,12 +926,18 @@ class PushFailed(RegistryError):
 class ImagePullRefused(RegistryError):
     """Container Instances could not pull the image."""
 
-    def __init__(self, image: str, detail: str, *, abac: bool = False) -> None:
+    def __init__(
+        self, image: str, detail: str, *, abac: bool = False, identity: str | None = None
+    ) -> None:
         self.image = image
         self.detail = detail
         self.abac = abac
+        self.identity = identity
         role = registry_role("pull", abac=abac)
         title = f"Container Instances could not pull {image}"
+        if identity is not None:
+            super().__init__(title, _identity_pull_details(identity, role, abac, detail))
+            return
         details = (
             "ACI pulls with the credentials in the group's `imageRegistryCredentials`, which this "
             "action reads from Key Vault (`registry-username-secret` / `registry-password-secret`) "
@@ -954,6 +960,28 @@ class ImagePullRefused(RegistryError):
             + _said("Azure", detail)
         )
         super().__init__(title, details)
+
+
+def _identity_pull_details(identity: str, role: str, abac: bool, detail: str) -> str:
+    """Why a pull by `registry-identity` fails, and the role assignment that fixes it."""
+    return (
+        f"ACI pulls with the managed identity `{identity}` (`registry-identity`), which the "
+        "action attached to the group. Usually that identity lacks "
+        f"**{role}** on the registry (a new assignment can take a few minutes to count), the "
+        f"identity was deleted, or the image reference is wrong.{_abac_note(abac)}\n\n"
+        "Fix: give the identity the pull role on the registry:\n\n"
+        + _block(
+            'ACR_ID="$(az acr show --name <registry> --query id --output tsv)"\n'
+            f'PRINCIPAL_ID="$(az identity show --ids {_shell_quote(identity)} '
+            '--query principalId --output tsv)"\n'
+            'az role assignment create --assignee-object-id "$PRINCIPAL_ID" '
+            f"--assignee-principal-type ServicePrincipal --role {_shell_quote(role)} "
+            '--scope "$ACR_ID"',
+            "sh",
+        )
+        + "\n\n"
+        + _said("Azure", detail)
+    )
 
 
 # --------------------------------------------------------------------------- deploy

@@ -27,6 +27,8 @@ from acr_action import volumes as vol
 from acr_action.buildcache import CacheEntry, parse_cache_line
 from acr_action.errors import InputError, InputProblem
 from acr_action.github_context import GitHubContext, github_context
+from acr_action.identity import AppIdentity
+from acr_action.identity import parse as parse_identity
 from acr_action.inputs_rules import (
     ACR_ID,
     DOMAIN_NAME,
@@ -205,6 +207,8 @@ class SecretInputs:
     secrets_from_key_vault: Pairs
     registry_username: str | None
     registry_password: str | None = field(repr=False)
+    # A user-assigned identity ACI pulls with (`registry-identity`): then no pull credentials.
+    registry_identity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,7 @@ class ContainerInputs:
     readiness_probe: Probe | None = None
     priority: Priority | None = None  # None: the existing group's, Regular for a new one
     log_analytics_workspace: str | None = None  # the workspace's resource ID
+    identity: AppIdentity | None = None  # `identity`; None: the group's identity is left as it is
 
 
 @dataclass(frozen=True)
@@ -768,7 +773,8 @@ def _parse_secrets(r: _Reader, registry: str | None) -> SecretInputs:
     key_vault = r.valid("key-vault")
     username_secret = r.valid("registry-username-secret")
     password_secret = r.valid("registry-password-secret")
-    if key_vault is not None and registry is not None:
+    registry_identity = r.valid("registry-identity")
+    if key_vault is not None and registry is not None and "registry-identity" not in r.given:
         # The names the usual ACR setup stores for its AcrPull service principal.
         username_secret = username_secret or f"{registry}-pull-usr"
         password_secret = password_secret or f"{registry}-pull-pwd"
@@ -789,6 +795,7 @@ def _parse_secrets(r: _Reader, registry: str | None) -> SecretInputs:
         secrets_from_key_vault=from_vault,
         registry_username=r.line("registry-username"),
         registry_password=r.secret_line("registry-password"),
+        registry_identity=registry_identity.rstrip("/") if registry_identity else None,
     )
     _check_credential_sources(r)
     return secrets
@@ -796,6 +803,20 @@ def _parse_secrets(r: _Reader, registry: str | None) -> SecretInputs:
 
 def _check_credential_sources(r: _Reader) -> None:
     """The vault's inputs need the vault; given credentials come in pairs and not beside it."""
+    if "registry-identity" in r.given:
+        # The group pulls with the identity: a login beside it would be a second, unused path.
+        r.conflict(
+            [
+                "registry-username",
+                "registry-password",
+                "registry-username-secret",
+                "registry-password-secret",
+            ],
+            "cannot be combined with `registry-identity`: Container Instances pulls with the "
+            "identity, so no pull credentials are read or given (`key-vault` still serves "
+            "`secrets-from-key-vault`)",
+            example=SPECS["registry-identity"].example,
+        )
     if "key-vault" in r.given:
         r.conflict(
             ["registry-username", "registry-password"],
@@ -844,6 +865,7 @@ def _parse_container(
         readiness_probe=_parse_probe(r, "readiness"),
         priority=_parse_priority(r),
         log_analytics_workspace=r.valid("log-analytics-workspace"),
+        identity=_parse_identity(r),
         unset=frozenset(
             name.replace("-", "_")
             for name in ("cpu", "memory", "ports", "protocol", "restart-policy", "dns-name-label")
@@ -892,6 +914,23 @@ def _parse_priority(r: _Reader) -> Priority | None:
     return priority
 
 
+def _parse_identity(r: _Reader) -> AppIdentity | None:
+    """`identity`: `system` and/or user-assigned identities' resource IDs; None when not given."""
+    raw = r.raw("identity")
+    if raw is None:
+        return None
+    found, problems = parse_identity(raw)
+    for item in problems:
+        r.add(
+            "identity",
+            "each item must be `system` or the resource ID of a user-assigned managed identity "
+            "(/subscriptions/<subscription id>/resourceGroups/<group>/providers/"
+            "Microsoft.ManagedIdentity/userAssignedIdentities/<name>)",
+            shown=item,
+        )
+    return found
+
+
 def _parse_names(
     r: _Reader, mode: Mode, ctx: GitHubContext, image_name: str | None, image: str | None
 ) -> tuple[str, str, str | None]:
@@ -933,6 +972,7 @@ def _cross_group_checks(
         and build.image is None
         and "key-vault" not in r.given
         and "registry-username" not in r.given
+        and "registry-identity" not in r.given
     ):
         # ACI pulls the image itself, later and on its own: without credentials the group
         # would fail with InaccessibleImage after the build and push have already happened.
@@ -940,12 +980,14 @@ def _cross_group_checks(
             "key-vault",
             "is required to deploy from the registry: Azure Container Instances needs pull "
             "credentials, read from the vault (`<registry>-pull-usr` / `<registry>-pull-pwd`) "
-            "or given as `registry-username` / `registry-password`",
+            "or given as `registry-username` / `registry-password`; or give `registry-identity`, "
+            "a managed identity with AcrPull that it pulls with",
         )
     for name, message, shown in vol.check(
         container.volumes, key_vault="key-vault" in r.given, os_type=container.os_type
     ):
         r.add(name, message, shown=shown or None)
+    _refuse_outside_mode(r, mode, ["registry-identity", "identity"])
     os_prefix = f"{container.os_type.lower()}/"
     if (
         _builds(r, mode)

@@ -21,6 +21,7 @@ __all__ = [
     "SECRET_RULE",
     "SUBSCRIPTION_ID",
     "TAG",
+    "USER_IDENTITY_ID",
     "Rule",
     "parse_age",
     "parse_duration",
@@ -47,6 +48,15 @@ ACR_ID = re.compile(
     r"/subscriptions/(?P<subscription>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
     r"-[0-9a-fA-F]{12})/resourceGroups/(?P<group>[-\w.()]{0,89}[-\w()])"
     r"/providers/Microsoft\.ContainerRegistry/registries/(?P<name>[A-Za-z0-9]{5,50})/?",
+    re.IGNORECASE,
+)
+# A user-assigned managed identity's ARM resource ID, as `az identity show --query id` prints it;
+# the name follows Microsoft.ManagedIdentity's naming rule (3-128 letters, digits, `-` and `_`).
+USER_IDENTITY_ID = re.compile(
+    r"/subscriptions/(?P<subscription>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+    r"-[0-9a-fA-F]{12})/resourceGroups/(?P<group>[-\w.()]{0,89}[-\w()])"
+    r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities"
+    r"/(?P<name>[A-Za-z0-9][A-Za-z0-9_-]{2,127})/?",
     re.IGNORECASE,
 )
 VAULT_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){1,22}[A-Za-z0-9]")
@@ -138,3 +148,9 @@ def region_name(text: str) -> str:
 # Rules that more than one input follows.
 SUBSCRIPTION_ID = Rule(GUID.fullmatch, "must be a subscription ID, a GUID")
 KEY_VAULT_SECRET = Rule(SECRET_NAME.fullmatch, f"must be a Key Vault secret name: {SECRET_RULE}")
+USER_IDENTITY = Rule(
+    USER_IDENTITY_ID.fullmatch,
+    "must be the resource ID of a user-assigned managed identity, /subscriptions/<subscription"
+    " id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>"
+    " (`az identity show --resource-group <group> --name <name> --query id --output tsv`)",
+)

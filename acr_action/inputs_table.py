@@ -33,6 +33,7 @@ from acr_action.inputs_rules import (
     RESOURCE_GROUP,
     STAGE,
     SUBSCRIPTION_ID,
+    USER_IDENTITY,
     Rule,
     matches,
     parse_age,
@@ -436,6 +437,21 @@ INPUTS: tuple[InputSpec, ...] = (
         ),
     ),
     InputSpec(
+        "registry-identity",
+        "secrets",
+        description=(
+            "Resource ID of a user-assigned managed identity with AcrPull on the registry: "
+            "Container Instances pulls the image with it (no password, nothing that expires). The "
+            "action attaches it to the group; no pull credentials are read from Key Vault."
+        ),
+        example=(
+            "registry-identity: /subscriptions/2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11/resourceGroups"
+            "/my-app-rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/my-app-pull"
+        ),
+        modes=("deploy",),
+        rule=USER_IDENTITY,
+    ),
+    InputSpec(
         "key-vault",
         "secrets",
         description=(
@@ -696,6 +712,22 @@ INPUTS: tuple[InputSpec, ...] = (
         "container",
         description="Azure tags of the container group, one `KEY=VALUE` per line.",
         example=("resource-tags: |\n  team=web\n  cost-center=1234"),
+        multiline=True,
+    ),
+    InputSpec(
+        "identity",
+        "container",
+        description=(
+            "Managed identities of the app, separated by commas or newlines: `system` (the group's"
+            " system-assigned identity) and/or resource IDs of user-assigned ones. Only added: "
+            "identities already on the group stay, and leaving this out changes none."
+        ),
+        example=(
+            "identity: |\n  system\n  /subscriptions/2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11/"
+            "resourceGroups/my-app-rg/providers/Microsoft.ManagedIdentity/"
+            "userAssignedIdentities/my-app"
+        ),
+        modes=("deploy",),
         multiline=True,
     ),
     InputSpec(

@@ -41,6 +41,7 @@ from .auth import (
 from .clock import Deadline, Phases
 from .errors import ActionError, CloudLacksService, ImagePullRefused, InputError, InputProblem
 from .failures import ARM_REGISTRY, ARM_RESOURCE_GROUP, ENTRA, KEY_VAULT, translate
+from .identity import RegistryIdentity
 from .inputs_table import SPECS
 from .naming import oci_labels, sanitize_tag
 from .retry import Retrier, azure_options
@@ -743,7 +744,7 @@ def _roll_out(
         github=inputs.github,
         runner=session.step.runner,
     )
-    with phases.timed("deploy"), _pull_hint_for_mode(background):
+    with phases.timed("deploy"), _pull_hint_for_mode(background, inputs.secrets.registry_identity):
         plan = deploy.apply(
             aci,
             inputs.resource_group,
@@ -787,7 +788,10 @@ def _group_after(
     group = existing if plan.action == "noop" and existing is not None else None
     if inputs.waiting.wait or group is None:
         name = inputs.container.name
-        with session.step.phases.timed("wait"), _pull_hint_for_mode(background):
+        with (
+            session.step.phases.timed("wait"),
+            _pull_hint_for_mode(background, inputs.secrets.registry_identity),
+        ):
             group = (
                 deploy.wait_running(aci, inputs.resource_group, name, session.deadline)
                 if inputs.waiting.wait
@@ -814,17 +818,22 @@ def _check_ready(
 
 
 @contextmanager
-def _pull_hint_for_mode(background: Mapping[str, Future[Any]]) -> Iterator[None]:
-    """Let a refused image pull name the pull role of the registry's mode (ARM told it)."""
+def _pull_hint_for_mode(
+    background: Mapping[str, Future[Any]], identity: str | None = None
+) -> Iterator[None]:
+    """Let a refused image pull name the pull role of the registry's mode (ARM told it), and
+    the managed identity it pulled with (`registry-identity`)."""
     try:
         yield
     except ImagePullRefused as exc:
         found = background.get("registry")
         ready = found is not None and found.done() and found.exception() is None
         facts = found.result() if found is not None and ready else None
-        if facts is None or not facts.abac or exc.abac:
+        abac = exc.abac or bool(facts is not None and facts.abac)
+        who = exc.identity or identity
+        if abac == exc.abac and who == exc.identity:
             raise
-        raise ImagePullRefused(exc.image, exc.detail, abac=True) from exc
+        raise ImagePullRefused(exc.image, exc.detail, abac=abac, identity=who) from exc
 
 
 # Why a path can be missing in the container: only some host folders are mounted, and the
@@ -1025,6 +1034,12 @@ def _group_spec(
         liveness_probe=inputs.container.liveness_probe,
         readiness_probe=inputs.container.readiness_probe,
         priority=inputs.container.priority,
+        registry_identity=(
+            RegistryIdentity(server, inputs.secrets.registry_identity)
+            if inputs.secrets.registry_identity
+            else None
+        ),
+        identity=inputs.container.identity,
     )
 
 

@@ -16,9 +16,8 @@ What it makes, all through ARM (`arm_rest.ArmRest`):
 4. least privilege: Contributor on the resource group (deploying container groups), AcrPush on
    the registry (or Container Registry Repository Writer on an ABAC-mode registry), and for the
    pull path either Key Vault Secrets User on an RBAC vault holding the pull credentials
-   (`--pull-credentials key-vault`, what the action deploys with today) or a pull identity with
-   AcrPull (`--pull-credentials identity`, for ACI's identity pulls, which the action does not
-   use yet);
+   (`--pull-credentials key-vault`) or a pull identity with AcrPull (`--pull-credentials
+   identity`, which the action pulls with when given as `registry-identity`);
 5. waits until each role assignment reads back, and until the vault lets the signed-in user write
    the pull secrets, instead of failing at first use.
 """

@@ -37,14 +37,20 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from . import keep, probes
+from . import identity, keep, probes
 from . import volumes as vol
+from .identity import AppIdentity, RegistryIdentity
 from .loganalytics import Workspace
 from .loganalytics import to_model as diagnostics_model
 from .probes import Probe
 
 if TYPE_CHECKING:
-    from azure.mgmt.containerinstance.models import Container, ContainerGroup, IpAddress
+    from azure.mgmt.containerinstance.models import (
+        Container,
+        ContainerGroup,
+        ImageRegistryCredential,
+        IpAddress,
+    )
 
 # Every tag the action sets starts with this (the provenance tags of `preview.py` too); tags
 # without it were set by someone else (the portal, `az`, Azure Policy's modify effect) and stay.
@@ -103,6 +109,10 @@ class GroupSpec:
     readiness_probe: Probe | None = None
     priority: str | None = None  # "Regular" or "Spot"; None: the existing group's
     log_analytics: Workspace | None = None  # None: the existing group's diagnostics stay
+    # The login of a group that pulls with a managed identity (`registry-identity`).
+    registry_identity: RegistryIdentity | None = None
+    # The app's identities (`identity`); None: the group's identity as it is (identity.py).
+    identity: AppIdentity | None = None
 
     def __post_init__(self) -> None:
         if not self.container_name:
@@ -189,7 +199,10 @@ def port_protocols(spec: GroupSpec) -> tuple[tuple[int, str], ...]:
 
 def servers(spec: GroupSpec) -> frozenset[str]:
     """The registries the action logs in to, lower case."""
-    return frozenset(c.server.lower() for c in spec.registry_credentials)
+    found = {c.server.lower() for c in spec.registry_credentials}
+    if spec.registry_identity is not None:
+        found.add(spec.registry_identity.server.lower())
+    return frozenset(found)
 
 
 def _exposure(spec: GroupSpec) -> str:
@@ -226,7 +239,8 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
     group.image_registry_credentials = [
         ImageRegistryCredential(server=c.server, username=c.username, password=c.password)
         for c in spec.registry_credentials
-    ] + keep.kept_credentials(existing, servers(spec)) or None
+    ] + _identity_logins(spec) + keep.kept_credentials(existing, servers(spec)) or None
+    group.identity = identity.merged(group, _wanted(spec))
     group.ip_address = _ip_address(group, spec)
     if spec.volumes:
         group.volumes = vol.merged(group.volumes, spec.volumes)
@@ -237,6 +251,20 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
     if spec.log_analytics is not None:
         group.diagnostics = diagnostics_model(spec.log_analytics)
     return group
+
+
+def _identity_logins(spec: GroupSpec) -> list[ImageRegistryCredential]:
+    """The registry login by managed identity: the server and the identity, no password."""
+    from azure.mgmt.containerinstance.models import ImageRegistryCredential
+
+    login = spec.registry_identity
+    if login is None:
+        return []
+    return [ImageRegistryCredential(server=login.server, identity=login.resource_id)]
+
+
+def _wanted(spec: GroupSpec) -> identity.Wanted:
+    return identity.wanted(spec.identity, spec.registry_identity)
 
 
 def _new_container(spec: GroupSpec) -> Container:
@@ -460,13 +488,13 @@ def _container_checks(container: Container | None, spec: GroupSpec) -> list[_Che
 
 def _metadata_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
     """Registry logins, the DNS label and the tags (the fingerprint's value aside)."""
-    wanted_logins = {(c.server.lower(), c.username) for c in spec.registry_credentials} | {
-        ((c.server or "").lower(), c.username)
-        for c in keep.kept_credentials(existing, servers(spec))
+    wanted_logins = {(c.server.lower(), c.username, "") for c in spec.registry_credentials} | {
+        _login(c) for c in keep.kept_credentials(existing, servers(spec))
     }
-    logins = {
-        ((c.server or "").lower(), c.username) for c in existing.image_registry_credentials or []
-    }
+    if spec.registry_identity is not None:
+        login = spec.registry_identity
+        wanted_logins.add((login.server.lower(), None, login.resource_id.lower()))
+    logins = {_login(c) for c in existing.image_registry_credentials or []}
     ip = existing.ip_address
     label = (ip.dns_name_label if ip else None) or ""
     wanted_label = (spec.dns_name_label or "") if _exposure(spec) else ""
@@ -474,6 +502,7 @@ def _metadata_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
     stored = tags.pop(FINGERPRINT_TAG, None)
     return [
         _Check("registry credentials", logins != wanted_logins),
+        _Check("identity", identity.differs(existing, _wanted(spec))),
         _Check("dns label", label.lower() != wanted_label.lower()),
         _Check("tags", tags != dict(spec.tags) or stored is None),
     ]
@@ -503,6 +532,15 @@ def _feature_checks(
         # The key a GET never shows is in the fingerprint.
         checks.append(_Check("log analytics", have_id != spec.log_analytics.workspace_id))
     return checks
+
+
+def _login(credential: ImageRegistryCredential) -> tuple[str, str | None, str]:
+    """A registry login as the diff compares it: server, user, identity (case ignored)."""
+    return (
+        (credential.server or "").lower(),
+        credential.username,
+        (credential.identity or "").lower(),
+    )
 
 
 def _plain_environment(container: Container, spec: GroupSpec) -> dict[str, str]:
@@ -613,6 +651,18 @@ def _public_document(spec: GroupSpec) -> dict[str, object]:
             if spec.volumes or spec.volume_mounts is not None
             else {}
         ),
+        # Only when given, so that the fingerprint of a group without them stays what it was.
+        **(
+            {
+                "registryIdentity": [
+                    spec.registry_identity.server.lower(),
+                    spec.registry_identity.resource_id.lower(),
+                ]
+            }
+            if spec.registry_identity is not None
+            else {}
+        ),
+        **({"identity": identity.canonical(_wanted(spec))} if spec.identity is not None else {}),
     }
 
 

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from aiohttp import web
 
-from . import aci_probes, aci_volumes
+from . import aci_identity, aci_probes, aci_volumes
 from . import aci_validate as v
 from .aci_runtime import LABEL_EMULATOR, PullRefused, RunPlan, Runtime, docker_time, utc_now
 from .arm_provider import ArmProvider, Operation, Operations
@@ -331,11 +331,7 @@ class Service(ArmProvider):
             "location": group.location,
             **{k: body[k] for k in ("tags", "zones") if k in body},
             **(
-                {
-                    "identity": v.identity_view(
-                        body["identity"], group.id, self.emulator.state.tenant_id
-                    )
-                }
+                {"identity": aci_identity.view(self.emulator, body["identity"], group.id)}
                 if isinstance(body.get("identity"), dict)
                 else {}
             ),
@@ -434,6 +430,7 @@ class Service(ArmProvider):
             )
         try:
             spec = v.validate(name, body)
+            aci_identity.check(self.emulator, name, spec)
         except v.AciError as exc:
             return arm_error(exc.status, exc.code, exc.message)
         state = self.emulator.state
@@ -510,7 +507,9 @@ class Service(ArmProvider):
         checks ACI makes first is not documented [inferred order].
         """
         props = spec["properties"]
-        credentials = props.get("imageRegistryCredentials") or []
+        credentials = aci_identity.pull_credentials(
+            self.emulator, props.get("imageRegistryCredentials") or []
+        )
         for container in [*(props.get("initContainers") or []), *props["containers"]]:
             image = container["properties"]["image"]
             try:
@@ -772,7 +771,9 @@ class Service(ArmProvider):
             group.containers = records
             for record in previous.values():
                 record.stopping = True
-        credentials = props.get("imageRegistryCredentials") or []
+        credentials = aci_identity.pull_credentials(
+            self.emulator, props.get("imageRegistryCredentials") or []
+        )
         for container in props["containers"]:
             record = records[container["name"]]
             image = container["properties"]["image"]
