@@ -60,6 +60,7 @@ from acr_action.inputs_table import (
     RestartPolicy,
     env_key,
 )
+from acr_action.network import NetworkInputs, parse_network
 
 __all__ = [
     "AcrInputs",
@@ -277,6 +278,7 @@ class Inputs:
     container: ContainerInputs
     waiting: WaitInputs
     preview: PreviewSettings = field(default_factory=PreviewSettings)
+    network: NetworkInputs = field(default_factory=NetworkInputs)
 
 
 class _Reader:
@@ -591,13 +593,15 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     container = _parse_container(r, mode, ctx, repository, build.image)
     waiting = _parse_waiting(r)
     preview = _parse_preview(r, mode, ctx, acr.name, repository)
+    network = parse_network(r, auth.effective_subscription_id, "dns-name-label" in r.given)
+    _refuse_outside_mode(r, mode, ["subnet-ids", "ip-address", "dns-config", "health-check-url"])
     _cross_group_checks(r, mode, build, secrets, container)
     if r.problems:
         raise InputError(r.problems)
     # Every required value was checked above; this assert only narrows the type for mypy.
     assert resource_group is not None
     groups = (auth, acr, build, secrets, container, waiting, preview)
-    return Inputs(mode, resource_group, location, ctx, *groups)
+    return Inputs(mode, resource_group, location, ctx, *groups, network=network)
 
 
 def _parse_auth(r: _Reader) -> AuthInputs:
