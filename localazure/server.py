@@ -51,6 +51,7 @@ SERVICE_MODULES = (
     "keyvault",
     "github",
     "acr",
+    "network",
     "aci",
     "control",
 )

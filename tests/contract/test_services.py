@@ -36,6 +36,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "keyvault": ["vault", "vault-root"],
         "github": ["github"],
         "acr": ["acr"],
+        "network": [],
         "aci": [],
         "control": [],
     }
@@ -62,6 +63,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "managedidentity",
         "vaults",
         "registries",
+        "network",
         "aci",
     }
 
