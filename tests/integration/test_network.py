@@ -105,7 +105,9 @@ def test_an_undelegated_subnet_is_refused_by_aci_with_its_words(
     )
 
     assert run.exit_code != 0
-    assert "SubnetMissingRequiredDelegation" in run.stdout or "required delegation" in run.stdout
+    assert "`net-undelegated` cannot join its subnet: it is not delegated to ACI" in run.stdout
+    assert "--delegations Microsoft.ContainerInstance/containerGroups" in run.stdout
+    assert "Subnet missing required delegation" in run.stdout
     assert not [g for g in azure.state.container_groups.values() if g.name == "net-undelegated"]
 
 
