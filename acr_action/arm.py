@@ -12,6 +12,7 @@ from .errors import (
     ImmutableChange,
     PermissionDenied,
     ResourceMissing,
+    SubnetNotDelegated,
 )
 
 _AUTHORIZATION = re.compile(
@@ -82,6 +83,8 @@ def from_envelope(
     if code == "DnsNameLabelAlreadyTaken":
         label = re.search(r"label '([^']*)'", message)
         return DnsLabelTaken(label.group(1) if label else name, region)
+    if code == "SubnetMissingRequiredDelegation":  # Azure/dev-box-images#8
+        return SubnetNotDelegated(name, message)
     if code == "InvalidContainerGroupUpdate":
         return ImmutableChange(name, ())
     return AzureCallFailed(dependency, status, code, message)

@@ -25,6 +25,7 @@
     │   └── ImagePullRefused            Container Instances could not pull the image
     ├── DeployError                     the container group did not come up
     │   ├── DnsLabelTaken               the DNS name label is in use in the region
+    │   ├── SubnetNotDelegated          the subnet is not delegated to Container Instances
     │   ├── ImmutableChange             a property ACI cannot update in place changed
     │   ├── CannotKeep                  the group holds secrets a GET never returns
     │   ├── RecreateFailed              the old group was deleted, the new one not created
@@ -100,6 +101,7 @@ __all__ = [
     "RegistryTokenRefused",
     "ResourceMissing",
     "StepTimeout",
+    "SubnetNotDelegated",
     "SweepFailed",
     "display_value",
     "registry_role",
@@ -1005,6 +1007,27 @@ class DnsLabelTaken(DeployError):
             "Fix: let the action derive a label (omit `dns-name-label`; the default adds a hash of "
             "the repository and name), or change the salt, or pick another label:\n\n"
             + _block("with:\n  dns-label-salt: ${{ vars.DNS_LABEL_SALT }}", "yaml")
+        )
+        super().__init__(title, details)
+
+
+class SubnetNotDelegated(DeployError):
+    """A subnet of `subnet-ids` is not delegated to Microsoft.ContainerInstance/containerGroups."""
+
+    def __init__(self, group: str, message: str) -> None:
+        self.group = group
+        title = f"Container group `{group}` cannot join its subnet: it is not delegated to ACI"
+        details = (
+            "A container group joins only a subnet delegated to "
+            "`Microsoft.ContainerInstance/containerGroups`, holding nothing but container groups "
+            "(container-instances-virtual-network-concepts). Azure Container Instances said: "
+            f"{untrusted_text(message)}\n\n"
+            "Fix: delegate the subnet once (Network Contributor on the virtual network):\n\n"
+            + _block(
+                "az network vnet subnet update --resource-group <vnet-group> --vnet-name <vnet> \\\n"
+                "  --name <subnet> --delegations Microsoft.ContainerInstance/containerGroups",
+                "sh",
+            )
         )
         super().__init__(title, details)
 

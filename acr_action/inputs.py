@@ -65,6 +65,7 @@ from acr_action.inputs_table import (
     RestartPolicy,
     env_key,
 )
+from acr_action.network import NetworkInputs, parse_network
 from acr_action.probes import Probe, ProbeKind
 
 __all__ = [
@@ -295,6 +296,7 @@ class Inputs:
     container: ContainerInputs
     waiting: WaitInputs
     preview: PreviewSettings = field(default_factory=PreviewSettings)
+    network: NetworkInputs = field(default_factory=NetworkInputs)
 
 
 class _Reader:
@@ -619,13 +621,15 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     container = _parse_container(r, mode, ctx, repository, build.image)
     waiting = _parse_waiting(r)
     preview = _parse_preview(r, mode, ctx, acr.name, repository)
+    network = parse_network(r, auth.effective_subscription_id, "dns-name-label" in r.given)
+    _refuse_outside_mode(r, mode, ["subnet-ids", "ip-address", "dns-config", "health-check-url"])
     _cross_group_checks(r, mode, build, secrets, container)
     if r.problems:
         raise InputError(r.problems)
     # Every required value was checked above; this assert only narrows the type for mypy.
     assert resource_group is not None
     groups = (auth, acr, build, secrets, container, waiting, preview)
-    return Inputs(mode, resource_group, location, ctx, *groups)
+    return Inputs(mode, resource_group, location, ctx, *groups, network=network)
 
 
 def _parse_auth(r: _Reader) -> AuthInputs:
@@ -988,6 +992,15 @@ def _cross_group_checks(
     ):
         r.add(name, message, shown=shown or None)
     _refuse_outside_mode(r, mode, ["registry-identity", "identity"])
+    if container.priority == "Spot":
+        # "can't be deployed behind a virtual network" (container-instances-spot-containers-
+        # overview): ACI answers SpotPriorityContainerGroupNotSupportedForInboundConnectivity.
+        r.conflict(
+            ["subnet-ids", "ip-address"],
+            "cannot be used with `priority: Spot`: a Spot group has no IP address, public or"
+            " private, and cannot be deployed into a virtual network",
+            example="priority: Regular",
+        )
     os_prefix = f"{container.os_type.lower()}/"
     if (
         _builds(r, mode)

@@ -87,7 +87,9 @@ RestartPolicy = Literal["Always", "OnFailure", "Never"]
 OsType = Literal["Linux", "Windows"]
 OnImmutableChange = Literal["recreate", "fail"]
 Priority = Literal["Regular", "Spot"]
-Group = Literal["auth", "target", "acr", "build", "secrets", "container", "waiting", "preview"]
+Group = Literal[
+    "auth", "target", "acr", "build", "secrets", "container", "waiting", "network", "preview"
+]
 
 # The first choice of each is the input's static default.
 MODES: tuple[Mode, ...] = ("deploy", "build", "delete", "sweep")
@@ -116,6 +118,7 @@ GROUPS: dict[Group, str] = {
     "secrets": "Registry credentials and secrets",
     "container": "Container group",
     "waiting": "Waiting",
+    "network": "Virtual network",
     "preview": "Pull-request previews",
 }
 
@@ -769,6 +772,59 @@ INPUTS: tuple[InputSpec, ...] = (
         example="health-check-path: /healthz  # '' turns the check off",
         default="/",
         rule=Rule(valid_url_path, "must be a URL path starting with `/`, without spaces"),
+    ),
+    InputSpec(
+        "subnet-ids",
+        "network",
+        description=(
+            "Resource IDs of the subnets to deploy into (a virtual network; the group gets a private"
+            " IP), separated by commas or lines. The subnet must be delegated to"
+            " Microsoft.ContainerInstance/containerGroups and be in the group's subscription. Not"
+            " given: the existing group's subnets (none for a new group)."
+        ),
+        example=(
+            "subnet-ids: /subscriptions/2b9e2a5e-6c0c-4b8f-9f43-2f1c0a0c1a11/resourceGroups/network"
+            "/providers/Microsoft.Network/virtualNetworks/app-vnet/subnets/aci"
+        ),
+        multiline=True,
+        modes=("deploy",),
+    ),
+    InputSpec(
+        "ip-address",
+        "network",
+        description=(
+            "IP address type: Public, or Private (needs subnet-ids or a group already in a subnet;"
+            " no DNS label). Not given: the existing group's (Private with subnet-ids, else Public"
+            " for a new group)."
+        ),
+        example="ip-address: Private",
+        choices=("Public", "Private"),
+        modes=("deploy",),
+    ),
+    InputSpec(
+        "dns-config",
+        "network",
+        description=(
+            "DNS settings of the group in resolv.conf lines: `nameserver <IP>` (one or more),"
+            " `search <domain>...`, `options <option>...`. Groups in a virtual network do not take"
+            " its DNS settings. Not given: the existing group's."
+        ),
+        example=(
+            "dns-config: |\n  nameserver 10.0.0.10\n  search internal.contoso.com\n  options ndots:2"
+        ),
+        multiline=True,
+        modes=("deploy",),
+    ),
+    InputSpec(
+        "health-check-url",
+        "network",
+        description=(
+            "http:// URL probed instead of the group's own address (with the URL's host as Host)."
+            " A private group is not probed without it, since the runner cannot reach a private"
+            " address: give one the runner can reach (a runner in the virtual network, a gateway)."
+        ),
+        example="health-check-url: http://10.0.2.4:8080/healthz",
+        modes=("deploy",),
     ),
     InputSpec(
         "comment-on-pr",

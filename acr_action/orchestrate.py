@@ -27,6 +27,7 @@ from . import (
     github_deployment,
     keyvault,
     loganalytics,
+    network,
     preview,
     registry,
 )
@@ -46,7 +47,7 @@ from .inputs_table import SPECS
 from .naming import oci_labels, sanitize_tag
 from .retry import Retrier, azure_options
 from .source import commit_time
-from .spec import GroupSpec, RegistryCredential
+from .spec import GroupSpec, RegistryCredential, resolve
 
 if TYPE_CHECKING:
     import docker
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from azure.mgmt.containerinstance.models import ContainerGroup
 
     from .cloud import Endpoints
-    from .inputs import Inputs, SecretInputs, WaitInputs
+    from .inputs import Inputs, SecretInputs
     from .registry import RegistryFacts
     from .runner import Runner
     from .spec import Plan
@@ -323,7 +324,7 @@ def _deploy_steps(session: Session, inputs: Inputs) -> tuple[Outcome, preview.Co
     # The group's own first port when `ports` was not given (and 80 for a group without one).
     port = (deployed.ports or inputs.container.ports or (80,))[0]
     url = (f"http://{deployed.fqdn}" + (f":{port}" if port != 80 else "")) if deployed.fqdn else ""
-    _check_ready(session, inputs.waiting, port, deployed)
+    _check_ready(session, inputs, port, deployed, network.is_private(group))
     if inputs.container.priority == "Spot" and inputs.waiting.health_check_path is not None:
         session.step.runner.notice(
             "No HTTP readiness check: a Spot container group has no IP address, so nothing"
@@ -731,6 +732,8 @@ def _roll_out(
             log_analytics=workspace,
             tags=(*spec.tags, (loganalytics.WORKSPACE_TAG, workspace.resource_id)),
         )
+    settled = resolve(spec, existing)
+    network.check_private(settled.ip_type, settled.subnet_ids, existing)
     preview.check_owner(inputs.github, inputs.container.name, existing)
     spec = preview.settle_tags(spec, existing)
     remove = _remover(session, aci, inputs.resource_group)
@@ -802,10 +805,31 @@ def _group_after(
 
 
 def _check_ready(
-    session: Session, waiting: WaitInputs, port: int, deployed: deploy.Deployed
+    session: Session, inputs: Inputs, port: int, deployed: deploy.Deployed, private: bool
 ) -> None:
-    """Probe `health-check-path` over HTTP until it answers (with `wait`, on a public IP)."""
-    if waiting.wait and waiting.health_check_path is not None and deployed.ip:
+    """Probe `health-check-url` or `health-check-path` over HTTP until it answers (with `wait`).
+
+    A private address is never probed: the runner cannot reach it (network.py).
+    """
+    waiting = inputs.waiting
+    if not waiting.wait or waiting.health_check_path is None:
+        return
+    url = network.probe_url(inputs.network.health_check_url or "")
+    if url is not None:
+        with session.step.phases.timed("readiness"):
+            deploy.probe(
+                url.host,
+                url.port,
+                url.path,
+                url.host_header,
+                session.deadline,
+                log=session.step.runner.info,
+            )
+        return
+    if private:
+        session.step.runner.notice(network.skipped_probe_notice(deployed.ip))
+        return
+    if deployed.ip:
         with session.step.phases.timed("readiness"):
             deploy.probe(
                 deployed.ip,
@@ -1040,6 +1064,9 @@ def _group_spec(
             else None
         ),
         identity=inputs.container.identity,
+        ip_type=inputs.network.ip_address,
+        subnet_ids=inputs.network.subnet_ids,
+        dns_config=inputs.network.dns_config,
     )
 
 

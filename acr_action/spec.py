@@ -42,6 +42,7 @@ from . import volumes as vol
 from .identity import AppIdentity, RegistryIdentity
 from .loganalytics import Workspace
 from .loganalytics import to_model as diagnostics_model
+from .network import DnsConfig
 from .probes import Probe
 
 if TYPE_CHECKING:
@@ -113,6 +114,10 @@ class GroupSpec:
     registry_identity: RegistryIdentity | None = None
     # The app's identities (`identity`); None: the group's identity as it is (identity.py).
     identity: AppIdentity | None = None
+    # The subnets' resource IDs and the DNS configuration (network.py); None: the existing
+    # group's, kept as they are.
+    subnet_ids: tuple[str, ...] | None = None
+    dns_config: DnsConfig | None = None
 
     def __post_init__(self) -> None:
         if not self.container_name:
@@ -168,9 +173,9 @@ def resolve(spec: GroupSpec, existing: ContainerGroup | None) -> GroupSpec:
         settled["dns_name_label"] = ip.dns_name_label or None
     if spec.priority is None and (existing.priority or "").lower() == "spot":
         settled["priority"] = "Spot"  # kept, and with it the group's lack of an IP address
-    if ip is not None:
+    if ip is not None and spec.ip_type is None:
         settled["ip_type"] = "Private" if (ip.type or "").lower() == "private" else "Public"
-    elif spec.ip_type is None:
+    elif ip is None and spec.ip_type is None:
         settled["ip_type"] = "" if "ports" in spec.unset else _exposure(spec)
     return replace(spec, **settled)  # type: ignore[arg-type]  # the keys are GroupSpec fields
 
@@ -250,6 +255,7 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
         group.priority = spec.priority
     if spec.log_analytics is not None:
         group.diagnostics = diagnostics_model(spec.log_analytics)
+    _set_network(group, spec)
     return group
 
 
@@ -265,6 +271,27 @@ def _identity_logins(spec: GroupSpec) -> list[ImageRegistryCredential]:
 
 def _wanted(spec: GroupSpec) -> identity.Wanted:
     return identity.wanted(spec.identity, spec.registry_identity)
+
+
+def _set_network(group: ContainerGroup, spec: GroupSpec) -> None:
+    """The subnets and DNS configuration the spec asks for; the existing ones when it does not.
+
+    `ip-address: Public` takes the group out of its subnets: ACI refuses a public IP in one.
+    """
+    from azure.mgmt.containerinstance.models import ContainerGroupSubnetId, DnsConfiguration
+
+    wanted = () if _exposure(spec) == "Public" else spec.subnet_ids
+    if wanted is not None:
+        named = {(s.id or "").lower(): s for s in group.subnet_ids or []}
+        group.subnet_ids = [
+            named.get(subnet.lower()) or ContainerGroupSubnetId(id=subnet) for subnet in wanted
+        ] or None
+    if spec.dns_config is not None:
+        group.dns_config = DnsConfiguration(
+            name_servers=list(spec.dns_config.name_servers),
+            search_domains=" ".join(spec.dns_config.search_domains) or None,
+            options=" ".join(spec.dns_config.options) or None,
+        )
 
 
 def _new_container(spec: GroupSpec) -> Container:
@@ -324,7 +351,8 @@ def _ip_address(group: ContainerGroup, spec: GroupSpec) -> IpAddress | None:
     ip = group.ip_address or IpAddress(type=exposure, ports=[])
     ip.type = exposure
     ip.ports = [Port(port=port, protocol=protocol) for port, protocol in port_protocols(spec)]
-    ip.dns_name_label = spec.dns_name_label or None
+    # A private address has no DNS label (network.py): the derived default is not sent.
+    ip.dns_name_label = (spec.dns_name_label or None) if exposure == "Public" else None
     return ip
 
 
@@ -462,6 +490,9 @@ def _group_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
         # The exposure is kept (`resolve`); a group in a virtual network could not become public
         # in place anyway: the "network profile" of InvalidContainerGroupUpdate.
         _Check("network", private != wanted_private, True),
+        # Moving to other subnets is a change of the "network profile" too.
+        _Check("subnets", _subnets_differ(existing, spec), True),
+        _Check("dns config", _dns_differs(existing, spec)),
         # The service's default restart policy is Always.
         _Check(
             "restart policy",
@@ -471,6 +502,29 @@ def _group_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
         _Check("os type", (existing.os_type or "").lower() != spec.os_type.lower(), True),
         # Zones, like every property the action does not manage, are kept as they are.
     ]
+
+
+def _subnets_differ(existing: ContainerGroup, spec: GroupSpec) -> bool:
+    """Whether the subnets the spec asks for are not the group's (None asks for none)."""
+    wanted = () if _exposure(spec) == "Public" else spec.subnet_ids
+    if wanted is None:
+        return False
+    have = {(s.id or "").lower() for s in existing.subnet_ids or []}
+    return have != {subnet.lower() for subnet in wanted}
+
+
+def _dns_differs(existing: ContainerGroup, spec: GroupSpec) -> bool:
+    """Whether the DNS configuration the spec asks for is not the group's."""
+    if spec.dns_config is None:
+        return False
+    dns = existing.dns_config
+    if dns is None:
+        return True
+    return (
+        tuple(dns.name_servers or ()) != spec.dns_config.name_servers
+        or tuple((dns.search_domains or "").split()) != spec.dns_config.search_domains
+        or tuple((dns.options or "").split()) != spec.dns_config.options
+    )
 
 
 def _container_checks(container: Container | None, spec: GroupSpec) -> list[_Check]:
@@ -497,7 +551,7 @@ def _metadata_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
     logins = {_login(c) for c in existing.image_registry_credentials or []}
     ip = existing.ip_address
     label = (ip.dns_name_label if ip else None) or ""
-    wanted_label = (spec.dns_name_label or "") if _exposure(spec) else ""
+    wanted_label = (spec.dns_name_label or "") if _exposure(spec) == "Public" else ""
     tags = dict(existing.tags or {})
     stored = tags.pop(FINGERPRINT_TAG, None)
     return [

@@ -101,6 +101,10 @@ class Group:
     # The last PUT body as the client sent it (secrets included), for tests that check what a
     # client sends back. The model ignores read-only properties in a PUT [inferred of ACI].
     sent: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The loopback address its ports are published on: `ip` itself for a public group; for a
+    # private one (`ip` in its subnet, which the runner cannot reach) only tests know it
+    # (`reachable_at`), standing in for a machine inside the virtual network.
+    reach: str | None = None
 
     @property
     def label(self) -> str | None:
@@ -433,6 +437,9 @@ class Service(ArmProvider):
             aci_identity.check(self.emulator, name, spec)
         except v.AciError as exc:
             return arm_error(exc.status, exc.code, exc.message)
+        refused = self._check_subnets(name, resource_id, spec)
+        if refused is not None:
+            return refused
         state = self.emulator.state
         with state.lock:
             refused = self._check_against(name, resource_id, spec)
@@ -518,6 +525,39 @@ class Service(ArmProvider):
                 return arm_error(400, "InaccessibleImage", _inaccessible(image, name))
         return None
 
+    def _check_subnets(
+        self, name: str, resource_id: str, spec: dict[str, Any]
+    ) -> web.Response | None:
+        """ACI's refusal of a subnet that does not exist or is not delegated to it, or None."""
+        network = self.emulator.services["network"]
+        for subnet in spec["properties"].get("subnetIds") or []:
+            found = network.find_subnet(str(subnet["id"]))
+            if found is None:
+                # The Network RP's answer for a missing reference (MicrosoftDocs/azure-docs#60273
+                # quotes its wording); the code is [inferred].
+                return arm_error(
+                    400,
+                    "InvalidResourceReference",
+                    f"Resource {subnet['id']} referenced by resource {resource_id}"
+                    " was not found. Please make sure that the referenced resource exists, and"
+                    " that both resources are in the same region.",
+                )
+            if "Microsoft.ContainerInstance/containerGroups" not in found.delegations:
+                # Real code and wording (Azure/dev-box-images#8).
+                return arm_error(
+                    400,
+                    "SubnetMissingRequiredDelegation",
+                    f"Subnet missing required delegation 'Microsoft.ContainerInstance' for"
+                    f" container group '{name}'.",
+                )
+        return None
+
+    def reachable_at(self, resource_group: str, name: str) -> str | None:
+        """Where this machine reaches a group's ports: for a private one, as from its network."""
+        resource_id = self._resource_id(self.emulator.state.subscription_id, resource_group, name)
+        group = self._find(resource_id)
+        return group.reach if group is not None else None
+
     def _check_label(self, name: str, resource_id: str, spec: dict[str, Any]) -> None:
         label = (spec["properties"].get("ipAddress") or {}).get("dnsNameLabel")
         if not label:
@@ -592,6 +632,9 @@ class Service(ArmProvider):
                     self._by_docker_id.pop(record.docker_id, None)
             if group.ip is not None:
                 self._ips.discard(group.ip)
+            if group.reach is not None:
+                self._ips.discard(group.reach)
+        self.emulator.services["network"].release(group.id)
         return json_response(body)
 
     async def logs(
@@ -800,7 +843,14 @@ class Service(ArmProvider):
                 for docker_id in old_ids:
                     self._by_docker_id.pop(docker_id, None)
         if props.get("ipAddress") and group.ip is None:
-            group.ip = await asyncio.to_thread(self._allocate_ip, props["ipAddress"]["ports"])
+            group.reach = await asyncio.to_thread(self._allocate_ip, props["ipAddress"]["ports"])
+            subnets = props.get("subnetIds") or []
+            private = props["ipAddress"].get("type") == "Private" and subnets
+            group.ip = (
+                self.emulator.services["network"].allocate(str(subnets[0]["id"]), group.id)
+                if private
+                else group.reach
+            )
         try:
             binds = await asyncio.to_thread(aci_volumes.prepare, self.emulator, group.id, props)
         except aci_volumes.MountFailed as exc:
@@ -902,10 +952,10 @@ class Service(ArmProvider):
         requests = cprops["resources"]["requests"]
         limits = cprops["resources"].get("limits") or {}
         ports: dict[str, tuple[str, int]] = {}
-        if publish and group.ip is not None:
+        if publish and group.reach is not None:
             for port in props["ipAddress"]["ports"]:
                 ports[f"{port['port']}/{port.get('protocol', 'TCP').lower()}"] = (
-                    group.ip,
+                    group.reach,
                     int(port["port"]),
                 )
         return RunPlan(

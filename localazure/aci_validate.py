@@ -317,31 +317,37 @@ def _check_network(name: str, props: dict[str, Any]) -> None:
     """A private IP lives in a subnet, a public one does not, and only a public one has a label.
 
     What a virtual-network deployment sends (container-instances-vnet: `subnetIds` with
-    `ipAddress.type` Private, no DNS label); the codes and wording are [inferred].
+    `ipAddress.type` Private, no DNS label). The wording is ACI's as users quoted it, from the
+    days of `networkProfile` (whose role `subnetIds` took over): CompositionalIT/farmer#125,
+    Azure/azure-cli#13802, Azure/aci-deploy#53; the codes are [inferred]. `dnsConfig` needs
+    `nameServers` (the 2023-05-01 spec's `required`).
     """
     ip = props.get("ipAddress") or {}
     subnets = props.get("subnetIds") or []
     for sindex, subnet in enumerate(subnets):
         _required(subnet, "id", f"properties.subnetIds[{sindex}]")
+    dns = props.get("dnsConfig")
+    if dns is not None:
+        _required(dns, "nameServers", "properties.dnsConfig")
     private = ip.get("type") == "Private"
     if private and not subnets:
         raise AciError(
             400,
             "PrivateIPAddressNotSupported",
-            f"The container group '{name}' has a private IP address but no subnet: set"
-            " 'subnetIds' to deploy it into a virtual network.",
+            f"IP Address type in container group '{name}' is invalid. Private IP address is only"
+            " supported when network profile is defined.",
         )
     if subnets and ip and not private:
         raise AciError(
             400,
             "PublicIPAddressNotSupportedWithSubnet",
-            f"The container group '{name}' is deployed into a subnet and cannot have a public IP address.",
+            "IP Address type can't be public when network profile is set.",
         )
     if private and ip.get("dnsNameLabel"):
         raise AciError(
             400,
             "DnsNameLabelNotSupported",
-            f"The container group '{name}' has a private IP address, which cannot have a DNS name label.",
+            "DNS name label for container group is only supported when IP Address type is public.",
         )
 
 

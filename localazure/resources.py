@@ -39,6 +39,7 @@ RESOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "microsoft.keyvault": ("vaults",),
     "microsoft.managedidentity": ("userAssignedIdentities",),
     "microsoft.containerinstance": ("containerGroups",),
+    "microsoft.network": ("virtualNetworks",),
 }
 
 

@@ -53,6 +53,7 @@ SERVICE_MODULES = (
     "loganalytics",
     "github",
     "acr",
+    "network",
     "aci",
     "control",
 )

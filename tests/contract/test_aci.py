@@ -39,6 +39,7 @@ from azure.mgmt.containerinstance.models import (
 from localazure.aci_runtime import LABEL_EMULATOR, LABEL_GROUP
 from localazure.auth import issue_access_token
 from localazure.server import Emulator
+from tests.vnets import SUBNET, ensure_subnets
 
 pytestmark = [pytest.mark.emulator, pytest.mark.docker]
 
@@ -397,7 +398,7 @@ UPDATE_MESSAGE = (
         pytest.param({"os_type": "Windows"}, id="os-type"),
         pytest.param({"zones": ["1"]}, id="availability-zone"),
         pytest.param({"gpu": GpuResource(count=1, sku="V100")}, id="gpu"),
-        pytest.param({"subnet": "/subscriptions/s/.../subnets/aci"}, id="network-profile"),
+        pytest.param({"subnet": SUBNET}, id="network-profile"),
     ],
 )
 def test_immutable_change_is_refused(
@@ -407,6 +408,7 @@ def test_immutable_change_is_refused(
     image: str,
     change: dict[str, Any],
 ) -> None:
+    ensure_subnets(azure)  # a subnet that exists: the move, not the subnet, is refused
     with pytest.raises(HttpResponseError) as caught:
         client.container_groups.begin_create_or_update(
             RG,
@@ -802,10 +804,6 @@ def test_platform_provisioning_states_are_reported(
 
 
 # --- what a group made by other tools holds ------------------------------------------------------
-SUBNET = (
-    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net-rg/providers"
-    "/Microsoft.Network/virtualNetworks/vnet/subnets/aci"
-)
 IDENTITY = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/id-rg/providers"
     "/Microsoft.ManagedIdentity/userAssignedIdentities/app-identity"
@@ -829,7 +827,7 @@ def rich_body(azure: Emulator, image: str, *, extras: bool = True) -> dict[str, 
     }
     props: dict[str, Any] = {
         "osType": "Linux",
-        "subnetIds": [{"id": SUBNET}],
+        "subnetIds": [{"id": ensure_subnets(azure)}],
         "ipAddress": {"type": "Private", "ports": [{"port": 80, "protocol": "TCP"}]},
         "imageRegistryCredentials": [
             {"server": azure.login_server(REGISTRY), "username": PULLER, "password": PULLER_SECRET}

@@ -38,6 +38,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "loganalytics": [],
         "github": ["github"],
         "acr": ["acr"],
+        "network": [],
         "aci": [],
         "control": [],
     }
@@ -67,6 +68,7 @@ def test_the_registered_services_and_their_hosts() -> None:
         "registries",
         "storage",
         "loganalytics",
+        "network",
         "aci",
     }
 

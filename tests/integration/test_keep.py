@@ -21,6 +21,7 @@ from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 from localazure.auth import issue_access_token
 from localazure.server import Emulator
 from tests.harness.workflow import DEPLOYER, REGISTRY, RESOURCE_GROUP
+from tests.vnets import ensure_subnets
 
 from .steps import Run
 
@@ -28,10 +29,6 @@ pytestmark = pytest.mark.docker
 
 PULLER = "5b2f8e1c-3a4d-4e6f-9a8b-0c1d2e3f4a5b"  # AcrPull on the registry (seed.yaml)
 PULLER_SECRET = "Xq8~pullPrincipalSecret.Local-0001"
-SUBNET = (
-    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/net-rg/providers"
-    "/Microsoft.Network/virtualNetworks/vnet/subnets/aci"
-)
 IDENTITY = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/id-rg/providers"
     "/Microsoft.ManagedIdentity/userAssignedIdentities/app-identity"
@@ -157,7 +154,7 @@ def private_rich_body(azure: Emulator, name: str, image: str) -> dict[str, Any]:
         },
     )
     props = body["properties"]
-    props["subnetIds"] = [{"id": SUBNET, "name": "aci"}]
+    props["subnetIds"] = [{"id": ensure_subnets(azure), "name": "aci"}]
     props["ipAddress"] = {"type": "Private", "ports": [{"port": 80, "protocol": "TCP"}]}
     props["volumes"] = [
         {"name": "cache", "emptyDir": {}},

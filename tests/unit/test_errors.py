@@ -48,6 +48,7 @@ from acr_action.errors import (
     RegistryTokenRefused,
     ResourceMissing,
     StepTimeout,
+    SubnetNotDelegated,
     SweepFailed,
     display_value,
     untrusted_text,
@@ -268,6 +269,15 @@ EXAMPLES = [
         DnsLabelTaken("my-app-1234abcd", "westeurope"),
         ["my-app-1234abcd.westeurope.azurecontainer.io", "dns-label-salt"],
         id="dns-label-taken",
+    ),
+    pytest.param(
+        SubnetNotDelegated(
+            "my-app",
+            "Subnet missing required delegation 'Microsoft.ContainerInstance' for container"
+            " group 'my-app'.",
+        ),
+        ["--delegations Microsoft.ContainerInstance/containerGroups", "Subnet missing"],
+        id="subnet-not-delegated",
     ),
     pytest.param(
         ImmutableChange("my-app", ["cpu", "restart policy"]),
