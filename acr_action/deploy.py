@@ -40,6 +40,7 @@ from .spec import (
     servers,
     to_model,
 )
+from .specfile import defines as specfile_defines
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -188,7 +189,8 @@ def apply(
     if plan.action == "noop":
         return plan
     # Checked before anything changes: a PUT would send these secrets empty (keep.py).
-    lost = lost_secrets(existing, spec.container_name, servers(spec)) if existing else []
+    replaced = specfile_defines(spec)
+    lost = lost_secrets(existing, spec.container_name, servers(spec), replaced) if existing else []
     if lost:
         raise CannotKeep(spec.name, resource_group, lost)
     retry = retrier or Retrier(deadline)

@@ -19,7 +19,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
 
 from acr_action import naming
@@ -60,6 +60,7 @@ from acr_action.inputs_table import (
     RestartPolicy,
     env_key,
 )
+from acr_action.specfile import SpecFile, read_input
 
 __all__ = [
     "AcrInputs",
@@ -223,6 +224,11 @@ class ContainerInputs:
     on_immutable_change: OnImmutableChange
     # The inputs of `spec.KEEPABLE` not given (as GroupSpec names): the existing group's stay.
     unset: frozenset[str] = frozenset()
+    # `spec-file`, read and checked (None without one); `container-name` is its `app`.
+    spec_file: SpecFile | None = None
+    container_name: str | None = None
+    command_given: bool = False
+    os_type_given: bool = False
 
 
 @dataclass(frozen=True)
@@ -797,7 +803,7 @@ def _parse_container(
 ) -> ContainerInputs:
     """The container group; its name and DNS label derived from the repository when not given."""
     name, label, salt = _parse_names(r, mode, ctx, image_name, image)
-    return ContainerInputs(
+    container = ContainerInputs(
         name=name,
         dns_name_label=label,
         dns_label_salt=salt,
@@ -817,7 +823,18 @@ def _parse_container(
             for name in ("cpu", "memory", "ports", "protocol", "restart-policy", "dns-name-label")
             if name not in r.given
         ),
+        container_name=r.valid("container-name"),
+        command_given="command-line" in r.given,
+        os_type_given=bool(_set(r, ["os-type"])),
     )
+    raw = r.line("spec-file")
+    _refuse_outside_mode(r, mode, ["spec-file", "container-name"])
+    if raw is None or mode != "deploy":
+        return container
+    found = read_input(raw, ctx.workspace or None, name, container.container_name)
+    for problem in found if isinstance(found, list) else []:
+        r.add("spec-file", problem[0], shown=problem[1], example=problem[2])
+    return replace(container, spec_file=found if isinstance(found, SpecFile) else None)
 
 
 def _parse_names(

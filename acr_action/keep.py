@@ -72,11 +72,17 @@ def kept_credentials(
     ]
 
 
-def lost_secrets(existing: ContainerGroup, container_name: str, ours: frozenset[str]) -> list[str]:
+def lost_secrets(
+    existing: ContainerGroup,
+    container_name: str,
+    ours: frozenset[str],
+    replaced: tuple[str, ...] = (),
+) -> list[str]:
     """What a PUT of `existing` with our container and logins (`ours`: their servers) changed
-    would send empty, as phrases for the error."""
+    would send empty, as phrases for the error; `replaced`: containers the spec file defines
+    anew, whose old secrets are not sent back."""
     lost: list[str] = []
-    kept = others(existing, container_name)
+    kept = [c for c in others(existing, container_name) if c.name not in replaced]
     for container in kept:
         kind = "init container" if not hasattr(container, "resources") else "container"
         for variable in container.environment_variables or []:

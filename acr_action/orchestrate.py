@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import buildcache, cloud, deploy, github_deployment, keyvault, preview, registry
+from . import buildcache, cloud, deploy, github_deployment, keyvault, preview, registry, specfile
 from .auth import (
     GitHubOidc,
     MaskingCredential,
@@ -507,7 +507,8 @@ def _start_deploy_reads(
                 "api_version": session.endpoints.api_versions.key_vault,
             },
         )
-    if not inputs.location:
+    file = inputs.container.spec_file
+    if not inputs.location and not (file and file.location):
         futures["location"] = pool.submit(
             resource_group_location,
             session.tokens.arm.token,
@@ -681,7 +682,10 @@ def _roll_out(
     phases = session.step.phases
     with phases.timed("deploy"):
         secrets = background["secrets"].result() if "secrets" in background else {}
-        location = inputs.location or background["location"].result()
+        file = inputs.container.spec_file
+        # The `location` input, then the file's, then the resource group's.
+        location = inputs.location or (file.location if file else None)
+        location = location or background["location"].result()
         existing = background["existing"].result()
     spec = _group_spec(inputs, location, image_ref, secrets)
     preview.check_owner(inputs.github, inputs.container.name, existing)
@@ -888,7 +892,7 @@ def _group_spec(
     secure += [
         (env_name, secrets[env_name]) for env_name, _ in inputs.secrets.secrets_from_key_vault
     ]
-    return GroupSpec(
+    spec = GroupSpec(
         name=inputs.container.name,
         location=location,
         image_ref=image_ref,
@@ -905,6 +909,13 @@ def _group_spec(
         registry_credentials=credentials,
         tags=tuple(inputs.container.resource_tags) + _provenance_tags(inputs),
         unset=inputs.container.unset,
+        container_name=inputs.container.container_name or "",
+    )
+    return specfile.settle(
+        spec,
+        inputs.container.spec_file,
+        command_given=inputs.container.command_given,
+        os_type_given=inputs.container.os_type_given,
     )
 
 

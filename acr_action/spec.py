@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from . import keep
+from . import keep, specfile
 
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance.models import Container, ContainerGroup, IpAddress
@@ -88,6 +88,8 @@ class GroupSpec:
     unset: frozenset[str] = frozenset()
     # "Public", "Private" or "" (no IP address); None: Public when there are ports (a new group).
     ip_type: str | None = None
+    # The checked `spec-file` body in canonical JSON (specfile.py), or "" without one.
+    spec_file: str = ""
 
     def __post_init__(self) -> None:
         if not self.container_name:
@@ -181,10 +183,13 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
     group.tags = {**dict(spec.tags), FINGERPRINT_TAG: fingerprint(spec)}
     group.restart_policy = spec.restart_policy
     group.os_type = spec.os_type
+    specfile.overlay(group, spec)
     ours = _ours(group, spec)
     if ours is None:
         ours = _new_container(spec)
         group.containers = [ours, *(group.containers or [])]
+    if ours.resources is None:  # the app container from the file, without its resources
+        ours.resources = _new_container(spec).resources
     _set_container(ours, spec)
     group.image_registry_credentials = [
         ImageRegistryCredential(server=c.server, username=c.username, password=c.password)
@@ -323,6 +328,7 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
         *_group_checks(existing, spec),
         *_container_checks(container, spec),
         *_metadata_checks(existing, spec),
+        *_file_checks(existing, spec),
     ]
     changes = [(check.name, check.immutable) for check in checks if check.differs]
     # The fingerprint covers everything above too, so only a difference nothing else explains
@@ -423,6 +429,18 @@ def _metadata_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
     ]
 
 
+def _file_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
+    """What the spec file states beyond the action's own parts (specfile.differs)."""
+
+    def managed(group: ContainerGroup) -> None:
+        ours = _ours(group, spec)
+        if ours is not None and ours.resources is not None:
+            _set_container(ours, spec)
+
+    changed, immutable = specfile.differs(existing, spec, managed)
+    return [_Check("spec file", changed, immutable)]
+
+
 def _plain_environment(container: Container, spec: GroupSpec) -> dict[str, str]:
     """The container's non-secret environment as the GET shows it."""
     wanted = dict(spec.environment_variables)
@@ -516,6 +534,8 @@ def _public_document(spec: GroupSpec) -> dict[str, object]:
         "dnsNameLabel": (spec.dns_name_label or "").lower(),
         "registries": sorted((c.server.lower(), c.username) for c in spec.registry_credentials),
         "tags": sorted((k, v) for k, v in spec.tags if k != FINGERPRINT_TAG),
+        # Only with a file: groups deployed without one keep their fingerprint.
+        **({"specFile": spec.spec_file} if spec.spec_file else {}),
     }
 
 
