@@ -434,7 +434,9 @@ def _file_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
 
     def managed(group: ContainerGroup) -> None:
         ours = _ours(group, spec)
-        if ours is not None and ours.resources is not None:
+        if ours is not None:
+            if ours.resources is None:
+                ours.resources = _new_container(spec).resources
             _set_container(ours, spec)
 
     changed, immutable = specfile.differs(existing, spec, managed)

@@ -702,8 +702,16 @@ def overlay(group: ContainerGroup, spec: _Spec) -> None:
         if attribute is None:
             continue
         wanted = getattr(stated, attribute)
-        if attribute in ("containers", "init_containers"):
-            setattr(group, attribute, _by_name(getattr(group, attribute), wanted) or None)
+        if attribute == "containers":
+            before = {c.name: c for c in group.containers or []}
+            for container in wanted or []:
+                previous = before.get(container.name)
+                if container.resources is None and previous is not None:
+                    # The app container's sizes come from the inputs, else the group's (GPU too).
+                    container.resources = previous.resources
+            group.containers = _by_name(group.containers, wanted)
+        elif attribute == "init_containers":
+            group.init_containers = _by_name(group.init_containers, wanted) or None
         elif attribute == "volumes":
             group.volumes = _by_name(group.volumes, wanted) or None
         elif attribute != "image_registry_credentials":
@@ -712,12 +720,12 @@ def overlay(group: ContainerGroup, spec: _Spec) -> None:
         stated_logins = {
             (c.server or "").lower(): c for c in stated.image_registry_credentials or []
         }
-        kept = [
+        logins = [
             c
             for c in group.image_registry_credentials or []
             if (c.server or "").lower() not in stated_logins
         ]
-        group.image_registry_credentials = [*stated_logins.values(), *kept]
+        group.image_registry_credentials = [*stated_logins.values(), *logins]
     if body.get("identity") is not None:
         group.identity = stated.identity
     if body.get("zones") is not None:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
+from . import aci_init
 from . import aci_validate as v
 from .aci_runtime import LABEL_EMULATOR, PullRefused, RunPlan, Runtime, docker_time, utc_now
 from .arm_provider import ArmProvider, Operation, Operations
@@ -100,6 +101,7 @@ class Group:
     # The last PUT body as the client sent it (secrets included), for tests that check what a
     # client sends back. The model ignores read-only properties in a PUT [inferred of ACI].
     sent: dict[str, Any] = field(default_factory=dict, repr=False)
+    init_records: dict[str, ContainerRecord] = field(default_factory=dict)  # aci_init.py
 
     @property
     def label(self) -> str | None:
@@ -322,6 +324,10 @@ class Service(ArmProvider):
                 if container["properties"]["instanceView"] is None:
                     del container["properties"]["instanceView"]
             props["instanceView"] = {"events": instance["events"], "state": instance["state"]}
+            inits = aci_init.view(group)
+            for init in props.get("initContainers") or []:
+                if init["name"] in inits:
+                    init.setdefault("properties", {})["instanceView"] = inits[init["name"]]
         return {
             "id": group.id,
             "name": group.name,
@@ -582,7 +588,9 @@ class Service(ArmProvider):
             group.task.cancel()
             await asyncio.gather(group.task, return_exceptions=True)
         if self.emulator.docker:
-            await asyncio.to_thread(self.runtime.remove, group.docker_ids())
+            await asyncio.to_thread(
+                self.runtime.remove, group.docker_ids() + aci_init.docker_ids(group)
+            )
         with self.emulator.state.lock:
             body = self._view(group)
             for record in group.containers.values():
@@ -762,7 +770,7 @@ class Service(ArmProvider):
             await asyncio.to_thread(self.runtime.watch, self._on_docker_event)
             self._watching = True
         # Fresh records for this generation; the old containers go once the new images are in.
-        old_ids = group.docker_ids()
+        old_ids = group.docker_ids() + aci_init.docker_ids(group)
         records = {c["name"]: ContainerRecord(c["name"]) for c in props["containers"]}
         with self.emulator.state.lock:
             previous = group.containers
@@ -798,6 +806,7 @@ class Service(ArmProvider):
         if props.get("ipAddress") and group.ip is None:
             group.ip = await asyncio.to_thread(self._allocate_ip, props["ipAddress"]["ports"])
         short = uuid.uuid4().hex[:8]
+        await aci_init.run(self, group, short)  # to completion, in order, before the others
         first_id: str | None = None
         for index, container in enumerate(props["containers"]):
             record = records[container["name"]]
