@@ -253,3 +253,30 @@ def test_a_changed_sidecar_updates_in_place(tmp_path: Path) -> None:
         deployed, specfile.settle(_spec(), bigger, command_given=False, os_type_given=False)
     )
     assert plan.action == "recreate"
+
+
+def test_the_input_parser_names_the_input_the_file_and_the_line(tmp_path: Path) -> None:
+    from acr_action.errors import InputError
+    from acr_action.inputs import parse_inputs
+    from tests.unit.support import runner_env
+
+    (tmp_path / "aci.yaml").write_text("properties:\n  containers:\n  - nmae: web\n")
+    env = {**runner_env({"spec-file": "aci.yaml"}), "GITHUB_WORKSPACE": str(tmp_path)}
+    with pytest.raises(InputError) as info:
+        parse_inputs(env)
+    problem = next(p for p in info.value.problems if p.input == "spec-file")
+    assert problem.message.startswith("aci.yaml line 3 column 5: unknown key `nmae`")
+    assert problem.shown == "nmae"
+    assert "az container create --file" in problem.example
+    assert "Nothing was sent to Azure" in info.value.details
+
+
+def test_a_good_file_reaches_the_container_inputs(tmp_path: Path) -> None:
+    from acr_action.inputs import parse_inputs
+    from tests.unit.support import runner_env
+
+    (tmp_path / "aci.yaml").write_text(TUTORIAL.replace("name: myapp\n", ""))
+    env = {**runner_env({"spec-file": "aci.yaml"}), "GITHUB_WORKSPACE": str(tmp_path)}
+    container = parse_inputs(env).container
+    assert container.spec_file is not None
+    assert container.spec_file.app == "web"
