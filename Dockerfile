@@ -44,7 +44,10 @@ RUN python -m venv /opt/venv \
 #   reads a commit (source.py), and no other dulwich module but maintenance's `fetch` imports them;
 # - dulwich's Rust speed-ups (`_objects`, `_pack`, `_diff_tree`, 2 MB): objects.py, pack.py and
 #   diff_tree.py keep their pure-Python code for when that import fails; fast enough for a commit;
-# - the test suites that dulwich and certifi carry inside their packages.
+# - the test suites that dulwich and certifi carry inside their packages;
+# - PyYAML's libyaml binding (`yaml/_yaml.*.so`, `yaml/cyaml.py`, `_yaml/`, 2.7 MB): spec-file
+#   is read by the pure-Python SafeLoader, whose marks give the line numbers, and
+#   `yaml/__init__.py` carries on without the binding when its import fails.
 # Then the dependencies are byte-compiled in place (`-b`: foo.pyc beside foo.py) and their sources
 # deleted: Python imports a lone .pyc (the sourceless loader), a traceback through a dependency
 # keeps its file and line numbers (not the line's text), and the image is 10 MB smaller than with
@@ -58,6 +61,7 @@ RUN cd /opt/venv/lib/python3.*/site-packages \
         azure/mgmt/containerinstance/aio azure/mgmt/containerregistry/aio \
         dulwich/cli.py dulwich/__main__.py dulwich/porcelain dulwich/_objects.*.so dulwich/_pack.*.so \
         dulwich/_diff_tree.*.so dulwich/tests certifi/tests \
+        yaml/_yaml.*.so yaml/cyaml.py _yaml \
  && /opt/venv/bin/python -m compileall -q -b -j 0 . \
  && find . -name '*.py' -type f -delete
 

@@ -40,6 +40,7 @@ from .spec import (
     servers,
     to_model,
 )
+from .specfile import defines as specfile_defines
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -195,6 +196,7 @@ def apply(
             spec.container_name,
             servers(spec),
             our_volumes,
+            replaced=specfile_defines(spec),
             log_analytics_given=spec.log_analytics is not None,
         )
         if existing

@@ -19,7 +19,7 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
 
 from acr_action import naming, probes
@@ -67,6 +67,7 @@ from acr_action.inputs_table import (
 )
 from acr_action.network import NetworkInputs, parse_network
 from acr_action.probes import Probe, ProbeKind
+from acr_action.specfile import SpecFile, read_input
 
 __all__ = [
     "AcrInputs",
@@ -242,6 +243,11 @@ class ContainerInputs:
     priority: Priority | None = None  # None: the existing group's, Regular for a new one
     log_analytics_workspace: str | None = None  # the workspace's resource ID
     identity: AppIdentity | None = None  # `identity`; None: the group's identity is left as it is
+    # `spec-file`, read and checked (None without one); `container-name` is its `app`.
+    spec_file: SpecFile | None = None
+    container_name: str | None = None
+    command_given: bool = False
+    os_type_given: bool = False
 
 
 @dataclass(frozen=True)
@@ -847,7 +853,7 @@ def _parse_container(
     name, label, salt = _parse_names(r, mode, ctx, image_name, image)
     volumes, mounts = _parse_volumes(r)
     ports, port_protocols = _parse_ports(r)
-    return ContainerInputs(
+    container = ContainerInputs(
         name=name,
         dns_name_label=label,
         dns_label_salt=salt,
@@ -875,7 +881,18 @@ def _parse_container(
             for name in ("cpu", "memory", "ports", "protocol", "restart-policy", "dns-name-label")
             if name not in r.given
         ),
+        container_name=r.valid("container-name"),
+        command_given="command-line" in r.given,
+        os_type_given=bool(_set(r, ["os-type"])),
     )
+    raw = r.line("spec-file")
+    _refuse_outside_mode(r, mode, ["spec-file", "container-name"])
+    if raw is None or mode != "deploy":
+        return container
+    found = read_input(raw, ctx.workspace or None, name, container.container_name)
+    for problem in found if isinstance(found, list) else []:
+        r.add("spec-file", problem[0], shown=problem[1], example=problem[2])
+    return replace(container, spec_file=found if isinstance(found, SpecFile) else None)
 
 
 def _parse_volumes(

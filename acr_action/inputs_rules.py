@@ -63,6 +63,8 @@ VAULT_NAME = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-)){1,22}[A-Za-z0-9]")
 SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
 SECRET_RULE = "1-127 letters, digits and `-`"  # noqa: S105 - a naming rule, not a password
 GROUP_NAME = re.compile(r"[a-z0-9](?:-?[a-z0-9])*")
+# The container name rule as ACI words it (MicrosoftDocs/azure-docs#15546).
+CONTAINER_NAME = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?")
 DNS_LABEL = re.compile(r"[a-z][a-z0-9-]{3,61}[a-z0-9]")
 LOCATION = re.compile(r"[a-z0-9]{2,40}")
 # OCI distribution spec: https://github.com/opencontainers/distribution-spec/blob/main/spec.md

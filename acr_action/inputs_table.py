@@ -21,6 +21,7 @@ from typing import Literal
 from acr_action.inputs_rules import (
     ACR_ID,
     ACR_NAME,
+    CONTAINER_NAME,
     DNS_LABEL,
     DOMAIN_NAME,
     GROUP_NAME,
@@ -732,6 +733,34 @@ INPUTS: tuple[InputSpec, ...] = (
         ),
         modes=("deploy",),
         multiline=True,
+    ),
+    InputSpec(
+        "spec-file",
+        "container",
+        description=(
+            "Path of a container group file in the format of `az container create --file` (YAML, "
+            "or ARM JSON: the resource or its properties) for sidecars, init containers, volumes, "
+            "GPUs, zones and the rest. The action sets the app container's image, its injected "
+            "environment and its tags; an input given wins over the file, and what the file does "
+            "not state is kept from the existing group."
+        ),
+        example="spec-file: deploy/aci.yaml",
+        modes=("deploy",),
+    ),
+    InputSpec(
+        "container-name",
+        "container",
+        description=(
+            "Name of the app container, the one whose image the action deploys. Default is the "
+            "first container of spec-file, else the group's name."
+        ),
+        example="container-name: web",
+        modes=("deploy",),
+        rule=Rule(
+            matches(CONTAINER_NAME, 63),
+            "must be 1-63 lower-case letters, digits and `-`, starting and ending with a letter or"
+            " digit",
+        ),
     ),
     InputSpec(
         "on-immutable-change",

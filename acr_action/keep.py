@@ -81,15 +81,17 @@ def lost_secrets(
     ours: frozenset[str],
     our_volumes: frozenset[str] = frozenset(),
     *,
+    replaced: tuple[str, ...] = (),
     log_analytics_given: bool = False,
 ) -> list[str]:
     """What a PUT of `existing` with our container and logins (`ours`: their servers) changed
     would send empty, as phrases for the error. `our_volumes`: the volumes the inputs name,
-    whose secrets the action sends itself (volumes.py). With `log_analytics_given` the action
+    whose secrets the action sends itself (volumes.py); `replaced`: containers the spec file
+    defines anew, whose old secrets are not sent back. With `log_analytics_given` the action
     sends the workspace's key itself (`log-analytics-workspace`), so the one the GET hides is no
     loss."""
     lost: list[str] = []
-    kept = others(existing, container_name)
+    kept = [c for c in others(existing, container_name) if c.name not in replaced]
     for container in kept:
         kind = "init container" if not hasattr(container, "resources") else "container"
         for variable in container.environment_variables or []:

@@ -30,6 +30,7 @@ from . import (
     network,
     preview,
     registry,
+    specfile,
 )
 from . import volumes as vol
 from .auth import (
@@ -524,7 +525,8 @@ def _start_deploy_reads(
                 "api_version": session.endpoints.api_versions.key_vault,
             },
         )
-    if not inputs.location:
+    file = inputs.container.spec_file
+    if not inputs.location and not (file and file.location):
         futures["location"] = pool.submit(
             resource_group_location,
             session.tokens.arm.token,
@@ -718,7 +720,10 @@ def _roll_out(
     phases = session.step.phases
     with phases.timed("deploy"):
         secrets = background["secrets"].result() if "secrets" in background else {}
-        location = inputs.location or background["location"].result()
+        file = inputs.container.spec_file
+        # The `location` input, then the file's, then the resource group's.
+        location = inputs.location or (file.location if file else None)
+        location = location or background["location"].result()
         existing = background["existing"].result()
         keys = background["storage-keys"].result() if "storage-keys" in background else {}
         workspace = background["workspace"].result() if "workspace" in background else None
@@ -1035,7 +1040,7 @@ def _group_spec(
     secure += [
         (env_name, secrets[env_name]) for env_name, _ in inputs.secrets.secrets_from_key_vault
     ]
-    return GroupSpec(
+    spec = GroupSpec(
         name=inputs.container.name,
         location=location,
         image_ref=image_ref,
@@ -1067,6 +1072,13 @@ def _group_spec(
         ip_type=inputs.network.ip_address,
         subnet_ids=inputs.network.subnet_ids,
         dns_config=inputs.network.dns_config,
+        container_name=inputs.container.container_name or "",
+    )
+    return specfile.settle(
+        spec,
+        inputs.container.spec_file,
+        command_given=inputs.container.command_given,
+        os_type_given=inputs.container.os_type_given,
     )
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from . import identity, keep, probes
+from . import identity, keep, probes, specfile
 from . import volumes as vol
 from .identity import AppIdentity, RegistryIdentity
 from .loganalytics import Workspace
@@ -118,6 +118,8 @@ class GroupSpec:
     # group's, kept as they are.
     subnet_ids: tuple[str, ...] | None = None
     dns_config: DnsConfig | None = None
+    # The checked `spec-file` body in canonical JSON (specfile.py), or "" without one.
+    spec_file: str = ""
 
     def __post_init__(self) -> None:
         if not self.container_name:
@@ -236,10 +238,13 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
     group.tags = {**dict(spec.tags), FINGERPRINT_TAG: fingerprint(spec)}
     group.restart_policy = spec.restart_policy
     group.os_type = spec.os_type
+    specfile.overlay(group, spec)
     ours = _ours(group, spec)
     if ours is None:
         ours = _new_container(spec)
         group.containers = [ours, *(group.containers or [])]
+    if ours.resources is None:  # the app container from the file, without its resources
+        ours.resources = _new_container(spec).resources
     _set_container(ours, spec)
     group.image_registry_credentials = [
         ImageRegistryCredential(server=c.server, username=c.username, password=c.password)
@@ -436,6 +441,7 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
             for name in vol.differences(existing, container, spec.volumes, spec.volume_mounts)
         ),
         *_feature_checks(existing, container, spec),
+        *_file_checks(existing, spec),
     ]
     changes = [(check.name, check.immutable) for check in checks if check.differs]
     # The fingerprint covers everything above too, so only a difference nothing else explains
@@ -597,6 +603,20 @@ def _login(credential: ImageRegistryCredential) -> tuple[str, str | None, str]:
     )
 
 
+def _file_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
+    """What the spec file states beyond the action's own parts (specfile.differs)."""
+
+    def managed(group: ContainerGroup) -> None:
+        ours = _ours(group, spec)
+        if ours is not None:
+            if ours.resources is None:
+                ours.resources = _new_container(spec).resources
+            _set_container(ours, spec)
+
+    changed, immutable = specfile.differs(existing, spec, managed)
+    return [_Check("spec file", changed, immutable)]
+
+
 def _plain_environment(container: Container, spec: GroupSpec) -> dict[str, str]:
     """The container's non-secret environment as the GET shows it."""
     wanted = dict(spec.environment_variables)
@@ -717,6 +737,8 @@ def _public_document(spec: GroupSpec) -> dict[str, object]:
             else {}
         ),
         **({"identity": identity.canonical(_wanted(spec))} if spec.identity is not None else {}),
+        # Only with a file: groups deployed without one keep their fingerprint.
+        **({"specFile": spec.spec_file} if spec.spec_file else {}),
     }
 
 

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from aiohttp import web
 
-from . import aci_identity, aci_probes, aci_volumes
+from . import aci_identity, aci_init, aci_probes, aci_volumes
 from . import aci_validate as v
 from .aci_runtime import LABEL_EMULATOR, PullRefused, RunPlan, Runtime, docker_time, utc_now
 from .arm_provider import ArmProvider, Operation, Operations
@@ -105,6 +105,7 @@ class Group:
     # private one (`ip` in its subnet, which the runner cannot reach) only tests know it
     # (`reachable_at`), standing in for a machine inside the virtual network.
     reach: str | None = None
+    init_records: dict[str, ContainerRecord] = field(default_factory=dict)  # aci_init.py
 
     @property
     def label(self) -> str | None:
@@ -328,6 +329,10 @@ class Service(ArmProvider):
                 if container["properties"]["instanceView"] is None:
                     del container["properties"]["instanceView"]
             props["instanceView"] = {"events": instance["events"], "state": instance["state"]}
+            inits = aci_init.view(group)
+            for init in props.get("initContainers") or []:
+                if init["name"] in inits:
+                    init.setdefault("properties", {})["instanceView"] = inits[init["name"]]
         return {
             "id": group.id,
             "name": group.name,
@@ -623,7 +628,9 @@ class Service(ArmProvider):
             group.task.cancel()
             await asyncio.gather(group.task, return_exceptions=True)
         if self.emulator.docker:
-            await asyncio.to_thread(self.runtime.remove, group.docker_ids())
+            await asyncio.to_thread(
+                self.runtime.remove, group.docker_ids() + aci_init.docker_ids(group)
+            )
         await asyncio.to_thread(aci_volumes.remove, self.emulator, group.id)
         with self.emulator.state.lock:
             body = self._view(group)
@@ -807,7 +814,7 @@ class Service(ArmProvider):
             await asyncio.to_thread(self.runtime.watch, self._on_docker_event)
             self._watching = True
         # Fresh records for this generation; the old containers go once the new images are in.
-        old_ids = group.docker_ids()
+        old_ids = group.docker_ids() + aci_init.docker_ids(group)
         records = {c["name"]: ContainerRecord(c["name"]) for c in props["containers"]}
         with self.emulator.state.lock:
             previous = group.containers
@@ -856,6 +863,7 @@ class Service(ArmProvider):
         except aci_volumes.MountFailed as exc:
             await self._mount_backoff(props, records, exc)
         short = uuid.uuid4().hex[:8]
+        await aci_init.run(self, group, short)  # to completion, in order, before the others
         first_id: str | None = None
         for index, container in enumerate(props["containers"]):
             record = records[container["name"]]

@@ -164,6 +164,8 @@ def test_every_module_left_in_the_image_imports(action_image: str) -> None:
         "docker.api.build",
         "dulwich.repo",
         "msal.application",
+        "acr_action.specfile",
+        "yaml.composer",  # spec-file's reader, without the pruned libyaml binding
     ):
         assert module in seen["names"], module
         assert module not in seen["failed"], module
