@@ -40,6 +40,9 @@ app's container only, so it is no longer reachable from outside.
 The proxy requests `PROXY_CPU` cores and `PROXY_MEMORY_GB` GB; ACI bills a group by the sum of
 its containers' requests, so these are carved out of the app's `cpu`/`memory` (the group costs
 what it would without TLS). The app must keep at least `MIN_APP_CPU` / `MIN_APP_MEMORY_GB`.
+Measured (Debian's Caddy 2.6.2, limited to 0.1 core and 0.1 GB): 10.6 MiB in use once serving;
+with basic auth, 9.6 s from start to serving, most of it the bcrypt hash (cost 14) at 0.1 core,
+and each first check of a password costs the same (Caddy caches verified hashes).
 """
 
 from __future__ import annotations
