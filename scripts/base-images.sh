@@ -9,6 +9,9 @@
 #                                               venv + pip on the slim Debian, no .pyc files)
 #   acr-action-local/busybox               for busybox:1.36 (FROM scratch + busybox-static)
 #   acr-action-local/docker-cli            for docker:27-cli (Debian's docker CLI 20.10, no buildx)
+#   acr-action-local/caddy                 for caddy:2.6.2, the `tls: auto` proxy (Debian's caddy)
+#   acr-action-local/pebble                Let's Encrypt's test ACME server (Debian's pebble), which
+#                                          the TLS tests run (localazure/acme.py)
 #
 # The debootstrap root file system is cached as a tarball under .cache/base-images/, so even a
 # rebuild after `docker image rm` does not download Debian again.
@@ -248,6 +251,44 @@ EOF
         -t "$image" "$ctx" >/dev/null
 }
 
+# Stands in for caddy:2.6.2, the proxy of `tls: auto`: Debian's caddy (2.6.2 in bookworm) on the
+# slim Debian, with the official image's storage directory /data and the shell the proxy's start
+# script needs. The package's systemd unit is not used: the container runs `caddy run`.
+build_caddy() {
+    local image="$1" ctx
+    ctx="$(new_context)"
+    cat >"$ctx/Dockerfile" <<'EOF'
+ARG DEBIAN_IMAGE
+FROM ${DEBIAN_IMAGE}
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends caddy ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /data /config \
+ && caddy version
+ENV XDG_DATA_HOME=/data XDG_CONFIG_HOME=/config
+CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]
+EOF
+    "$DOCKER" build --quiet --network host --build-arg "DEBIAN_IMAGE=$LOCAL_DEBIAN_IMAGE" \
+        -t "$image" "$ctx" >/dev/null
+}
+
+# Let's Encrypt's test CA for the local Azure's ACME model (localazure/acme.py): Debian's pebble.
+build_pebble() {
+    local image="$1" ctx
+    ctx="$(new_context)"
+    cat >"$ctx/Dockerfile" <<'EOF'
+ARG DEBIAN_IMAGE
+FROM ${DEBIAN_IMAGE}
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends pebble \
+ && rm -rf /var/lib/apt/lists/* \
+ && command -v pebble
+CMD ["pebble", "-h"]
+EOF
+    "$DOCKER" build --quiet --network host --build-arg "DEBIAN_IMAGE=$LOCAL_DEBIAN_IMAGE" \
+        -t "$image" "$ctx" >/dev/null
+}
+
 usage() {
     script_help "$0"
     printf '\nUsage: %s [--rebuild]\n' "$0"
@@ -273,6 +314,8 @@ main() {
     ensure_image "$LOCAL_PYTHON_IMAGE" build_python
     ensure_image "$LOCAL_BUSYBOX_IMAGE" build_busybox
     ensure_image "$LOCAL_DOCKER_CLI_IMAGE" build_docker_cli
+    ensure_image "$LOCAL_CADDY_IMAGE" build_caddy
+    ensure_image "$LOCAL_PEBBLE_IMAGE" build_pebble
     log "base images ready in $(elapsed "$start")"
 }
 

@@ -28,6 +28,8 @@ export LOCAL_DEBIAN_IMAGE="acr-action-local/debian:bookworm-slim"
 export LOCAL_PYTHON_IMAGE="acr-action-local/python:3.11-slim-bookworm"
 export LOCAL_BUSYBOX_IMAGE="acr-action-local/busybox:latest"
 export LOCAL_DOCKER_CLI_IMAGE="acr-action-local/docker-cli:latest"
+export LOCAL_CADDY_IMAGE="acr-action-local/caddy:latest"
+export LOCAL_PEBBLE_IMAGE="acr-action-local/pebble:latest"
 
 # Progress lines go to stderr so that stdout stays usable for a command's own output.
 log() { printf '==> %s\n' "$*" >&2; }

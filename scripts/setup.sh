@@ -26,7 +26,10 @@ VENV_STAMP="$VENV_DIR/.dev-lock.sha256"
 # emulated ACR proxies to. iproute2 (`ip`), which docker.io does not depend on and a minimal
 # Debian lacks: a second, throw-away dockerd gets a bridge of its own (localazure/dockerd.py
 # fresh_dockerd, bench/engines.py), since one started with --bridge=none deletes docker0.
-APT_PACKAGES=(docker.io docker-registry debootstrap busybox-static ca-certificates curl iproute2)
+# caddy and pebble: the TLS tests run Caddy (the `tls: auto` proxy) and pebble, Let's
+# Encrypt's test ACME server (base-images.sh builds their images from the same packages).
+APT_PACKAGES=(docker.io docker-registry debootstrap busybox-static ca-certificates curl iproute2
+    caddy pebble)
 
 POLICY_RC_D=/usr/sbin/policy-rc.d
 REMOVE_POLICY_RC_D=0
