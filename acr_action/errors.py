@@ -27,6 +27,7 @@
     │   ├── DnsLabelTaken               the DNS name label is in use in the region
     │   ├── ImmutableChange             a property ACI cannot update in place changed
     │   ├── CannotKeep                  the group holds secrets a GET never returns
+    │   ├── TooManyTags                 the group would carry more than ARM's 50 tags
     │   ├── RecreateFailed              the old group was deleted, the new one not created
     │   ├── ContainerFailed             a container terminated or keeps restarting
     │   └── NotReady                    the HTTP readiness check never passed
@@ -101,6 +102,7 @@ __all__ = [
     "ResourceMissing",
     "StepTimeout",
     "SweepFailed",
+    "TooManyTags",
     "display_value",
     "registry_role",
     "untrusted_text",
@@ -977,6 +979,40 @@ class DnsLabelTaken(DeployError):
             "Fix: let the action derive a label (omit `dns-name-label`; the default adds a hash of "
             "the repository and name), or change the salt, or pick another label:\n\n"
             + _block("with:\n  dns-label-salt: ${{ vars.DNS_LABEL_SALT }}", "yaml")
+        )
+        super().__init__(title, details)
+
+
+class TooManyTags(DeployError):
+    """The group would carry more tags than ARM allows on one resource (50)."""
+
+    def __init__(
+        self, name: str, limit: int, *, user: int, ours: int, foreign: Sequence[str] = ()
+    ) -> None:
+        self.name = name
+        self.limit = limit
+        self.user, self.ours, self.foreign = user, ours, tuple(foreign)
+        total = user + ours + len(self.foreign)
+        title = (
+            f"Container group `{name}` would carry {total} tags, more than the {limit} ARM "
+            f"allows: {user} from `resource-tags`, {ours} of the action's own (`acr-action.*`)"
+            + (f", {len(self.foreign)} kept from the existing group" if self.foreign else "")
+        )
+        kept = "\n".join(f"- `{key}`" for key in self.foreign[:20])
+        details = (
+            "Each Azure resource can have at most 50 tag name/value pairs (tag names count "
+            "without regard to case). Nothing was sent to Azure. The action needs its "
+            f"{ours} provenance tags to find, audit and sweep the group, so shorten "
+            "`resource-tags`, or put several values in one tag as JSON:\n\n"
+            + _block(
+                'with:\n  resource-tags: |\n    team=web\n    meta={"cost-center":"1234"}', "yaml"
+            )
+            + (
+                "\n\nTags set on the group by someone else are kept by every deploy; remove "
+                "those no longer needed with `az tag update --operation Delete`:\n\n" + kept
+                if self.foreign
+                else ""
+            )
         )
         super().__init__(title, details)
 

@@ -20,7 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import buildcache, cloud, deploy, github_deployment, keyvault, preview, registry
+from . import (
+    buildcache,
+    cloud,
+    deploy,
+    github_deployment,
+    keyvault,
+    preview,
+    registry,
+    tag_limit,
+)
 from .auth import (
     GitHubOidc,
     MaskingCredential,
@@ -216,6 +225,8 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     if skipped is not None:
         return Outcome({"name": inputs.container.name, "state": "Skipped"}, step.phases, [skipped])
     check_build_paths(inputs)  # before any network call, too
+    if inputs.mode == "deploy":  # ARM's 50 tags: the inputs' and ours, before any call
+        _check_tags(inputs, None)
     session = open_session(inputs, step, deadline)
     return MODES[inputs.mode].carry_out(session, inputs)
 
@@ -685,6 +696,7 @@ def _roll_out(
         existing = background["existing"].result()
     spec = _group_spec(inputs, location, image_ref, secrets)
     preview.check_owner(inputs.github, inputs.container.name, existing)
+    _check_tags(inputs, existing)  # and those kept from the existing group, before the PUT
     spec = preview.settle_tags(spec, existing)
     remove = _remover(session, aci, inputs.resource_group)
     preview.enforce_limit(
@@ -905,6 +917,17 @@ def _group_spec(
         registry_credentials=credentials,
         tags=tuple(inputs.container.resource_tags) + _provenance_tags(inputs),
         unset=inputs.container.unset,
+    )
+
+
+def _check_tags(inputs: Inputs, existing: ContainerGroup | None) -> None:
+    """Refuse a group over ARM's tag limit (`tag_limit.py`) before anything is written."""
+    user = tuple(inputs.container.resource_tags)
+    tag_limit.check(
+        inputs.container.name,
+        user + _provenance_tags(inputs),
+        user_keys=[key for key, _ in user],
+        existing=dict(existing.tags or {}) if existing is not None else None,
     )
 
 

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from aiohttp import web
 
 from . import aci_validate as v
+from . import tags as arm_tags
 from .aci_runtime import LABEL_EMULATOR, PullRefused, RunPlan, Runtime, docker_time, utc_now
 from .arm_provider import ArmProvider, Operation, Operations
 from .web import Handler, Router, arm_error, json_response
@@ -430,6 +431,9 @@ class Service(ArmProvider):
                 "InvalidRequestContent",
                 "The request content was invalid and could not be deserialized.",
             )
+        refused = arm_tags.refusal(body)  # ARM's own check, before the provider's
+        if refused is not None:
+            return refused
         try:
             spec = v.validate(name, body)
         except v.AciError as exc:

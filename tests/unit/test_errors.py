@@ -49,6 +49,7 @@ from acr_action.errors import (
     ResourceMissing,
     StepTimeout,
     SweepFailed,
+    TooManyTags,
     display_value,
     untrusted_text,
 )
@@ -268,6 +269,11 @@ EXAMPLES = [
         DnsLabelTaken("my-app-1234abcd", "westeurope"),
         ["my-app-1234abcd.westeurope.azurecontainer.io", "dns-label-salt"],
         id="dns-label-taken",
+    ),
+    pytest.param(
+        TooManyTags("app", 50, user=48, ours=9, foreign=["policy-1"]),
+        ["48 from `resource-tags`", "9 of the action's own", "`policy-1`", "resource-tags: |"],
+        id="too-many-tags",
     ),
     pytest.param(
         ImmutableChange("my-app", ["cpu", "restart policy"]),
