@@ -246,6 +246,7 @@ class PreviewSettings:
     on_max_previews: OnMaxPreviews = "fail"
     on_fork: OnFork = "fail"
     max_age: float | None = None  # seconds; sweep only
+    max_idle: float | None = None  # seconds since the last deploy; sweep only
     dry_run: bool = False
     sweep_concurrency: int = 8
     require_label: str | None = None  # previews only for pull requests with this label
@@ -970,6 +971,7 @@ def _parse_preview(
         on_max_previews=r.choice("on-max-previews", ON_MAX_PREVIEWS),
         on_fork=r.choice("on-fork", ON_FORK),
         max_age=_parse_max_age(r),
+        max_idle=_parse_age_input(r, "max-idle"),
         dry_run=r.boolean("dry-run"),
         sweep_concurrency=_integer(r, "sweep-concurrency", 1, 32)
         or int(_default("sweep-concurrency")),
@@ -984,6 +986,12 @@ def _parse_preview(
 def _parse_max_age(r: _Reader) -> float | None:
     """`max-age` in seconds; None when unset or invalid (then reported)."""
     text = r.valid("max-age")
+    return parse_age(text) if text else None
+
+
+def _parse_age_input(r: _Reader, name: str) -> float | None:
+    """An age input in seconds; None when unset or invalid (then reported)."""
+    text = r.valid(name)
     return parse_age(text) if text else None
 
 
@@ -1023,12 +1031,14 @@ def _check_preview(
     if mode == "deploy" and "max-previews" not in r.given:
         refuse(["on-max-previews"], "has no effect without `max-previews`")
     _refuse_outside_mode(r, mode, ["on-fork", "max-age", "dry-run", "sweep-concurrency"])
+    _refuse_outside_mode(r, mode, ["max-idle"])
     _refuse_outside_mode(r, mode, ["delete-image-tag"])
     if mode == "sweep":
-        if "github-token" not in r.given and "max-age" not in r.given:
+        if "github-token" not in r.given and not {"max-age", "max-idle"} & set(r.given):
             r.add(
                 "github-token",
-                "is required with mode: sweep unless `max-age` is given: without it the sweep "
+                "is required with mode: sweep unless `max-age` or `max-idle` is given: without "
+                "it the sweep "
                 "cannot tell closed pull requests from open ones",
             )
         if not ctx.repository:

@@ -774,6 +774,21 @@ INPUTS: tuple[InputSpec, ...] = (
         ),
     ),
     InputSpec(
+        "max-idle",
+        "preview",
+        description=(
+            "Mode sweep: also delete previews not deployed for this long (counted from the last "
+            "deploy that changed the group, not from its creation), e.g. 2d, 36h or 90m. Default "
+            "is no idle limit."
+        ),
+        example="max-idle: 2d  # mode: sweep; or 36h, 90m",
+        modes=("sweep",),
+        rule=Rule(
+            lambda value: (parse_age(value) or 0) > 0,
+            "must be a positive age such as 2d, 36h, 1d12h or 90m",
+        ),
+    ),
+    InputSpec(
         "dry-run",
         "preview",
         description="Mode sweep, list what would be deleted and why, without deleting.",

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from . import deploy
+from . import deploy, expiry
 from .errors import (
     ActionError,
     ForkPullRequest,
@@ -54,9 +54,11 @@ TAG_REF = "acr-action.ref"
 TAG_RUN = "acr-action.run"
 TAG_RUN_URL = "acr-action.run-url"
 TAG_CREATED = "acr-action.created"
+# When a deploy last changed the group: `max-idle` counts from it (`max-age` from the created tag).
+TAG_DEPLOYED = "acr-action.deployed"
 # Tags that describe a run rather than the group: when nothing else changed they keep the values
 # of the run that last changed the group, so an unchanged rerun stays a no-op (no PUT).
-RUN_TAGS = (TAG_RUN, TAG_RUN_URL)
+RUN_TAGS = (TAG_RUN, TAG_RUN_URL, TAG_DEPLOYED)
 # Previews made after the open pull requests were listed are never swept for "closed": their pull
 # request may be newer than the list.
 _LIST_GRACE = dt.timedelta(minutes=10)
@@ -114,6 +116,7 @@ def provenance_tags(github: GitHubContext, created: dt.datetime) -> tuple[tuple[
                 url += f"/attempts/{github.run_attempt}"
             tags.append((TAG_RUN_URL, url[:256]))
     tags.append((TAG_CREATED, stamp(created)))
+    tags.append((TAG_DEPLOYED, stamp(created)))
     return tuple(tags)
 
 
@@ -205,6 +208,12 @@ class Preview:
     repository: str
     pr: int | None
     created: dt.datetime | None
+    deployed: dt.datetime | None = None  # the last deploy that changed it; None: never recorded
+
+    @property
+    def last_deploy(self) -> dt.datetime | None:
+        """When it was last deployed: the deployed tag, else (groups from before it) created."""
+        return self.deployed or self.created
 
 
 def list_previews(aci: ContainerInstanceManagementClient, resource_group: str) -> list[Preview]:
@@ -224,6 +233,7 @@ def list_previews(aci: ContainerInstanceManagementClient, resource_group: str) -
                     repository=tags.get(TAG_REPOSITORY, ""),
                     pr=int(number) if number.isdigit() else None,
                     created=parse_stamp(tags.get(TAG_CREATED)),
+                    deployed=parse_stamp(tags.get(TAG_DEPLOYED)),
                 )
             )
     except AzureError as exc:
@@ -507,6 +517,7 @@ def decide(
     now: dt.datetime,
     listed_at: dt.datetime | None = None,
     labelled: tuple[str, set[int]] | None = None,
+    max_idle: float | None = None,
 ) -> list[Decision]:
     """The sweep's decision for each preview (pure: unit-tested with made-up previews).
 
@@ -533,8 +544,15 @@ def decide(
             decision = Decision(preview, True, f"older than max-age {_duration(max_age)}")
         elif max_age is not None and age is None:
             decision = Decision(preview, False, "no created tag, so its age is unknown")
+        elif (idle := expiry.idle_for(preview.last_deploy, max_idle, now)) is not None:
+            reason = f"idle longer than max-idle {_duration(max_idle or 0)}"
+            decision = Decision(preview, True, f"{reason} (last deploy {_duration(idle)} ago)")
         elif open_pulls is not None:
             decision = Decision(preview, False, f"PR #{preview.pr} is open")
+        elif max_age is None:
+            decision = Decision(
+                preview, False, f"deployed within max-idle {_duration(max_idle or 0)}"
+            )
         else:
             decision = Decision(preview, False, f"younger than max-age {_duration(max_age or 0)}")
         decisions.append(decision)
@@ -600,6 +618,7 @@ def sweep(
             if label and pulls is not None
             else None
         ),
+        max_idle=settings.max_idle,
     )
     doomed = [d for d in decisions if d.delete]
     outcome: dict[str, str] = {}

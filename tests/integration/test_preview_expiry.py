@@ -6,12 +6,15 @@ container.
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from acr_action.preview import TAG_CREATED, TAG_DEPLOYED, TAG_PR, TAG_REPOSITORY, stamp
 from localazure.server import Emulator
-from tests.harness.workflow import RESOURCE_GROUP
+from tests.harness.workflow import REGISTRY, RESOURCE_GROUP, Event
 
 from .steps import Run
 
@@ -23,6 +26,12 @@ REPO = "octo-org/iris-api"
 def group(azure: Emulator, name: str) -> object | None:
     with azure.state.lock:
         return next((g for g in azure.state.container_groups.values() if g.name == name), None)
+
+
+def tags_of(azure: Emulator, name: str) -> dict[str, str]:
+    found = group(azure, name)
+    assert found is not None, f"no group {name}"
+    return dict(found.spec.get("tags") or {})  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -60,3 +69,57 @@ def test_the_tag_limit_counts_the_tags_kept_from_the_existing_group(
     assert "45 kept from the existing group" in run.stdout
     assert "of the action's own (`acr-action.*`)" in run.stdout
     assert azure.count("PUT", f"/containerGroups/{name}") == puts  # refused before the PUT
+
+
+def preview_tags(pr: int, *, created_days: float, deployed_days: float) -> dict[str, str]:
+    now = dt.datetime.now(dt.UTC)
+    return {
+        TAG_REPOSITORY: REPO,
+        TAG_PR: str(pr),
+        TAG_CREATED: stamp(now - dt.timedelta(days=created_days)),
+        TAG_DEPLOYED: stamp(now - dt.timedelta(days=deployed_days)),
+    }
+
+
+def test_max_idle_sweeps_from_the_last_deploy_not_the_creation(
+    azure: Emulator, run_action: Callable[..., Run], placed
+) -> None:
+    busy = placed("idle-pr-301", preview_tags(301, created_days=30, deployed_days=0.1))
+    idle = placed("idle-pr-302", preview_tags(302, created_days=3, deployed_days=3))
+
+    run = run_action(event=Event(name="schedule"), inputs={"mode": "sweep", "max-idle": "2d"})
+
+    assert run.exit_code == 0, run.stdout
+    assert group(azure, busy) is not None  # 30 days old, but deployed two hours ago
+    assert group(azure, idle) is None
+    assert "idle longer than max-idle 2d (last deploy 3d ago)" in run.summary
+    assert "deployed within max-idle 2d" in run.summary
+
+
+def test_a_push_moves_the_deployed_tag_and_an_unchanged_rerun_does_not(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    name = "iris-api-pr-303"
+    cleanup_groups.append(name)
+    built = run_action(inputs={"mode": "build", "tags": "idle-303"}, workspace=hello_app)
+    assert built.exit_code == 0, built.stdout
+    image = {"image": f"{azure.login_server(REGISTRY)}/iris-api:idle-303", "build-args": ""}
+    event = Event(name="pull_request", pr_number=303, sha="a" * 40)
+    first = run_action(event=event, inputs=image)
+    assert first.exit_code == 0, first.stdout
+    deployed = tags_of(azure, name)[TAG_DEPLOYED]
+    time.sleep(1.1)  # the tag is to the second
+
+    rerun = run_action(event=event, inputs=image, env_overrides={"GITHUB_RUN_ID": "5151"})
+    assert rerun.exit_code == 0, rerun.stdout
+    assert "plan: noop" in rerun.stdout
+    assert tags_of(azure, name)[TAG_DEPLOYED] == deployed  # writing nothing, it moved nothing
+
+    pushed = run_action(
+        event=Event(name="pull_request", pr_number=303, sha="b" * 40, action="synchronize"),
+        inputs=image,
+    )
+    assert pushed.exit_code == 0, pushed.stdout
+    moved = tags_of(azure, name)
+    assert moved[TAG_DEPLOYED] > deployed
+    assert moved[TAG_CREATED] <= deployed  # max-age still counts from the creation
