@@ -1209,18 +1209,35 @@ class PreviewError(ActionError):
 class PreviewLimitReached(PreviewError):
     """The resource group already holds `max-previews` previews and `on-max-previews` is `fail`."""
 
-    def __init__(self, limit: int, resource_group: str, previews: Sequence[str]) -> None:
+    def __init__(
+        self, limit: int, resource_group: str, previews: Sequence[str], *, raced: str = ""
+    ) -> None:
         self.limit = limit
         self.resource_group = resource_group
         self.previews = tuple(previews)
+        self.raced = raced
         title = (
             f"Preview limit reached: resource group `{resource_group}` already holds "
             f"{len(self.previews)} preview(s), `max-previews` is {limit}"
         )
+        if raced:
+            title = (
+                f"Preview limit reached: another run created a preview in `{resource_group}` at "
+                f"the same time, and {len(self.previews)} preview(s) would exceed `max-previews` "
+                f"({limit}); this run deleted its own group `{raced}` again"
+            )
         listed = "\n".join(f"- `{name}`" for name in self.previews[:20])
         more = f"\n- … and {len(self.previews) - 20} more" if len(self.previews) > 20 else ""
         details = (
-            "No new preview was created, so nothing more is billed. Close or merge pull requests "
+            (
+                "Runs that create previews at once each count the previews again right after "
+                "their create was accepted, and one that sees more than the limit deletes its "
+                "own group before its containers are waited for, so the limit holds; when two "
+                "race for the last place both may give way. Rerun this job to try again. "
+                if raced
+                else "No new preview was created, so nothing more is billed. "
+            )
+            + "Close or merge pull requests "
             "whose previews are no longer needed (their `mode: delete` job removes them), run the "
             "scheduled `mode: sweep`, raise the limit, or let the action make room by removing the "
             "oldest preview of this repository:\n\n"

@@ -719,6 +719,15 @@ def _roll_out(
             warn=session.step.runner.warning,
             deadline=session.deadline,
             retrier=session.retrier,
+            on_created=lambda: preview.recount(
+                aci,
+                inputs.resource_group,
+                inputs.container.name,
+                remove,
+                settings=inputs.preview,
+                github=inputs.github,
+                runner=session.step.runner,
+            ),
         )
     return plan, existing
 

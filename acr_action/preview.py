@@ -321,6 +321,55 @@ def enforce_limit(
         )
 
 
+def recount(
+    aci: ContainerInstanceManagementClient,
+    resource_group: str,
+    name: str,
+    remove: Remove,
+    *,
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
+) -> None:
+    """Count again once the new preview's create was accepted; give way if over `max-previews`.
+
+    ACI has no lock or conditional create, so two runs that both counted room before creating
+    would both create (`enforce_limit` alone lets the limit be exceeded by the racers). So each
+    run that created a preview lists again right after ARM accepted its PUT: a run that sees
+    more than the limit makes room, with `evict-oldest` by deleting the oldest of this
+    repository's other previews (the same ones for every racer: oldest created tag, then name),
+    else by deleting its own group and failing. Why the limit holds: of the racers, the one
+    whose group became visible last lists after every other racer's group is visible, so it
+    sees them all and makes room; the others only ever delete. The limit can be passed only in
+    the seconds between a racer's PUT and its recount (before its containers are waited for);
+    racers for the last place may all give way (then rerun one).
+    """
+    limit = settings.max_previews
+    if limit is None or not github.is_pull_request:
+        return
+    previews = list_previews(aci, resource_group)
+    excess = len(previews) - limit
+    if excess <= 0:
+        return
+    others = [p for p in previews if p.name != name]
+    floor = dt.datetime.min.replace(tzinfo=dt.UTC)
+    own = sorted(
+        (p for p in others if p.repository.lower() == github.repository.lower()),
+        key=lambda p: (p.created or floor, p.name),
+    )
+    if settings.on_max_previews == "evict-oldest" and len(own) >= excess:
+        for victim in own[:excess]:
+            remove(victim.name)
+            runner.warning(
+                f"Deleted the oldest preview {victim.name} (pull request #{victim.pr}): another "
+                f"run created a preview at the same time, and max-previews is {limit}.",
+                title="acr-action: preview evicted",
+            )
+        return
+    remove(name)
+    raise PreviewLimitReached(limit, resource_group, sorted(p.name for p in previews), raced=name)
+
+
 # --------------------------------------------------------------------------- the comment
 
 

@@ -7,6 +7,7 @@ container.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -123,3 +124,69 @@ def test_a_push_moves_the_deployed_tag_and_an_unchanged_rerun_does_not(
     moved = tags_of(azure, name)
     assert moved[TAG_DEPLOYED] > deployed
     assert moved[TAG_CREATED] <= deployed  # max-age still counts from the creation
+
+
+def previews_of_repo(azure: Emulator) -> list[str]:
+    with azure.state.lock:
+        return sorted(
+            g.name
+            for g in azure.state.container_groups.values()
+            if (g.spec.get("tags") or {}).get(TAG_REPOSITORY) == REPO
+            and TAG_PR in (g.spec.get("tags") or {})
+        )
+
+
+def test_several_runs_at_once_never_exceed_max_previews(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    numbers = [311, 312, 313, 314]
+    cleanup_groups.extend(f"iris-api-pr-{n}" for n in numbers)
+    built = run_action(inputs={"mode": "build", "tags": "race-311"}, workspace=hello_app)
+    assert built.exit_code == 0, built.stdout
+    image = {
+        "image": f"{azure.login_server(REGISTRY)}/iris-api:race-311",
+        "build-args": "",
+        "max-previews": "2",
+    }
+    assert previews_of_repo(azure) == []
+    start = threading.Barrier(len(numbers))
+    runs: dict[int, Run] = {}
+    errors: list[BaseException] = []
+    peak = [0]
+    watching = threading.Event()
+
+    def watch() -> None:
+        while not watching.is_set():
+            peak[0] = max(peak[0], len(previews_of_repo(azure)))
+            time.sleep(0.05)
+
+    def one(number: int) -> None:
+        try:
+            start.wait()
+            event = Event(name="pull_request", pr_number=number)
+            runs[number] = run_action(event=event, inputs=image)
+        except BaseException as exc:  # an assertion in the fixture's leak detector
+            errors.append(exc)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    threads = [threading.Thread(target=one, args=(n,)) for n in numbers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    watching.set()
+    watcher.join()
+
+    assert not errors, errors
+    left = previews_of_repo(azure)
+    assert len(left) <= 2, left
+    succeeded = sorted(f"iris-api-pr-{n}" for n, run in runs.items() if run.exit_code == 0)
+    assert succeeded == left  # every run that succeeded has its preview; no other remains
+    failed = [run for run in runs.values() if run.exit_code != 0]
+    for run in failed:
+        assert "Preview limit reached" in run.stdout, run.stdout[-3000:]
+    # Without the recount all four runs count room (none existed yet) and all four stay
+    # (checked by taking `on_created` out: 4 groups left). The peak only shows the racers'
+    # groups are visible for the moment between their PUT and their recount.
+    assert peak[0] <= len(numbers)
