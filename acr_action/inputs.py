@@ -39,6 +39,7 @@ from acr_action.inputs_rules import (
 from acr_action.inputs_table import (
     CLOUDS,
     GITHUB_DEPLOYMENTS,
+    IDLE_ACTIONS,
     INPUTS,
     MODES,
     NETWORKS,
@@ -51,6 +52,7 @@ from acr_action.inputs_table import (
     SPECS,
     Cloud,
     GitHubDeployment,
+    IdleAction,
     Mode,
     OnFork,
     OnImmutableChange,
@@ -247,6 +249,7 @@ class PreviewSettings:
     on_fork: OnFork = "fail"
     max_age: float | None = None  # seconds; sweep only
     max_idle: float | None = None  # seconds since the last deploy; sweep only
+    idle_action: IdleAction = "delete"  # what the sweep does to a preview idle past max_idle
     dry_run: bool = False
     sweep_concurrency: int = 8
     require_label: str | None = None  # previews only for pull requests with this label
@@ -972,6 +975,7 @@ def _parse_preview(
         on_fork=r.choice("on-fork", ON_FORK),
         max_age=_parse_max_age(r),
         max_idle=_parse_age_input(r, "max-idle"),
+        idle_action=r.choice("idle-action", IDLE_ACTIONS),
         dry_run=r.boolean("dry-run"),
         sweep_concurrency=_integer(r, "sweep-concurrency", 1, 32)
         or int(_default("sweep-concurrency")),
@@ -1031,7 +1035,9 @@ def _check_preview(
     if mode == "deploy" and "max-previews" not in r.given:
         refuse(["on-max-previews"], "has no effect without `max-previews`")
     _refuse_outside_mode(r, mode, ["on-fork", "max-age", "dry-run", "sweep-concurrency"])
-    _refuse_outside_mode(r, mode, ["max-idle"])
+    _refuse_outside_mode(r, mode, ["max-idle", "idle-action"])
+    if mode == "sweep" and "max-idle" not in r.given:
+        refuse(["idle-action"], "has no effect without `max-idle`")
     _refuse_outside_mode(r, mode, ["delete-image-tag"])
     if mode == "sweep":
         if "github-token" not in r.given and not {"max-age", "max-idle"} & set(r.given):

@@ -374,6 +374,7 @@ def recount(
 
 
 FAILED = "Failed"  # the state a comment shows for a deploy that failed
+STOPPED = "Stopped"  # the state a comment shows for a preview the sweep stopped
 
 
 def marker(group: str) -> str:
@@ -410,6 +411,15 @@ def render_comment(facts: CommentFacts) -> str:
             f"The preview's container group was deleted at {when}"
             + (f" ({facts.reason})." if facts.reason else "."),
             "Nothing of it is running or billed any more.",
+        ]
+    elif facts.state == STOPPED:
+        lines += [
+            f"### Preview {_inline(facts.group)}: stopped",
+            "",
+            f"The preview's container group was stopped at {when}"
+            + (f" ({facts.reason})." if facts.reason else "."),
+            "Its containers are deallocated and its compute is no longer billed. The next push "
+            "to this pull request starts it again (its IP address may change; the URL stays).",
         ]
     else:
         github = facts.github
@@ -555,6 +565,7 @@ class Decision:
     preview: Preview
     delete: bool
     reason: str
+    stop: bool = False  # with delete: stop the group instead (`idle-action: stop`)
 
 
 def decide(
@@ -567,6 +578,7 @@ def decide(
     listed_at: dt.datetime | None = None,
     labelled: tuple[str, set[int]] | None = None,
     max_idle: float | None = None,
+    idle_action: str = "delete",
 ) -> list[Decision]:
     """The sweep's decision for each preview (pure: unit-tested with made-up previews).
 
@@ -595,7 +607,8 @@ def decide(
             decision = Decision(preview, False, "no created tag, so its age is unknown")
         elif (idle := expiry.idle_for(preview.last_deploy, max_idle, now)) is not None:
             reason = f"idle longer than max-idle {_duration(max_idle or 0)}"
-            decision = Decision(preview, True, f"{reason} (last deploy {_duration(idle)} ago)")
+            reason = f"{reason} (last deploy {_duration(idle)} ago)"
+            decision = Decision(preview, True, reason, stop=idle_action == "stop")
         elif open_pulls is not None:
             decision = Decision(preview, False, f"PR #{preview.pr} is open")
         elif max_age is None:
@@ -668,6 +681,7 @@ def sweep(
             else None
         ),
         max_idle=settings.max_idle,
+        idle_action=settings.idle_action,
     )
     doomed = [d for d in decisions if d.delete]
     outcome: dict[str, str] = {}
@@ -675,6 +689,10 @@ def sweep(
     if doomed and not settings.dry_run:
 
         def delete_one(decision: Decision) -> str:
+            if decision.stop:
+                return _stop_preview(
+                    aci, resource_group, decision, settings=settings, github=github, runner=runner
+                )
             return _remove_preview(
                 decision, remove, registry_session, settings=settings, github=github, runner=runner
             )
@@ -727,6 +745,49 @@ def _remove_preview(
     return "deleted" + (f" ({'; '.join(notes)})" if notes else "")
 
 
+def _stop_preview(
+    aci: ContainerInstanceManagementClient,
+    resource_group: str,
+    decision: Decision,
+    *,
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
+) -> str:
+    """Stop one idle preview (`idle-action: stop`), then say so in its comment and deployment.
+
+    "When the containers are recycled, the resources are deallocated and billing stops for the
+    container group", and "Starting a container group begins a new deployment with the same
+    container configuration" (learn.microsoft.com/azure/container-instances/
+    container-instances-stop-start); a stopped group keeps its name, tags and DNS name label,
+    but "that IP address can change". The next deploy of a stopped group deploys it anew
+    (`spec.diff`), so a push starts it again. Stopping one already stopped "has no effect":
+    it is left as it is, and its comment too.
+    """
+    from azure.core.exceptions import AzureError
+
+    name = decision.preview.name
+    group = deploy.get_group(aci, resource_group, name)
+    if group is None:
+        return "already gone"
+    state: str | None = getattr(getattr(group, "instance_view", None), "state", None)
+    if (state or "").lower() == "stopped":
+        return "already stopped"
+    try:
+        aci.container_groups.stop(resource_group, name)
+    except AzureError as exc:
+        raise deploy.failure(exc, name=name, group=resource_group) from exc
+    comment(
+        settings,
+        github,
+        runner,
+        decision.preview.pr,
+        CommentFacts(name, STOPPED, reason=f"swept: {decision.reason}"),
+    )
+    retire(settings, github, runner, decision.preview.pr)
+    return "stopped"
+
+
 def _delete_all(
     doomed: Sequence[Decision], delete_one: Callable[[Decision], str], concurrency: int
 ) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -764,7 +825,7 @@ def _sweep_rows(
         if not d.delete:
             verdict = "keep"
         elif dry_run:
-            verdict = "would delete"
+            verdict = "would stop" if d.stop else "would delete"
         else:
             verdict = outcome.get(d.preview.name, "delete")
         pr = f"#{d.preview.pr}" if d.preview.pr is not None else "?"

@@ -190,3 +190,61 @@ def test_several_runs_at_once_never_exceed_max_previews(
     # (checked by taking `on_created` out: 4 groups left). The peak only shows the racers'
     # groups are visible for the moment between their PUT and their recount.
     assert peak[0] <= len(numbers)
+
+
+def test_idle_action_stop_stops_an_idle_preview_and_a_push_starts_it(
+    azure: Emulator, run_action: Callable[..., Run], hello_app, cleanup_groups: list[str]
+) -> None:
+    from localazure.github import Comment
+
+    name = "iris-api-pr-321"
+    cleanup_groups.append(name)
+    github = azure.services["github"]
+    token = "ghs_expiryStopTokenForTheEmulator01"
+    github.add_token(token, REPO)
+    github.add_pull(REPO, 321)
+    built = run_action(inputs={"mode": "build", "tags": "stop-321"}, workspace=hello_app)
+    assert built.exit_code == 0, built.stdout
+    inputs = {
+        "image": f"{azure.login_server(REGISTRY)}/iris-api:stop-321",
+        "build-args": "",
+        "comment-on-pr": "true",
+        "github-token": token,
+    }
+    first = run_action(event=Event(name="pull_request", pr_number=321, sha="a" * 40), inputs=inputs)
+    assert first.exit_code == 0, first.stdout
+    with azure.state.lock:  # its last deploy was three days ago
+        found = group(azure, name)
+        found.spec["tags"][TAG_DEPLOYED] = stamp(  # type: ignore[attr-defined]
+            dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+        )
+    sweep = {"mode": "sweep", "max-idle": "2d", "idle-action": "stop", "github-token": token}
+    sweep["comment-on-pr"] = "true"
+
+    swept = run_action(event=Event(name="schedule"), inputs=sweep)
+
+    assert swept.exit_code == 0, swept.stdout
+    view = azure.services["aci"]._view(group(azure, name))  # still there, only stopped
+    assert group(azure, name).stopped  # type: ignore[attr-defined]
+    assert view["properties"]["provisioningState"] == "Succeeded"
+    assert "| stopped | idle longer than max-idle 2d" in swept.summary
+    comments: list[Comment] = [c for c in github.comments(REPO, 321) if name in c.body]
+    assert "stopped" in comments[0].body
+    assert "no longer billed" in comments[0].body
+    states = [d.statuses[-1].state for d in github.deployments.of(REPO, "pr-321")]
+    assert states
+    assert set(states) == {"inactive"}
+
+    again = run_action(event=Event(name="schedule"), inputs=sweep)
+    assert again.exit_code == 0, again.stdout
+    assert "already stopped" in again.summary
+
+    pushed = run_action(
+        event=Event(name="pull_request", pr_number=321, sha="b" * 40, action="synchronize"),
+        inputs=inputs,
+    )
+
+    assert pushed.exit_code == 0, pushed.stdout
+    assert pushed.outputs["state"] == "Running"
+    assert not group(azure, name).stopped  # type: ignore[attr-defined]
+    assert "stopped" not in next(c for c in github.comments(REPO, 321) if name in c.body).body
