@@ -75,3 +75,36 @@ def test_max_idle_is_a_sweep_input_that_replaces_the_token_requirement() -> None
     inputs = parse_inputs(make_env({"mode": "sweep", "max-idle": "36h"}, github))
 
     assert inputs.preview.max_idle == 36 * 3600
+
+
+def test_idle_action_stop_marks_only_the_idle_decision() -> None:
+    decisions = decide(
+        [
+            preview("idle", created_days=3, deployed_days=3),
+            Preview("closed", REPO, 8, NOW - dt.timedelta(days=3), NOW - dt.timedelta(days=3)),
+        ],
+        repository=REPO,
+        open_pulls={7},
+        max_age=None,
+        now=NOW - dt.timedelta(minutes=0),
+        listed_at=NOW,
+        max_idle=2 * DAY,
+        idle_action="stop",
+    )
+
+    by_name = {d.preview.name: d for d in decisions}
+    assert by_name["idle"].delete
+    assert by_name["idle"].stop
+    assert by_name["closed"].delete  # a closed pull request's preview is deleted, never stopped
+    assert not by_name["closed"].stop
+
+
+def test_idle_action_needs_max_idle() -> None:
+    from acr_action.errors import InputError
+
+    github = {"GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": "schedule"}
+    with pytest.raises(InputError) as raised:
+        parse_inputs(make_env({"mode": "sweep", "max-age": "7d", "idle-action": "stop"}, github))
+
+    assert "idle-action" in raised.value.title
+    assert "has no effect without `max-idle`" in raised.value.details
