@@ -176,8 +176,12 @@ def apply(
     warn: Callable[[str], None],
     deadline: Deadline | None = None,
     retrier: Retrier | None = None,
+    on_created: Callable[[], None] | None = None,
 ) -> Plan:
     """Create, update or recreate the group as the plan says; returns the plan carried out.
+
+    `on_created` runs once a create's PUT is accepted (the group is listed from then on) and
+    before its operation is waited for; it may raise to stop there (`preview.recount`).
 
     A 409 "another operation is in progress" is waited out (within the deadline); the operation
     itself is waited for no longer than the deadline allows. A recreate first proves that the
@@ -221,7 +225,15 @@ def apply(
         )
         delete(aci, resource_group, spec.name, deadline=deadline, retrier=retrier)
     try:
-        _put(aci, resource_group, spec, existing, deadline, retry)
+        _put(
+            aci,
+            resource_group,
+            spec,
+            existing,
+            deadline,
+            retry,
+            on_accepted=on_created if plan.action == "create" else None,
+        )
     except ActionError as exc:
         if plan.action == "recreate":
             raise RecreateFailed(spec.name, exc) from exc
@@ -236,6 +248,8 @@ def _put(
     existing: ContainerGroup | None,
     deadline: Deadline | None,
     retry: Retrier,
+    *,
+    on_accepted: Callable[[], None] | None = None,
 ) -> None:
     """PUT the group built on `existing` (waiting out a 409) and wait for the operation."""
     from azure.core.exceptions import AzureError, HttpResponseError
@@ -251,6 +265,8 @@ def _put(
         raise _deploy_failure(exc, spec, resource_group) from exc
     except AzureError as exc:
         raise failure(exc, name=spec.name, group=resource_group) from exc
+    if on_accepted is not None:
+        on_accepted()
 
     def watch() -> None:
         # An image ACI accepted but cannot fetch keeps the operation running until Azure gives

@@ -28,6 +28,7 @@
     │   ├── SubnetNotDelegated          the subnet is not delegated to Container Instances
     │   ├── ImmutableChange             a property ACI cannot update in place changed
     │   ├── CannotKeep                  the group holds secrets a GET never returns
+    │   ├── TooManyTags                 the group would carry more than ARM's 50 tags
     │   ├── RecreateFailed              the old group was deleted, the new one not created
     │   ├── ContainerFailed             a container terminated or keeps restarting
     │   └── NotReady                    the HTTP readiness check never passed
@@ -103,6 +104,7 @@ __all__ = [
     "StepTimeout",
     "SubnetNotDelegated",
     "SweepFailed",
+    "TooManyTags",
     "display_value",
     "registry_role",
     "untrusted_text",
@@ -1032,6 +1034,40 @@ class SubnetNotDelegated(DeployError):
         super().__init__(title, details)
 
 
+class TooManyTags(DeployError):
+    """The group would carry more tags than ARM allows on one resource (50)."""
+
+    def __init__(
+        self, name: str, limit: int, *, user: int, ours: int, foreign: Sequence[str] = ()
+    ) -> None:
+        self.name = name
+        self.limit = limit
+        self.user, self.ours, self.foreign = user, ours, tuple(foreign)
+        total = user + ours + len(self.foreign)
+        title = (
+            f"Container group `{name}` would carry {total} tags, more than the {limit} ARM "
+            f"allows: {user} from `resource-tags`, {ours} of the action's own (`acr-action.*`)"
+            + (f", {len(self.foreign)} kept from the existing group" if self.foreign else "")
+        )
+        kept = "\n".join(f"- `{key}`" for key in self.foreign[:20])
+        details = (
+            "Each Azure resource can have at most 50 tag name/value pairs (tag names count "
+            "without regard to case). Nothing was sent to Azure. The action needs its "
+            f"{ours} provenance tags to find, audit and sweep the group, so shorten "
+            "`resource-tags`, or put several values in one tag as JSON:\n\n"
+            + _block(
+                'with:\n  resource-tags: |\n    team=web\n    meta={"cost-center":"1234"}', "yaml"
+            )
+            + (
+                "\n\nTags set on the group by someone else are kept by every deploy; remove "
+                "those no longer needed with `az tag update --operation Delete`:\n\n" + kept
+                if self.foreign
+                else ""
+            )
+        )
+        super().__init__(title, details)
+
+
 class ImmutableChange(DeployError):
     """A property that ACI cannot update in place changed, and `on-immutable-change` is `fail`."""
 
@@ -1240,18 +1276,35 @@ class PreviewError(ActionError):
 class PreviewLimitReached(PreviewError):
     """The resource group already holds `max-previews` previews and `on-max-previews` is `fail`."""
 
-    def __init__(self, limit: int, resource_group: str, previews: Sequence[str]) -> None:
+    def __init__(
+        self, limit: int, resource_group: str, previews: Sequence[str], *, raced: str = ""
+    ) -> None:
         self.limit = limit
         self.resource_group = resource_group
         self.previews = tuple(previews)
+        self.raced = raced
         title = (
             f"Preview limit reached: resource group `{resource_group}` already holds "
             f"{len(self.previews)} preview(s), `max-previews` is {limit}"
         )
+        if raced:
+            title = (
+                f"Preview limit reached: another run created a preview in `{resource_group}` at "
+                f"the same time, and {len(self.previews)} preview(s) would exceed `max-previews` "
+                f"({limit}); this run deleted its own group `{raced}` again"
+            )
         listed = "\n".join(f"- `{name}`" for name in self.previews[:20])
         more = f"\n- … and {len(self.previews) - 20} more" if len(self.previews) > 20 else ""
         details = (
-            "No new preview was created, so nothing more is billed. Close or merge pull requests "
+            (
+                "Runs that create previews at once each count the previews again right after "
+                "their create was accepted, and one that sees more than the limit deletes its "
+                "own group before its containers are waited for, so the limit holds; when two "
+                "race for the last place both may give way. Rerun this job to try again. "
+                if raced
+                else "No new preview was created, so nothing more is billed. "
+            )
+            + "Close or merge pull requests "
             "whose previews are no longer needed (their `mode: delete` job removes them), run the "
             "scheduled `mode: sweep`, raise the limit, or let the action make room by removing the "
             "oldest preview of this repository:\n\n"

@@ -42,6 +42,7 @@ from acr_action.inputs_rules import (
 from acr_action.inputs_table import (
     CLOUDS,
     GITHUB_DEPLOYMENTS,
+    IDLE_ACTIONS,
     INPUTS,
     MODES,
     NETWORKS,
@@ -55,6 +56,7 @@ from acr_action.inputs_table import (
     SPECS,
     Cloud,
     GitHubDeployment,
+    IdleAction,
     Mode,
     OnFork,
     OnImmutableChange,
@@ -271,6 +273,8 @@ class PreviewSettings:
     on_max_previews: OnMaxPreviews = "fail"
     on_fork: OnFork = "fail"
     max_age: float | None = None  # seconds; sweep only
+    max_idle: float | None = None  # seconds since the last deploy; sweep only
+    idle_action: IdleAction = "delete"  # what the sweep does to a preview idle past max_idle
     dry_run: bool = False
     sweep_concurrency: int = 8
     require_label: str | None = None  # previews only for pull requests with this label
@@ -1118,6 +1122,8 @@ def _parse_preview(
         on_max_previews=r.choice("on-max-previews", ON_MAX_PREVIEWS),
         on_fork=r.choice("on-fork", ON_FORK),
         max_age=_parse_max_age(r),
+        max_idle=_parse_age_input(r, "max-idle"),
+        idle_action=r.choice("idle-action", IDLE_ACTIONS),
         dry_run=r.boolean("dry-run"),
         sweep_concurrency=_integer(r, "sweep-concurrency", 1, 32)
         or int(_default("sweep-concurrency")),
@@ -1132,6 +1138,12 @@ def _parse_preview(
 def _parse_max_age(r: _Reader) -> float | None:
     """`max-age` in seconds; None when unset or invalid (then reported)."""
     text = r.valid("max-age")
+    return parse_age(text) if text else None
+
+
+def _parse_age_input(r: _Reader, name: str) -> float | None:
+    """An age input in seconds; None when unset or invalid (then reported)."""
+    text = r.valid(name)
     return parse_age(text) if text else None
 
 
@@ -1171,12 +1183,16 @@ def _check_preview(
     if mode == "deploy" and "max-previews" not in r.given:
         refuse(["on-max-previews"], "has no effect without `max-previews`")
     _refuse_outside_mode(r, mode, ["on-fork", "max-age", "dry-run", "sweep-concurrency"])
+    _refuse_outside_mode(r, mode, ["max-idle", "idle-action"])
+    if mode == "sweep" and "max-idle" not in r.given:
+        refuse(["idle-action"], "has no effect without `max-idle`")
     _refuse_outside_mode(r, mode, ["delete-image-tag"])
     if mode == "sweep":
-        if "github-token" not in r.given and "max-age" not in r.given:
+        if "github-token" not in r.given and not {"max-age", "max-idle"} & set(r.given):
             r.add(
                 "github-token",
-                "is required with mode: sweep unless `max-age` is given: without it the sweep "
+                "is required with mode: sweep unless `max-age` or `max-idle` is given: without "
+                "it the sweep "
                 "cannot tell closed pull requests from open ones",
             )
         if not ctx.repository:

@@ -52,6 +52,7 @@ __all__ = [
     "CLOUDS",
     "GITHUB_DEPLOYMENTS",
     "GROUPS",
+    "IDLE_ACTIONS",
     "INPUTS",
     "MODES",
     "NETWORKS",
@@ -80,6 +81,7 @@ __all__ = [
 
 Mode = Literal["deploy", "build", "delete", "sweep"]
 OnMaxPreviews = Literal["fail", "evict-oldest"]
+IdleAction = Literal["delete", "stop"]
 OnFork = Literal["fail", "notice"]
 GitHubDeployment = Literal["auto", "true", "false"]
 Cloud = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment"]
@@ -95,6 +97,7 @@ Group = Literal[
 # The first choice of each is the input's static default.
 MODES: tuple[Mode, ...] = ("deploy", "build", "delete", "sweep")
 ON_MAX_PREVIEWS: tuple[OnMaxPreviews, ...] = ("fail", "evict-oldest")
+IDLE_ACTIONS: tuple[IdleAction, ...] = ("delete", "stop")
 ON_FORK: tuple[OnFork, ...] = ("fail", "notice")
 GITHUB_DEPLOYMENTS: tuple[GitHubDeployment, ...] = ("auto", "true", "false")
 CLOUDS: tuple[Cloud, ...] = ("AzureCloud", "AzureChinaCloud", "AzureUSGovernment")
@@ -975,6 +978,33 @@ INPUTS: tuple[InputSpec, ...] = (
             lambda value: (parse_age(value) or 0) > 0,
             "must be a positive age such as 7d, 36h, 1d12h or 90m",
         ),
+    ),
+    InputSpec(
+        "max-idle",
+        "preview",
+        description=(
+            "Mode sweep: also delete previews not deployed for this long (counted from the last "
+            "deploy that changed the group, not from its creation), e.g. 2d, 36h or 90m. Default "
+            "is no idle limit."
+        ),
+        example="max-idle: 2d  # mode: sweep; or 36h, 90m",
+        modes=("sweep",),
+        rule=Rule(
+            lambda value: (parse_age(value) or 0) > 0,
+            "must be a positive age such as 2d, 36h, 1d12h or 90m",
+        ),
+    ),
+    InputSpec(
+        "idle-action",
+        "preview",
+        description=(
+            "Mode sweep, what to do with a preview idle longer than max-idle: delete, or stop "
+            "(its containers are deallocated and billing stops; the next push starts it again)."
+        ),
+        example="idle-action: stop  # or delete; with max-idle",
+        default="delete",
+        choices=IDLE_ACTIONS,
+        modes=("sweep",),
     ),
     InputSpec(
         "dry-run",

@@ -31,6 +31,7 @@ from . import (
     preview,
     registry,
     specfile,
+    tag_limit,
 )
 from . import volumes as vol
 from .auth import (
@@ -229,6 +230,8 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     if skipped is not None:
         return Outcome({"name": inputs.container.name, "state": "Skipped"}, step.phases, [skipped])
     check_build_paths(inputs)  # before any network call, too
+    if inputs.mode == "deploy":  # ARM's 50 tags: the inputs' and ours, before any call
+        _check_tags(inputs, None)
     session = open_session(inputs, step, deadline)
     return MODES[inputs.mode].carry_out(session, inputs)
 
@@ -725,21 +728,11 @@ def _roll_out(
         location = inputs.location or (file.location if file else None)
         location = location or background["location"].result()
         existing = background["existing"].result()
-        keys = background["storage-keys"].result() if "storage-keys" in background else {}
-        workspace = background["workspace"].result() if "workspace" in background else None
-        workspace = workspace or _kept_workspace(session, existing)
-    spec = _group_spec(inputs, location, image_ref, secrets, keys)
-    _check_mounts(spec, existing)
-    spec = replace(spec, volumes=spec.volumes + _kept_shares(session, inputs, spec, existing))
-    if workspace is not None:
-        spec = replace(
-            spec,
-            log_analytics=workspace,
-            tags=(*spec.tags, (loganalytics.WORKSPACE_TAG, workspace.resource_id)),
-        )
+        spec = _desired(session, inputs, background, existing, location, image_ref, secrets)
     settled = resolve(spec, existing)
     network.check_private(settled.ip_type, settled.subnet_ids, existing)
     preview.check_owner(inputs.github, inputs.container.name, existing)
+    _check_tags(inputs, existing)  # and those kept from the existing group, before the PUT
     spec = preview.settle_tags(spec, existing)
     remove = _remover(session, aci, inputs.resource_group)
     preview.enforce_limit(
@@ -762,8 +755,43 @@ def _roll_out(
             warn=session.step.runner.warning,
             deadline=session.deadline,
             retrier=session.retrier,
+            on_created=lambda: preview.recount(
+                aci,
+                inputs.resource_group,
+                inputs.container.name,
+                remove,
+                settings=inputs.preview,
+                github=inputs.github,
+                runner=session.step.runner,
+            ),
         )
     return plan, existing
+
+
+def _desired(
+    session: Session,
+    inputs: Inputs,
+    background: Mapping[str, Future[Any]],
+    existing: ContainerGroup | None,
+    location: str,
+    image_ref: str,
+    secrets: dict[str, str],
+) -> GroupSpec:
+    """The group the inputs ask for, with what the background reads brought: the storage keys
+    of the inputs' shares and of the shares kept, the Log Analytics workspace and its key."""
+    keys = background["storage-keys"].result() if "storage-keys" in background else {}
+    workspace = background["workspace"].result() if "workspace" in background else None
+    workspace = workspace or _kept_workspace(session, existing)
+    spec = _group_spec(inputs, location, image_ref, secrets, keys)
+    _check_mounts(spec, existing)
+    spec = replace(spec, volumes=spec.volumes + _kept_shares(session, inputs, spec, existing))
+    if workspace is not None:
+        spec = replace(
+            spec,
+            log_analytics=workspace,
+            tags=(*spec.tags, (loganalytics.WORKSPACE_TAG, workspace.resource_id)),
+        )
+    return spec
 
 
 def _kept_workspace(
@@ -1079,6 +1107,17 @@ def _group_spec(
         inputs.container.spec_file,
         command_given=inputs.container.command_given,
         os_type_given=inputs.container.os_type_given,
+    )
+
+
+def _check_tags(inputs: Inputs, existing: ContainerGroup | None) -> None:
+    """Refuse a group over ARM's tag limit (`tag_limit.py`) before anything is written."""
+    user = tuple(inputs.container.resource_tags)
+    tag_limit.check(
+        inputs.container.name,
+        user + _provenance_tags(inputs),
+        user_keys=[key for key, _ in user],
+        existing=dict(existing.tags or {}) if existing is not None else None,
     )
 
 

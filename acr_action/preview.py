@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from . import deploy
+from . import deploy, expiry
 from .errors import (
     ActionError,
     ForkPullRequest,
@@ -54,9 +54,11 @@ TAG_REF = "acr-action.ref"
 TAG_RUN = "acr-action.run"
 TAG_RUN_URL = "acr-action.run-url"
 TAG_CREATED = "acr-action.created"
+# When a deploy last changed the group: `max-idle` counts from it (`max-age` from the created tag).
+TAG_DEPLOYED = "acr-action.deployed"
 # Tags that describe a run rather than the group: when nothing else changed they keep the values
 # of the run that last changed the group, so an unchanged rerun stays a no-op (no PUT).
-RUN_TAGS = (TAG_RUN, TAG_RUN_URL)
+RUN_TAGS = (TAG_RUN, TAG_RUN_URL, TAG_DEPLOYED)
 # Previews made after the open pull requests were listed are never swept for "closed": their pull
 # request may be newer than the list.
 _LIST_GRACE = dt.timedelta(minutes=10)
@@ -114,6 +116,7 @@ def provenance_tags(github: GitHubContext, created: dt.datetime) -> tuple[tuple[
                 url += f"/attempts/{github.run_attempt}"
             tags.append((TAG_RUN_URL, url[:256]))
     tags.append((TAG_CREATED, stamp(created)))
+    tags.append((TAG_DEPLOYED, stamp(created)))
     return tuple(tags)
 
 
@@ -205,6 +208,12 @@ class Preview:
     repository: str
     pr: int | None
     created: dt.datetime | None
+    deployed: dt.datetime | None = None  # the last deploy that changed it; None: never recorded
+
+    @property
+    def last_deploy(self) -> dt.datetime | None:
+        """When it was last deployed: the deployed tag, else (groups from before it) created."""
+        return self.deployed or self.created
 
 
 def list_previews(aci: ContainerInstanceManagementClient, resource_group: str) -> list[Preview]:
@@ -224,6 +233,7 @@ def list_previews(aci: ContainerInstanceManagementClient, resource_group: str) -
                     repository=tags.get(TAG_REPOSITORY, ""),
                     pr=int(number) if number.isdigit() else None,
                     created=parse_stamp(tags.get(TAG_CREATED)),
+                    deployed=parse_stamp(tags.get(TAG_DEPLOYED)),
                 )
             )
     except AzureError as exc:
@@ -311,10 +321,60 @@ def enforce_limit(
         )
 
 
+def recount(
+    aci: ContainerInstanceManagementClient,
+    resource_group: str,
+    name: str,
+    remove: Remove,
+    *,
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
+) -> None:
+    """Count again once the new preview's create was accepted; give way if over `max-previews`.
+
+    ACI has no lock or conditional create, so two runs that both counted room before creating
+    would both create (`enforce_limit` alone lets the limit be exceeded by the racers). So each
+    run that created a preview lists again right after ARM accepted its PUT: a run that sees
+    more than the limit makes room, with `evict-oldest` by deleting the oldest of this
+    repository's other previews (the same ones for every racer: oldest created tag, then name),
+    else by deleting its own group and failing. Why the limit holds: of the racers, the one
+    whose group became visible last lists after every other racer's group is visible, so it
+    sees them all and makes room; the others only ever delete. The limit can be passed only in
+    the seconds between a racer's PUT and its recount (before its containers are waited for);
+    racers for the last place may all give way (then rerun one).
+    """
+    limit = settings.max_previews
+    if limit is None or not github.is_pull_request:
+        return
+    previews = list_previews(aci, resource_group)
+    excess = len(previews) - limit
+    if excess <= 0:
+        return
+    others = [p for p in previews if p.name != name]
+    floor = dt.datetime.min.replace(tzinfo=dt.UTC)
+    own = sorted(
+        (p for p in others if p.repository.lower() == github.repository.lower()),
+        key=lambda p: (p.created or floor, p.name),
+    )
+    if settings.on_max_previews == "evict-oldest" and len(own) >= excess:
+        for victim in own[:excess]:
+            remove(victim.name)
+            runner.warning(
+                f"Deleted the oldest preview {victim.name} (pull request #{victim.pr}): another "
+                f"run created a preview at the same time, and max-previews is {limit}.",
+                title="acr-action: preview evicted",
+            )
+        return
+    remove(name)
+    raise PreviewLimitReached(limit, resource_group, sorted(p.name for p in previews), raced=name)
+
+
 # --------------------------------------------------------------------------- the comment
 
 
 FAILED = "Failed"  # the state a comment shows for a deploy that failed
+STOPPED = "Stopped"  # the state a comment shows for a preview the sweep stopped
 
 
 def marker(group: str) -> str:
@@ -351,6 +411,15 @@ def render_comment(facts: CommentFacts) -> str:
             f"The preview's container group was deleted at {when}"
             + (f" ({facts.reason})." if facts.reason else "."),
             "Nothing of it is running or billed any more.",
+        ]
+    elif facts.state == STOPPED:
+        lines += [
+            f"### Preview {_inline(facts.group)}: stopped",
+            "",
+            f"The preview's container group was stopped at {when}"
+            + (f" ({facts.reason})." if facts.reason else "."),
+            "Its containers are deallocated and its compute is no longer billed. The next push "
+            "to this pull request starts it again (its IP address may change; the URL stays).",
         ]
     else:
         github = facts.github
@@ -496,6 +565,7 @@ class Decision:
     preview: Preview
     delete: bool
     reason: str
+    stop: bool = False  # with delete: stop the group instead (`idle-action: stop`)
 
 
 def decide(
@@ -507,6 +577,8 @@ def decide(
     now: dt.datetime,
     listed_at: dt.datetime | None = None,
     labelled: tuple[str, set[int]] | None = None,
+    max_idle: float | None = None,
+    idle_action: str = "delete",
 ) -> list[Decision]:
     """The sweep's decision for each preview (pure: unit-tested with made-up previews).
 
@@ -533,8 +605,16 @@ def decide(
             decision = Decision(preview, True, f"older than max-age {_duration(max_age)}")
         elif max_age is not None and age is None:
             decision = Decision(preview, False, "no created tag, so its age is unknown")
+        elif (idle := expiry.idle_for(preview.last_deploy, max_idle, now)) is not None:
+            reason = f"idle longer than max-idle {_duration(max_idle or 0)}"
+            reason = f"{reason} (last deploy {_duration(idle)} ago)"
+            decision = Decision(preview, True, reason, stop=idle_action == "stop")
         elif open_pulls is not None:
             decision = Decision(preview, False, f"PR #{preview.pr} is open")
+        elif max_age is None:
+            decision = Decision(
+                preview, False, f"deployed within max-idle {_duration(max_idle or 0)}"
+            )
         else:
             decision = Decision(preview, False, f"younger than max-age {_duration(max_age or 0)}")
         decisions.append(decision)
@@ -600,6 +680,8 @@ def sweep(
             if label and pulls is not None
             else None
         ),
+        max_idle=settings.max_idle,
+        idle_action=settings.idle_action,
     )
     doomed = [d for d in decisions if d.delete]
     outcome: dict[str, str] = {}
@@ -607,6 +689,10 @@ def sweep(
     if doomed and not settings.dry_run:
 
         def delete_one(decision: Decision) -> str:
+            if decision.stop:
+                return _stop_preview(
+                    aci, resource_group, decision, settings=settings, github=github, runner=runner
+                )
             return _remove_preview(
                 decision, remove, registry_session, settings=settings, github=github, runner=runner
             )
@@ -659,6 +745,49 @@ def _remove_preview(
     return "deleted" + (f" ({'; '.join(notes)})" if notes else "")
 
 
+def _stop_preview(
+    aci: ContainerInstanceManagementClient,
+    resource_group: str,
+    decision: Decision,
+    *,
+    settings: PreviewSettings,
+    github: GitHubContext,
+    runner: Runner,
+) -> str:
+    """Stop one idle preview (`idle-action: stop`), then say so in its comment and deployment.
+
+    "When the containers are recycled, the resources are deallocated and billing stops for the
+    container group", and "Starting a container group begins a new deployment with the same
+    container configuration" (learn.microsoft.com/azure/container-instances/
+    container-instances-stop-start); a stopped group keeps its name, tags and DNS name label,
+    but "that IP address can change". The next deploy of a stopped group deploys it anew
+    (`spec.diff`), so a push starts it again. Stopping one already stopped "has no effect":
+    it is left as it is, and its comment too.
+    """
+    from azure.core.exceptions import AzureError
+
+    name = decision.preview.name
+    group = deploy.get_group(aci, resource_group, name)
+    if group is None:
+        return "already gone"
+    state: str | None = getattr(getattr(group, "instance_view", None), "state", None)
+    if (state or "").lower() == "stopped":
+        return "already stopped"
+    try:
+        aci.container_groups.stop(resource_group, name)
+    except AzureError as exc:
+        raise deploy.failure(exc, name=name, group=resource_group) from exc
+    comment(
+        settings,
+        github,
+        runner,
+        decision.preview.pr,
+        CommentFacts(name, STOPPED, reason=f"swept: {decision.reason}"),
+    )
+    retire(settings, github, runner, decision.preview.pr)
+    return "stopped"
+
+
 def _delete_all(
     doomed: Sequence[Decision], delete_one: Callable[[Decision], str], concurrency: int
 ) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -696,7 +825,7 @@ def _sweep_rows(
         if not d.delete:
             verdict = "keep"
         elif dry_run:
-            verdict = "would delete"
+            verdict = "would stop" if d.stop else "would delete"
         else:
             verdict = outcome.get(d.preview.name, "delete")
         pr = f"#{d.preview.pr}" if d.preview.pr is not None else "?"

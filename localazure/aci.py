@@ -44,6 +44,7 @@ from aiohttp import web
 
 from . import aci_identity, aci_init, aci_probes, aci_volumes
 from . import aci_validate as v
+from . import tags as arm_tags
 from .aci_runtime import LABEL_EMULATOR, PullRefused, RunPlan, Runtime, docker_time, utc_now
 from .arm_provider import ArmProvider, Operation, Operations
 from .web import Handler, Router, arm_error, json_response
@@ -437,6 +438,9 @@ class Service(ArmProvider):
                 "InvalidRequestContent",
                 "The request content was invalid and could not be deserialized.",
             )
+        refused = arm_tags.refusal(body)  # ARM's own check, before the provider's
+        if refused is not None:
+            return refused
         try:
             spec = v.validate(name, body)
             aci_identity.check(self.emulator, name, spec)

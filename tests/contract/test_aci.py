@@ -990,3 +990,19 @@ def test_rich_group_validation(
     answer = raw(client, azure, "PUT", f"containerGroups/{unique('invalid')}", body)
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == code
+
+
+def test_more_than_50_tags_are_refused_before_the_provider(
+    azure: Emulator, client: ContainerInstanceManagementClient, image: str
+) -> None:
+    # ARM's limit (tag-resources, Limitations): 50 name/value pairs, names without regard to case.
+    body = group(azure, image)
+    body.tags = {f"tag-{index}": "v" for index in range(51)}
+
+    with pytest.raises(HttpResponseError) as caught:
+        client.container_groups.begin_create_or_update(RG, unique("tags"), body)
+
+    assert caught.value.status_code == 400
+    assert caught.value.error is not None
+    assert caught.value.error.code == "InvalidTagCount"
+    assert "(51)" in str(caught.value.error.message)

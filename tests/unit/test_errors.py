@@ -50,6 +50,7 @@ from acr_action.errors import (
     StepTimeout,
     SubnetNotDelegated,
     SweepFailed,
+    TooManyTags,
     display_value,
     untrusted_text,
 )
@@ -278,6 +279,11 @@ EXAMPLES = [
         ),
         ["--delegations Microsoft.ContainerInstance/containerGroups", "Subnet missing"],
         id="subnet-not-delegated",
+    ),
+    pytest.param(
+        TooManyTags("app", 50, user=48, ours=9, foreign=["policy-1"]),
+        ["48 from `resource-tags`", "9 of the action's own", "`policy-1`", "resource-tags: |"],
+        id="too-many-tags",
     ),
     pytest.param(
         ImmutableChange("my-app", ["cpu", "restart policy"]),
