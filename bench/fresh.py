@@ -27,7 +27,7 @@ from acr_action.inputs_table import INPUTS
 from . import azcli
 from .buildlog import cache_use, slowest
 from .engines import BenchDockerd, download_seconds, plain_registry
-from .harness import REPO_ROOT, ActionRun, Bench, ContainerClock, bench_env, say
+from .harness import CACHE, REPO_ROOT, ActionRun, Bench, ContainerClock, bench_env, say
 from .table import Row, ratio, verdict
 
 BASES = {  # build argument -> the local stand-in (scripts/base-images.sh) it names on the hub
@@ -129,7 +129,9 @@ def build_push(run: ActionRun) -> float:
 
 
 def checked(run: ActionRun, what: str) -> ActionRun:
-    """The run, or SystemExit with its log tail when it failed."""
+    """The run, or SystemExit with its log tail when it failed; its log is kept in .cache/bench."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    (CACHE / f"fresh-{'-'.join(what.split())}.log").write_text(run.stdout, encoding="utf-8")
     if run.exit_code != 0:
         say(run.stdout[-3000:])
         raise SystemExit(f"bench: the {what} failed with exit code {run.exit_code}")
