@@ -4,9 +4,8 @@ The plain log numbers each vertex: `#8 [4/6] RUN pip install ...` names it, `#8 
 lines are its output, and `#8 DONE 95.3s` (or `CACHED`, `ERROR: ...`) ends it: the forms that
 moby/buildkit's util/progress/progressui/printer.go writes (`"#%d %s\n"`, `"#%d DONE%s\n"`).
 A missed target is explained by the steps that took the time, and a cache hit is proved by the
-log itself: BuildKit names a cache import `importing cache manifest from <ref>` (moby/buildkit
-cache/remotecache/import.go, `progress.OneOff(ctx, fmt.Sprintf("importing cache manifest from %s",
-ref))`) and ends a step it did not run with `CACHED`.
+log itself: BuildKit names a cache import `importing cache manifest from <ref>` and ends a step
+it did not run with `CACHED` (both as the bench's build logs show them).
 """
 
 from __future__ import annotations
