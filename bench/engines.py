@@ -1,10 +1,14 @@
 """Throw-away engines for the fresh-runner benchmark: a Docker daemon of its own, plain registries.
 
-`BenchDockerd` is a second `dockerd` with its own data root, socket and bridge, so that wiping its
-images and build cache (what a fresh GitHub-hosted runner starts without) leaves the machine's
-shared engine alone. `plain_registry` serves a Distribution registry on 127.0.0.1: the stand-in
-for Docker Hub and for the registry a prebuilt action image is pulled from. Both are removed on
-exit, also when the benchmark fails.
+`BenchDockerd` is `localazure.dockerd.fresh_dockerd` (the daemon the build-cache test runs its
+fresh runner on) held open across rows: `reset()` stops it, deletes it with its data root, and
+starts a new one, so each measured run finds what a fresh GitHub-hosted runner has (no images, no
+build cache) and the machine's shared engine is left alone. A new daemon also reads
+/etc/docker/certs.d as it is then, after the local Azure wrote its registry's CA there: BuildKit
+lists that folder only when the daemon starts (see localazure/dockerd.py), and without the entry
+its cache import from the local ACR fails with x509. `plain_registry` serves a Distribution registry
+on 127.0.0.1: the stand-in for Docker Hub and for the registry a prebuilt action image is pulled
+from. Both are removed on exit, also when the benchmark fails.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import signal
 import subprocess
 import time
 import urllib.request
@@ -20,11 +23,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from localazure.distribution import free_port
+from localazure.dockerd import fresh_dockerd
 
 from .harness import DOCKER
 
-BRIDGE = "acrbench0"
-BRIDGE_ADDRESS = "172.30.99.1/24"  # a private range the shared engine's docker0 does not use
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 
@@ -39,13 +41,12 @@ def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 class BenchDockerd:
-    """A `dockerd` only the benchmark uses; `reset()` gives it the state of a fresh runner."""
+    """A `fresh_dockerd` only the benchmark uses; `reset()` gives it the state of a fresh runner."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.host = f"unix://{workdir / 'docker.sock'}"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._bridge = False
+    def __init__(self, home: Path) -> None:
+        self.home = home  # the Docker CLI's config folder (HOME), kept across resets
+        self.host = ""  # DOCKER_HOST of the daemon running now; a new one after each reset
+        self._daemon: contextlib.ExitStack | None = None
 
     def docker(self, *argv: str, check: bool = True, stdin: str | None = None) -> str:
         """Run the Docker CLI against this engine; its stdout."""
@@ -55,88 +56,34 @@ class BenchDockerd:
             text=True,
             check=False,
             input=stdin,
-            env={"PATH": "/usr/bin:/bin", "DOCKER_BUILDKIT": "1", "HOME": str(self.workdir)},
+            env={"PATH": "/usr/bin:/bin", "DOCKER_BUILDKIT": "1", "HOME": str(self.home)},
         )
         if check and done.returncode != 0:
             raise RuntimeError(f"docker {' '.join(argv[:3])} failed: {done.stderr.strip()[-800:]}")
         return done.stdout
 
-    def answers(self) -> bool:
-        """Does the daemon answer? (`docker version` prints the client's part without one.)"""
-        try:
-            return self.docker("version", "--format", "{{.Server.Version}}").strip() != ""
-        except RuntimeError:
-            return False
-
     def __enter__(self) -> BenchDockerd:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            self._add_bridge()
-            self._start()
-        except BaseException:
-            self.__exit__()
-            raise
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop()
-        if self._bridge:
-            _ip("link", "delete", BRIDGE, check=False)
-            self._bridge = False
-        self._wipe()
 
     def reset(self) -> None:
-        """Stop the engine, delete its images, containers and build cache, start it again."""
+        """Replace the engine by a new, empty one (no images, containers or build cache)."""
         self._stop()
-        self._wipe()
         self._start()
 
-    def _wipe(self) -> None:
-        """Delete the data root, first unmounting what a stopped build may have left mounted."""
-        root = str(self.workdir / "root")
-        with open("/proc/mounts", encoding="utf-8") as mounts:
-            points = [line.split()[1] for line in mounts]
-        for point in sorted((p for p in points if p.startswith(root + "/")), reverse=True):
-            subprocess.run(["umount", "--lazy", point], check=False, capture_output=True)  # noqa: S603, S607 - fixed argv
-        shutil.rmtree(root, ignore_errors=True)
-
-    def _add_bridge(self) -> None:
-        _ip("link", "delete", BRIDGE, check=False)  # a leftover of a killed run
-        _ip("link", "add", "name", BRIDGE, "type", "bridge")
-        self._bridge = True
-        _ip("addr", "add", BRIDGE_ADDRESS, "dev", BRIDGE)
-        _ip("link", "set", BRIDGE, "up")
-
     def _start(self) -> None:
-        root = self.workdir
-        argv = [
-            "dockerd", "--data-root", str(root / "root"), "--exec-root", str(root / "exec"),
-            "--pidfile", str(root / "dockerd.pid"), "--host", self.host, "--bridge", BRIDGE,
-            "--iptables=false", "--ip-masq=false",
-        ]  # fmt: skip
-        log = (root / "dockerd.log").open("ab")
-        self._process = subprocess.Popen(  # noqa: S603 - fixed argv
-            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
-        _wait_until(self.answers, START_TIMEOUT, "dockerd")
+        daemon = contextlib.ExitStack()
+        self.host = daemon.enter_context(fresh_dockerd(timeout=START_TIMEOUT))
+        self._daemon = daemon
 
     def _stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(STOP_TIMEOUT)
-
-
-def _ip(*argv: str, check: bool = True) -> None:
-    """`ip ARGS` (iproute2): the engine's own bridge, since the shared engine owns docker0."""
-    subprocess.run(["ip", *argv], check=check, capture_output=True)  # noqa: S603, S607 - fixed argv
+        daemon, self._daemon = self._daemon, None
+        if daemon is not None:
+            daemon.close()
 
 
 MANIFEST_TYPES = ", ".join(

@@ -25,13 +25,13 @@ from pathlib import Path
 from acr_action.inputs_table import INPUTS
 
 from . import azcli
-from .buildlog import slowest
+from .buildlog import cache_use, slowest
 from .engines import BenchDockerd, download_seconds, plain_registry
-from .harness import REPO_ROOT, ActionRun, Bench, ContainerClock, bench_env, say
+from .harness import CACHE, REPO_ROOT, ActionRun, Bench, ContainerClock, bench_env, say
 from .table import Row, ratio, verdict
 
 BASES = {  # build argument -> the local stand-in (scripts/base-images.sh) it names on the hub
-    "BASE_IMAGE": "acr-action-local/python:3.11-bookworm",
+    "BASE_IMAGE": "acr-action-local/python:3.11-slim-bookworm",
     "DOCKER_CLI_IMAGE": "acr-action-local/docker-cli:latest",
 }
 PREBUILT_REPOSITORY, PREBUILT_TAG = "acr-action", "prebuilt"
@@ -129,7 +129,9 @@ def build_push(run: ActionRun) -> float:
 
 
 def checked(run: ActionRun, what: str) -> ActionRun:
-    """The run, or SystemExit with its log tail when it failed."""
+    """The run, or SystemExit with its log tail when it failed; its log is kept in .cache/bench."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    (CACHE / f"fresh-{'-'.join(what.split())}.log").write_text(run.stdout, encoding="utf-8")
     if run.exit_code != 0:
         say(run.stdout[-3000:])
         raise SystemExit(f"bench: the {what} failed with exit code {run.exit_code}")
@@ -145,6 +147,7 @@ def action_row(label: str, run: ActionRun, target: str = "", what: str = "") -> 
         Row(label, "  of which the local Azure's container pull + start (Azure's time, not the runner's)",
             f"{run.container_seconds:.1f} s"),
         Row(label, "action: slowest build steps", slowest(run.stdout)),
+        Row(label, "action: build cache (BuildKit's log)", cache_use(run.stdout)),
     ]  # fmt: skip
 
 
@@ -154,10 +157,16 @@ def iris_inputs(fresh: Fresh) -> dict[str, str]:
             "build-args": f"BASE_IMAGE={fresh.base('BASE_IMAGE')}"}  # fmt: skip
 
 
+def fresh_runner(fresh: Fresh, bench: Bench) -> None:
+    """A new, empty engine (started after the local Azure's certs.d entry) for the next run."""
+    fresh.engine.reset()
+    bench.docker_host = fresh.engine.host
+
+
 def deploy_rows(fresh: Fresh, bench: Bench, skip_cli: bool) -> list[Row]:
     """(b)-(d) on the local Azure, each run on a fresh engine."""
     workspace = bench.workspace("iris", example="iris-api")
-    fresh.engine.reset()
+    fresh_runner(fresh, bench)
     first = checked(bench.run_action(iris_inputs(fresh), workspace), "first deploy")
     start = first.first_request or float("nan")
     rows = [
@@ -172,7 +181,7 @@ def deploy_rows(fresh: Fresh, bench: Bench, skip_cli: bool) -> list[Row]:
     cached = None
     if cache_supported():  # before the run without cache, which pushes the tag with no cache in it
         change_app(workspace, "with cache")
-        fresh.engine.reset()
+        fresh_runner(fresh, bench)
         cached = checked(bench.run_action(iris_inputs(fresh), workspace), "change with cache")
         rows += action_row(
             "c",
@@ -183,7 +192,7 @@ def deploy_rows(fresh: Fresh, bench: Bench, skip_cli: bool) -> list[Row]:
     else:
         rows.append(Row("c", "action with cache-from/cache-to", "not measured: no such inputs yet"))
     change_app(workspace, "without cache")
-    fresh.engine.reset()
+    fresh_runner(fresh, bench)
     no_cache = NO_CACHE if cache_supported() else {}
     plain = checked(bench.run_action({**iris_inputs(fresh), **no_cache}, workspace), "no cache")
     rows += action_row("c", plain, what="without cache")
@@ -195,7 +204,7 @@ def deploy_rows(fresh: Fresh, bench: Bench, skip_cli: bool) -> list[Row]:
 def tutorial_rows(fresh: Fresh, bench: Bench, workspace: Path, action: ActionRun) -> list[Row]:
     """(d) the tutorial's docker build + docker push + az container create, on a fresh engine."""
     change_app(workspace, "tutorial")
-    fresh.engine.reset()
+    fresh_runner(fresh, bench)
     image = "iris-tutorial:v2"
     build = ["docker", "build", "--network", "host", "--quiet", "--tag", image,
              *fresh.build_args("BASE_IMAGE"), str(workspace)]  # fmt: skip
@@ -235,9 +244,8 @@ def run(skip_cli: bool, shared_docker: str) -> list[Row]:
         clock.install()
         stack.callback(clock.uninstall)
         bench = stack.enter_context(bench_env(tmp / "azure", clock))
-        # The action and the tutorial build on the fresh engine; the local Azure's containers run
-        # on the shared one, as Azure's run elsewhere than on the runner.
-        bench.docker_host = engine.host
+        # The action and the tutorial build on the fresh engine (fresh_runner); the local Azure's
+        # containers run on the shared one, as Azure's run elsewhere than on the runner.
         say("(b)-(d) iris deploys on the local Azure ...")
         rows += echoed(deploy_rows(fresh, bench, skip_cli))
     return rows

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from localazure import aci_runtime
+from localazure.dockerd import fresh_runner_env
 from localazure.server import Emulator
 from localazure.state import Seed
 from tests.harness.workflow import Event, read_outputs, step_env
@@ -183,7 +184,7 @@ class Bench:
             LANG="C.UTF-8",
         )
         if self.docker_host:
-            env["DOCKER_HOST"] = self.docker_host
+            env.update(fresh_runner_env(self.docker_host, self.azure.ca_path))
         before = len(self.azure.requests)
         peak = 0
         started = time.monotonic()

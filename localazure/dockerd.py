@@ -293,6 +293,16 @@ def url_answers(docker_host: str) -> bool:
         return False
 
 
+def fresh_runner_env(docker_host: str, ca_path: Path) -> dict[str, str]:
+    """What a step's environment adds to build on a fresh engine and reuse the local ACR's cache.
+
+    `DOCKER_HOST` names the engine. BuildKit asks the Docker CLI, through its session, for the
+    registry's token when it imports a cache, and the CLI fetches it with Go's roots:
+    `SSL_CERT_FILE` is to the CLI what `REQUESTS_CA_BUNDLE` is to the SDKs (on a runner, ACR's
+    public CA is in the system roots). The daemon's own trust is certs.d, read when it starts."""
+    return {"DOCKER_HOST": docker_host, "SSL_CERT_FILE": str(ca_path)}
+
+
 class Daemon(Process, Protocol):
     """The part of `subprocess.Popen` that starting and stopping a fresh daemon uses."""
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from localazure.dockerd import fresh_runner_env
 from tests.shared import unavailable
 
 from .steps import Run
@@ -148,10 +149,7 @@ def test_second_build_on_a_fresh_engine_reuses_the_pushed_inline_cache(
 
         # The next workflow run, on another runner: the same step, with an empty engine.
         started = time.monotonic()
-        # BuildKit asks the Docker CLI, through its session, for the registry's token, and the CLI
-        # fetches it with Go's roots: SSL_CERT_FILE is to the CLI what REQUESTS_CA_BUNDLE is to
-        # the SDKs (on a runner, ACR's public CA is in the system roots).
-        cli_env = {"DOCKER_HOST": docker_host, "SSL_CERT_FILE": str(azure.ca_path)}
+        cli_env = fresh_runner_env(docker_host, azure.ca_path)
         second = run_action(inputs=inputs, workspace=workspace, env_overrides=cli_env)
         second_seconds = time.monotonic() - started
         assert second.exit_code == 0, second.stdout[-3000:]

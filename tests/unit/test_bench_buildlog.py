@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.buildlog import build_steps, slowest
+from bench.buildlog import build_steps, cache_use, slowest
 
 LOG = """\
 #1 [internal] load build definition from Dockerfile
@@ -40,3 +40,16 @@ def test_slowest_cuts_names_and_counts() -> None:
 
 def test_no_build_log() -> None:
     assert slowest("Pushing acr/iris:abc\n") == "no build log"
+
+
+def test_cache_use_counts_cached_steps_and_names_the_import() -> None:
+    log = LOG.replace(
+        "#5 [1/6] FROM",
+        "#4 importing cache manifest from acr.local/iris:main\n#4 DONE 0.1s\n#5 [1/6] FROM",
+    )
+    assert cache_use(log) == "1 of 3 steps CACHED, cache manifest imported from acr.local/iris:main"
+
+
+def test_cache_use_says_when_nothing_was_imported_and_shows_x509() -> None:
+    log = LOG + "#11 ERROR: x509: certificate signed by unknown authority\n"
+    assert cache_use(log) == "1 of 3 steps CACHED, no cache imported, x509 error in the log"
