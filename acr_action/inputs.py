@@ -199,6 +199,7 @@ class BuildInputs:
     platform: str
     network: str | None
     image: str | None
+    build_secrets_from_key_vault: Pairs = ()  # (id, Key Vault secret name)
 
 
 @dataclass(frozen=True)
@@ -727,6 +728,7 @@ def _parse_build(r: _Reader, mode: Mode, ctx: GitHubContext) -> tuple[BuildInput
     if builds:
         r.require(["registry"], "is required to push the image (or give `image` to deploy one)")
     image_name, tags = _parse_image_name_and_tags(r, ctx, builds)
+    build_secrets = r.pairs("build-secrets", _SECRET_ID, "letters, digits, `.`, `_` and `-`")
     build = BuildInputs(
         image_name=image_name if builds else None,
         tags=tags if builds else (),
@@ -735,7 +737,8 @@ def _parse_build(r: _Reader, mode: Mode, ctx: GitHubContext) -> tuple[BuildInput
         build_args=r.pairs("build-args", _ENV_NAME, _ENV_RULE),
         cache_from=_parse_cache(r, "cache-from", "from"),
         cache_to=_parse_cache(r, "cache-to", "to"),
-        build_secrets=r.pairs("build-secrets", _SECRET_ID, "letters, digits, `.`, `_` and `-`"),
+        build_secrets=build_secrets,
+        build_secrets_from_key_vault=_parse_build_secrets_from_vault(r, build_secrets),
         target=r.valid("target"),
         labels=r.pairs("labels", _LABEL_KEY, "letters, digits, `.`, `_`, `-` and `/`"),
         platform=r.valid("platform") or _default("platform"),
@@ -780,6 +783,23 @@ def _parse_image_name_and_tags(
     if builds and not tags:
         r.require(["tags"], "is required outside GitHub Actions (no GITHUB_SHA)")
     return image_name, tags
+
+
+def _parse_build_secrets_from_vault(r: _Reader, build_secrets: Pairs) -> Pairs:
+    """`build-secrets-from-key-vault`: `id=secret-name`, ids not also in `build-secrets`."""
+    name = "build-secrets-from-key-vault"
+    pairs = r.pairs(name, _SECRET_ID, "letters, digits, `.`, `_` and `-`", strip=True)
+    given = {sid for sid, _ in build_secrets}
+    for sid, secret in pairs:
+        if not SECRET_NAME.fullmatch(secret):
+            r.add(
+                name,
+                f"{sid}: the secret name after `=` must be {SECRET_RULE}",
+                shown=f"{sid}={secret}",
+            )
+        elif sid in given:
+            r.add(name, f"{sid}: `build-secrets` already gives this id", shown=f"{sid}={secret}")
+    return pairs
 
 
 def _parse_secrets(r: _Reader, registry: str | None) -> SecretInputs:
@@ -840,7 +860,12 @@ def _check_credential_sources(r: _Reader) -> None:
         )
         return
     r.conflict(
-        ["registry-username-secret", "registry-password-secret", "secrets-from-key-vault"],
+        [
+            "registry-username-secret",
+            "registry-password-secret",
+            "secrets-from-key-vault",
+            "build-secrets-from-key-vault",
+        ],
         "needs `key-vault`, the vault to read it from",
         example=SPECS["key-vault"].example,
     )

@@ -397,6 +397,17 @@ INPUTS: tuple[InputSpec, ...] = (
         multiline=True,
     ),
     InputSpec(
+        "build-secrets-from-key-vault",
+        "build",
+        description=(
+            "Build secrets read from key-vault, one `id=secret-name` per line, for "
+            "`RUN --mount=type=secret,id=<id>`: masked as they arrive and handed over like "
+            "build-secrets, so no workflow secret is needed. Needs key-vault."
+        ),
+        example="build-secrets-from-key-vault: |\n  npm_token=npm-read-token",
+        multiline=True,
+    ),
+    InputSpec(
         "target",
         "build",
         description="Build stage to build (`FROM ... AS <target>`).",

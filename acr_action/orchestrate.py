@@ -490,10 +490,27 @@ def _registry_access(session: Session, inputs: Inputs) -> Callable[[], registry.
 def _start_registry_lookup(
     pool: ThreadPoolExecutor, session: Session, inputs: Inputs
 ) -> dict[str, Future[Any]]:
-    """Start looking up the registry (when there is one), so that it overlaps other work."""
+    """Start looking up the registry (when there is one), so that it overlaps other work; and
+    reading the build secrets kept in Key Vault, which the build needs."""
+    futures: dict[str, Future[Any]] = {}
+    vault, names = inputs.secrets.key_vault, dict(inputs.build.build_secrets_from_key_vault)
+    if vault and names and not inputs.build.image:
+        futures["build-secrets"] = pool.submit(
+            keyvault.read_secrets,
+            session.credential,
+            session.endpoints.vault_url(vault),
+            names,
+            session.step.runner.mask,
+            client_id=client_id_of(inputs),
+            object_id=object_id_of(session.tokens.arm.token),
+            options={
+                **session.options(KEY_VAULT.name),
+                "api_version": session.endpoints.api_versions.key_vault,
+            },
+        )
     if not inputs.acr.name:
-        return {}
-    return {
+        return futures
+    return futures | {
         "registry": pool.submit(
             registry.find_registry,
             session.credential,
@@ -610,7 +627,9 @@ def _image(session: Session, inputs: Inputs, background: Mapping[str, Future[Any
     refs = [f"{repository}:{tag}" for tag in inputs.build.tags]
     labels = _labels(session.step.env, inputs)
     session.deadline.check("build")
-    _build_image(session.step, inputs, refs, labels, (login, refresh))
+    with phases.timed("secrets"):
+        from_vault = background["build-secrets"].result() if "build-secrets" in background else {}
+    _build_image(session.step, inputs, refs, labels, (login, refresh), from_vault)
     session.deadline.check("push")
     with phases.timed("push"), runner.group(f"Push {repository}"):
         pushed = registry.push(
@@ -676,14 +695,16 @@ def _build_image(
     refs: list[str],
     labels: Mapping[str, str],
     login: tuple[str, str],
+    from_vault: Mapping[str, str],
 ) -> None:
-    """Run the BuildKit build of `refs`, logged in to the registry through a temporary config."""
+    """Run the BuildKit build of `refs`, logged in to the registry through a temporary config;
+    `from_vault`: the values of `build-secrets-from-key-vault`, by id."""
     build, cwd = inputs.build, inputs.github.workspace or None
     cache = _cache_plan(inputs, refs[0].rsplit(":", 1)[0])
     # Each build secret's value travels in a variable of the CLI's environment only.
     secrets = [
         (sid, f"ACR_ACTION_BUILD_SECRET_{n}", value)
-        for n, (sid, value) in enumerate(build.build_secrets)
+        for n, (sid, value) in enumerate([*build.build_secrets, *from_vault.items()])
     ]
     with (
         step.phases.timed("build"),

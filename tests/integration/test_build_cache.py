@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from localazure.dockerd import fresh_runner_env
+from localazure.state import SecretVersion
+from tests.harness.workflow import VAULT
 from tests.shared import unavailable
 
 from .steps import Run
@@ -211,4 +213,46 @@ def test_build_secret_reaches_run_mount_and_nothing_else(
         assert secret.encode() not in saved
         assert secret not in json.dumps(docker_engine.images.get(run.outputs["image"]).history())
     finally:
+        forget_the_build(docker_engine, tag, nonce)
+
+
+def test_build_secret_from_key_vault_reaches_run_mount_masked(
+    azure: Emulator,
+    run_action: Callable[..., Run],
+    tmp_path: Path,
+    docker_engine: Any,
+) -> None:
+    """`build-secrets-from-key-vault`: read from the vault, masked, in the mount, in no layer."""
+    secret = "kv-bs-" + uuid.uuid4().hex
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    nonce = uuid.uuid4().hex[:12]
+    tag = f"kvsecret-{nonce}"
+    workspace = tmp_path / "app"
+    workspace.mkdir()
+    (workspace / "Dockerfile").write_text(
+        "ARG BUSYBOX_IMAGE\n"
+        "FROM ${BUSYBOX_IMAGE}\n"
+        "RUN --mount=type=secret,id=npm,required=true "
+        f'test "$(sha256sum < /run/secrets/npm | cut -d" " -f1)" = {digest} '
+        f"&& echo {nonce} > /ok\n",
+        encoding="utf-8",
+    )
+    azure.state.vaults[VAULT].secrets["npm-read-token"] = [SecretVersion(secret)]
+    inputs = {
+        "name": f"kvs-{nonce[:6]}",
+        "mode": "build",
+        "tags": tag,
+        "key-vault": VAULT,
+        "build-secrets-from-key-vault": "npm=npm-read-token",
+    }
+    try:
+        run = run_action(inputs=inputs, workspace=workspace)
+        assert run.exit_code == 0, run.stdout[-3000:]
+        # Masked the moment it was read, before the build could print it.
+        assert f"::add-mask::{secret}" in run.stdout
+        saved = b"".join(docker_engine.images.get(run.outputs["image"]).save())
+        assert nonce.encode() in saved
+        assert secret.encode() not in saved
+    finally:
+        del azure.state.vaults[VAULT].secrets["npm-read-token"]
         forget_the_build(docker_engine, tag, nonce)

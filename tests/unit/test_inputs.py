@@ -512,6 +512,28 @@ INVALID = [
         "DB=bad name",
         id="secret-name-in-list",
     ),
+    pytest.param(
+        {"key-vault": "my-app-kv", "build-secrets-from-key-vault": "npm=bad name"},
+        "build-secrets-from-key-vault",
+        "npm=bad name",
+        id="build-secret-name-in-list",
+    ),
+    pytest.param(
+        {"build-secrets-from-key-vault": "npm=npm-token", "mode": "build", "key-vault": ""},
+        "build-secrets-from-key-vault",
+        None,
+        id="build-secrets-from-vault-without-vault",
+    ),
+    pytest.param(
+        {
+            "key-vault": "my-app-kv",
+            "build-secrets": "npm=abc",
+            "build-secrets-from-key-vault": "npm=npm-token",
+        },
+        "build-secrets-from-key-vault",
+        "npm=npm-token",
+        id="build-secret-id-in-two-inputs",
+    ),
     pytest.param({"target": "1stage"}, "target", "1stage", id="target-invalid"),
     pytest.param({"platform": "amd64"}, "platform", "amd64", id="platform-invalid"),
     pytest.param({"os-type": "Windows"}, "platform", "linux/amd64", id="platform-os-mismatch"),
