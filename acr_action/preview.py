@@ -33,7 +33,7 @@ from .errors import (
 from .github_api import GitHub
 from .github_deployment import client, retire
 from .retry import Pacer
-from .spec import OWN_TAG_PREFIX
+from .spec import OWN_TAG_PREFIX, RUN_TAGS
 
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance import ContainerInstanceManagementClient
@@ -51,14 +51,12 @@ TAG_PR = "acr-action.pr"
 TAG_HEAD_SHA = "acr-action.head-sha"
 TAG_SHA = "acr-action.sha"
 TAG_REF = "acr-action.ref"
-TAG_RUN = "acr-action.run"
-TAG_RUN_URL = "acr-action.run-url"
 TAG_CREATED = "acr-action.created"
-# When a deploy last changed the group: `max-idle` counts from it (`max-age` from the created tag).
-TAG_DEPLOYED = "acr-action.deployed"
-# Tags that describe a run rather than the group: when nothing else changed they keep the values
-# of the run that last changed the group, so an unchanged rerun stays a no-op (no PUT).
-RUN_TAGS = (TAG_RUN, TAG_RUN_URL, TAG_DEPLOYED)
+# Tags that describe a run rather than the group (spec.RUN_TAGS): when nothing else changed they
+# keep the values of the run that last changed the group, so an unchanged rerun stays a no-op (no
+# PUT). The deployed tag is when a deploy last changed the group: `max-idle` counts from it
+# (`max-age` from the created tag).
+TAG_RUN, TAG_RUN_URL, TAG_DEPLOYED = RUN_TAGS
 # Previews made after the open pull requests were listed are never swept for "closed": their pull
 # request may be newer than the list.
 _LIST_GRACE = dt.timedelta(minutes=10)

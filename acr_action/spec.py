@@ -57,6 +57,9 @@ if TYPE_CHECKING:
 # without it were set by someone else (the portal, `az`, Azure Policy's modify effect) and stay.
 OWN_TAG_PREFIX = "acr-action."
 FINGERPRINT_TAG = OWN_TAG_PREFIX + "spec-sha256"
+# The tags that name the run that last changed the group, and when (preview.py): every run that
+# changes something changes them too, so they are no change of their own in a plan.
+RUN_TAGS = (OWN_TAG_PREFIX + "run", OWN_TAG_PREFIX + "run-url", OWN_TAG_PREFIX + "deployed")
 
 # Bump when the canonical documents change; the change then reads as one update of every group.
 _FINGERPRINT_SCHEME = b"acr-action spec fingerprint v1\x00"
@@ -376,7 +379,8 @@ def diff(existing: ContainerGroup | None, spec: GroupSpec) -> Plan:
         return Plan("create")
     spec = resolve(spec, existing)
     changes = _changes(existing, spec)
-    changed = tuple(name for name, _ in changes)
+    # The run tags change with anything else: named only when nothing else changed.
+    changed = tuple(name for name, _ in changes if name != "run tags" or len(changes) == 1)
     reasons = []
     immutable = [name for name, is_immutable in changes if is_immutable]
     if immutable:
@@ -560,11 +564,18 @@ def _metadata_checks(existing: ContainerGroup, spec: GroupSpec) -> list[_Check]:
     wanted_label = (spec.dns_name_label or "") if _exposure(spec) == "Public" else ""
     tags = dict(existing.tags or {})
     stored = tags.pop(FINGERPRINT_TAG, None)
+    wanted_tags = dict(spec.tags)
+
+    def lasting(found: dict[str, str]) -> dict[str, str]:
+        return {key: value for key, value in found.items() if key not in RUN_TAGS}
+
+    others_differ = lasting(tags) != lasting(wanted_tags) or stored is None
     return [
         _Check("registry credentials", logins != wanted_logins),
         _Check("identity", identity.differs(existing, _wanted(spec))),
         _Check("dns label", label.lower() != wanted_label.lower()),
-        _Check("tags", tags != dict(spec.tags) or stored is None),
+        _Check("tags", others_differ),
+        _Check("run tags", not others_differ and tags != wanted_tags),
     ]
 
 

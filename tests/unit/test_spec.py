@@ -17,6 +17,7 @@ from azure.mgmt.containerinstance.models import ContainerGroup
 
 from acr_action.spec import (
     FINGERPRINT_TAG,
+    RUN_TAGS,
     GroupSpec,
     Plan,
     RegistryCredential,
@@ -669,3 +670,16 @@ def test_importing_spec_leaves_the_sdk_unloaded() -> None:
     )
 
     assert result.stdout.strip() == "False"
+
+
+def test_the_run_tags_are_named_only_when_nothing_else_changed() -> None:
+    """Every run that changes the group also moves the run tags (RUN_TAGS): no change of their own."""
+    run, deployed = RUN_TAGS[0], RUN_TAGS[2]
+    old = replace(BASE, tags=(*BASE.tags, (run, "1/1"), (deployed, "2026-12-01T00:00:00Z")))
+    new = replace(old, tags=(*BASE.tags, (run, "2/1"), (deployed, "2026-12-02T00:00:00Z")))
+    existing = as_group(service_get(old))
+
+    changed = diff(existing, replace(new, image_ref="myreg.azurecr.io/app:2"))
+    assert changed == Plan("update", ("image",))
+    assert diff(existing, new) == Plan("update", ("run tags",))
+    assert diff(existing, old) == Plan("noop")
