@@ -68,6 +68,7 @@ __all__ = [
     "overlay",
     "read_input",
     "settle",
+    "volume_names",
 ]
 
 RESOURCE_TYPE = "Microsoft.ContainerInstance/containerGroups"
@@ -808,6 +809,14 @@ def defines(spec: _Spec) -> tuple[str, ...]:
     return tuple(
         c["name"] for c in [*props.get("containers", []), *props.get("initContainers", [])]
     )
+
+
+def volume_names(spec: _Spec) -> tuple[str, ...]:
+    """The volumes the spec's file declares, by name (the app's `volume-mounts` may name them)."""
+    if not spec.spec_file:
+        return ()
+    props = json.loads(spec.spec_file).get("properties") or {}
+    return tuple(v["name"] for v in props.get("volumes") or [] if v.get("name"))
 
 
 def read_input(

@@ -14,6 +14,7 @@ from azure.mgmt.containerinstance.models import (
 )
 
 from acr_action import spec, specfile
+from acr_action import volumes as vol
 from acr_action.spec import GroupSpec
 
 # The multi-container tutorial's spellings (container-instances-multi-container-yaml):
@@ -235,6 +236,29 @@ def test_sidecars_made_elsewhere_are_kept_and_an_unchanged_file_is_a_noop(tmp_pa
     again = ContainerGroup.deserialize(first.serialize())
     again.tags = dict(first.tags or {})
     assert spec.diff(again, settled).action == "noop"
+
+
+# A sidecar writing into an emptyDir the file declares; the app mounts it through volume-mounts.
+SHARED = TUTORIAL.replace(
+    "  initContainers:\n",
+    "  volumes:\n  - name: shared\n    emptyDir: {}\n  initContainers:\n",
+)
+
+
+MOUNTS = (vol.Mount("shared", "/www/shared", read_only=True),)
+
+
+def test_volume_mounts_may_name_a_volume_of_the_file(tmp_path: Path) -> None:
+    settled = specfile.settle(
+        _spec(volume_mounts=MOUNTS),
+        _load(tmp_path, SHARED),
+        command_given=False,
+        os_type_given=False,
+    )
+    assert specfile.volume_names(settled) == ("shared",)
+    assert vol.undeclared(MOUNTS, (), None, specfile.volume_names(settled)) == []
+    assert vol.undeclared(MOUNTS, (), None) == ["shared"]
+    assert specfile.volume_names(_spec()) == ()
 
 
 def test_a_changed_sidecar_updates_in_place(tmp_path: Path) -> None:
