@@ -261,6 +261,24 @@ def test_volume_mounts_may_name_a_volume_of_the_file(tmp_path: Path) -> None:
     assert specfile.volume_names(_spec()) == ()
 
 
+def test_volume_mounts_of_the_app_with_a_file_are_a_noop_the_second_time(tmp_path: Path) -> None:
+    settled = specfile.settle(
+        _spec(volume_mounts=MOUNTS),
+        _load(tmp_path, SHARED),
+        command_given=False,
+        os_type_given=False,
+    )
+    first = spec.to_model(settled, None)
+    web = first.containers[0]
+    assert [(m.name, m.mount_path, m.read_only) for m in web.volume_mounts or []] == [
+        ("shared", "/www/shared", True)
+    ]
+    # The file's `web` states no mounts: the input's are the app's, in the PUT and in the diff.
+    again = ContainerGroup.deserialize(first.serialize())
+    again.tags = dict(first.tags or {})
+    assert spec.diff(again, settled).action == "noop"
+
+
 def test_a_changed_sidecar_updates_in_place(tmp_path: Path) -> None:
     file = _load(tmp_path, TUTORIAL)
     settled = specfile.settle(_spec(), file, command_given=False, os_type_given=False)
