@@ -279,6 +279,40 @@ def test_volume_mounts_of_the_app_with_a_file_are_a_noop_the_second_time(tmp_pat
     assert spec.diff(again, settled).action == "noop"
 
 
+def test_the_app_keeps_its_mounts_when_neither_the_input_nor_the_file_states_them(
+    tmp_path: Path,
+) -> None:
+    settled = specfile.settle(
+        _spec(volume_mounts=MOUNTS),
+        _load(tmp_path, SHARED),
+        command_given=False,
+        os_type_given=False,
+    )
+    first = spec.to_model(settled, None)
+    deployed = ContainerGroup.deserialize(first.serialize())
+    deployed.tags = dict(first.tags or {})
+    without = specfile.settle(
+        _spec(), _load(tmp_path, SHARED), command_given=False, os_type_given=False
+    )
+    again = spec.to_model(without, deployed)
+    mounts = again.containers[0].volume_mounts or []
+    assert [(m.name, m.mount_path) for m in mounts] == [("shared", "/www/shared")]
+    assert "spec file" not in spec.diff(deployed, without).changed
+    kept = ContainerGroup.deserialize(again.serialize())
+    kept.tags = dict(again.tags or {})
+    assert spec.diff(kept, without).action == "noop"
+    # What the file states for the app's mounts replaces the group's.
+    stated = SHARED.replace(
+        "      environmentVariables:\n",
+        "      volumeMounts:\n      - {name: shared, mountPath: /data}\n      environmentVariables:\n",
+    )
+    from_file = specfile.settle(
+        _spec(), _load(tmp_path, stated), command_given=False, os_type_given=False
+    )
+    mounts = spec.to_model(from_file, deployed).containers[0].volume_mounts or []
+    assert [(m.name, m.mount_path) for m in mounts] == [("shared", "/data")]
+
+
 def test_a_changed_sidecar_updates_in_place(tmp_path: Path) -> None:
     file = _load(tmp_path, TUTORIAL)
     settled = specfile.settle(_spec(), file, command_given=False, os_type_given=False)
