@@ -170,3 +170,15 @@ def test_sidecar_identity_pull_and_secret_volume_in_one_deploy(
     assert azure.count("GET", PULL_SECRET) == pull_reads
     assert again.outputs["digest"] == run.outputs["digest"]
     assert serves(again, "/secret/app-config") == value
+
+    # Without `volume-mounts` (the file's `web` states none either): the app keeps its mounts.
+    unmounted = run_action(
+        event=event,
+        inputs={k: v for k, v in inputs.items() if k != "volume-mounts"},
+        workspace=hello_app,
+    )
+
+    assert_deployed(unmounted, azure, NAME)
+    assert azure.count("DELETE", f"/containerGroups/{NAME}") == 0
+    assert serves(unmounted, "/secret/app-config") == value
+    assert serves(unmounted, "/shared/side.txt") == "written-by-the-sidecar\n"
