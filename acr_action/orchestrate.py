@@ -1054,15 +1054,18 @@ def _kept_shares(
 
 
 def _check_mounts(spec: GroupSpec, existing: ContainerGroup | None) -> None:
-    """Refuse a mount of a volume neither `volumes` nor the group declares (ACI would)."""
-    missing = vol.undeclared(spec.volume_mounts, spec.volumes, existing)
+    """Refuse a mount of a volume neither `volumes`, the spec file nor the group declares (ACI
+    would)."""
+    missing = vol.undeclared(
+        spec.volume_mounts, spec.volumes, existing, specfile.volume_names(spec)
+    )
     if missing:
         raise InputError(
             [
                 InputProblem(
                     "volume-mounts",
-                    f"mounts `{name}`, a volume that neither `volumes` nor the existing group "
-                    "declares",
+                    f"mounts `{name}`, a volume that neither `volumes`, `spec-file` nor the "
+                    "existing group declares",
                     vol.EXAMPLE + "\n" + vol.MOUNT_EXAMPLE,
                     name,
                 )

@@ -257,8 +257,6 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
     group.ip_address = _ip_address(group, spec)
     if spec.volumes:
         group.volumes = vol.merged(group.volumes, spec.volumes)
-    if spec.volume_mounts is not None:
-        ours.volume_mounts = vol.mount_models(spec.volume_mounts)
     if spec.priority is not None:
         group.priority = spec.priority
     if spec.log_analytics is not None:
@@ -347,6 +345,9 @@ def _set_container(container: Container, spec: GroupSpec) -> None:
         container.liveness_probe = probes.to_model(spec.liveness_probe, first_port)
     if spec.readiness_probe is not None:
         container.readiness_probe = probes.to_model(spec.readiness_probe, first_port)
+    # Mounts not given stay as the container has them.
+    if spec.volume_mounts is not None:
+        container.volume_mounts = vol.mount_models(spec.volume_mounts)
 
 
 def _ip_address(group: ContainerGroup, spec: GroupSpec) -> IpAddress | None:

@@ -23,8 +23,9 @@ The action always owns, in the app container (`container-name`, default the file
 container): the image (by digest), the environment it injects (`environment-variables`,
 `secure-environment-variables`, `secrets-from-key-vault`: they win over the file's variables of
 the same name), its own tags, and the login of the registry it pulls from. For `cpu`, `memory`,
-`ports`, `protocol`, `restart-policy`, `dns-name-label`, `command-line`, `os-type` and `location`:
-an input that is given wins, then the file, then the existing group, then the new-group default.
+`ports`, `protocol`, `restart-policy`, `dns-name-label`, `command-line`, `os-type`, `location` and
+the app's `volume-mounts`: an input that is given wins, then the file, then the existing group,
+then the new-group default.
 What the file states replaces the existing group's value: each container and init container it
 defines (by name) as a whole, each volume (by name), each group property it names. What it does
 not state stays as the existing group has it (keep.py): sidecars made by other tools survive.
@@ -56,6 +57,9 @@ class _Spec(Protocol):
     @property
     def spec_file(self) -> str: ...
 
+    @property
+    def container_name(self) -> str: ...
+
 
 _S = TypeVar("_S")
 
@@ -68,6 +72,7 @@ __all__ = [
     "overlay",
     "read_input",
     "settle",
+    "volume_names",
 ]
 
 RESOURCE_TYPE = "Microsoft.ContainerInstance/containerGroups"
@@ -709,6 +714,13 @@ def overlay(group: ContainerGroup, spec: _Spec) -> None:
                 if container.resources is None and previous is not None:
                     # The app container's sizes come from the inputs, else the group's (GPU too).
                     container.resources = previous.resources
+                if (
+                    container.name == spec.container_name
+                    and container.volume_mounts is None
+                    and previous is not None
+                ):
+                    # The app's mounts: `volume-mounts` (set after this), else the group's.
+                    container.volume_mounts = previous.volume_mounts
             group.containers = _by_name(group.containers, wanted)
         elif attribute == "init_containers":
             group.init_containers = _by_name(group.init_containers, wanted) or None
@@ -808,6 +820,14 @@ def defines(spec: _Spec) -> tuple[str, ...]:
     return tuple(
         c["name"] for c in [*props.get("containers", []), *props.get("initContainers", [])]
     )
+
+
+def volume_names(spec: _Spec) -> tuple[str, ...]:
+    """The volumes the spec's file declares, by name (the app's `volume-mounts` may name them)."""
+    if not spec.spec_file:
+        return ()
+    props = json.loads(spec.spec_file).get("properties") or {}
+    return tuple(v["name"] for v in props.get("volumes") or [] if v.get("name"))
 
 
 def read_input(

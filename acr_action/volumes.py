@@ -303,12 +303,18 @@ def check(
 
 
 def undeclared(
-    mounts: tuple[Mount, ...] | None, volumes: tuple[Volume, ...], existing: ContainerGroup | None
+    mounts: tuple[Mount, ...] | None,
+    volumes: tuple[Volume, ...],
+    existing: ContainerGroup | None,
+    from_file: tuple[str, ...] = (),
 ) -> list[str]:
-    """The mounts naming a volume neither the inputs nor the existing group declares."""
-    declared = {v.name for v in volumes} | {
-        v.name for v in (existing.volumes if existing is not None else None) or []
-    }
+    """The mounts naming a volume neither the inputs, the spec file (`from_file`, its volume
+    names) nor the existing group declares."""
+    declared = (
+        {v.name for v in volumes}
+        | set(from_file)
+        | {v.name for v in (existing.volumes if existing is not None else None) or []}
+    )
     return [m.name for m in mounts or () if m.name not in declared]
 
 

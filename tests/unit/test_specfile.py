@@ -14,6 +14,7 @@ from azure.mgmt.containerinstance.models import (
 )
 
 from acr_action import spec, specfile
+from acr_action import volumes as vol
 from acr_action.spec import GroupSpec
 
 # The multi-container tutorial's spellings (container-instances-multi-container-yaml):
@@ -235,6 +236,81 @@ def test_sidecars_made_elsewhere_are_kept_and_an_unchanged_file_is_a_noop(tmp_pa
     again = ContainerGroup.deserialize(first.serialize())
     again.tags = dict(first.tags or {})
     assert spec.diff(again, settled).action == "noop"
+
+
+# A sidecar writing into an emptyDir the file declares; the app mounts it through volume-mounts.
+SHARED = TUTORIAL.replace(
+    "  initContainers:\n",
+    "  volumes:\n  - name: shared\n    emptyDir: {}\n  initContainers:\n",
+)
+
+
+MOUNTS = (vol.Mount("shared", "/www/shared", read_only=True),)
+
+
+def test_volume_mounts_may_name_a_volume_of_the_file(tmp_path: Path) -> None:
+    settled = specfile.settle(
+        _spec(volume_mounts=MOUNTS),
+        _load(tmp_path, SHARED),
+        command_given=False,
+        os_type_given=False,
+    )
+    assert specfile.volume_names(settled) == ("shared",)
+    assert vol.undeclared(MOUNTS, (), None, specfile.volume_names(settled)) == []
+    assert vol.undeclared(MOUNTS, (), None) == ["shared"]
+    assert specfile.volume_names(_spec()) == ()
+
+
+def test_volume_mounts_of_the_app_with_a_file_are_a_noop_the_second_time(tmp_path: Path) -> None:
+    settled = specfile.settle(
+        _spec(volume_mounts=MOUNTS),
+        _load(tmp_path, SHARED),
+        command_given=False,
+        os_type_given=False,
+    )
+    first = spec.to_model(settled, None)
+    web = first.containers[0]
+    assert [(m.name, m.mount_path, m.read_only) for m in web.volume_mounts or []] == [
+        ("shared", "/www/shared", True)
+    ]
+    # The file's `web` states no mounts: the input's are the app's, in the PUT and in the diff.
+    again = ContainerGroup.deserialize(first.serialize())
+    again.tags = dict(first.tags or {})
+    assert spec.diff(again, settled).action == "noop"
+
+
+def test_the_app_keeps_its_mounts_when_neither_the_input_nor_the_file_states_them(
+    tmp_path: Path,
+) -> None:
+    settled = specfile.settle(
+        _spec(volume_mounts=MOUNTS),
+        _load(tmp_path, SHARED),
+        command_given=False,
+        os_type_given=False,
+    )
+    first = spec.to_model(settled, None)
+    deployed = ContainerGroup.deserialize(first.serialize())
+    deployed.tags = dict(first.tags or {})
+    without = specfile.settle(
+        _spec(), _load(tmp_path, SHARED), command_given=False, os_type_given=False
+    )
+    again = spec.to_model(without, deployed)
+    mounts = again.containers[0].volume_mounts or []
+    assert [(m.name, m.mount_path) for m in mounts] == [("shared", "/www/shared")]
+    assert "spec file" not in spec.diff(deployed, without).changed
+    kept = ContainerGroup.deserialize(again.serialize())
+    kept.tags = dict(again.tags or {})
+    assert spec.diff(kept, without).action == "noop"
+    # What the file states for the app's mounts replaces the group's.
+    stated = SHARED.replace(
+        "      environmentVariables:\n",
+        "      volumeMounts:\n      - {name: shared, mountPath: /data}\n      environmentVariables:\n",
+    )
+    from_file = specfile.settle(
+        _spec(), _load(tmp_path, stated), command_given=False, os_type_given=False
+    )
+    mounts = spec.to_model(from_file, deployed).containers[0].volume_mounts or []
+    assert [(m.name, m.mount_path) for m in mounts] == [("shared", "/data")]
 
 
 def test_a_changed_sidecar_updates_in_place(tmp_path: Path) -> None:
