@@ -264,18 +264,30 @@ class InputProblem:
         return f"- {_code(self.input)}: {self.message.rstrip('.')}{got}.\n  Example:\n{example}"
 
 
+# What a run has done when it finds a problem only the existing group shows (InputError).
+EXISTING_GROUP_READ = "reading the existing container group"
+
+
 class InputError(ActionError):
     """One or more inputs are missing, malformed or contradict each other."""
 
-    def __init__(self, problems: Sequence[InputProblem]) -> None:
+    def __init__(self, problems: Sequence[InputProblem], *, shown_by: str | None = None) -> None:
+        """`shown_by`: what the run had to do to see the problem (for the few an input alone
+        cannot show, such as a mount of a volume the existing group may declare)."""
         self.problems = tuple(problems)
         names = list(dict.fromkeys(p.input for p in self.problems))
         count = len(self.problems)
         noun = "problem" if count == 1 else "problems"
         title = f"Invalid inputs: {count} {noun} in {', '.join(names)}"
-        details = (
+        when = (
             "Nothing was sent to Azure: every input is checked before the first network call.\n"
-            "Fix these in the `with:` block of the step:\n\n"
+            if shown_by is None
+            else f"Nothing was changed in Azure: this shows only after {shown_by}, and was "
+            "checked before any change.\n"
+        )
+        details = (
+            when
+            + "Fix these in the `with:` block of the step:\n\n"
             + "\n".join(p.render() for p in self.problems)
         )
         super().__init__(title, details)

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from acr_action.errors import InputError, InputProblem
+from acr_action.errors import EXISTING_GROUP_READ, InputError, InputProblem
 from acr_action.inputs_rules import DOMAIN_NAME
 
 if TYPE_CHECKING:
@@ -291,7 +291,8 @@ def check_private(
                     SUBNET_EXAMPLE + "\nip-address: Private",
                     "Private",
                 )
-            ]
+            ],
+            shown_by=EXISTING_GROUP_READ,
         )
 
 

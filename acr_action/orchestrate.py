@@ -42,7 +42,14 @@ from .auth import (
     unverified_claims,
 )
 from .clock import Deadline, Phases
-from .errors import ActionError, CloudLacksService, ImagePullRefused, InputError, InputProblem
+from .errors import (
+    EXISTING_GROUP_READ,
+    ActionError,
+    CloudLacksService,
+    ImagePullRefused,
+    InputError,
+    InputProblem,
+)
 from .failures import ARM_REGISTRY, ARM_RESOURCE_GROUP, ENTRA, KEY_VAULT, translate
 from .identity import RegistryIdentity
 from .inputs_table import SPECS
@@ -982,7 +989,8 @@ def docker_config_root(env: Mapping[str, str], context: str, *, cwd: str | None 
                 SPECS["context"].example,
                 shown=context,
             )
-        ]
+        ],
+        shown_by="signing in to the registry",
     )
 
 
@@ -1070,7 +1078,8 @@ def _check_mounts(spec: GroupSpec, existing: ContainerGroup | None) -> None:
                     name,
                 )
                 for name in missing
-            ]
+            ],
+            shown_by=EXISTING_GROUP_READ,
         )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from acr_action import errors
 from acr_action.errors import (
+    EXISTING_GROUP_READ,
     MISSING,
     ActionError,
     AuthError,
@@ -585,3 +586,15 @@ def test_key_vault_fix_has_a_placeholder_only_when_no_id_is_known() -> None:
 def test_entra_refused_fix_uses_the_client_id_input(code: str) -> None:
     assert f"--id '{CLIENT_ID}'" in EntraRefused(code, "no", CLIENT_ID).render()
     assert "--id <client-id>" in EntraRefused(code, "no").render()
+
+
+def test_an_input_problem_found_after_a_read_does_not_claim_nothing_was_sent() -> None:
+    """Most input problems stop the run before any call; a few need the existing group first."""
+    problem = InputProblem("volume-mounts", "mounts `data`, which nothing declares", "x", "data")
+
+    before = InputError([problem]).details
+    after = InputError([problem], shown_by=EXISTING_GROUP_READ).details
+
+    assert "Nothing was sent to Azure" in before
+    assert "Nothing was sent to Azure" not in after
+    assert "only after reading the existing container group" in after
