@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     ActionError,
@@ -14,6 +14,10 @@ from .errors import (
     ResourceMissing,
     SubnetNotDelegated,
 )
+
+if TYPE_CHECKING:
+    from .failures import Dependency
+    from .retry import Retrier
 
 _AUTHORIZATION = re.compile(
     r"client '(?P<principal>[^']*)'.*?action '(?P<action>[^']*)' over scope '(?P<scope>[^']*)'",
@@ -88,3 +92,43 @@ def from_envelope(
     if code == "InvalidContainerGroupUpdate":
         return ImmutableChange(name, ())
     return AzureCallFailed(dependency, status, code, message)
+
+
+def bearer_call(
+    dependency: Dependency,
+    method: str,
+    url: str,
+    token: str,
+    retrier: Retrier | None = None,
+    *,
+    name: str = "",
+    group: str = "",
+) -> Any:
+    """One ARM request with `token`, through the run's retry rule: the 200 answer, else our error
+    (a dropped connection through `failures.translate`, an error answer through its envelope)."""
+    import requests
+
+    from .failures import translate
+    from .retry import Retrier as _Retrier
+
+    try:
+        answer = (retrier or _Retrier()).http(
+            dependency.name, method, url, headers={"Authorization": f"Bearer {token}"}
+        )
+    except requests.RequestException as exc:
+        raise translate(dependency, exc) from exc
+    if answer.status_code == 200:
+        return answer
+
+    def envelope(answer: Any) -> ActionError:
+        try:
+            error = answer.json().get("error") or {}
+        except (ValueError, AttributeError):
+            error = {}
+        # The envelope's message, else the start of the body: only an error answer gets here.
+        message = str(error.get("message") or answer.text)[:500]
+        return from_envelope(
+            answer.status_code, error.get("code"), message, dependency.name, name=name, group=group
+        )
+
+    raise translate(dependency, answer, explain=envelope)

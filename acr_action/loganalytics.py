@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .failures import Dependency, translate
+from .failures import Dependency
 from .retry import Retrier
 
 if TYPE_CHECKING:
-    from .errors import ActionError
+    pass
 
 API_VERSION = "2020-08-01"
 # The workspace a deploy set, so that the next deploy without the input reads its key again
@@ -94,35 +94,11 @@ def read_workspace(
 def _call(
     token: str, method: str, url: str, resource_id: str, retrier: Retrier | None
 ) -> dict[str, Any]:
-    import requests
+    from .arm import bearer_call
 
-    from .arm import from_envelope
-
-    try:
-        answer = (retrier or Retrier()).http(
-            LOG_ANALYTICS.name, method, url, headers={"Authorization": f"Bearer {token}"}
-        )
-    except requests.RequestException as exc:
-        raise translate(LOG_ANALYTICS, exc) from exc
-    if answer.status_code == 200:
-        body = answer.json()
-        return body if isinstance(body, dict) else {}
-
-    def envelope(answer: Any) -> ActionError:
-        try:
-            error = answer.json().get("error", {})
-        except ValueError:
-            error = {}
-        # Never the body of a sharedKeys answer: only an error envelope gets here.
-        return from_envelope(
-            answer.status_code,
-            error.get("code"),
-            error.get("message", ""),
-            LOG_ANALYTICS.name,
-            name=resource_id,
-        )
-
-    raise translate(LOG_ANALYTICS, answer, explain=envelope)
+    # The keys come only in a 200 answer; an error answer's text is an error envelope.
+    body = bearer_call(LOG_ANALYTICS, method, url, token, retrier, name=resource_id).json()
+    return body if isinstance(body, dict) else {}
 
 
 def to_model(workspace: Workspace) -> Any:

@@ -143,37 +143,14 @@ def resource_group_location(
     retrier: Retrier | None = None,
 ) -> str:
     """The resource group's region (the default `location`)."""
-    import requests
-
-    from .arm import from_envelope
+    from .arm import bearer_call
 
     url = (
         f"{endpoints.resource_manager}/subscriptions/{subscription}/resourcegroups/"
         f"{resource_group}?api-version={endpoints.api_versions.resource_groups}"
     )
-    try:
-        answer = (retrier or Retrier()).http(
-            ARM_RESOURCE_GROUP.name, "GET", url, headers={"Authorization": f"Bearer {token}"}
-        )
-    except requests.RequestException as exc:
-        raise translate(ARM_RESOURCE_GROUP, exc) from exc
-    if answer.status_code == 200:
-        return str(answer.json()["location"])
-
-    def envelope(answer: Any) -> ActionError:
-        try:
-            error = answer.json().get("error", {})
-        except ValueError:
-            error = {}
-        return from_envelope(
-            answer.status_code,
-            error.get("code"),
-            error.get("message", answer.text),
-            "Azure Resource Manager",
-            name=resource_group,
-        )
-
-    raise translate(ARM_RESOURCE_GROUP, answer, explain=envelope)
+    answer = bearer_call(ARM_RESOURCE_GROUP, "GET", url, token, retrier, name=resource_group)
+    return str(answer.json()["location"])
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ import base64
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance.models import Container, ContainerGroup
@@ -418,39 +418,15 @@ def _list_keys(
     retrier: Retrier,
 ) -> str:
     """The storage account's first key, from `StorageAccounts_ListKeys`."""
-    import requests
-
-    from .arm import from_envelope
-    from .failures import ARM_STORAGE, translate
+    from .arm import bearer_call
+    from .failures import ARM_STORAGE
 
     url = (
         f"{endpoints.resource_manager}/subscriptions/{subscription}/resourceGroups/{group}"
         f"/providers/Microsoft.Storage/storageAccounts/{account}/listKeys"
         f"?api-version={LIST_KEYS_API_VERSION}"
     )
-    try:
-        answer = retrier.http(
-            ARM_STORAGE.name, "POST", url, headers={"Authorization": f"Bearer {token}"}
-        )
-    except requests.RequestException as exc:
-        raise translate(ARM_STORAGE, exc) from exc
-    if answer.status_code != 200:
-
-        def envelope(answer: Any) -> Any:
-            try:
-                error = answer.json().get("error", {})
-            except ValueError:
-                error = {}
-            return from_envelope(
-                answer.status_code,
-                error.get("code"),
-                error.get("message", answer.text),
-                ARM_STORAGE.name,
-                name=account,
-                group=group,
-            )
-
-        raise translate(ARM_STORAGE, answer, explain=envelope)
+    answer = bearer_call(ARM_STORAGE, "POST", url, token, retrier, name=account, group=group)
     listed = answer.json().get("keys") or []
     return str(listed[0].get("value") or "") if listed else ""
 
