@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import tls
 from .arm import explain
 from .clock import Deadline
 from .errors import (
@@ -200,7 +201,7 @@ def apply(
             spec.container_name,
             servers(spec),
             our_volumes,
-            replaced=specfile_defines(spec),
+            replaced=specfile_defines(spec) + tls.managed(spec),
             log_analytics_given=spec.log_analytics is not None,
         )
         if existing
