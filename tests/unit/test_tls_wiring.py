@@ -30,7 +30,7 @@ INPUTS = tls.TlsInputs(tls="auto", basic_auth="reviewer", basic_auth_password_se
 
 def _echo(spec: GroupSpec, existing: ContainerGroup | None = None) -> ContainerGroup:
     """What a GET returns after PUTting to_model(spec): secure values dropped."""
-    body: dict[str, Any] = to_model(spec, existing).serialize()
+    body: Any = to_model(spec, existing).serialize()
     for container in body["properties"]["containers"]:
         for variable in container["properties"].get("environmentVariables", []):
             variable.pop("secureValue", None)
@@ -45,7 +45,7 @@ def _settled(existing: ContainerGroup | None = None, **kwargs: Any) -> GroupSpec
 
 
 def test_the_group_gets_the_proxy_ports_80_and_443_and_the_carved_share() -> None:
-    group = to_model(_settled())
+    group: Any = to_model(_settled())
     names = [c.name for c in group.containers]
     assert names == ["app", tls.PROXY_NAME]
     app, proxy = group.containers
@@ -72,6 +72,7 @@ def test_a_second_deploy_is_a_noop_and_the_proxy_secret_is_not_lost() -> None:
 
 def test_the_password_is_in_the_fingerprint() -> None:
     spec = _settled()
+    assert spec.tls is not None
     assert fingerprint(spec) != fingerprint(
         replace(spec, tls=replace(spec.tls, basic_auth_password="x"))
     )
@@ -103,7 +104,7 @@ def test_tls_off_removes_the_proxy_and_publishes_the_app_port() -> None:
     existing = _echo(_settled())
     spec = tls.settle(SPEC, tls.TlsInputs(tls="off"), existing, {}, cpu_given=True)
     assert diff(existing, spec).action in ("update", "recreate")
-    group = to_model(spec, existing)
+    group: Any = to_model(spec, existing)
     assert [c.name for c in group.containers] == ["app"]
     assert [p.port for p in group.ip_address.ports] == [8080]
 
