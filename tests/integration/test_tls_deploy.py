@@ -150,11 +150,15 @@ def test_tls_auto_serves_https_with_a_certificate_for_the_fqdn(
     try:
         status, _, cert = _https(address, pebble, timeout=90, fqdn=FQDN)
     except OSError as exc:
-        raise AssertionError(f"{exc!r} at {time.time()}\n" + _proxy_logs(docker_engine)[-1500:]) from exc
+        raise AssertionError(
+            f"{exc!r} at {time.time()}\n" + _proxy_logs(docker_engine)[-1500:]
+        ) from exc
     assert ("DNS", FQDN) in cert["subjectAltName"]
     assert status == 401
     token = base64.b64encode(f"reviewer:{PASSWORD}".encode()).decode()
-    status, body, _ = _https(address, pebble, headers={"Authorization": f"Basic {token}"}, fqdn=FQDN)
+    status, body, _ = _https(
+        address, pebble, headers={"Authorization": f"Basic {token}"}, fqdn=FQDN
+    )
     assert status == 200
     assert body
     plain = http.client.HTTPConnection(address, tls.HTTP_PORT, timeout=5)
