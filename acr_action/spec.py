@@ -448,7 +448,7 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
         ),
         *_feature_checks(existing, container, spec),
         *_file_checks(existing, spec),
-        _Check("tls proxy", tls.differs(existing, spec)),
+        _Check("tls proxy", tls.differs(existing, spec), tls.adds_or_removes(existing, spec)),
     ]
     changes = [(check.name, check.immutable) for check in checks if check.differs]
     # The fingerprint covers everything above too, so only a difference nothing else explains

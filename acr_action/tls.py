@@ -29,7 +29,7 @@ app's container only, so it is no longer reachable from outside.
   one, and ACI recreates the group's containers on an update. Without persistent storage each
   redeploy orders a new certificate: a preview redeployed more than five times in a week hits
   the duplicate limit, and then falls back to Caddy's other issuer (ZeroSSL) only if one is
-  configured. Hence `tls-storage` (an Azure Files share mounted at the storage directory).
+  configured. Persistent storage (an Azure Files share at the storage directory) is not built yet.
 * **Basic auth.** Caddy 2.6's `basicauth` directive takes a bcrypt hash (`caddy hash-password`
   reads one line of plain text from stdin when no `--plaintext` is given, and fails with
   "Error: EOF" without the newline: tried with Debian's 2.6.2). The action never hashes or
@@ -62,8 +62,8 @@ _Reader = Any
 GroupSpec = Any
 
 # The public default: the official image at the tag of the Caddy that the tests run (its digest
-# was not checked from here: pin `tls-image` by digest in your workflow). Override with the
-# `tls-image` input (the tests use a local image built from Debian's caddy package).
+# was not checked from here: pin `tls-proxy-image` by digest in your workflow). Override with the
+# `tls-proxy-image` input (the tests use a local image built from Debian's caddy package).
 DEFAULT_IMAGE = "docker.io/library/caddy:2.6.2"
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 PROXY_NAME_SUFFIX = "-tls"
@@ -452,6 +452,13 @@ def differs(existing: ContainerGroup, spec: GroupSpec) -> bool:
         or abs(float(requests.cpu) - PROXY_CPU) > 1e-9
         or abs(float(requests.memory_in_gb) - PROXY_MEMORY_GB) > 1e-9
     )
+
+
+def adds_or_removes(existing: ContainerGroup, spec: GroupSpec) -> bool:
+    """Whether the proxy comes or goes: a container added or removed changes the group's
+    resources, which ACI changes only by deleting the group first (as the local ACI models it,
+    aci_validate.check_update)."""
+    return spec.tls is not None and has_proxy(existing) != spec.tls.enabled
 
 
 def managed(spec: GroupSpec) -> tuple[str, ...]:

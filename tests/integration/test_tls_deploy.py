@@ -107,6 +107,13 @@ def _dns(docker_engine: Any, pebble: Pebble) -> Iterator[None]:
         thread.join(timeout=10)
 
 
+def _containers(azure: Emulator) -> list[str]:
+    """The group's containers as ARM holds them."""
+    groups = azure.state.table("Microsoft.ContainerInstance/containerGroups").values()
+    group = next(g for g in groups if g.name == NAME)
+    return [c["name"] for c in group.spec["properties"]["containers"]]
+
+
 def _proxy_logs(docker_engine: Any) -> str:
     for container in docker_engine.containers.list(all=True):
         if container.name.startswith(f"aci-{NAME}-{tls.PROXY_NAME}-"):
@@ -176,3 +183,16 @@ def test_tls_auto_serves_https_with_a_certificate_for_the_fqdn(
     assert "plan: noop" in again.seen.shown, again.seen.shown[-3000:]
     assert PASSWORD not in run.seen.shown + again.seen.shown
     assert PASSWORD in run.seen.masks
+
+    # Not mentioning tls keeps the proxy, which needs its password again: refused clearly.
+    unmentioned = {k: v for k, v in inputs.items() if k in ("name", "location", "ports")}
+    refused = run_action(inputs=unmentioned, workspace=hello_app)
+    assert refused.exit_code != 0
+    assert "basic-auth-password-secret" in refused.seen.shown
+    assert _containers(azure) == [NAME, tls.PROXY_NAME]
+
+    # `tls: off` removes the proxy and publishes the app's port again.
+    off = run_action(inputs={**unmentioned, "tls": "off"}, workspace=hello_app)
+    assert off.exit_code == 0, off.seen.shown[-3000:]
+    assert off.outputs["url"].startswith("http://")
+    assert _containers(azure) == [NAME]

@@ -103,10 +103,17 @@ def test_a_kept_proxy_with_basic_auth_needs_the_password_again() -> None:
 def test_tls_off_removes_the_proxy_and_publishes_the_app_port() -> None:
     existing = _echo(_settled())
     spec = tls.settle(SPEC, tls.TlsInputs(tls="off"), existing, {}, cpu_given=True)
-    assert diff(existing, spec).action in ("update", "recreate")
+    assert diff(existing, spec).action == "recreate"  # a container removed
     group: Any = to_model(spec, existing)
     assert [c.name for c in group.containers] == ["app"]
     assert [p.port for p in group.ip_address.ports] == [8080]
+
+
+def test_adding_the_proxy_to_a_group_recreates_it() -> None:
+    existing = _echo(SPEC)
+    plan = diff(existing, _settled(existing))
+    assert plan.action == "recreate"
+    assert "tls proxy" in plan.changed
 
 
 def test_a_group_without_tls_is_left_as_it_is() -> None:
