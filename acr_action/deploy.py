@@ -617,6 +617,7 @@ def probe(
     *,
     poll: float = 0.5,
     log: Callable[[str], None] | None = None,
+    https: bool = False,
 ) -> int:
     """GET `http://ip:port/path` with `Host: host` until it answers below 500; returns the status.
 
@@ -627,12 +628,15 @@ def probe(
     last: str | int | None = None
     attempt = 0
     logged: tuple[str, float] | None = None  # what the last retry line said, and when
-    url = f"http://{host or ip}:{port}{path}"
+    url = f"{'https' if https else 'http'}://{host or ip}:{port}{path}"
     while True:
         attempt += 1
         wait = poll
-        connection = http.client.HTTPConnection(
-            ip, port, timeout=max(0.5, min(5.0, deadline.remaining()))
+        timeout = max(0.5, min(5.0, deadline.remaining()))
+        connection = (
+            tls.connection(ip, port, host or ip, timeout)
+            if https
+            else http.client.HTTPConnection(ip, port, timeout=timeout)
         )
         try:
             connection.request(

@@ -329,17 +329,11 @@ def _deploy_steps(session: Session, inputs: Inputs) -> tuple[Outcome, preview.Co
     # The group's own first port when `ports` was not given (and 80 for a group without one).
     port = (deployed.ports or inputs.container.ports or (80,))[0]
     url = (f"http://{deployed.fqdn}" + (f":{port}" if port != 80 else "")) if deployed.fqdn else ""
-    behind_proxy = tls.has_proxy(group)
-    if behind_proxy and deployed.fqdn:
-        url = tls.https_url(deployed.fqdn)
-    if behind_proxy and inputs.waiting.wait and inputs.waiting.health_check_path is not None:
-        # The app's port is not public behind the proxy, and probing over HTTPS is not built.
-        session.step.runner.notice(
-            "No HTTP readiness check: the app is behind the TLS proxy (`tls: auto`), whose "
-            "certificate may still be on its way; the containers are Running."
-        )
-    else:
-        _check_ready(session, inputs, port, deployed, network.is_private(group))
+    behind_proxy = tls.has_proxy(group) and bool(deployed.fqdn)
+    if behind_proxy:
+        # The app's port is not public: probe through the proxy, over HTTPS, on 443.
+        url, port = tls.https_url(deployed.fqdn or ""), tls.HTTPS_PORT
+    _check_ready(session, inputs, port, deployed, network.is_private(group), https=behind_proxy)
     if inputs.container.priority == "Spot" and inputs.waiting.health_check_path is not None:
         session.step.runner.notice(
             "No HTTP readiness check: a Spot container group has no IP address, so nothing"
@@ -859,7 +853,13 @@ def _group_after(
 
 
 def _check_ready(
-    session: Session, inputs: Inputs, port: int, deployed: deploy.Deployed, private: bool
+    session: Session,
+    inputs: Inputs,
+    port: int,
+    deployed: deploy.Deployed,
+    private: bool,
+    *,
+    https: bool = False,
 ) -> None:
     """Probe `health-check-url` or `health-check-path` over HTTP until it answers (with `wait`).
 
@@ -892,6 +892,7 @@ def _check_ready(
                 deployed.fqdn,
                 session.deadline,
                 log=session.step.runner.info,
+                https=https,
             )
 
 

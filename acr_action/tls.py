@@ -47,7 +47,10 @@ and each first check of a password costs the same (Caddy caches verified hashes)
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
+import ssl
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -482,3 +485,22 @@ def secret_document(spec: GroupSpec) -> str:
 def has_proxy(existing: ContainerGroup | None) -> bool:
     """Whether the group has the action's proxy (its public ports are then the proxy's)."""
     return _proxy(existing) is not None
+
+
+class _Connection(http.client.HTTPSConnection):
+    """HTTPS to an IP address, the certificate checked for a host name (SNI and verification)."""
+
+    def __init__(self, ip: str, port: int, hostname: str, timeout: float) -> None:
+        super().__init__(hostname, port, timeout=timeout, context=ssl.create_default_context())
+        self._ip = ip
+        self._hostname = hostname
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self._ip, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self._hostname)  # type: ignore[attr-defined]  # HTTPSConnection's own context
+
+
+def connection(ip: str, port: int, hostname: str, timeout: float) -> http.client.HTTPConnection:
+    """The readiness probe's connection through the proxy: the system's trust store, so the
+    probe passes only once the proxy serves a certificate for the FQDN."""
+    return _Connection(ip, port, hostname, timeout)

@@ -129,8 +129,15 @@ def test_tls_auto_serves_https_with_a_certificate_for_the_fqdn(
     run_action: Callable[..., Run],
     hello_app: Path,
     cleanup_groups: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cleanup_groups.append(NAME)
+    # The readiness probe checks the proxy's certificate with the system's trust store, which
+    # OpenSSL takes from SSL_CERT_FILE: here pebble's root only.
+    trust = tmp_path / "pebble-roots.pem"
+    trust.write_text(pebble.roots(), encoding="utf-8")
+    monkeypatch.setenv("SSL_CERT_FILE", str(trust))
     (hello_app / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
     with azure.state.lock:
         azure.state.vaults[VAULT].secrets.setdefault(PASSWORD_SECRET, []).append(
@@ -152,6 +159,9 @@ def test_tls_auto_serves_https_with_a_certificate_for_the_fqdn(
         run = run_action(inputs=inputs, workspace=hello_app)
     assert run.exit_code == 0, run.seen.shown[-3000:]
     assert run.outputs["url"] == f"https://{FQDN}"
+    # The readiness probe ran, over HTTPS through the proxy (it retries until the certificate
+    # verifies against the trust store, SSL_CERT_FILE here).
+    assert "| time: readiness |" in run.seen.shown
     address = run.outputs["ip-address"]
 
     try:
