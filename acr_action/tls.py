@@ -231,8 +231,11 @@ def parse(r: _Reader, ports: tuple[int, ...], private: bool, spot: bool, vault: 
         r.require(["basic-auth"], "is required with `basic-auth-password-secret`: the user name")
     settings = ["acme-directory", "acme-email", "tls-proxy-image", "acme-ca-root", "basic-auth"]
     if mode != "auto":
+        # Without `tls`, the password of a kept proxy's basic auth may be sent again (`_kept`).
+        auth = ("basic-auth", "basic-auth-password-secret")
+        refused = [*settings, auth[1]] if mode == "off" else [n for n in settings if n not in auth]
         r.conflict(
-            [n for n in (*settings, "basic-auth-password-secret") if n not in r.reported],
+            [n for n in refused if n not in r.reported],
             "only applies with `tls: auto`",
             example=_TLS_EXAMPLE,
         )
@@ -260,7 +263,7 @@ def parse(r: _Reader, ports: tuple[int, ...], private: bool, spot: bool, vault: 
 def vault_names(inputs: TlsInputs) -> dict[str, str]:
     """What to read from Key Vault for the proxy: {our key: secret name}."""
     secret = inputs.basic_auth_password_secret
-    return {PASSWORD_KEY: secret} if secret and inputs.tls == "auto" else {}
+    return {PASSWORD_KEY: secret} if secret and inputs.tls != "off" else {}
 
 
 # -- the group -------------------------------------------------------------------------------------

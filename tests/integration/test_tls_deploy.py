@@ -200,6 +200,12 @@ def test_tls_auto_serves_https_with_a_certificate_for_the_fqdn(
     assert refused.exit_code != 0
     assert "basic-auth-password-secret" in refused.seen.shown
     assert _containers(azure) == [NAME, tls.PROXY_NAME]
+    # With the password again (and still no `tls`), the proxy stays as it is: a no-op.
+    auth = {k: v for k, v in inputs.items() if k.startswith("basic-auth")}
+    kept = run_action(inputs={**unmentioned, **auth}, workspace=hello_app)
+    assert kept.exit_code == 0, kept.seen.shown[-3000:]
+    assert "plan: noop" in kept.seen.shown
+    assert kept.outputs["url"] == f"https://{FQDN}"
 
     # `tls: off` removes the proxy and publishes the app's port again.
     off = run_action(inputs={**unmentioned, "tls": "off"}, workspace=hello_app)

@@ -134,10 +134,11 @@ def test_a_group_without_tls_is_left_as_it_is() -> None:
             id="no-password",
         ),
         pytest.param(
-            {"basic-auth": "reviewer", "basic-auth-password-secret": "pw"},
+            {"tls": "off", "basic-auth": "reviewer", "basic-auth-password-secret": "pw"},
             "basic-auth",
-            id="without-tls",
+            id="with-tls-off",
         ),
+        pytest.param({"acme-email": "ops@example.com"}, "acme-email", id="without-tls"),
         pytest.param(
             {"tls": "auto", "acme-directory": "http://ca"}, "acme-directory", id="http-directory"
         ),
@@ -167,4 +168,12 @@ def test_inputs_parse() -> None:
         tls.LETS_ENCRYPT,
         tls.DEFAULT_IMAGE,
     )
+    assert tls.vault_names(parsed) == {tls.PASSWORD_KEY: "preview-password"}
+
+
+def test_the_password_alone_may_be_sent_again_for_a_kept_proxy() -> None:
+    parsed = parse_inputs(
+        make_env({"basic-auth": "reviewer", "basic-auth-password-secret": "preview-password"})
+    ).tls
+    assert parsed.tls is None
     assert tls.vault_names(parsed) == {tls.PASSWORD_KEY: "preview-password"}
