@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import tls
 from .arm import explain
 from .clock import Deadline
 from .errors import (
@@ -200,7 +201,7 @@ def apply(
             spec.container_name,
             servers(spec),
             our_volumes,
-            replaced=specfile_defines(spec),
+            replaced=specfile_defines(spec) + tls.managed(spec),
             log_analytics_given=spec.log_analytics is not None,
         )
         if existing
@@ -616,6 +617,7 @@ def probe(
     *,
     poll: float = 0.5,
     log: Callable[[str], None] | None = None,
+    https: bool = False,
 ) -> int:
     """GET `http://ip:port/path` with `Host: host` until it answers below 500; returns the status.
 
@@ -626,12 +628,15 @@ def probe(
     last: str | int | None = None
     attempt = 0
     logged: tuple[str, float] | None = None  # what the last retry line said, and when
-    url = f"http://{host or ip}:{port}{path}"
+    url = f"{'https' if https else 'http'}://{host or ip}:{port}{path}"
     while True:
         attempt += 1
         wait = poll
-        connection = http.client.HTTPConnection(
-            ip, port, timeout=max(0.5, min(5.0, deadline.remaining()))
+        timeout = max(0.5, min(5.0, deadline.remaining()))
+        connection = (
+            tls.connection(ip, port, host or ip, timeout)
+            if https
+            else http.client.HTTPConnection(ip, port, timeout=timeout)
         )
         try:
             connection.request(

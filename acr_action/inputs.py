@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
 
-from acr_action import naming, probes
+from acr_action import naming, probes, tls
 from acr_action import volumes as vol
 from acr_action.buildcache import CacheEntry, parse_cache_line
 from acr_action.errors import InputError, InputProblem
@@ -308,6 +308,7 @@ class Inputs:
     waiting: WaitInputs
     preview: PreviewSettings = field(default_factory=PreviewSettings)
     network: NetworkInputs = field(default_factory=NetworkInputs)
+    tls: tls.TlsInputs = field(default_factory=tls.TlsInputs)
 
 
 class _Reader:
@@ -634,13 +635,17 @@ def parse_inputs(env: Mapping[str, str]) -> Inputs:
     preview = _parse_preview(r, mode, ctx, acr.name, repository)
     network = parse_network(r, auth.effective_subscription_id, "dns-name-label" in r.given)
     _refuse_outside_mode(r, mode, ["subnet-ids", "ip-address", "dns-config", "health-check-url"])
+    private = network.ip_address == "Private" or bool(network.subnet_ids)
+    ports = container.ports if "ports" in r.given else ()
+    https = tls.parse(r, ports, private, container.priority == "Spot", bool(secrets.key_vault))
+    _refuse_outside_mode(r, mode, [spec.name for spec in INPUTS if spec.group == "tls"])
     _cross_group_checks(r, mode, build, secrets, container)
     if r.problems:
         raise InputError(r.problems)
     # Every required value was checked above; this assert only narrows the type for mypy.
     assert resource_group is not None
     groups = (auth, acr, build, secrets, container, waiting, preview)
-    return Inputs(mode, resource_group, location, ctx, *groups, network=network)
+    return Inputs(mode, resource_group, location, ctx, *groups, network=network, tls=https)
 
 
 def _parse_auth(r: _Reader) -> AuthInputs:

@@ -91,7 +91,7 @@ OsType = Literal["Linux", "Windows"]
 OnImmutableChange = Literal["recreate", "fail"]
 Priority = Literal["Regular", "Spot"]
 Group = Literal[
-    "auth", "target", "acr", "build", "secrets", "container", "waiting", "network", "preview"
+    "auth", "target", "acr", "build", "secrets", "container", "waiting", "network", "tls", "preview"
 ]
 
 # The first choice of each is the input's static default.
@@ -123,6 +123,7 @@ GROUPS: dict[Group, str] = {
     "container": "Container group",
     "waiting": "Waiting",
     "network": "Virtual network",
+    "tls": "HTTPS",
     "preview": "Pull-request previews",
 }
 
@@ -868,6 +869,70 @@ INPUTS: tuple[InputSpec, ...] = (
         ),
         example="health-check-url: http://10.0.2.4:8080/healthz",
         modes=("deploy",),
+    ),
+    InputSpec(
+        "tls",
+        "tls",
+        description=(
+            "off, or auto: a Caddy proxy container in the group gets a certificate for the FQDN"
+            " over ACME and serves HTTPS on 443 (HTTP on 80 redirects), forwarding to the app's"
+            " first port, which is no longer public; url becomes https://<fqdn>. Its 0.1 cpu and"
+            " 0.1 GB are taken from cpu/memory. Not given: a proxy the group has stays."
+        ),
+        example="tls: auto",
+        choices=("off", "auto"),
+        modes=("deploy",),
+    ),
+    InputSpec(
+        "acme-directory",
+        "tls",
+        description="ACME directory URL the proxy orders its certificate from. Default is Let's Encrypt production.",
+        example="acme-directory: https://acme-staging-v02.api.letsencrypt.org/directory",
+        modes=("deploy",),
+        rule=Rule(valid_https_url, "must be an https:// URL"),
+    ),
+    InputSpec(
+        "acme-email",
+        "tls",
+        description="E-mail address of the ACME account (expiry notices).",
+        example="acme-email: ops@example.com",
+        modes=("deploy",),
+    ),
+    InputSpec(
+        "tls-proxy-image",
+        "tls",
+        description="Image of the TLS proxy (Caddy 2). Default is docker.io/library/caddy:2.6.2; pin it by digest.",
+        example="tls-proxy-image: docker.io/library/caddy:2.6.2",
+        modes=("deploy",),
+    ),
+    InputSpec(
+        "acme-ca-root",
+        "tls",
+        description=(
+            "PEM certificate the proxy trusts for the ACME directory's own HTTPS: only for a"
+            " private ACME server whose certificate is not publicly trusted."
+        ),
+        example="acme-ca-root: ${{ vars.ACME_CA_ROOT }}",
+        multiline=True,
+        modes=("deploy",),
+    ),
+    InputSpec(
+        "basic-auth",
+        "tls",
+        description="With tls: auto, a user name: the proxy asks for it and the password of basic-auth-password-secret.",
+        example="basic-auth: reviewer\nbasic-auth-password-secret: preview-password",
+        modes=("deploy",),
+    ),
+    InputSpec(
+        "basic-auth-password-secret",
+        "tls",
+        description=(
+            "Key Vault secret (in key-vault) with the basic-auth password; masked, and passed only"
+            " as the proxy's secure environment variable."
+        ),
+        example="basic-auth-password-secret: preview-password",
+        modes=("deploy",),
+        rule=KEY_VAULT_SECRET,
     ),
     InputSpec(
         "comment-on-pr",

@@ -32,6 +32,7 @@ from . import (
     registry,
     specfile,
     tag_limit,
+    tls,
 )
 from . import volumes as vol
 from .auth import (
@@ -312,7 +313,11 @@ def _deploy_steps(session: Session, inputs: Inputs) -> tuple[Outcome, preview.Co
     # The group's own first port when `ports` was not given (and 80 for a group without one).
     port = (deployed.ports or inputs.container.ports or (80,))[0]
     url = (f"http://{deployed.fqdn}" + (f":{port}" if port != 80 else "")) if deployed.fqdn else ""
-    _check_ready(session, inputs, port, deployed, network.is_private(group))
+    behind_proxy = tls.has_proxy(group) and bool(deployed.fqdn)
+    if behind_proxy:
+        # The app's port is not public: probe through the proxy, over HTTPS, on 443.
+        url, port = tls.https_url(deployed.fqdn or ""), tls.HTTPS_PORT
+    _check_ready(session, inputs, port, deployed, network.is_private(group), https=behind_proxy)
     if inputs.container.priority == "Spot" and inputs.waiting.health_check_path is not None:
         session.step.runner.notice(
             "No HTTP readiness check: a Spot container group has no IP address, so nothing"
@@ -515,12 +520,13 @@ def _start_deploy_reads(
     """Start the reads a deploy needs that don't depend on the build, so they overlap it."""
     futures: dict[str, Future[Any]] = {}
     vault = inputs.secrets.key_vault
+    names = {**_vault_names(inputs.secrets), **vol.vault_names(inputs.container.volumes)}
     if vault:
         futures["secrets"] = pool.submit(
             keyvault.read_secrets,
             session.credential,
             session.endpoints.vault_url(vault),
-            {**_vault_names(inputs.secrets), **vol.vault_names(inputs.container.volumes)},
+            {**names, **tls.vault_names(inputs.tls)},
             session.step.runner.mask,
             client_id=client_id_of(inputs),
             object_id=object_id_of(session.tokens.arm.token),
@@ -788,6 +794,7 @@ def _desired(
     workspace = background["workspace"].result() if "workspace" in background else None
     workspace = workspace or _kept_workspace(session, existing)
     spec = _group_spec(inputs, location, image_ref, secrets, keys)
+    spec = _behind_proxy(spec, inputs, existing, secrets)
     _check_mounts(spec, existing)
     spec = replace(spec, volumes=spec.volumes + _kept_shares(session, inputs, spec, existing))
     if workspace is not None:
@@ -797,6 +804,14 @@ def _desired(
             tags=(*spec.tags, (loganalytics.WORKSPACE_TAG, workspace.resource_id)),
         )
     return spec
+
+
+def _behind_proxy(
+    spec: GroupSpec, inputs: Inputs, existing: ContainerGroup | None, secrets: dict[str, str]
+) -> GroupSpec:
+    """The spec with the TLS proxy that `tls` asks for, or the group's kept (tls.py)."""
+    settled: GroupSpec = tls.settle(spec, inputs.tls, existing, secrets, "cpu" not in spec.unset)
+    return settled
 
 
 def _kept_workspace(
@@ -843,7 +858,13 @@ def _group_after(
 
 
 def _check_ready(
-    session: Session, inputs: Inputs, port: int, deployed: deploy.Deployed, private: bool
+    session: Session,
+    inputs: Inputs,
+    port: int,
+    deployed: deploy.Deployed,
+    private: bool,
+    *,
+    https: bool = False,
 ) -> None:
     """Probe `health-check-url` or `health-check-path` over HTTP until it answers (with `wait`).
 
@@ -876,6 +897,7 @@ def _check_ready(
                 deployed.fqdn,
                 session.deadline,
                 log=session.step.runner.info,
+                https=https,
             )
 
 

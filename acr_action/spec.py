@@ -37,13 +37,14 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from . import identity, keep, probes, specfile
+from . import identity, keep, probes, specfile, tls
 from . import volumes as vol
 from .identity import AppIdentity, RegistryIdentity
 from .loganalytics import Workspace
 from .loganalytics import to_model as diagnostics_model
 from .network import DnsConfig
 from .probes import Probe
+from .tls import TlsConfig
 
 if TYPE_CHECKING:
     from azure.mgmt.containerinstance.models import (
@@ -123,6 +124,8 @@ class GroupSpec:
     dns_config: DnsConfig | None = None
     # The checked `spec-file` body in canonical JSON (specfile.py), or "" without one.
     spec_file: str = ""
+    # The TLS proxy (tls.py): tls.OFF removes it; None: the group's containers as they are.
+    tls: TlsConfig | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.container_name:
@@ -157,7 +160,9 @@ def resolve(spec: GroupSpec, existing: ContainerGroup | None) -> GroupSpec:
         settled["memory"] = float(container.resources.requests.memory_in_gb)
     if "restart_policy" in spec.unset and existing.restart_policy:
         settled["restart_policy"] = existing.restart_policy
-    ports = (ip.ports if ip else container.ports if container else []) or []
+    # Behind the TLS proxy the group's public ports are the proxy's, not the app's.
+    public = ip if ip is not None and not tls.has_proxy(existing) else None
+    ports = (public.ports if public else container.ports if container else []) or []
     kept_ports = "ports" in spec.unset and (ip is not None or container is not None)
     if kept_ports:
         settled["ports"] = tuple(dict.fromkeys(p.port for p in ports))
@@ -255,6 +260,7 @@ def to_model(spec: GroupSpec, existing: ContainerGroup | None = None) -> Contain
     ] + _identity_logins(spec) + keep.kept_credentials(existing, servers(spec)) or None
     group.identity = identity.merged(group, _wanted(spec))
     group.ip_address = _ip_address(group, spec)
+    tls.apply(group, spec)
     if spec.volumes:
         group.volumes = vol.merged(group.volumes, spec.volumes)
     if spec.priority is not None:
@@ -447,6 +453,7 @@ def _changes(existing: ContainerGroup, spec: GroupSpec) -> list[tuple[str, bool]
         ),
         *_feature_checks(existing, container, spec),
         *_file_checks(existing, spec),
+        _Check("tls proxy", tls.differs(existing, spec), tls.adds_or_removes(existing, spec)),
     ]
     changes = [(check.name, check.immutable) for check in checks if check.differs]
     # The fingerprint covers everything above too, so only a difference nothing else explains
@@ -479,7 +486,7 @@ def _resource_checks(container: Container | None, spec: GroupSpec) -> list[_Chec
 def _ports_differ(existing: ContainerGroup, container: Container | None, spec: GroupSpec) -> bool:
     """Whether the group's public ports or our container's ports are not the spec's."""
     wanted_ports = set(port_protocols(spec))
-    wanted_group_ports = wanted_ports if _exposure(spec) else set()
+    wanted_group_ports = tls.public_ports(spec, wanted_ports) if _exposure(spec) else set()
     ip = existing.ip_address
     group_ports = {
         (p.port, (p.protocol or "TCP").upper()) for p in (ip.ports if ip else None) or []
@@ -751,6 +758,7 @@ def _public_document(spec: GroupSpec) -> dict[str, object]:
         **({"identity": identity.canonical(_wanted(spec))} if spec.identity is not None else {}),
         # Only with a file: groups deployed without one keep their fingerprint.
         **({"specFile": spec.spec_file} if spec.spec_file else {}),
+        **_when_set(tls=tls.public_document(spec)),
     }
 
 
@@ -768,6 +776,7 @@ def _secret_document(spec: GroupSpec) -> dict[str, object]:
         ),
         **({"volumes": vol.secret_document(spec.volumes)} if spec.volumes else {}),
         **_when_set(logAnalyticsKey=spec.log_analytics.workspace_key if spec.log_analytics else ""),
+        **_when_set(tlsPassword=tls.secret_document(spec)),
     }
 
 

@@ -83,6 +83,7 @@ def _https(
     path: str = "/",
     headers: dict[str, str] | None = None,
     timeout: float = 60,
+    fqdn: str = FQDN,
 ) -> tuple[int, bytes, dict[str, Any]]:
     """GET over TLS with SNI = the FQDN, trusting only pebble's root; retried until a cert is in."""
     context = ssl.create_default_context(cadata=pebble.roots())
@@ -90,11 +91,11 @@ def _https(
     while True:
         try:
             raw = socket.create_connection((address, tls.HTTPS_PORT), timeout=5)
-            with context.wrap_socket(raw, server_hostname=FQDN) as sock:
+            with context.wrap_socket(raw, server_hostname=fqdn) as sock:
                 cert = sock.getpeercert() or {}
                 sock.sendall(
                     (
-                        f"GET {path} HTTP/1.1\r\nHost: {FQDN}\r\nConnection: close\r\n"
+                        f"GET {path} HTTP/1.1\r\nHost: {fqdn}\r\nConnection: close\r\n"
                         + "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
                         + "\r\n"
                     ).encode()

@@ -1,0 +1,214 @@
+"""`tls: auto` end to end: the action deploys app + proxy to the local ACI, pebble issues the
+certificate, and the group answers over HTTPS on its public address.
+
+The proxy image (Debian's Caddy, `acr-action-local/caddy`) is pushed to the run's registry, so
+the local ACI pulls it with the group's own login, as ACI would pull a proxy image from ACR.
+Every connection goes to 127.77.X.Y (the group's published address) or to containers our
+dockerd started (pebble, the group).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+from acr_action import tls
+from localazure.acme import Pebble
+from localazure.server import Emulator
+from localazure.state import SecretVersion
+from tests.harness.workflow import DEPLOYER, REGISTRY, VAULT
+from tests.shared import BUSYBOX_IMAGE, unavailable
+
+from .steps import Run
+from .test_tls import _https
+
+pytestmark = pytest.mark.docker
+
+CADDY_IMAGE = "acr-action-local/caddy:latest"
+NAME = "tls-deploy"
+LABEL = "tls-deploy-7f3a9c21"
+LOCATION = "westeurope"
+FQDN = tls.fqdn(LABEL, LOCATION)
+PASSWORD = "pw-deploy-Zr82-never-logged"  # a test value the leak detector seeks
+NULL_GUID = "00000000-0000-0000-0000-000000000000"  # ACR token login user
+PASSWORD_SECRET = "tls-deploy-password"  # a secret's name
+
+DOCKERFILE = """\
+ARG BUSYBOX_IMAGE=busybox:1.36
+FROM ${BUSYBOX_IMAGE} AS busybox
+FROM scratch
+COPY --from=busybox /bin/busybox /bin/busybox
+COPY www/ /www/
+EXPOSE 8080
+CMD ["/bin/busybox", "httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
+"""
+
+
+@pytest.fixture(scope="module")
+def pebble(docker_engine: Any) -> Iterator[Pebble]:
+    for image in (CADDY_IMAGE, "acr-action-local/pebble:latest", BUSYBOX_IMAGE):
+        try:
+            docker_engine.images.get(image)
+        except Exception:
+            unavailable(f"image {image} is missing; run scripts/base-images.sh")
+    server = Pebble(docker_engine, trustme.CA()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def proxy_image(azure: Emulator, docker_engine: Any) -> Iterator[str]:
+    """The Caddy image in the run's registry."""
+    server = azure.login_server(REGISTRY)
+    repository = f"{server}/tls/caddy"
+    deployer = azure.state.app(DEPLOYER)
+    assert deployer is not None
+    token = azure.services["acr"].mint_refresh_token(deployer, REGISTRY)
+    api = docker_engine
+    api.login(username=NULL_GUID, password=token, registry=server, reauth=True)
+    api.images.get(CADDY_IMAGE).tag(repository, "2.6.2")
+    events = list(api.images.push(repository, "2.6.2", stream=True, decode=True))
+    assert not [e for e in events if "error" in e], events
+    yield f"{repository}:2.6.2"
+    with contextlib.suppress(Exception):  # already gone is fine at teardown
+        api.images.remove(f"{repository}:2.6.2", force=True)
+
+
+@contextlib.contextmanager
+def _dns(docker_engine: Any, pebble: Pebble) -> Iterator[None]:
+    """Point the FQDN at the group's bridge address as soon as its app container runs, as Azure
+    DNS points it at the group's IP once it has one (before the proxy's first order)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            for container in docker_engine.containers.list():
+                address = container.attrs["NetworkSettings"]["IPAddress"]
+                if container.name.startswith(f"aci-{NAME}-{NAME}-") and address:
+                    pebble.publish(FQDN, address)
+                    return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=10)
+
+
+def _containers(azure: Emulator) -> list[str]:
+    """The group's containers as ARM holds them."""
+    groups = azure.state.table("Microsoft.ContainerInstance/containerGroups").values()
+    group = next(g for g in groups if g.name == NAME)
+    return [c["name"] for c in group.spec["properties"]["containers"]]
+
+
+def _proxy_logs(docker_engine: Any) -> str:
+    for container in docker_engine.containers.list(all=True):
+        if container.name.startswith(f"aci-{NAME}-{tls.PROXY_NAME}-"):
+            return str(container.logs().decode(errors="replace"))[-4000:]
+    return "(no proxy container)"
+
+
+def test_tls_auto_serves_https_with_a_certificate_for_the_fqdn(
+    azure: Emulator,
+    docker_engine: Any,
+    pebble: Pebble,
+    proxy_image: str,
+    run_action: Callable[..., Run],
+    hello_app: Path,
+    cleanup_groups: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cleanup_groups.append(NAME)
+    # The readiness probe checks the proxy's certificate with the system's trust store, which
+    # OpenSSL takes from SSL_CERT_FILE: here pebble's root only.
+    trust = tmp_path / "pebble-roots.pem"
+    trust.write_text(pebble.roots(), encoding="utf-8")
+    monkeypatch.setenv("SSL_CERT_FILE", str(trust))
+    (hello_app / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
+    with azure.state.lock:
+        azure.state.vaults[VAULT].secrets.setdefault(PASSWORD_SECRET, []).append(
+            SecretVersion(value=PASSWORD)
+        )
+    inputs = {
+        "name": NAME,
+        "location": LOCATION,
+        "dns-name-label": LABEL,
+        "ports": "8080",
+        "tls": "auto",
+        "tls-proxy-image": proxy_image,
+        "acme-directory": pebble.directory,
+        "acme-ca-root": pebble.ca_pem(),
+        "basic-auth": "reviewer",
+        "basic-auth-password-secret": PASSWORD_SECRET,
+    }
+    with _dns(docker_engine, pebble):
+        run = run_action(inputs=inputs, workspace=hello_app)
+    assert run.exit_code == 0, run.seen.shown[-3000:]
+    assert run.outputs["url"] == f"https://{FQDN}"
+    # The readiness probe ran, over HTTPS through the proxy (it retries until the certificate
+    # verifies against the trust store, SSL_CERT_FILE here).
+    assert "| time: readiness |" in run.seen.shown
+    address = run.outputs["ip-address"]
+
+    try:
+        status, _, cert = _https(address, pebble, timeout=90, fqdn=FQDN)
+    except OSError as exc:
+        raise AssertionError(
+            f"{exc!r} at {time.time()}\n" + _proxy_logs(docker_engine)[-1500:]
+        ) from exc
+    assert ("DNS", FQDN) in cert["subjectAltName"]
+    assert status == 401
+    token = base64.b64encode(f"reviewer:{PASSWORD}".encode()).decode()
+    status, body, _ = _https(
+        address, pebble, headers={"Authorization": f"Basic {token}"}, fqdn=FQDN
+    )
+    assert status == 200
+    assert body
+    plain = http.client.HTTPConnection(address, tls.HTTP_PORT, timeout=5)
+    plain.request("GET", "/x", headers={"Host": FQDN})
+    answer = plain.getresponse()
+    assert answer.status in (301, 308)
+    assert answer.getheader("Location") == f"https://{FQDN}/x"
+    plain.close()
+    # The app's own port is not public any more.
+    with pytest.raises(ConnectionRefusedError):
+        http.client.HTTPConnection(address, 8080, timeout=2).request("GET", "/")
+
+    again = run_action(inputs=inputs, workspace=hello_app)
+    assert again.exit_code == 0, again.seen.shown[-3000:]
+    assert "plan: noop" in again.seen.shown, again.seen.shown[-3000:]
+    assert PASSWORD not in run.seen.shown + again.seen.shown
+    assert PASSWORD in run.seen.masks
+
+    # Not mentioning tls keeps the proxy, which needs its password again: refused clearly.
+    unmentioned = {k: v for k, v in inputs.items() if k in ("name", "location", "ports")}
+    refused = run_action(inputs=unmentioned, workspace=hello_app)
+    assert refused.exit_code != 0
+    assert "basic-auth-password-secret" in refused.seen.shown
+    assert _containers(azure) == [NAME, tls.PROXY_NAME]
+    # With the password again (and still no `tls`), the proxy stays as it is: a no-op.
+    auth = {k: v for k, v in inputs.items() if k.startswith("basic-auth")}
+    kept = run_action(inputs={**unmentioned, **auth}, workspace=hello_app)
+    assert kept.exit_code == 0, kept.seen.shown[-3000:]
+    assert "plan: noop" in kept.seen.shown
+    assert kept.outputs["url"] == f"https://{FQDN}"
+
+    # `tls: off` removes the proxy and publishes the app's port again.
+    off = run_action(inputs={**unmentioned, "tls": "off"}, workspace=hello_app)
+    assert off.exit_code == 0, off.seen.shown[-3000:]
+    assert off.outputs["url"].startswith("http://")
+    assert _containers(azure) == [NAME]
