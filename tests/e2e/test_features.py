@@ -98,11 +98,25 @@ properties:
 """
 
 
+@pytest.fixture
+def app_config(azure: Emulator) -> Iterator[str]:
+    """A test value the local Azure keeps as the Key Vault secret `app-config` for this test only
+    (the vault is the session's: other tests count on what it holds). Treated as a secret."""
+    value = f"cfg-{uuid.uuid4().hex}"
+    secrets = azure.state.vaults[VAULT].secrets
+    with azure.state.lock:
+        secrets["app-config"] = [SecretVersion(value=value)]
+    yield value
+    with azure.state.lock:
+        del secrets["app-config"]
+
+
 def test_sidecar_identity_pull_and_secret_volume_in_one_deploy(
     azure: Emulator,
     run_action: Callable[..., Run],
     hello_app: Path,
     puller: str,
+    app_config: str,
     cleanup_groups: list[str],
 ) -> None:
     cleanup_groups.append(NAME)
@@ -111,12 +125,7 @@ def test_sidecar_identity_pull_and_secret_volume_in_one_deploy(
     # The sidecar runs the image this same step pushes (busybox inside): the tag is the commit's.
     sidecar_image = f"{login_server}/iris-api:sha-{event.sha[:7]}"
     (hello_app / "aci.yaml").write_text(_spec_file(sidecar_image), encoding="utf-8")
-    # A test value the local Azure keeps as a Key Vault secret: treated as a secret throughout.
-    value = f"cfg-{uuid.uuid4().hex}"
-    with azure.state.lock:
-        azure.state.vaults[VAULT].secrets.setdefault("app-config", []).append(
-            SecretVersion(value=value)
-        )
+    value = app_config
     inputs = hello_inputs(
         name=NAME,
         **{
