@@ -439,6 +439,46 @@ def test_dns_label_taken_by_another_group(
     )
 
 
+def test_a_reuse_scope_puts_a_hash_in_the_fqdn(
+    azure: Emulator, client: ContainerInstanceManagementClient, image: str
+) -> None:
+    # Unsecure (the SDK's default): <label>.<region>.azurecontainer.io. Any other scope: a hash
+    # between label and region, the same again for the same label in the same scope
+    # (localazure/dnslabel.py), new for every new group with Noreuse.
+    def fqdn(name: str, label: str, scope: str | None) -> str:
+        body = group(azure, image, label=label)
+        if scope is not None:
+            assert body.ip_address is not None
+            body.ip_address.auto_generated_domain_name_label_scope = scope
+        client.container_groups.begin_create_or_update(RG, name, body, polling_interval=1).result()
+        got = client.container_groups.get(RG, name)
+        assert got.ip_address is not None and got.ip_address.fqdn is not None
+        return got.ip_address.fqdn
+
+    def delete(name: str) -> None:
+        client.container_groups.begin_delete(RG, name, polling_interval=1).result()
+
+    label = unique("scope")[len(PREFIX) :]
+    plain = unique("unsecure")
+    assert fqdn(plain, label + "-u", None) == f"{label}-u.{LOCATION}.azurecontainer.io"
+    delete(plain)
+    first, again = unique("tenant"), unique("tenant")
+    hashed = fqdn(first, label, "TenantReuse")
+    head, middle, tail = hashed.split(".", 2)
+    assert (head, tail) == (label, f"{LOCATION}.azurecontainer.io")
+    assert len(middle) == 16 and middle.isalnum() and middle.islower()
+    # An update keeps the FQDN; the same label in the same scope, in a new group, gets it again.
+    assert fqdn(first, label, "TenantReuse") == hashed
+    delete(first)
+    assert fqdn(again, label, "TenantReuse") == hashed
+    delete(again)
+    once, twice = unique("noreuse"), unique("noreuse")
+    no_reuse = fqdn(once, label, "Noreuse")
+    delete(once)
+    assert fqdn(twice, label, "Noreuse") not in (no_reuse, hashed)
+    delete(twice)
+
+
 @pytest.mark.parametrize(
     "label",
     [
