@@ -452,7 +452,8 @@ def test_a_reuse_scope_puts_a_hash_in_the_fqdn(
             body.ip_address.auto_generated_domain_name_label_scope = scope
         client.container_groups.begin_create_or_update(RG, name, body, polling_interval=1).result()
         got = client.container_groups.get(RG, name)
-        assert got.ip_address is not None and got.ip_address.fqdn is not None
+        assert got.ip_address is not None
+        assert got.ip_address.fqdn is not None
         return got.ip_address.fqdn
 
     def delete(name: str) -> None:
@@ -466,7 +467,9 @@ def test_a_reuse_scope_puts_a_hash_in_the_fqdn(
     hashed = fqdn(first, label, "TenantReuse")
     head, middle, tail = hashed.split(".", 2)
     assert (head, tail) == (label, f"{LOCATION}.azurecontainer.io")
-    assert len(middle) == 16 and middle.isalnum() and middle.islower()
+    assert len(middle) == 16
+    assert middle.isalnum()
+    assert middle.islower()
     # An update keeps the FQDN; the same label in the same scope, in a new group, gets it again.
     assert fqdn(first, label, "TenantReuse") == hashed
     delete(first)
