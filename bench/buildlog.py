@@ -6,6 +6,10 @@ moby/buildkit's util/progress/progressui/printer.go writes (`"#%d %s\n"`, `"#%d 
 A missed target is explained by the steps that took the time, and a cache hit is proved by the
 log itself: BuildKit names a cache import `importing cache manifest from <ref>` and ends a step
 it did not run with `CACHED` (both as the bench's build logs show them).
+
+`build_timeline` places the vertices on the run's clock by the arrival times of the log lines (the
+harness keeps them): a `CACHED` line has no time of its own, yet a cached vertex can hold seconds
+(the engine loads an imported cache inside it: see bench/README.md).
 """
 
 from __future__ import annotations
