@@ -35,6 +35,8 @@ from .harness import (
     median,
     say,
 )
+from .importtime import cumulative as _cumulative
+from .importtime import top_level as _top_level
 from .table import Row, markdown, verdict
 
 ROWS: list[Row] = []
@@ -82,26 +84,6 @@ def import_times() -> None:
         f"{seconds * 1000:.0f} ms, {', '.join(heavy) or 'none'} (exit {done.returncode})",
         verdict(not heavy, "no SDK"),
     )
-
-
-def _cumulative(lines: list[str]) -> dict[str, int]:
-    found = {}
-    for line in lines:
-        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
-        if match:
-            found[match.group(4)] = int(match.group(2))
-    return found
-
-
-def _top_level(lines: list[str]) -> list[tuple[str, int]]:
-    """Cumulative import time of each top-level package imported at the outermost level."""
-    totals: dict[str, int] = {}
-    for line in lines:
-        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\S.*)$", line)
-        if match:  # no extra indentation: imported directly by the program
-            name = match.group(3).split(".")[0]
-            totals[name] = totals.get(name, 0) + int(match.group(2))
-    return sorted(totals.items(), key=lambda item: -item[1])
 
 
 def deploys(skip_cli: bool) -> None:

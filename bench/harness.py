@@ -100,6 +100,10 @@ class ActionRun:
     outputs: dict[str, str]
     stdout: str
     requests: list[Any] = field(default_factory=list)  # RequestRecords during the run
+    # Each line of stdout with the time it arrived (seconds since the process started): the
+    # action flushes every line, so a streamed build log's lines carry the time BuildKit printed
+    # them (its plain printer writes at most every 100-150 ms).
+    lines: list[tuple[float, str]] = field(default_factory=list)
 
     def count(self, method: str, path_contains: str) -> int:
         """Requests of the run with this method whose path contains the text."""
@@ -196,8 +200,13 @@ class Bench:
             stderr=subprocess.STDOUT,
             text=True,
         ) as process:
-            output: list[str] = []
-            reader = threading.Thread(target=lambda: output.extend(process.stdout or []))
+            output: list[tuple[float, str]] = []
+
+            def read() -> None:
+                for line in process.stdout or []:
+                    output.append((time.monotonic() - started, line))
+
+            reader = threading.Thread(target=read)
             reader.start()
             while process.poll() is None:
                 peak = max(peak, _peak_rss_kb(process.pid) or 0)
@@ -215,8 +224,9 @@ class Bench:
             container_seconds=self.clock.seconds_between(started, ended),
             phases=_phases(summary),
             outputs=read_outputs(Path(env["GITHUB_OUTPUT"])),
-            stdout="".join(output),
+            stdout="".join(line for _, line in output),
             requests=records,
+            lines=[(at, line.rstrip("\n")) for at, line in output],
         )
 
 
