@@ -5,11 +5,13 @@ in the group are restarted in-place". The local ACI does the same (each PUT remo
 group's containers and runs new ones from their images), so without a share Caddy starts with
 an empty /data and orders again, and pebble's count of certificates for the FQDN goes up. With
 the share at /data the certificate (its serial) is the same after a redeploy, after deploys
-that do not name `tls-storage` and after a delete + recreate, and pebble issued one.
+that do not name `tls-storage`, after a stop and the next deploy and after a delete +
+recreate, and pebble issued one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 from cryptography import x509
 
 from acr_action import tls
@@ -25,6 +28,7 @@ from localazure.server import Emulator
 from tests.harness.workflow import RESOURCE_GROUP
 
 from .steps import Run
+from .test_keep import _Credential
 from .tls_fixtures import DOCKERFILE, dns, https_full, proxy_logs, trust_pebble
 
 pytestmark = pytest.mark.docker
@@ -172,6 +176,19 @@ def test_with_tls_storage_the_certificate_survives_redeploys_and_a_recreate(
     assert preview.deploy(unmentioned, plan="update") == first
     assert _proxy_mounts(azure, preview.name) == mount
     assert tls.STORAGE_VOLUME in _volumes(azure, preview.name)
+
+    # Stopped (what the sweep's `idle-action: stop` does: the containers go) and deployed
+    # again by the next push, which recreates a stopped group.
+    aci = ContainerInstanceManagementClient(
+        _Credential(azure),  # type: ignore[arg-type]  # a token credential by shape
+        azure.state.subscription_id,
+        base_url=azure.arm_url,
+        credential_scopes=[azure.arm_url + "/.default"],
+        connection_verify=str(azure.ca_path),
+    )
+    with contextlib.closing(aci):
+        aci.container_groups.stop(RESOURCE_GROUP, preview.name)
+    assert preview.deploy(stored, plan="recreate") == first
 
     # Deleted and created again: a new group, new containers, the same certificate.
     preview.delete()
