@@ -97,7 +97,7 @@ HTTPS_PORT = 443
 # Where Caddy keeps certificates and its ACME account; the `tls-storage` share goes here.
 STORAGE_PATH = "/data"
 # The group's Azure Files volume that `tls-storage` names, mounted in the proxy only.
-STORAGE_VOLUME = "tls-proxy-storage"
+STORAGE_VOLUME = vol.TLS_STORAGE_VOLUME
 
 # The proxy's environment: plain values are visible to anyone who may read the group, the
 # password is a secure value.

@@ -121,3 +121,10 @@ def test_a_group_without_the_share_keeps_its_fingerprint_document() -> None:
     document: Any = tls.public_document(_settle(tls.TlsInputs(tls="auto")))
     assert len(document) == 2
     assert tls.public_document(_settle(STORED))[-1] == "mystorage/certs"  # type: ignore[index]  # a list
+
+
+def test_volumes_may_not_take_the_proxys_volume_name() -> None:
+    _, problems = vol.parse_volumes(f"{tls.STORAGE_VOLUME}: empty-dir")
+    assert [message for message, _ in problems] == [
+        "line 1: the name `tls-proxy-storage` is the proxy's (tls-storage)"
+    ]
