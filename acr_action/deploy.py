@@ -194,7 +194,7 @@ def apply(
     if plan.action == "noop":
         return plan
     # Checked before anything changes: a PUT would send these secrets empty (keep.py).
-    our_volumes = frozenset(v.name for v in spec.volumes)
+    our_volumes = frozenset(v.name for v in spec.volumes) | frozenset(tls.managed_volumes(spec))
     lost = (
         lost_secrets(
             existing,

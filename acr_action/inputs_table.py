@@ -935,6 +935,18 @@ INPUTS: tuple[InputSpec, ...] = (
         rule=KEY_VAULT_SECRET,
     ),
     InputSpec(
+        "tls-storage",
+        "tls",
+        description=(
+            "With tls: auto, an Azure Files share as <storage account>/<share> (the account in"
+            " resource-group; its key read through listKeys and masked) mounted at the proxy's"
+            " storage, so its certificate survives redeploys and restarts. Without it each"
+            " redeploy orders a new certificate. Not given: a share the proxy has stays."
+        ),
+        example="tls-storage: mystorage/preview-certs",
+        modes=("deploy",),
+    ),
+    InputSpec(
         "comment-on-pr",
         "preview",
         description=(

@@ -548,14 +548,15 @@ def _start_deploy_reads(
     futures["existing"] = pool.submit(
         deploy.get_group, aci, inputs.resource_group, inputs.container.name
     )
-    if any(v.kind == "azure-file" and not v.key_secret for v in inputs.container.volumes):
+    shares = inputs.container.volumes + tls.storage_inputs(inputs.tls)
+    if any(v.kind == "azure-file" and not v.key_secret for v in shares):
         futures["storage-keys"] = pool.submit(
             vol.storage_keys,
             session.tokens.arm.token,
             session.endpoints,
             session.subscription,
             inputs.resource_group,
-            inputs.container.volumes,
+            shares,
             session.step.runner.mask,
             session.retrier,
         )
@@ -794,9 +795,11 @@ def _desired(
     workspace = background["workspace"].result() if "workspace" in background else None
     workspace = workspace or _kept_workspace(session, existing)
     spec = _group_spec(inputs, location, image_ref, secrets, keys)
-    spec = _behind_proxy(spec, inputs, existing, secrets)
+    spec = _behind_proxy(spec, inputs, existing, secrets, keys)
     _check_mounts(spec, existing)
     spec = replace(spec, volumes=spec.volumes + _kept_shares(session, inputs, spec, existing))
+    mounted: GroupSpec = tls.without_dropped_storage(spec)  # `tls: off` takes its share away
+    spec = mounted
     if workspace is not None:
         spec = replace(
             spec,
@@ -807,10 +810,16 @@ def _desired(
 
 
 def _behind_proxy(
-    spec: GroupSpec, inputs: Inputs, existing: ContainerGroup | None, secrets: dict[str, str]
+    spec: GroupSpec,
+    inputs: Inputs,
+    existing: ContainerGroup | None,
+    secrets: dict[str, str],
+    keys: Mapping[str, str] | None = None,
 ) -> GroupSpec:
     """The spec with the TLS proxy that `tls` asks for, or the group's kept (tls.py)."""
-    settled: GroupSpec = tls.settle(spec, inputs.tls, existing, secrets, "cpu" not in spec.unset)
+    settled: GroupSpec = tls.settle(
+        spec, inputs.tls, existing, secrets, "cpu" not in spec.unset, keys
+    )
     return settled
 
 

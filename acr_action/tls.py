@@ -29,11 +29,21 @@ app's container only, so it is no longer reachable from outside.
   community.letsencrypt.org/t/understanding-certificate-limits/140807): 5 duplicate
   certificates (the exact same set of names) per 7 days, and 50 new certificates per
   registered domain per week, the registered domain being computed with the Public Suffix List.
-  Caddy keeps its certificates in its storage directory; a new container starts with an empty
-  one, and ACI recreates the group's containers on an update. Without persistent storage each
-  redeploy orders a new certificate: a preview redeployed more than five times in a week hits
-  the duplicate limit, and then falls back to Caddy's other issuer (ZeroSSL) only if one is
-  configured. Persistent storage (an Azure Files share at the storage directory) is not built yet.
+  The PSL (github.com/publicsuffix/list, public_suffix_list.dat at commit
+  e8c9a2b2b2856b6449999dd0ec0d118f364ed0cd, private section "Microsoft Azure") lists
+  `*.azurecontainer.io`: `<region>.azurecontainer.io` is itself a public suffix, so every
+  group's FQDN (`<label>.<region>.azurecontainer.io`, or `<label>.<hash>.<region>...` for a
+  hashed label) is its own registered domain. The 50-per-domain limit is per preview, never
+  shared with other ACI users; the limit that binds is the 5 duplicates per 7 days.
+* **Restarts.** Caddy keeps its certificates and ACME account in its storage directory
+  (`STORAGE_PATH`). Learn (container-instances-update): "When you update a container group,
+  all running containers in the group are restarted in-place", so a redeploy starts Caddy with
+  an empty directory; so do `idle-action: stop` then start, and a delete + recreate. Without
+  persistent storage each redeploy orders a new certificate, and a preview redeployed more than
+  five times in 7 days is refused its certificate (Caddy then falls back to its other issuer,
+  ZeroSSL, only if one is configured). `tls-storage` mounts an Azure Files share there
+  (`STORAGE_VOLUME`; its key read through listKeys as `volumes` reads it, volumes.py): Caddy
+  finds its certificate at start and orders none while it is valid.
 * **Basic auth.** Caddy 2.6's `basicauth` directive takes a bcrypt hash (`caddy hash-password`
   reads one line of plain text from stdin when no `--plaintext` is given, and fails with
   "Error: EOF" without the newline: tried with Debian's 2.6.2). The action never hashes or
@@ -55,9 +65,11 @@ import http.client
 import json
 import socket
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from . import volumes as vol
 from .errors import EXISTING_GROUP_READ, InputError, InputProblem
 
 if TYPE_CHECKING:
@@ -82,8 +94,10 @@ MIN_APP_MEMORY_GB = 0.1
 UNSECURE_SCOPE = "Unsecure"
 HTTP_PORT = 80
 HTTPS_PORT = 443
-# Where Caddy keeps certificates and its ACME account; an Azure Files share goes here.
+# Where Caddy keeps certificates and its ACME account; the `tls-storage` share goes here.
 STORAGE_PATH = "/data"
+# The group's Azure Files volume that `tls-storage` names, mounted in the proxy only.
+STORAGE_VOLUME = vol.TLS_STORAGE_VOLUME
 
 # The proxy's environment: plain values are visible to anyone who may read the group, the
 # password is a secure value.
@@ -129,6 +143,9 @@ class TlsConfig:
     # The FQDN the certificate names when only the existing group can tell it (a hashed label,
     # `_hashed_host`); empty: `<label>.<region>.azurecontainer.io`.
     host: str = ""
+    # `<account>/<share>` of the Azure Files share at STORAGE_PATH (STORAGE_VOLUME); "": none,
+    # Caddy's storage is the container's own and goes with every restart.
+    storage: str = ""
 
 
 OFF = TlsConfig(enabled=False)
@@ -212,6 +229,9 @@ class TlsInputs:
     acme_ca_root: str = field(default="", repr=False)
     basic_auth: str = ""  # the user name
     basic_auth_password_secret: str = ""
+    # `tls-storage`: the share for Caddy's storage (STORAGE_VOLUME); None: not given, a proxy's
+    # share is kept.
+    tls_storage: vol.VolumeInput | None = None
 
 
 def parse(r: _Reader, ports: tuple[int, ...], private: bool, spot: bool, vault: bool) -> TlsInputs:
@@ -238,7 +258,9 @@ def parse(r: _Reader, ports: tuple[int, ...], private: bool, spot: bool, vault: 
         r.require(["key-vault"], "is required with `basic-auth-password-secret`: the vault to read")
     if secret and not user:
         r.require(["basic-auth"], "is required with `basic-auth-password-secret`: the user name")
+    storage = _parse_storage(r)
     settings = ["acme-directory", "acme-email", "tls-proxy-image", "acme-ca-root", "basic-auth"]
+    settings.append("tls-storage")
     if mode != "auto":
         # Without `tls`, the password of a kept proxy's basic auth may be sent again (`_kept`).
         auth = ("basic-auth", "basic-auth-password-secret")
@@ -266,7 +288,35 @@ def parse(r: _Reader, ports: tuple[int, ...], private: bool, spot: bool, vault: 
                 shown="auto",
                 example=_TLS_EXAMPLE,
             )
-    return TlsInputs(mode, image, directory, email, ca_root, user, secret)
+    return TlsInputs(mode, image, directory, email, ca_root, user, secret, storage)
+
+
+STORAGE_EXAMPLE = "tls: auto\ntls-storage: mystorage/preview-certs"
+
+
+def _parse_storage(r: _Reader) -> vol.VolumeInput | None:
+    """`tls-storage`: `<storage account>/<file share>`, the account in the deployment's
+    resource group (its key read through listKeys, as `volumes` reads it)."""
+    given = r.line("tls-storage")
+    if given is None:
+        return None
+    account, sep, share = given.partition("/")
+    if not sep or not vol.ACCOUNT_NAME.fullmatch(account) or not vol.SHARE_NAME.fullmatch(share):
+        r.add(
+            "tls-storage",
+            "must be `<storage account>/<file share>`: the account's name (3-24 lower-case "
+            "letters and digits, in the deployment's resource group) and the share's (3-63 "
+            "lower-case letters, digits and single `-`)",
+            shown=given,
+            example=STORAGE_EXAMPLE,
+        )
+        return None
+    return vol.VolumeInput(STORAGE_VOLUME, "azure-file", account=account, share=share)
+
+
+def storage_inputs(inputs: TlsInputs) -> tuple[vol.VolumeInput, ...]:
+    """The share `tls-storage` names, whose key the deploy reads with the volumes' (listKeys)."""
+    return (inputs.tls_storage,) if inputs.tls_storage is not None and inputs.tls == "auto" else ()
 
 
 def vault_names(inputs: TlsInputs) -> dict[str, str]:
@@ -339,13 +389,19 @@ def settle(
     existing: ContainerGroup | None,
     secrets: dict[str, str],
     cpu_given: bool,
+    keys: Mapping[str, str] | None = None,
 ) -> GroupSpec:
     """The spec with the proxy the inputs ask for (or the existing group's, kept), its share
-    carved from the group's cpu/memory when those were given."""
+    carved from the group's cpu/memory when those were given. `keys`: the storage keys read
+    (listKeys), {volume name: key}; `tls-storage`'s is under STORAGE_VOLUME."""
     config: TlsConfig | None = None
     if inputs.tls == "off":
         return replace(spec, tls=OFF)
     if inputs.tls == "auto":
+        # Not given: the share the proxy has stays (the volume's key is read again with the
+        # other kept shares, orchestrate._kept_shares).
+        given = inputs.tls_storage
+        storage = _share_name(given) if given is not None else _kept_storage(existing)
         config = TlsConfig(
             image=inputs.tls_proxy_image,
             acme_directory=inputs.acme_directory,
@@ -353,7 +409,12 @@ def settle(
             acme_ca_root=inputs.acme_ca_root,
             basic_auth_user=inputs.basic_auth,
             basic_auth_password=secrets.get(PASSWORD_KEY, ""),
+            storage=storage,
         )
+        if given is not None:
+            share = vol.resolve((given,), {}, keys or {})
+            others = tuple(v for v in spec.volumes if v.name != STORAGE_VOLUME)
+            spec = replace(spec, volumes=others + share)
     else:
         config = _kept(existing, secrets)
         if config is None:
@@ -413,7 +474,50 @@ def _kept(existing: ContainerGroup | None, secrets: dict[str, str]) -> TlsConfig
         acme_ca_root=plain.get(ENV_CA_ROOT, ""),
         basic_auth_user=user,
         basic_auth_password=password,
+        storage=_kept_storage(existing),
     )
+
+
+def _share_name(share: vol.VolumeInput) -> str:
+    return f"{share.account}/{share.share}"
+
+
+def _mounts_storage(proxy: Container) -> bool:
+    return any(
+        m.name == STORAGE_VOLUME and (m.mount_path or "").rstrip("/") == STORAGE_PATH
+        for m in proxy.volume_mounts or []
+    )
+
+
+def _kept_storage(existing: ContainerGroup | None) -> str:
+    """`<account>/<share>` of the share the existing proxy mounts at STORAGE_PATH; else ""."""
+    proxy = _proxy(existing)
+    if existing is None or proxy is None or not _mounts_storage(proxy):
+        return ""
+    for volume in existing.volumes or []:
+        share = volume.azure_file
+        if volume.name == STORAGE_VOLUME and share is not None:
+            return f"{share.storage_account_name}/{share.share_name}"
+    return ""
+
+
+def storage_dropped(spec: GroupSpec) -> bool:
+    """Whether the spec takes the proxy's share away (`tls: off`): its volume goes too."""
+    return spec.tls is not None and not (spec.tls.enabled and spec.tls.storage)
+
+
+def without_dropped_storage(spec: GroupSpec) -> GroupSpec:
+    """The spec without the share's volume when the proxy no longer mounts it (the kept shares
+    of `orchestrate._kept_shares` would otherwise send it back)."""
+    if not storage_dropped(spec):
+        return spec
+    return replace(spec, volumes=tuple(v for v in spec.volumes if v.name != STORAGE_VOLUME))
+
+
+def managed_volumes(spec: GroupSpec) -> tuple[str, ...]:
+    """The volumes whose key the action need not send (`keep.lost_secrets`): the proxy's share
+    when the spec removes it."""
+    return (STORAGE_VOLUME,) if storage_dropped(spec) else ()
 
 
 def host(spec: GroupSpec) -> str:
@@ -448,11 +552,14 @@ def apply(group: ContainerGroup, spec: GroupSpec) -> None:
         Port,
         ResourceRequests,
         ResourceRequirements,
+        VolumeMount,
     )
 
     if spec.tls is None:
         return
     others = [c for c in group.containers or [] if c.name != PROXY_NAME]
+    if storage_dropped(spec):
+        group.volumes = [v for v in group.volumes or [] if v.name != STORAGE_VOLUME] or None
     if not spec.tls.enabled:
         group.containers = others
         return
@@ -471,6 +578,11 @@ def apply(group: ContainerGroup, spec: GroupSpec) -> None:
         ],
         resources=ResourceRequirements(
             requests=ResourceRequests(cpu=PROXY_CPU, memory_in_gb=PROXY_MEMORY_GB)
+        ),
+        volume_mounts=(
+            [VolumeMount(name=STORAGE_VOLUME, mount_path=STORAGE_PATH)]
+            if spec.tls.storage
+            else None
         ),
     )
     group.containers = [*others, proxy]
@@ -498,6 +610,7 @@ def differs(existing: ContainerGroup, spec: GroupSpec) -> bool:
         or requests is None
         or abs(float(requests.cpu) - PROXY_CPU) > 1e-9
         or abs(float(requests.memory_in_gb) - PROXY_MEMORY_GB) > 1e-9
+        or _mounts_storage(proxy) != bool(spec.tls.storage)
     )
 
 
@@ -518,7 +631,9 @@ def public_document(spec: GroupSpec) -> object:
     if spec.tls is None or not spec.tls.enabled:
         return ""
     plain, _ = _wanted_env(spec)
-    return [spec.tls.image, sorted(plain.items())]
+    # The share only when there is one: the fingerprints of groups without stay as they were.
+    storage = [spec.tls.storage] if spec.tls.storage else []
+    return [spec.tls.image, sorted(plain.items()), *storage]
 
 
 def secret_document(spec: GroupSpec) -> str:

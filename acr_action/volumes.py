@@ -78,6 +78,8 @@ SECRET_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
 # secret volumes follow [inferred]).
 FILE_NAME = re.compile(r"[-._A-Za-z0-9]{1,253}")
 RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
+# The volume `tls-storage` gives the TLS proxy (tls.py): not a name for `volumes`.
+TLS_STORAGE_VOLUME = "tls-proxy-storage"
 
 EXAMPLE = (
     "volumes: |\n"
@@ -145,6 +147,9 @@ def parse_volumes(raw: str | None) -> tuple[tuple[VolumeInput, ...], list[Proble
             continue
         if any(v.name == name for v in volumes):
             problems.append((f"{where}: volume `{name}` is declared twice", line))
+            continue
+        if name == TLS_STORAGE_VOLUME:
+            problems.append((f"{where}: the name `{name}` is the proxy's (tls-storage)", line))
             continue
         kind, options = words[0].lower(), words[1:]
         parsed = _volume(name, kind, options)
