@@ -721,7 +721,7 @@ def _build_image(
         ) as config,
     ):
         ssh = sshforward.ssh_specs(
-            build.ssh, sshforward.write_keys(config, ssh_keys or {}), Path(cwd or ".")
+            build.ssh, sshforward.write_keys(config, ssh_keys or {}), Path(cwd or "."), step.env
         )
         command = registry.build_command(
             context=build.context,

@@ -312,15 +312,17 @@ def write_keys(folder: Path, keys: Mapping[str, Sequence[str]]) -> dict[str, tup
 
 
 def ssh_specs(
-    forwards: Sequence[SshForward], from_vault: Mapping[str, Sequence[str]], workspace: Path
+    forwards: Sequence[SshForward],
+    from_vault: Mapping[str, Sequence[str]],
+    workspace: Path,
+    env: Mapping[str, str],
 ) -> list[str]:
-    """The `--ssh` values: `ssh`'s paths made absolute, then the key files written from the vault."""
+    """The `--ssh` values: `ssh`'s paths made absolute (an id without paths: the `SSH_AUTH_SOCK`
+    that `check_local` saw, named), then the key files written from the vault."""
     specs = []
     for forward in forwards:
-        if not forward.paths:
-            specs.append(forward.id)
-            continue
-        paths = ",".join(str((workspace / p).absolute()) for p in forward.paths)
+        written = forward.paths or (env.get("SSH_AUTH_SOCK", ""),)
+        paths = ",".join(str((workspace / p).absolute()) for p in written)
         specs.append(f"{forward.id}={paths}")
     specs += [f"{sid}={','.join(paths)}" for sid, paths in from_vault.items()]
     return specs

@@ -289,10 +289,9 @@ def test_vault_keys_are_written_private_and_named_by_path_only(tmp_path: Path) -
     assert Path(path).read_text(encoding="utf-8") == key
     assert stat.S_IMODE(Path(path).stat().st_mode) == 0o600
     assert stat.S_IMODE((folder / "ssh").stat().st_mode) == 0o700
-    specs = sshforward.ssh_specs(
-        [SshForward("default"), SshForward("a", ("k",))], written, tmp_path
-    )
-    assert specs == ["default", f"a={tmp_path / 'k'}", f"github={path}"]
+    forwards = [SshForward("default"), SshForward("a", ("k",))]
+    specs = sshforward.ssh_specs(forwards, written, tmp_path, {"SSH_AUTH_SOCK": "/a.sock"})
+    assert specs == ["default=/a.sock", f"a={tmp_path / 'k'}", f"github={path}"]
     command = build_command(
         context=".",
         dockerfile=None,
