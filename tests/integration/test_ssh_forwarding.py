@@ -83,13 +83,14 @@ class Key:
         return self.private.splitlines()[1:-1]
 
 
-def agent_app(workspace: Path, ssh_id: str, nonce: str) -> Path:
-    """`workspace/app`: one RUN step that lists the agent's identities into /ssh-identities."""
+def agent_app(workspace: Path, ssh_id: str, nonce: str, *, then: str = "true") -> Path:
+    """`workspace/app`: one RUN step that lists the agent's identities into /ssh-identities
+    (and then runs `then`)."""
     app = mount_app(
         workspace / "app",
         f"--mount=type=ssh,id={ssh_id},required=true "
         "--mount=type=bind,source=agent_identities.py,target=/tmp/agent_identities.py "
-        f"python3 /tmp/agent_identities.py > /ssh-identities && echo {nonce} > /nonce",
+        f"python3 /tmp/agent_identities.py > /ssh-identities && echo {nonce} > /nonce && {then}",
         base="PYTHON_IMAGE",
     )
     (app / "agent_identities.py").write_text(AGENT_IDENTITIES, encoding="utf-8")
@@ -114,15 +115,21 @@ def identities(docker_engine: Any, image: str) -> list[str]:
     return out.decode().split()
 
 
-def assert_key_nowhere(key: Key, run: Run, docker_engine: Any, commands: list[list[str]]) -> None:
-    """No line of the private key in what the runner shows, on a command line or in the image."""
-    shown = run.shown + run.stdout.replace("::add-mask::", "")
-    masked = {line.removeprefix("::add-mask::") for line in run.stdout.splitlines()}
+def assert_key_not_shown(key: Key, run: Run, commands: list[list[str]]) -> None:
+    """No line of the private key in what the runner shows or on a command line; in what the
+    step printed, only in its `::add-mask::` line."""
+    printed = "\n".join(
+        line for line in run.stdout.splitlines() if not line.startswith("::add-mask::")
+    )
     for line in key.secret_lines:
         assert line not in run.shown, "a line of the private key appears in the step's log"
-        if line not in masked:  # `::add-mask::<line>` is the one place it may be said
-            assert line not in shown, "a line of the private key appears in the step's log"
+        assert line not in printed, "a line of the private key was printed"
         assert not any(line in arg for command in commands for arg in command)
+
+
+def assert_key_nowhere(key: Key, run: Run, docker_engine: Any, commands: list[list[str]]) -> None:
+    """No line of the private key in what the runner shows, on a command line or in the image."""
+    assert_key_not_shown(key, run, commands)
     saved = b"".join(docker_engine.images.get(run.outputs["image"]).save())
     assert key.blob.encode() in saved  # the layers are there to search, uncompressed
     assert not any(line.encode() in saved for line in key.secret_lines)
@@ -171,7 +178,9 @@ def test_ssh_key_file_reaches_run_mount_and_nothing_else(
         forget_the_build(docker_engine, inputs["tags"], nonce)
 
 
+@pytest.mark.parametrize("fails", [pytest.param(False, id="build-succeeds"), pytest.param(True, id="build-fails")])  # fmt: skip
 def test_ssh_key_from_key_vault_is_masked_and_gone_after_the_build(
+    fails: bool,
     azure: Emulator,
     run_action: Callable[..., Run],
     tmp_path: Path,
@@ -179,10 +188,12 @@ def test_ssh_key_from_key_vault_is_masked_and_gone_after_the_build(
     commands: list[list[str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`ssh-keys-from-key-vault`: read, masked line by line, forwarded, and its file removed."""
+    """`ssh-keys-from-key-vault`: read, masked line by line, forwarded, and its file removed
+    when the build ends, however it ends."""
     key, nonce = Key(), uuid.uuid4().hex[:12]
     workspace = tmp_path / "ws"
-    agent_app(workspace, "deploy", nonce)
+    # A failing step shows what it was offered in the log, then fails the build.
+    agent_app(workspace, "deploy", nonce, then="cat /ssh-identities && false" if fails else "true")
     written: list[Path] = []
     real_write = sshforward.write_keys
 
@@ -203,14 +214,19 @@ def test_ssh_key_from_key_vault_is_masked_and_gone_after_the_build(
     )
     try:
         run = run_action(inputs=inputs, workspace=workspace)
-        assert run.exit_code == 0, run.stdout[-3000:]
+        assert (run.exit_code != 0) == fails, run.stdout[-3000:]
         # Masked the moment it was read, each line (the runner masks line by line).
         for line in key.secret_lines:
             assert f"::add-mask::{line}" in run.stdout
         (path,) = written
         assert ssh_args(commands) == [f"deploy={path}"]
-        assert identities(docker_engine, run.outputs["image"]) == [key.blob]
-        assert_key_nowhere(key, run, docker_engine, commands)
+        if fails:
+            assert "Docker build failed" in run.stdout
+            assert key.blob in run.seen.shown  # the agent was there: its public key was listed
+            assert_key_not_shown(key, run, commands)
+        else:
+            assert identities(docker_engine, run.outputs["image"]) == [key.blob]
+            assert_key_nowhere(key, run, docker_engine, commands)
         # Gone with the build's config folder: no file, no folder, nothing else holding the key.
         assert not path.exists()
         assert not path.parent.parent.exists()
