@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeVar
 
-from acr_action import naming, probes, tls
+from acr_action import naming, probes, sshforward, tls
 from acr_action import volumes as vol
 from acr_action.buildcache import CacheEntry, parse_cache_line
 from acr_action.errors import InputError, InputProblem
@@ -200,6 +200,9 @@ class BuildInputs:
     network: str | None
     image: str | None
     build_secrets_from_key_vault: Pairs = ()  # (id, Key Vault secret name)
+    # `ssh` and `ssh-keys-from-key-vault`: for `RUN --mount=type=ssh,id=<id>` (sshforward.py).
+    ssh: tuple[sshforward.SshForward, ...] = ()
+    ssh_keys_from_key_vault: tuple[sshforward.KeyFromVault, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -715,7 +718,7 @@ def _parse_acr(r: _Reader) -> AcrInputs:
 
 # The inputs that only mean something when the action builds the image.
 _BUILD_ONLY = ["image-name", "tags", "dockerfile", "build-args", "target", "labels", "network"]
-_BUILD_ONLY += ["cache-from", "cache-to", "build-secrets"]
+_BUILD_ONLY += ["cache-from", "cache-to", "build-secrets", "ssh", "ssh-keys-from-key-vault"]
 # A BuildKit secret's id: what `RUN --mount=type=secret,id=...` names.
 _SECRET_ID = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -734,6 +737,7 @@ def _parse_build(r: _Reader, mode: Mode, ctx: GitHubContext) -> tuple[BuildInput
         r.require(["registry"], "is required to push the image (or give `image` to deploy one)")
     image_name, tags = _parse_image_name_and_tags(r, ctx, builds)
     build_secrets = r.pairs("build-secrets", _SECRET_ID, "letters, digits, `.`, `_` and `-`")
+    ssh, ssh_keys = _parse_ssh(r)
     build = BuildInputs(
         image_name=image_name if builds else None,
         tags=tags if builds else (),
@@ -744,6 +748,8 @@ def _parse_build(r: _Reader, mode: Mode, ctx: GitHubContext) -> tuple[BuildInput
         cache_to=_parse_cache(r, "cache-to", "to"),
         build_secrets=build_secrets,
         build_secrets_from_key_vault=_parse_build_secrets_from_vault(r, build_secrets),
+        ssh=ssh,
+        ssh_keys_from_key_vault=ssh_keys,
         target=r.valid("target"),
         labels=r.pairs("labels", _LABEL_KEY, "letters, digits, `.`, `_`, `-` and `/`"),
         platform=r.valid("platform") or _default("platform"),
@@ -805,6 +811,35 @@ def _parse_build_secrets_from_vault(r: _Reader, build_secrets: Pairs) -> Pairs:
         elif sid in given:
             r.add(name, f"{sid}: `build-secrets` already gives this id", shown=f"{sid}={secret}")
     return pairs
+
+
+def _parse_ssh(
+    r: _Reader,
+) -> tuple[tuple[sshforward.SshForward, ...], tuple[sshforward.KeyFromVault, ...]]:
+    """`ssh` and `ssh-keys-from-key-vault`, one id a line, no id twice (BuildKit refuses it)."""
+    forwards: list[sshforward.SshForward] = []
+    keys: list[sshforward.KeyFromVault] = []
+    seen: set[str] = set()
+    for name in ("ssh", "ssh-keys-from-key-vault"):
+        for line in (r.raw(name) or "").split("\n"):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            value: sshforward.SshForward | sshforward.KeyFromVault | str
+            if name == "ssh":
+                value = sshforward.parse_line(line)
+            else:
+                value = sshforward.parse_vault_line(line, SECRET_NAME, SECRET_RULE)
+            if isinstance(value, str):
+                r.add(name, value, shown=line.strip())
+            elif value.id in seen:
+                r.add(name, f"`{value.id}` is given twice: one line per id", shown=line.strip())
+            elif isinstance(value, sshforward.SshForward):
+                seen.add(value.id)
+                forwards.append(value)
+            else:
+                seen.add(value.id)
+                keys.append(value)
+    return tuple(forwards), tuple(keys)
 
 
 def _parse_secrets(r: _Reader, registry: str | None) -> SecretInputs:
@@ -870,6 +905,7 @@ def _check_credential_sources(r: _Reader) -> None:
             "registry-password-secret",
             "secrets-from-key-vault",
             "build-secrets-from-key-vault",
+            "ssh-keys-from-key-vault",
         ],
         "needs `key-vault`, the vault to read it from",
         example=SPECS["key-vault"].example,

@@ -409,6 +409,31 @@ INPUTS: tuple[InputSpec, ...] = (
         multiline=True,
     ),
     InputSpec(
+        "ssh",
+        "build",
+        description=(
+            "SSH agent sockets or private keys for `RUN --mount=type=ssh,id=<id>`, one "
+            "`<id>=<path>[,<path>]` per line (docker/build-push-action's `ssh`). Paths are "
+            "relative to the workspace or under /github/runner_temp: the action's container sees "
+            "nothing else of the runner, so `default` alone needs `SSH_AUTH_SOCK` under "
+            "`${{ runner.temp }}`. Key files: unencrypted, outside the build context."
+        ),
+        example="ssh: |\n  github=/github/runner_temp/deploy_key",
+        multiline=True,
+    ),
+    InputSpec(
+        "ssh-keys-from-key-vault",
+        "build",
+        description=(
+            "SSH private keys read from key-vault for `RUN --mount=type=ssh,id=<id>`, one "
+            "`<id>=<secret-name>[,<secret-name>]` per line: masked as they arrive and written "
+            "0600 to a private folder removed right after the build, on no command line and in "
+            "no layer. Needs key-vault."
+        ),
+        example="ssh-keys-from-key-vault: |\n  github=github-deploy-key",
+        multiline=True,
+    ),
+    InputSpec(
         "target",
         "build",
         description="Build stage to build (`FROM ... AS <target>`).",

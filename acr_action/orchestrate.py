@@ -31,6 +31,7 @@ from . import (
     preview,
     registry,
     specfile,
+    sshforward,
     tag_limit,
     tls,
 )
@@ -215,6 +216,11 @@ def run(inputs: Inputs, env: Mapping[str, str], runner: Runner) -> Outcome:
     if skipped is not None:
         return Outcome({"name": inputs.container.name, "state": "Skipped"}, step.phases, [skipped])
     check_build_paths(inputs)  # before any network call, too
+    if inputs.build.ssh and inputs.build.image_name:
+        workspace = Path(inputs.github.workspace or ".")
+        sshforward.check_local(
+            inputs.build.ssh, workspace=workspace, context=workspace / inputs.build.context, env=env
+        )
     if inputs.mode == "deploy":  # ARM's 50 tags: the inputs' and ours, before any call
         _check_tags(inputs, None)
     session = open_session(inputs, step, deadline)
@@ -480,11 +486,17 @@ def _start_registry_lookup(
     pool: ThreadPoolExecutor, session: Session, inputs: Inputs
 ) -> dict[str, Future[Any]]:
     """Start looking up the registry (when there is one), so that it overlaps other work; and
-    reading the build secrets kept in Key Vault, which the build needs."""
+    reading the build secrets and SSH keys kept in Key Vault, which the build needs."""
     futures: dict[str, Future[Any]] = {}
-    vault, names = inputs.secrets.key_vault, dict(inputs.build.build_secrets_from_key_vault)
-    if vault and names and not inputs.build.image:
-        futures["build-secrets"] = pool.submit(
+    vault = inputs.secrets.key_vault
+    wanted = {
+        "build-secrets": dict(inputs.build.build_secrets_from_key_vault),
+        "ssh-keys": sshforward.vault_names(inputs.build.ssh_keys_from_key_vault),
+    }
+    for read, names in wanted.items():
+        if not (vault and names and not inputs.build.image):
+            continue
+        futures[read] = pool.submit(
             keyvault.read_secrets,
             session.credential,
             session.endpoints.vault_url(vault),
@@ -620,7 +632,11 @@ def _image(session: Session, inputs: Inputs, background: Mapping[str, Future[Any
     session.deadline.check("build")
     with phases.timed("secrets"):
         from_vault = background["build-secrets"].result() if "build-secrets" in background else {}
-    _build_image(session.step, inputs, refs, labels, (login, refresh), from_vault)
+        ssh_keys = sshforward.keys_by_id(
+            inputs.build.ssh_keys_from_key_vault,
+            background["ssh-keys"].result() if "ssh-keys" in background else {},
+        )
+    _build_image(session.step, inputs, refs, labels, (login, refresh), from_vault, ssh_keys)
     session.deadline.check("push")
     with phases.timed("push"), runner.group(f"Push {repository}"):
         pushed = registry.push(
@@ -687,9 +703,11 @@ def _build_image(
     labels: Mapping[str, str],
     login: tuple[str, str],
     from_vault: Mapping[str, str],
+    ssh_keys: Mapping[str, list[str]] | None = None,
 ) -> None:
     """Run the BuildKit build of `refs`, logged in to the registry through a temporary config;
-    `from_vault`: the values of `build-secrets-from-key-vault`, by id."""
+    `from_vault`: the values of `build-secrets-from-key-vault`, by id; `ssh_keys`: the keys of
+    `ssh-keys-from-key-vault`, by id, written into that config folder and removed with it."""
     build, cwd = inputs.build, inputs.github.workspace or None
     cache = _cache_plan(inputs, refs[0].rsplit(":", 1)[0])
     # Each build secret's value travels in a variable of the CLI's environment only.
@@ -703,6 +721,9 @@ def _build_image(
             *login, root=docker_config_root(step.env, build.context, cwd=cwd)
         ) as config,
     ):
+        ssh = sshforward.ssh_specs(
+            build.ssh, sshforward.write_keys(config, ssh_keys or {}), Path(cwd or "."), step.env
+        )
         command = registry.build_command(
             context=build.context,
             dockerfile=build.dockerfile,
@@ -716,6 +737,7 @@ def _build_image(
             docker=shutil.which("docker", path=step.env.get("PATH")) or "docker",
             cache=cache,
             secrets=[(sid, var) for sid, var, _ in secrets],
+            ssh=ssh,
         )
         with step.runner.group(f"Build {refs[0]}"):
             if cache.note:

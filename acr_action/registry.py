@@ -583,11 +583,13 @@ def build_command(
     docker: str = "docker",
     cache: CachePlan = NO_CACHE,
     secrets: Sequence[tuple[str, str]] = (),
+    ssh: Sequence[str] = (),
 ) -> list[str]:
     """The `docker build` command line (never carries a secret).
 
     `secrets` are (id, environment variable) pairs: the CLI reads each value from its environment
-    (`--secret id=...,env=...`), so the value is on no command line and in no file.
+    (`--secret id=...,env=...`), so the value is on no command line and in no file. `ssh`: the
+    `--ssh` values (`id[=path,...]`): paths of agent sockets and key files, never a key.
     """
     command = [docker, "build", "--progress", "plain", "--iidfile", str(iidfile)]
     if dockerfile:
@@ -602,6 +604,8 @@ def build_command(
         command += ["--cache-from", ref]
     for secret_id, variable in secrets:
         command += ["--secret", f"id={secret_id},env={variable}"]
+    for spec in ssh:
+        command += ["--ssh", spec]
     for key, value in labels:
         command += ["--label", f"{key}={value}"]
     if target:

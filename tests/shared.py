@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 # The local stand-in for busybox (built by scripts/base-images.sh); examples/hello builds on it.
 BUSYBOX_IMAGE = "acr-action-local/busybox"
+# The local stand-in for python:3.11-slim-bookworm (scripts/base-images.sh).
+PYTHON_IMAGE = "acr-action-local/python:3.11-slim-bookworm"
 # The action's temporary Docker config folders (they hold a registry token).
 CONFIG_PREFIX = "acr-action-docker-"
 

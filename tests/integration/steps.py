@@ -6,8 +6,10 @@ The fixtures that run the step live in conftest.py, under the names both step su
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.shared import CONFIG_PREFIX, StepResult
 
@@ -26,3 +28,31 @@ class Run(StepResult):
     """What one in-process run of the action left behind."""
 
     stdout: str
+
+
+def mount_app(folder: Path, run: str, *, base: str = "BUSYBOX_IMAGE") -> Path:
+    """`folder` made a build context whose Dockerfile is one `RUN` step (with its `--mount`s) on
+    the stand-in image that the build argument `base` names (run_action passes BUSYBOX_IMAGE)."""
+    folder.mkdir(parents=True)
+    (folder / "Dockerfile").write_text(
+        f"ARG {base}\nFROM ${{{base}}}\nRUN {run}\n", encoding="utf-8"
+    )
+    return folder
+
+
+def forget_the_build(docker_engine: Any, tag: str, nonce: str) -> None:
+    """What a fresh runner lacks: the images tagged `tag` and the cache records of the build."""
+    for image in docker_engine.images.list():
+        for ref in image.tags:
+            if ref.endswith(":" + tag):
+                docker_engine.images.remove(ref, force=True)
+    records = docker_engine.api.df().get("BuildCache") or []
+    for record in records:
+        if nonce in (record.get("Description") or ""):
+            subprocess.run(
+                ["/usr/bin/docker", "builder", "prune", "-af", "--filter", f"id={record['ID']}"],
+                check=True,
+                capture_output=True,
+            )
+    left = [r for r in docker_engine.api.df().get("BuildCache") or [] if nonce in r["Description"]]
+    assert not left, left

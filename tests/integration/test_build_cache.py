@@ -28,7 +28,7 @@ from localazure.state import SecretVersion
 from tests.harness.workflow import VAULT
 from tests.shared import unavailable
 
-from .steps import Run
+from .steps import Run, forget_the_build, mount_app
 
 if TYPE_CHECKING:
     from localazure.server import Emulator
@@ -36,24 +36,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.docker
 
 SLEEP_SECONDS = 4
-
-
-def forget_the_build(docker_engine: Any, tag: str, nonce: str) -> None:
-    """What a fresh runner lacks: the images tagged `tag` and the cache records of the build."""
-    for image in docker_engine.images.list():
-        for ref in image.tags:
-            if ref.endswith(":" + tag):
-                docker_engine.images.remove(ref, force=True)
-    records = docker_engine.api.df().get("BuildCache") or []
-    for record in records:
-        if nonce in (record.get("Description") or ""):
-            subprocess.run(
-                ["/usr/bin/docker", "builder", "prune", "-af", "--filter", f"id={record['ID']}"],
-                check=True,
-                capture_output=True,
-            )
-    left = [r for r in docker_engine.api.df().get("BuildCache") or [] if nonce in r["Description"]]
-    assert not left, left
 
 
 def run_step_log(run: Run, nonce: str) -> list[str]:
@@ -181,16 +163,12 @@ def test_build_secret_reaches_run_mount_and_nothing_else(
     digest = hashlib.sha256(secret.encode()).hexdigest()
     nonce = uuid.uuid4().hex[:12]
     tag = f"secret-{nonce}"
-    workspace = tmp_path / "app"
-    workspace.mkdir()
     # The step proves it read the secret by its hash, and writes only a marker to the layer.
-    (workspace / "Dockerfile").write_text(
-        "ARG BUSYBOX_IMAGE\n"
-        "FROM ${BUSYBOX_IMAGE}\n"
-        "RUN --mount=type=secret,id=token,required=true "
+    workspace = mount_app(
+        tmp_path / "app",
+        "--mount=type=secret,id=token,required=true "
         f'test "$(sha256sum < /run/secrets/token | cut -d" " -f1)" = {digest} '
-        f"&& echo {nonce} > /ok\n",
-        encoding="utf-8",
+        f"&& echo {nonce} > /ok",
     )
     commands: list[list[str]] = []
     real_popen = subprocess.Popen
@@ -227,15 +205,11 @@ def test_build_secret_from_key_vault_reaches_run_mount_masked(
     digest = hashlib.sha256(secret.encode()).hexdigest()
     nonce = uuid.uuid4().hex[:12]
     tag = f"kvsecret-{nonce}"
-    workspace = tmp_path / "app"
-    workspace.mkdir()
-    (workspace / "Dockerfile").write_text(
-        "ARG BUSYBOX_IMAGE\n"
-        "FROM ${BUSYBOX_IMAGE}\n"
-        "RUN --mount=type=secret,id=npm,required=true "
+    workspace = mount_app(
+        tmp_path / "app",
+        "--mount=type=secret,id=npm,required=true "
         f'test "$(sha256sum < /run/secrets/npm | cut -d" " -f1)" = {digest} '
-        f"&& echo {nonce} > /ok\n",
-        encoding="utf-8",
+        f"&& echo {nonce} > /ok",
     )
     azure.state.vaults[VAULT].secrets["npm-read-token"] = [SecretVersion(secret)]
     inputs = {
