@@ -18,12 +18,19 @@ pebble's settings: validation on ports 80 and 443 (`httpPort`, `tlsPort`; its sa
 5002 and 5001), `PEBBLE_VA_NOSLEEP=1` (no random 0-15 s wait before validating) and
 `PEBBLE_WFE_NONCEREJECT=0` (no 5 % of nonces refused on purpose) (letsencrypt/pebble README).
 Its issuing root is new on every start and is read from the management port (`/roots/0`).
+
+Counting what it issued (`issued`): pebble logs "Issued certificate serial %s for order %s" for
+every certificate (its ca package; the format string is in Debian's 2.4.0 binary), and its
+management port answers `/cert-status-by-serial/<hex serial>` with JSON whose `Certificate` is
+the PEM (letsencrypt/pebble README, "Certificate Status"). The names come from that PEM, so a
+test counts the certificates pebble issued for one FQDN, as Let's Encrypt's duplicate limit does.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import ssl
 import tarfile
 import time
@@ -37,6 +44,7 @@ ACME_PORT = 14000
 MANAGEMENT_PORT = 15000
 LABEL = "io.acr-action.acme"
 _CONFIG_DIR = "/run/pebble"
+_ISSUED = re.compile(r"Issued certificate serial ([0-9a-fA-F]+) for order (\S+)")
 
 
 def _tar(files: dict[str, bytes]) -> bytes:
@@ -136,11 +144,36 @@ class Pebble:
         ) as answer:  # our container's https URL
             return str(answer.read().decode())
 
+    def issued(self, name: str | None = None) -> list[str]:
+        """The serials (hex) of the certificates pebble issued, in order; with `name`, those
+        whose subject alternative names include it."""
+        from cryptography import x509
+
+        logs = self.container.logs().decode(errors="replace")
+        serials = [match.group(1).lower() for match in _ISSUED.finditer(logs)]
+        if name is None:
+            return serials
+        found = []
+        for serial in serials:
+            url = f"https://{self.address}:{MANAGEMENT_PORT}/cert-status-by-serial/{serial}"
+            with urllib.request.urlopen(
+                url, timeout=5, context=self._context()
+            ) as answer:  # our container's https URL
+                pem = json.loads(answer.read())["Certificate"]
+            cert = x509.load_pem_x509_certificate(pem.encode())
+            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            if name.lower() in (n.lower() for n in names.value.get_values_for_type(x509.DNSName)):
+                found.append(serial)
+        return found
+
     def publish(self, fqdn: str, address: str) -> None:
-        """Make `fqdn` resolve to `address` for pebble's validation."""
-        result = self.container.exec_run(
-            ["/bin/sh", "-c", 'printf "%s %s\\n" "$0" "$1" >> /etc/hosts', address, fqdn]
+        """Make `fqdn` resolve to `address` for pebble's validation (an earlier address of it
+        replaced: a redeployed group's containers have new ones)."""
+        script = (
+            "awk -v name=\"$1\" '$2 != name' /etc/hosts > /tmp/hosts; "
+            'printf "%s %s\\n" "$0" "$1" >> /tmp/hosts; cat /tmp/hosts > /etc/hosts'
         )
+        result = self.container.exec_run(["/bin/sh", "-c", script, address, fqdn])
         if result.exit_code != 0:
             raise RuntimeError(f"publishing {fqdn} to pebble failed: {result.output!r}")
 

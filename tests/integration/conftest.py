@@ -17,6 +17,7 @@ from tests.harness.workflow import Event, step_env
 from tests.leaks import as_the_runner_shows, assert_nothing_leaked, known_secrets, secure_inputs
 
 from .steps import Run, leftover_docker_configs
+from .tls_fixtures import pebble, proxy_image  # noqa: F401  # fixtures of the TLS suites
 
 
 @pytest.fixture

@@ -10,36 +10,18 @@ address, under the group's FQDN. Every connection goes to containers our dockerd
 from __future__ import annotations
 
 import http.client
-import socket
-import ssl
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-import trustme
-
 from acr_action import tls
 from localazure.acme import Pebble
-from tests.shared import BUSYBOX_IMAGE, unavailable
+from tests.shared import BUSYBOX_IMAGE
 
-CADDY_IMAGE = "acr-action-local/caddy:latest"
+from .tls_fixtures import CADDY_IMAGE, https
+
 FQDN = "tls-preview.westeurope.azurecontainer.io"
 APP_PORT = 8080
 PASSWORD = "pw-Wk3s9-never-logged"  # a test value whose leak the test looks for
-
-
-@pytest.fixture(scope="module")
-def pebble(docker_engine: Any) -> Iterator[Pebble]:
-    """pebble on our dockerd, trusted through a CA of the test's own."""
-    for image in (CADDY_IMAGE, "acr-action-local/pebble:latest", BUSYBOX_IMAGE):
-        try:
-            docker_engine.images.get(image)
-        except Exception:
-            unavailable(f"image {image} is missing; run scripts/base-images.sh")
-    server = Pebble(docker_engine, trustme.CA()).start()
-    yield server
-    server.stop()
 
 
 def _group(docker_engine: Any, pebble: Pebble, config: tls.TlsConfig) -> Iterator[str]:
@@ -82,31 +64,8 @@ def _https(
     pebble: Pebble,
     path: str = "/",
     headers: dict[str, str] | None = None,
-    timeout: float = 60,
-    fqdn: str = FQDN,
 ) -> tuple[int, bytes, dict[str, Any]]:
-    """GET over TLS with SNI = the FQDN, trusting only pebble's root; retried until a cert is in."""
-    context = ssl.create_default_context(cadata=pebble.roots())
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            raw = socket.create_connection((address, tls.HTTPS_PORT), timeout=5)
-            with context.wrap_socket(raw, server_hostname=fqdn) as sock:
-                cert = sock.getpeercert() or {}
-                sock.sendall(
-                    (
-                        f"GET {path} HTTP/1.1\r\nHost: {fqdn}\r\nConnection: close\r\n"
-                        + "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-                        + "\r\n"
-                    ).encode()
-                )
-                response = http.client.HTTPResponse(sock)  # type: ignore[arg-type]  # a socket is what it reads
-                response.begin()
-                return response.status, response.read(), cert
-        except (OSError, ssl.SSLError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    return https(address, pebble, FQDN, path, headers)
 
 
 def test_proxy_gets_a_pebble_certificate_for_the_fqdn_and_redirects_http(

@@ -12,100 +12,45 @@ from __future__ import annotations
 import base64
 import contextlib
 import http.client
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import trustme
 from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
 from acr_action import tls
 from localazure.acme import Pebble
 from localazure.server import Emulator
 from localazure.state import SecretVersion
-from tests.harness.workflow import DEPLOYER, REGISTRY, RESOURCE_GROUP, VAULT
-from tests.shared import BUSYBOX_IMAGE, unavailable
+from tests.harness.workflow import REGISTRY, RESOURCE_GROUP, VAULT
 
 from .steps import Run
-from .test_tls import _https
+from .tls_fixtures import DOCKERFILE, dns, https, proxy_logs, trust_pebble
 
 pytestmark = pytest.mark.docker
 
-CADDY_IMAGE = "acr-action-local/caddy:latest"
 NAME = "tls-deploy"
 LABEL = "tls-deploy-7f3a9c21"
 LOCATION = "westeurope"
 FQDN = tls.fqdn(LABEL, LOCATION)
 PASSWORD = "pw-deploy-Zr82-never-logged"  # a test value the leak detector seeks
-NULL_GUID = "00000000-0000-0000-0000-000000000000"  # ACR token login user
 PASSWORD_SECRET = "tls-deploy-password"  # a secret's name
 
-DOCKERFILE = """\
-ARG BUSYBOX_IMAGE=busybox:1.36
-FROM ${BUSYBOX_IMAGE} AS busybox
-FROM scratch
-COPY --from=busybox /bin/busybox /bin/busybox
-COPY www/ /www/
-EXPOSE 8080
-CMD ["/bin/busybox", "httpd", "-f", "-v", "-p", "8080", "-h", "/www"]
-"""
+
+def _dns(docker_engine: Any, pebble: Pebble, name: str = NAME, fqdn: str = FQDN) -> Any:
+    return dns(docker_engine, pebble, name, fqdn)
 
 
-@pytest.fixture(scope="module")
-def pebble(docker_engine: Any) -> Iterator[Pebble]:
-    for image in (CADDY_IMAGE, "acr-action-local/pebble:latest", BUSYBOX_IMAGE):
-        try:
-            docker_engine.images.get(image)
-        except Exception:
-            unavailable(f"image {image} is missing; run scripts/base-images.sh")
-    server = Pebble(docker_engine, trustme.CA()).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def proxy_image(azure: Emulator, docker_engine: Any) -> Iterator[str]:
-    """The Caddy image in the run's registry."""
-    server = azure.login_server(REGISTRY)
-    repository = f"{server}/tls/caddy"
-    deployer = azure.state.app(DEPLOYER)
-    assert deployer is not None
-    token = azure.services["acr"].mint_refresh_token(deployer, REGISTRY)
-    api = docker_engine
-    api.login(username=NULL_GUID, password=token, registry=server, reauth=True)
-    api.images.get(CADDY_IMAGE).tag(repository, "2.6.2")
-    events = list(api.images.push(repository, "2.6.2", stream=True, decode=True))
-    assert not [e for e in events if "error" in e], events
-    yield f"{repository}:2.6.2"
-    with contextlib.suppress(Exception):  # already gone is fine at teardown
-        api.images.remove(f"{repository}:2.6.2", force=True)
-
-
-@contextlib.contextmanager
-def _dns(docker_engine: Any, pebble: Pebble, name: str = NAME, fqdn: str = FQDN) -> Iterator[None]:
-    """Point the FQDN at the group's bridge address as soon as its app container runs, as Azure
-    DNS points it at the group's IP once it has one (before the proxy's first order)."""
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            for container in docker_engine.containers.list():
-                address = container.attrs["NetworkSettings"]["IPAddress"]
-                if container.name.startswith(f"aci-{name}-{name}-") and address:
-                    pebble.publish(fqdn, address)
-                    return
-            time.sleep(0.2)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join(timeout=10)
+def _https(
+    address: str,
+    pebble: Pebble,
+    headers: dict[str, str] | None = None,
+    timeout: float = 60,
+    fqdn: str = FQDN,
+) -> tuple[int, bytes, dict[str, Any]]:
+    return https(address, pebble, fqdn, headers=headers, timeout=timeout)
 
 
 def _containers(azure: Emulator) -> list[str]:
@@ -113,13 +58,6 @@ def _containers(azure: Emulator) -> list[str]:
     groups = azure.state.table("Microsoft.ContainerInstance/containerGroups").values()
     group = next(g for g in groups if g.name == NAME)
     return [c["name"] for c in group.spec["properties"]["containers"]]
-
-
-def _proxy_logs(docker_engine: Any) -> str:
-    for container in docker_engine.containers.list(all=True):
-        if container.name.startswith(f"aci-{NAME}-{tls.PROXY_NAME}-"):
-            return str(container.logs().decode(errors="replace"))[-4000:]
-    return "(no proxy container)"
 
 
 def test_tls_auto_serves_https_with_a_certificate_for_the_fqdn(
@@ -134,11 +72,7 @@ def test_tls_auto_serves_https_with_a_certificate_for_the_fqdn(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cleanup_groups.append(NAME)
-    # The readiness probe checks the proxy's certificate with the system's trust store, which
-    # OpenSSL takes from SSL_CERT_FILE: here pebble's root only.
-    trust = tmp_path / "pebble-roots.pem"
-    trust.write_text(pebble.roots(), encoding="utf-8")
-    monkeypatch.setenv("SSL_CERT_FILE", str(trust))
+    trust_pebble(pebble, tmp_path, monkeypatch)
     (hello_app / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
     with azure.state.lock:
         azure.state.vaults[VAULT].secrets.setdefault(PASSWORD_SECRET, []).append(
@@ -169,7 +103,7 @@ def test_tls_auto_serves_https_with_a_certificate_for_the_fqdn(
         status, _, cert = _https(address, pebble, timeout=90, fqdn=FQDN)
     except OSError as exc:
         raise AssertionError(
-            f"{exc!r} at {time.time()}\n" + _proxy_logs(docker_engine)[-1500:]
+            f"{exc!r} at {time.time()}\n" + proxy_logs(docker_engine, NAME)[-1500:]
         ) from exc
     assert ("DNS", FQDN) in cert["subjectAltName"]
     assert status == 401
@@ -232,9 +166,7 @@ def test_a_hashed_label_of_a_group_made_elsewhere_gets_its_certificate(
 
     name, label = "tls-hashed", "tls-hashed-5e1d"
     cleanup_groups.append(name)
-    trust = tmp_path / "pebble-roots.pem"
-    trust.write_text(pebble.roots(), encoding="utf-8")
-    monkeypatch.setenv("SSL_CERT_FILE", str(trust))
+    trust_pebble(pebble, tmp_path, monkeypatch)
     (hello_app / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
     built = run_action(inputs={"mode": "build"}, workspace=hello_app)
     assert built.exit_code == 0, built.seen.shown[-3000:]
