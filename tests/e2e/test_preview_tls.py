@@ -50,11 +50,11 @@ def github(azure: Emulator) -> Any:
     return service
 
 
-def _event(action: str, commit: str) -> Event:
+def _event(action: str, commit: str, pr: int = PR) -> Event:
     # GITHUB_SHA is the merge commit; the deployment is of the branch's head commit.
     return Event(
         name="pull_request",
-        pr_number=PR,
+        pr_number=pr,
         action=action,
         sha=commit_sha(f"merge-{commit}"),
         head_sha=commit_sha(commit),
@@ -191,3 +191,47 @@ def test_https_preview_is_a_github_deployment_from_in_progress_to_inactive(
     assert [states[-1] for states in _statuses(github)] == ["inactive", "inactive"]
     assert f"GitHub deployments of {ENVIRONMENT}: 1 marked inactive" in closed.shown
     _assert_token_hidden(closed)
+
+
+def test_a_certificate_the_runner_does_not_trust_is_named_as_the_cause(
+    docker_engine: Any,
+    github: Any,
+    pebble: Pebble,
+    proxy_image: str,
+    run_action: Callable[..., Run],
+    hello_app: Path,
+    cleanup_groups: list[str],
+) -> None:
+    # Let's Encrypt's staging directory (which the README suggests for tests) and any private
+    # ACME server issue under a root that no trust store holds: the proxy serves, but the
+    # probe cannot verify it. The step must say that, not blame the app's port.
+    pr = PR + 1
+    name = f"iris-api-pr-{pr}"
+    fqdn = tls.fqdn(naming.default_dns_label(name, REPO), LOCATION)
+    cleanup_groups.append(name)
+    (hello_app / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
+    github.add_pull(REPO, pr, head_sha=commit_sha("one"))
+    inputs = hello_inputs(
+        ports="8080",
+        tls="auto",
+        timeout="25s",
+        **{
+            "tls-proxy-image": proxy_image,
+            "acme-directory": pebble.directory,
+            "acme-ca-root": pebble.ca_pem(),
+            "github-token": TOKEN,
+        },
+    )
+
+    with dns(docker_engine, pebble, name, fqdn):
+        run = run_action(event=_event("opened", "one", pr), inputs=inputs, workspace=hello_app)
+
+    assert run.exit_code != 0, run.shown[-3000:]
+    assert "does not trust" in run.summary, run.summary
+    assert "unable to get local issuer certificate" in run.summary
+    assert "SSL_CERT_FILE" in run.summary
+    assert "binds to 127.0.0.1" not in run.summary  # not the advice for an app that is down
+    # The deployment says it failed.
+    assert [[s.state for s in d.statuses] for d in github.deployments.of(REPO, f"pr-{pr}")] == [
+        ["in_progress", "failure"]
+    ]
