@@ -10,7 +10,9 @@ one inactive), `closed` deletes the group and marks every deployment of `pr-<N>`
 
 The readiness probe checks the proxy's certificate against the runner's trust store; a private
 ACME server's issuing root is not in it, so the step's `env:` points OpenSSL at pebble's root
-(`SSL_CERT_FILE`, a file in the workspace), as a workflow using a private CA would.
+(`SSL_CERT_FILE`, a file in the workspace), as a workflow using a private CA would. Without
+it (the second test) the step fails naming the untrusted certificate, and the deployment says
+failure.
 """
 
 from __future__ import annotations
