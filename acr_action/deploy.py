@@ -9,6 +9,7 @@ exit code, its last log lines and the group's events), then the app is probed ov
 from __future__ import annotations
 
 import http.client
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -626,6 +627,7 @@ def probe(
     app is the user's own, so the probe keeps trying until the deadline.
     """
     last: str | int | None = None
+    untrusted: str | None = None  # why the last certificate served did not verify
     attempt = 0
     logged: tuple[str, float] | None = None  # what the last retry line said, and when
     url = f"{'https' if https else 'http'}://{host or ip}:{port}{path}"
@@ -656,11 +658,15 @@ def probe(
         except OSError as exc:
             last = type(exc).__name__
             what = f"did not answer ({last})"
+            untrusted = None
+            if isinstance(exc, ssl.SSLCertVerificationError):
+                untrusted = str(exc.verify_message or exc.reason)
+                what = f"served a certificate that does not verify ({untrusted})"
         finally:
             connection.close()
         left = deadline.remaining()
         if left <= 0:
-            raise NotReady(url, last)
+            raise NotReady(url, last, untrusted=untrusted)
         wait = min(wait, left)
         now = time.monotonic()
         if log is not None and (

@@ -1207,11 +1207,17 @@ class ContainerFailed(DeployError):
 class NotReady(DeployError):
     """The container group ran, but the HTTP readiness check never got an answer below 500."""
 
-    def __init__(self, url: str, last_status: str | int | None) -> None:
+    def __init__(
+        self, url: str, last_status: str | int | None, *, untrusted: str | None = None
+    ) -> None:
         self.url = url
         self.last_status = last_status
         last = MISSING if last_status is None else str(last_status)
         title = f"{url} never answered below HTTP 500 (last: {display_value(last)})"
+        if untrusted is not None:
+            # `tls: auto`: the proxy served a certificate, under a root the runner lacks.
+            super().__init__(title, _untrusted_certificate(untrusted))
+            return
         details = (
             "Every container is Running, but the readiness check got no usable answer before the "
             "timeout. Usually the app listens on another port than `ports`, binds to 127.0.0.1 "
@@ -1223,6 +1229,22 @@ class NotReady(DeployError):
             )
         )
         super().__init__(title, details)
+
+
+def _untrusted_certificate(reason: str) -> str:
+    return (
+        f"The TLS proxy serves a certificate the runner does not trust ({display_value(reason)}): "
+        "it was issued, but under a root that is not in the trust store. Let's Encrypt's "
+        "staging directory and private ACME servers issue under such roots "
+        "(letsencrypt.org/docs/staging-environment: not present in client trust stores).\n\n"
+        "Fix: let the step trust that root too (a PEM file in the repository; the image's own "
+        "roots stay trusted), or skip the check:\n\n"
+        + _block(
+            "env:\n  SSL_CERT_FILE: ${{ github.workspace }}/acme-root.pem\n"
+            "# or\nwith:\n  health-check-path: ''",
+            "yaml",
+        )
+    )
 
 
 class CloudLacksService(ActionError):

@@ -32,6 +32,7 @@ from tests.harness.container_action import (
     with_action_defaults,
 )
 from tests.harness.workflow import REGISTRY, Event, step_env
+from tests.integration.tls_fixtures import pebble, proxy_image  # noqa: F401  # the TLS scenario
 from tests.leaks import (
     JWT,
     as_the_runner_shows,

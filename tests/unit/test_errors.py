@@ -328,6 +328,15 @@ EXAMPLES = [
         ["503", "health-check-path", "0.0.0.0"],
         id="not-ready",
     ),
+    pytest.param(
+        NotReady(
+            "https://x.westeurope.azurecontainer.io:443/",
+            "SSLCertVerificationError",
+            untrusted="unable to get local issuer certificate",
+        ),
+        ["does not trust", "unable to get local issuer certificate", "SSL_CERT_FILE", "staging"],
+        id="not-ready-untrusted-certificate",
+    ),
     pytest.param(StepTimeout("deploy", 600), ["10m", "timeout: 20m"], id="step-timeout"),
     pytest.param(
         CloudLacksService(

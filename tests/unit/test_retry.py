@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import random
+import ssl
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -488,6 +489,35 @@ def test_probe_gives_up_at_the_deadline_naming_the_last_answer(probe_clock: Fake
 
     assert sum(probe_clock.slept) == pytest.approx(3.0)
     assert "502" in info.value.render()
+
+
+def _unverified() -> ssl.SSLCertVerificationError:
+    exc = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    exc.verify_message = "unable to get local issuer certificate"
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("script", "blamed"),
+    [
+        pytest.param([_unverified()] * 100, True, id="certificate-to-the-end"),
+        pytest.param(
+            [_unverified()] * 3 + [ConnectionRefusedError()] * 100, False, id="then-refused"
+        ),
+    ],
+)
+def test_probe_names_an_untrusted_certificate_only_when_it_was_the_last_answer(
+    probe_clock: FakeClock, script: list[Any], blamed: bool
+) -> None:
+    FakeConnection.script = script
+
+    with pytest.raises(NotReady) as info:
+        deploy.probe("127.0.0.1", 80, "/", None, Deadline(3.0, started=probe_clock.now))
+
+    rendered = info.value.render()
+    assert ("unable to get local issuer certificate" in rendered) is blamed
+    assert ("SSL_CERT_FILE" in rendered) is blamed
+    assert ("health-check-path" in rendered) is True
 
 
 def test_the_pacer_lets_a_burst_through_then_spaces_calls_at_its_rate() -> None:
