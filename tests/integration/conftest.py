@@ -10,14 +10,23 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
 from acr_action.__main__ import main
 from localazure.server import Emulator
 from tests.harness.workflow import Event, step_env
 from tests.leaks import as_the_runner_shows, assert_nothing_leaked, known_secrets, secure_inputs
 
-from .steps import Run, leftover_docker_configs
+from .steps import Run, deployer_aci, leftover_docker_configs
 from .tls_fixtures import pebble, proxy_image  # noqa: F401  # fixtures of the TLS suites
+
+
+@pytest.fixture
+def aci(azure: Emulator) -> Iterator[ContainerInstanceManagementClient]:
+    """The real ACI client as the deployer: the "other tool" that makes or reads a group."""
+    client = deployer_aci(azure)
+    yield client
+    client.close()
 
 
 @pytest.fixture

@@ -7,11 +7,42 @@ The fixtures that run the step live in conftest.py, under the names both step su
 from __future__ import annotations
 
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from azure.core.credentials import AccessToken
+from azure.mgmt.containerinstance import ContainerInstanceManagementClient
+
+from localazure.auth import issue_access_token
+from localazure.server import Emulator
+from tests.harness.workflow import DEPLOYER
 from tests.shared import CONFIG_PREFIX, StepResult
+
+
+class DeployerCredential:
+    """The seed deployer's ARM token minted directly: the "other tool" a test acts as."""
+
+    def __init__(self, azure: Emulator) -> None:
+        self.azure = azure
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        app = self.azure.state.app(DEPLOYER)
+        assert app is not None
+        token, expires_in = issue_access_token(self.azure, app, self.azure.arm_url + "/")
+        return AccessToken(token, int(time.time()) + expires_in)
+
+
+def deployer_aci(azure: Emulator) -> ContainerInstanceManagementClient:
+    """The real ACI client, signed in as the deployer, talking to the local Azure."""
+    return ContainerInstanceManagementClient(
+        DeployerCredential(azure),  # type: ignore[arg-type]  # a token credential by shape
+        azure.state.subscription_id,
+        base_url=azure.arm_url,
+        credential_scopes=[azure.arm_url + "/.default"],
+        connection_verify=str(azure.ca_path),
+    )
 
 
 def leftover_docker_configs(runner_temp: str) -> set[str]:

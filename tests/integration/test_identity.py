@@ -18,9 +18,9 @@ from localazure.server import Emulator
 from tests.harness.workflow import REGISTRY, RESOURCE_GROUP
 
 from .steps import Run
-from .test_keep import aci, base_body, made_elsewhere, pushed, read
+from .test_keep import base_body, made_elsewhere, pushed, read
 
-__all__ = ["aci", "pushed"]  # fixtures used by name below
+__all__ = ["pushed"]  # a fixture used by name below
 
 pytestmark = pytest.mark.docker
 

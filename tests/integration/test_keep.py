@@ -11,16 +11,14 @@ any change.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from azure.core.credentials import AccessToken
 from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 
-from localazure.auth import issue_access_token
 from localazure.server import Emulator
-from tests.harness.workflow import DEPLOYER, REGISTRY, RESOURCE_GROUP
+from tests.harness.workflow import REGISTRY, RESOURCE_GROUP
 from tests.vnets import ensure_subnets
 
 from .steps import Run
@@ -38,32 +36,6 @@ STORAGE_KEY = "storage-key-value-9921"
 WORKSPACE_KEY = "workspace-key-value-6613"
 # Read-only in the 2023-05-01 spec: never part of what the action sends.
 READ_ONLY = ("provisioningState", "instanceView", "fqdn", "principalId", "tenantId", "clientId")
-
-
-class _Credential:
-    """The deployer's ARM token minted directly: the "other tool" that made the group."""
-
-    def __init__(self, azure: Emulator) -> None:
-        self.azure = azure
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        app = self.azure.state.app(DEPLOYER)
-        assert app is not None
-        token, expires_in = issue_access_token(self.azure, app, self.azure.arm_url + "/")
-        return AccessToken(token, int(time.time()) + expires_in)
-
-
-@pytest.fixture
-def aci(azure: Emulator) -> Iterator[ContainerInstanceManagementClient]:
-    client = ContainerInstanceManagementClient(
-        _Credential(azure),  # type: ignore[arg-type]
-        azure.state.subscription_id,
-        base_url=azure.arm_url,
-        credential_scopes=[azure.arm_url + "/.default"],
-        connection_verify=str(azure.ca_path),
-    )
-    yield client
-    client.close()
 
 
 @pytest.fixture

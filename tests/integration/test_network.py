@@ -145,18 +145,10 @@ def test_what_the_inputs_tell_is_refused_before_any_change(
 
 def test_the_local_azure_refuses_what_aci_refuses(azure: Emulator) -> None:
     """A label on a private group and a subnet that does not exist, sent straight to ARM."""
-    from azure.mgmt.containerinstance import ContainerInstanceManagementClient
-
-    from tests.integration.test_keep import _Credential  # the deployer's ARM token
+    from .steps import deployer_aci
 
     ensure_subnets(azure)
-    client = ContainerInstanceManagementClient(
-        _Credential(azure),  # type: ignore[arg-type]
-        azure.state.subscription_id,
-        base_url=azure.arm_url,
-        credential_scopes=[azure.arm_url + "/.default"],
-        connection_verify=str(azure.ca_path),
-    )
+    client = deployer_aci(azure)
     url = (
         f"{azure.arm_url}/subscriptions/{azure.state.subscription_id}/resourceGroups/"
         f"{RESOURCE_GROUP}/providers/Microsoft.ContainerInstance/containerGroups/net-raw"

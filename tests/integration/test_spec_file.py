@@ -20,7 +20,7 @@ from localazure.server import Emulator
 from tests.harness.workflow import RESOURCE_GROUP
 
 from .steps import Run
-from .test_keep import aci, base_body, made_elsewhere, pushed, read  # noqa: F401 - fixtures
+from .test_keep import base_body, made_elsewhere, pushed, read  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.docker
 
@@ -76,7 +76,7 @@ def _states(client: ContainerInstanceManagementClient, name: str) -> dict[str, A
 
 def test_a_sidecar_and_an_init_container_from_the_file(
     azure: Emulator,
-    aci: ContainerInstanceManagementClient,  # noqa: F811 - the fixture
+    aci: ContainerInstanceManagementClient,
     run_action: Callable[..., Run],
     hello_app: Path,
     pushed: str,  # noqa: F811 - the fixture
@@ -111,7 +111,7 @@ def test_a_sidecar_and_an_init_container_from_the_file(
 
 def test_a_sidecar_made_elsewhere_survives(
     azure: Emulator,
-    aci: ContainerInstanceManagementClient,  # noqa: F811 - the fixture
+    aci: ContainerInstanceManagementClient,
     run_action: Callable[..., Run],
     hello_app: Path,
     pushed: str,  # noqa: F811 - the fixture

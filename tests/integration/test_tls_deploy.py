@@ -10,7 +10,6 @@ dockerd started (pebble, the group).
 from __future__ import annotations
 
 import base64
-import contextlib
 import http.client
 import time
 from collections.abc import Callable
@@ -151,6 +150,7 @@ def test_tls_auto_serves_https_with_a_certificate_for_the_fqdn(
 
 def test_a_hashed_label_of_a_group_made_elsewhere_gets_its_certificate(
     azure: Emulator,
+    aci: ContainerInstanceManagementClient,
     docker_engine: Any,
     pebble: Pebble,
     proxy_image: str,
@@ -162,7 +162,7 @@ def test_a_hashed_label_of_a_group_made_elsewhere_gets_its_certificate(
 ) -> None:
     # A group made with a label reuse scope other than Unsecure has a hash in its FQDN
     # (localazure/dnslabel.py): the certificate must name that FQDN, not <label>.<region>.
-    from .test_keep import PULLER, PULLER_SECRET, _Credential, made_elsewhere
+    from .test_keep import PULLER, PULLER_SECRET, made_elsewhere
 
     name, label = "tls-hashed", "tls-hashed-5e1d"
     cleanup_groups.append(name)
@@ -194,16 +194,8 @@ def test_a_hashed_label_of_a_group_made_elsewhere_gets_its_certificate(
             },
         },
     }
-    aci = ContainerInstanceManagementClient(
-        _Credential(azure),  # type: ignore[arg-type]
-        azure.state.subscription_id,
-        base_url=azure.arm_url,
-        credential_scopes=[azure.arm_url + "/.default"],
-        connection_verify=str(azure.ca_path),
-    )
-    with contextlib.closing(aci):
-        made_elsewhere(azure, aci, name, body)
-        ip = aci.container_groups.get(RESOURCE_GROUP, name).ip_address
+    made_elsewhere(azure, aci, name, body)
+    ip = aci.container_groups.get(RESOURCE_GROUP, name).ip_address
     assert ip is not None
     assert ip.fqdn is not None
     fqdn = ip.fqdn

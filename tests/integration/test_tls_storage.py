@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.mgmt.containerinstance import ContainerInstanceManagementClient
 from cryptography import x509
 
 from acr_action import tls
@@ -27,8 +26,7 @@ from localazure.acme import Pebble
 from localazure.server import Emulator
 from tests.harness.workflow import RESOURCE_GROUP
 
-from .steps import Run
-from .test_keep import _Credential
+from .steps import Run, deployer_aci
 from .tls_fixtures import DOCKERFILE, dns, https_full, proxy_logs, trust_pebble
 
 pytestmark = pytest.mark.docker
@@ -185,13 +183,7 @@ def test_with_tls_storage_the_certificate_survives_redeploys_and_a_recreate(
 
     # Stopped (what the sweep's `idle-action: stop` does: the containers go) and deployed
     # again by the next push, which recreates a stopped group.
-    aci = ContainerInstanceManagementClient(
-        _Credential(azure),  # type: ignore[arg-type]  # a token credential by shape
-        azure.state.subscription_id,
-        base_url=azure.arm_url,
-        credential_scopes=[azure.arm_url + "/.default"],
-        connection_verify=str(azure.ca_path),
-    )
+    aci = deployer_aci(azure)
     with contextlib.closing(aci):
         aci.container_groups.stop(RESOURCE_GROUP, preview.name)
     assert preview.deploy(stored, plan="recreate") == first
