@@ -324,6 +324,9 @@ def _deploy_steps(session: Session, inputs: Inputs) -> tuple[Outcome, preview.Co
         # The app's port is not public: probe through the proxy, over HTTPS, on 443.
         url, port = tls.https_url(deployed.fqdn or ""), tls.HTTPS_PORT
     _check_ready(session, inputs, port, deployed, network.is_private(group), https=behind_proxy)
+    lost = tls.lost_certificate_notice(group) if plan.action in ("update", "recreate") else None
+    if lost is not None:
+        session.step.runner.notice(lost)
     if inputs.container.priority == "Spot" and inputs.waiting.health_check_path is not None:
         session.step.runner.notice(
             "No HTTP readiness check: a Spot container group has no IP address, so nothing"

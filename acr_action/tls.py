@@ -259,8 +259,14 @@ def parse(r: _Reader, ports: tuple[int, ...], private: bool, spot: bool, vault: 
     if secret and not user:
         r.require(["basic-auth"], "is required with `basic-auth-password-secret`: the user name")
     storage = _parse_storage(r)
-    settings = ["acme-directory", "acme-email", "tls-proxy-image", "acme-ca-root", "basic-auth"]
-    settings.append("tls-storage")
+    settings = [
+        "acme-directory",
+        "acme-email",
+        "tls-proxy-image",
+        "acme-ca-root",
+        "basic-auth",
+        "tls-storage",
+    ]
     if mode != "auto":
         # Without `tls`, the password of a kept proxy's basic auth may be sent again (`_kept`).
         auth = ("basic-auth", "basic-auth-password-secret")
@@ -639,6 +645,18 @@ def public_document(spec: GroupSpec) -> object:
 def secret_document(spec: GroupSpec) -> str:
     """The proxy's part of the fingerprint's secret document: the password ("" without one)."""
     return spec.tls.basic_auth_password if spec.tls is not None and spec.tls.enabled else ""
+
+
+def lost_certificate_notice(group: ContainerGroup) -> str | None:
+    """What to tell when the proxy was restarted without `tls-storage`; None otherwise."""
+    proxy = _proxy(group)
+    if proxy is None or _mounts_storage(proxy):
+        return None
+    return (
+        "The TLS proxy restarted with empty storage, so it orders a new certificate for this "
+        "FQDN. Let's Encrypt issues at most 5 for the same name in 7 days; keep it across "
+        "deploys with `tls-storage: <storage account>/<file share>` (an Azure Files share)."
+    )
 
 
 def has_proxy(existing: ContainerGroup | None) -> bool:

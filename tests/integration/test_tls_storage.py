@@ -33,6 +33,7 @@ pytestmark = pytest.mark.docker
 
 LOCATION = "westeurope"
 SHARE = "preview-certs"
+LOST_NOTICE = "orders a new certificate"  # tls.lost_certificate_notice
 
 
 def _stored(azure: Emulator, name: str) -> dict[str, Any]:
@@ -140,12 +141,17 @@ def test_without_tls_storage_a_redeploy_orders_a_new_certificate(
 ) -> None:
     first = preview.deploy(preview.inputs, plan="create")
     assert _serials(pebble, preview.fqdn) == [first]
+    assert preview.last is not None
+    assert LOST_NOTICE not in preview.last.seen.shown  # a new group's first order is expected
 
     # A new app image: an update in place, which restarts every container of the group.
     second = preview.deploy(preview.inputs, plan="update")
 
     assert second != first
     assert _serials(pebble, preview.fqdn) == [first, second]
+    # The step says so, with the fix.
+    assert LOST_NOTICE in preview.last.seen.shown
+    assert "tls-storage" in preview.last.seen.shown
 
 
 @pytest.mark.parametrize("preview", ["tls-store"], indirect=True)
@@ -172,6 +178,8 @@ def test_with_tls_storage_the_certificate_survives_redeploys_and_a_recreate(
 
     # A new app image restarts the proxy: it finds its certificate on the share.
     assert preview.deploy(stored, plan="update") == first
+    assert preview.last is not None
+    assert LOST_NOTICE not in preview.last.seen.shown
     # A deploy that does not name `tls-storage` (still `tls: auto`) keeps the share mounted.
     assert preview.deploy(preview.inputs, plan="update") == first
     assert _proxy_mounts(azure, preview.name) == mount
