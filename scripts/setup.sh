@@ -28,8 +28,9 @@ VENV_STAMP="$VENV_DIR/.dev-lock.sha256"
 # fresh_dockerd, bench/engines.py), since one started with --bridge=none deletes docker0.
 # caddy and pebble: the TLS tests run Caddy (the `tls: auto` proxy) and pebble, Let's
 # Encrypt's test ACME server (base-images.sh builds their images from the same packages).
+# openssh-client: the SSH forwarding tests run a real ssh-agent and ssh-add.
 APT_PACKAGES=(docker.io docker-registry debootstrap busybox-static ca-certificates curl iproute2
-    caddy pebble)
+    caddy pebble openssh-client)
 
 POLICY_RC_D=/usr/sbin/policy-rc.d
 REMOVE_POLICY_RC_D=0
