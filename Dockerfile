@@ -76,15 +76,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
     DOCKER_BUILDKIT=1
+# A CLI from 23.0 on runs `docker build` as `docker buildx build` and refuses a BuildKit build
+# without the plugin, so both files are required: a CLI image without buildx fails here.
 COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
-# A wildcard, so that a CLI image without buildx (the local stand-in) still copies cleanly;
-# the action falls back to DOCKER_BUILDKIT=1 `docker build` when the plugin is absent.
-COPY --from=docker-cli /usr/local/libexec/docker/cli-plugins/docker-buildx* /usr/local/libexec/docker/cli-plugins/
+COPY --from=docker-cli /usr/local/libexec/docker/cli-plugins/docker-buildx /usr/local/libexec/docker/cli-plugins/docker-buildx
 COPY --from=builder /opt/venv /opt/venv
 COPY entrypoint.py /app/entrypoint.py
 COPY acr_action/ /app/acr_action/
 # Bytecode compiled once here, since PYTHONDONTWRITEBYTECODE keeps each run from writing it.
-# The plugin directory exists even when the CLI image had no plugin to copy.
-RUN mkdir -p /usr/local/libexec/docker/cli-plugins \
- && /opt/venv/bin/python -m compileall -q /app
+RUN /opt/venv/bin/python -m compileall -q /app
 ENTRYPOINT ["/opt/venv/bin/python", "/app/entrypoint.py"]

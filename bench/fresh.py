@@ -47,7 +47,7 @@ from .table import Row, ratio, verdict
 
 BASES = {  # build argument -> the local stand-in (scripts/base-images.sh) it names on the hub
     "BASE_IMAGE": "acr-action-local/python:3.11-slim-bookworm",
-    "DOCKER_CLI_IMAGE": "acr-action-local/docker-cli:latest",
+    "DOCKER_CLI_IMAGE": "acr-action-local/docker-cli:26-buildx",
 }
 PREBUILT_REPOSITORY, PREBUILT_TAG = "acr-action", "prebuilt"
 CACHE_INPUTS = ("cache-from", "cache-to")

@@ -8,7 +8,8 @@
 #   acr-action-local/python:3.11-slim-bookworm  for python:3.11-slim-bookworm (Debian's python3 +
 #                                               venv + pip on the slim Debian, no .pyc files)
 #   acr-action-local/busybox               for busybox:1.36 (FROM scratch + busybox-static)
-#   acr-action-local/docker-cli            for docker:27-cli (Debian's docker CLI 20.10, no buildx)
+#   acr-action-local/docker-cli:26-buildx  for docker:27-cli (Debian trixie's docker CLI 26.1 and
+#                                          buildx plugin 0.13)
 #   acr-action-local/caddy                 for caddy:2.6.2, the `tls: auto` proxy (Debian's caddy)
 #   acr-action-local/pebble                Let's Encrypt's test ACME server (Debian's pebble), which
 #                                          the TLS tests run (localazure/acme.py)
@@ -231,24 +232,32 @@ file_is_static() {
     [[ "$out" == *"not a dynamic executable"* || "$out" == *"statically linked"* ]]
 }
 
-# Stands in for docker:27-cli as the source of the action image's Docker CLI: Debian's client
-# (BuildKit through DOCKER_BUILDKIT=1, no buildx plugin) at the same path as in docker:27-cli, and
-# the cli-plugins directory left empty. Based on the local Debian image (the client links to
-# glibc); the action image copies only the files.
+# Stands in for docker:27-cli as the source of the action image's Docker CLI and buildx plugin,
+# at the paths docker:27-cli keeps them: Debian's docker-cli (26.1) and docker-buildx (0.13)
+# packages. Bookworm has neither a CLI from 23.0 on (where `docker build` is `docker buildx
+# build`) nor buildx, so both come from trixie, Debian 13: `apt-get download` fetches the two
+# packages in a throw-away stage without installing anything (both depend on libc6 (>= 2.34)
+# alone, which bookworm's 2.36 satisfies) and only their two binaries are copied.
 build_docker_cli() {
     local image="$1" ctx
-    [[ -x "$DOCKER" ]] || die "no Docker CLI at $DOCKER"
     ctx="$(new_context)"
-    cp "$DOCKER" "$ctx/docker"
     cat >"$ctx/Dockerfile" <<'EOF'
 ARG DEBIAN_IMAGE
+FROM ${DEBIAN_IMAGE} AS fetch
+ARG DEBIAN_MIRROR
+RUN printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' \
+        "$DEBIAN_MIRROR" >/etc/apt/sources.list.d/trixie.list \
+ && apt-get update \
+ && cd /tmp && apt-get download docker-cli docker-buildx \
+ && for deb in /tmp/*.deb; do dpkg-deb -x "$deb" /out; done
 FROM ${DEBIAN_IMAGE}
-COPY docker /usr/local/bin/docker
-RUN mkdir -p /usr/local/libexec/docker/cli-plugins && docker --version
+COPY --from=fetch /out/usr/bin/docker /usr/local/bin/docker
+COPY --from=fetch /out/usr/libexec/docker/cli-plugins/docker-buildx /usr/local/libexec/docker/cli-plugins/docker-buildx
+RUN docker --version && docker buildx version
 CMD ["docker", "--help"]
 EOF
-    "$DOCKER" build --quiet --build-arg "DEBIAN_IMAGE=$LOCAL_DEBIAN_IMAGE" \
-        -t "$image" "$ctx" >/dev/null
+    "$DOCKER" build --quiet --network host --build-arg "DEBIAN_IMAGE=$LOCAL_DEBIAN_IMAGE" \
+        --build-arg "DEBIAN_MIRROR=$DEBIAN_MIRROR" -t "$image" "$ctx" >/dev/null
 }
 
 # Stands in for caddy:2.6.2, the proxy of `tls: auto`: Debian's caddy (2.6.2 in bookworm) on the

@@ -27,7 +27,7 @@ export DOCKER_BUILDKIT=1
 export LOCAL_DEBIAN_IMAGE="acr-action-local/debian:bookworm-slim"
 export LOCAL_PYTHON_IMAGE="acr-action-local/python:3.11-slim-bookworm"
 export LOCAL_BUSYBOX_IMAGE="acr-action-local/busybox:latest"
-export LOCAL_DOCKER_CLI_IMAGE="acr-action-local/docker-cli:latest"
+export LOCAL_DOCKER_CLI_IMAGE="acr-action-local/docker-cli:26-buildx"
 export LOCAL_CADDY_IMAGE="acr-action-local/caddy:latest"
 export LOCAL_PEBBLE_IMAGE="acr-action-local/pebble:latest"
 

@@ -6,9 +6,11 @@ Docker CLI at /usr/local/bin/docker, first on PATH, and its buildx plugin in
 `cli-plugins/manager/manager_unix.go`, defaultSystemPluginDirs) and where docker:27-cli keeps it
 (its Dockerfile as docker-library/repo-info records it under repos/docker/remote/:
 plugin='/usr/local/libexec/docker/cli-plugins/docker-buildx').
-A CLI from 23.0 on refuses `DOCKER_BUILDKIT=1 docker build` without the plugin ("BuildKit is
-enabled but the buildx component is missing or broken"); the local stand-in's CLI is 20.10,
-which builds with BuildKit itself and has no plugin.
+A CLI from 23.0 on runs `docker build` as `docker buildx build` and refuses
+`DOCKER_BUILDKIT=1 docker build` without the plugin ("BuildKit is enabled but the buildx component
+is missing or broken"). The local stand-in holds the same two files from Debian trixie's
+docker-cli (26.1) and docker-buildx (0.13) packages, so the e2e builds go through buildx as on a
+runner.
 """
 
 from __future__ import annotations
@@ -48,8 +50,11 @@ def test_the_local_azure_never_enters_the_action_image(action_image: str) -> Non
 
 
 # Uncompressed, as `docker image inspect --format '{{.Size}}'` reports it, built with the local
-# stand-ins (scripts/base-images.sh). With docker:27-cli the buildx plugin comes on top.
-SIZE_BUDGET_BYTES = 200_000_000
+# stand-ins (scripts/base-images.sh): 248 MB, of which the Docker CLI and the buildx plugin are
+# 97 MB (two Go binaries; Debian's builds, 31 and 66 MB) and the python:3.11-slim stand-in 124 MB.
+# Those two alone are 221 MB, so the 200 MB first asked for cannot hold with buildx in the image;
+# this budget keeps what the action adds (venv and /app, 27 MB) from growing unnoticed.
+SIZE_BUDGET_BYTES = 250_000_000
 
 
 def inside(image: str, *argv: str, entrypoint: str = "python") -> str:
@@ -87,10 +92,10 @@ def test_docker_and_its_buildx_plugin_are_where_the_action_looks(action_image: s
     assert seen["docker"] == "/usr/local/bin/docker"  # orchestrate.py: shutil.which("docker")
     assert seen["plugins"] is not None, "no /usr/local/libexec/docker/cli-plugins"
     assert set(seen["plugins"]) <= {"docker-buildx"}, "only the buildx plugin, not compose"
-    major = int(re.search(r"version (\d+)\.", version)[1])  # type: ignore[index]  # "Docker version 20.10.24+dfsg1, ..."
-    if major >= 23 or seen["plugins"]:
-        assert seen["plugins"] == ["docker-buildx"]
-        assert "buildx" in inside(action_image, "buildx", "version", entrypoint="docker")
+    major = int(re.search(r"version (\d+)\.", version)[1])  # type: ignore[index]  # "Docker version 26.1.5+dfsg1, ..."
+    assert major >= 23, f"a CLI that builds without buildx: {version}"
+    assert seen["plugins"] == ["docker-buildx"]
+    assert "buildx" in inside(action_image, "buildx", "version", entrypoint="docker")
 
 
 # Imports every module of every package in the image's site-packages and of acr_action: a module

@@ -36,7 +36,7 @@ import yaml
 DOCKER = "/usr/bin/docker"  # Debian's CLI: BuildKit through DOCKER_BUILDKIT=1, no buildx needed
 LOCAL_BUILD_ARGS = {
     "BASE_IMAGE": "acr-action-local/python:3.11-slim-bookworm",
-    "DOCKER_CLI_IMAGE": "acr-action-local/docker-cli",
+    "DOCKER_CLI_IMAGE": "acr-action-local/docker-cli:26-buildx",
 }
 # The runner labels every container it starts (DockerCommandManager's `DockerInstanceLabel`).
 RUNNER_LABEL = "acr-action-e2e-runner"
