@@ -9,11 +9,15 @@ image reference (buildx reads it as ``type=registry,ref=<it>``) or comma-separat
 attributes starting with ``type=`` (docker/buildx ``util/buildflags/cache.go``).
 
 The action builds with ``DOCKER_BUILDKIT=1 docker build``. That builder (the Docker engine's own
-BuildKit, buildx's "docker" driver) imports a cache from image references only and exports none:
-buildx refuses ``--cache-to`` there with "cache export feature is currently not supported for docker
-driver". What it can do is embed the cache in the image itself (``BUILDKIT_INLINE_CACHE=1``), which
-the push then carries to the registry. So on this builder every export becomes the inline cache,
-and imports are the registry references given, or by default the tags an earlier run pushed.
+BuildKit, buildx's "docker" driver) imports a cache from image references only and exports none
+unless the engine uses the containerd image store (docs.docker.com/build/cache/backends), which
+GitHub's Ubuntu runners do not turn on (actions/runner-images ``install-docker.sh``, docker-ce
+28.0.4 in ``toolset-2404.json``). buildx 0.13 refuses ``--cache-to type=registry`` there with "Cache
+export is not supported for the docker driver. Switch to a different driver, or turn on the
+containerd image store, and try again." What it can do is embed the cache in the image itself
+(``BUILDKIT_INLINE_CACHE=1``), which the push then carries to the registry. So on this builder
+every export becomes the inline cache, and imports are the registry references given, or by
+default the tags an earlier run pushed.
 """
 
 from __future__ import annotations
