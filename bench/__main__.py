@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench [--skip-cli] [--skip-image] [--skip-sweep]
     .venv/bin/python -m bench fresh-runner [--skip-cli]    # issue 14: bench/fresh.py
+    .venv/bin/python -m bench image-stores                 # issue 14: bench/stores.py
 
 Sets up what it needs (the Docker engine, the local base images, the Azure CLI under .cache/bench/)
 and runs: start-up and import time, the control-plane overhead of a deploy against the tutorial's
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from localazure.dockerd import ensure_dockerd
 
-from . import azcli, fresh, image, sweep
+from . import azcli, fresh, image, stores, sweep
 from .harness import (
     BUSYBOX_IMAGE,
     DOCKER,
@@ -280,9 +281,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "scenario",
         nargs="?",
-        choices=("all", "fresh-runner"),
+        choices=("all", "fresh-runner", "image-stores"),
         default="all",
-        help="fresh-runner: what a job on a fresh runner pays (bench/fresh.py); all: issue 7's rows",
+        help="fresh-runner: what a job on a fresh runner pays (bench/fresh.py); image-stores: the"
+        " one-line change on the classic and the containerd image store (bench/stores.py); all:"
+        " issue 7's rows",
     )
     args = parser.parse_args(argv)
     ensure_dockerd()
@@ -292,8 +295,10 @@ def main(argv: list[str]) -> int:
     if missing:  # the local base images (no Docker Hub here)
         subprocess.run([str(REPO_ROOT / "scripts" / "base-images.sh")], check=True)  # noqa: S603
     started = time.monotonic()
-    if args.scenario == "fresh-runner":
-        ROWS.extend(fresh.run(args.skip_cli, DOCKER))
+    if args.scenario in ("fresh-runner", "image-stores"):
+        ROWS.extend(
+            fresh.run(args.skip_cli, DOCKER) if args.scenario == "fresh-runner" else stores.run()
+        )
         print_table()
         say(f"\nbenchmark took {time.monotonic() - started:.0f} s")
         return 0

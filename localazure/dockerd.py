@@ -46,7 +46,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
@@ -245,9 +245,14 @@ def ensure_dockerd(timeout: float = 60, *, host: Host | None = None) -> None:
 FRESH_DOCKERD_ARGS = ("--iptables=false", "--ip-masq=false")
 
 
-def fresh_dockerd_argv(dockerd: str, root: Path, bridge: str) -> list[str]:
-    """A daemon that shares nothing with the default one: roots, pid file and socket in `root`."""
-    return [
+def fresh_dockerd_argv(
+    dockerd: str, root: Path, bridge: str, extra: Sequence[str] = (), path: str | None = None
+) -> list[str]:
+    """A daemon that shares nothing with the default one: roots, pid file and socket in `root`.
+
+    `extra`: more daemon options; `path`: the PATH it runs with (it starts the `containerd`
+    found there), set through env(1), which execs the daemon in its own process."""
+    argv = [
         dockerd,
         f"--data-root={root / 'data'}",
         f"--exec-root={root / 'exec'}",
@@ -255,7 +260,9 @@ def fresh_dockerd_argv(dockerd: str, root: Path, bridge: str) -> list[str]:
         f"--host=unix://{root / 'docker.sock'}",
         f"--bridge={bridge}",
         *FRESH_DOCKERD_ARGS,
+        *extra,
     ]
+    return argv if path is None else ["env", f"PATH={path}", *argv]
 
 
 def make_bridge(name: str) -> Callable[[], None]:
@@ -354,13 +361,18 @@ def fresh_dockerd(
     answers: Callable[[str], bool] = url_answers,
     start: Callable[[list[str], Path], Daemon] = _start,
     bridge: Callable[[str], Callable[[], None]] = make_bridge,
+    dockerd: str | None = None,
+    extra: Sequence[str] = (),
+    path: str | None = None,
 ) -> Iterator[str]:
     """A throwaway Docker engine of its own; yields its `DOCKER_HOST`, stops and removes it on exit.
 
+    `dockerd`, `extra`, `path`: another daemon binary than the one on PATH, more options for it,
+    and the PATH it runs with (`fresh_dockerd_argv`).
     Raises `DockerdUnavailable` (with the daemon's log) when it cannot start within `timeout`.
     """
     host = host or Host()
-    dockerd = host.which("dockerd")
+    dockerd = dockerd or host.which("dockerd")
     if dockerd is None or not host.is_root():
         raise DockerdUnavailable(f"a fresh dockerd needs dockerd and root; {SETUP_HINT}")
     # A short folder: the daemon's and containerd's unix sockets must fit in 108 bytes.
@@ -373,7 +385,7 @@ def fresh_dockerd(
     except DockerdUnavailable:
         shutil.rmtree(root, ignore_errors=True)
         raise
-    process = start(fresh_dockerd_argv(dockerd, root, name), log_file)
+    process = start(fresh_dockerd_argv(dockerd, root, name, extra, path), log_file)
     try:
         deadline = host.clock() + timeout
         while not answers(docker_host):

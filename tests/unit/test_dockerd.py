@@ -252,6 +252,24 @@ def test_fresh_dockerd_shares_nothing_and_is_removed_after(tmp_path: Path) -> No
     assert bridges == []
 
 
+def test_fresh_dockerd_runs_another_daemon_with_its_options_and_path(tmp_path: Path) -> None:
+    # bench/stores.py: trixie's dockerd, its containerd found on the PATH given, and the
+    # containerd image store switched on by a config file.
+    daemon = FakeDaemon()
+    _, started, _, kwargs = fresh(tmp_path, daemon, answers_after=1)
+    other = "/cache/trixie/usr/sbin/dockerd"
+    with fresh_dockerd(
+        **kwargs, dockerd=other, extra=("--config-file=/x/daemon.json",), path="/cache/bin:/usr/bin"
+    ):
+        pass
+    argv = started[0]
+    # env(1) execs the daemon in its own process, so SIGTERM still reaches dockerd.
+    assert argv[:3] == ["env", "PATH=/cache/bin:/usr/bin", other]
+    assert argv[-1] == "--config-file=/x/daemon.json"
+    assert set(FRESH_DOCKERD_ARGS) <= set(argv)
+    assert daemon.signals == [signal.SIGTERM]
+
+
 def test_fresh_dockerd_exiting_at_start_shows_its_log_and_is_cleaned(tmp_path: Path) -> None:
     daemon = FakeDaemon(exits_with=1)
     _, started, bridges, kwargs = fresh(tmp_path, daemon, answers_after=None)
