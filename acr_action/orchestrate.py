@@ -1034,10 +1034,21 @@ def docker_config_root(env: Mapping[str, str], context: str, *, cwd: str | None 
 _KEPT_FROM_DOCKER = ("INPUT_", "ACTIONS_ID_TOKEN_", "ACTIONS_RUNTIME_TOKEN")
 
 
+# buildx adds a provenance attestation to every build whose builder can store one: the docker
+# driver on an engine with the containerd image store, Docker Engine 29's default on fresh
+# installations (docs.docker.com/engine/storage/containerd). It holds the build's timestamps
+# (docs.docker.com/build/metadata/attestations/slsa-provenance), so an unchanged rebuild pushes a
+# new image index: a new digest, hence an ACI update that restarts the containers on every rerun
+# (measured on trixie's dockerd 26.1 with that store: `python -m bench image-stores`). Off unless
+# the step's environment says otherwise ("Turn off default provenance attestations",
+# docs.docker.com/build/building/variables); the classic store, and the 20.10 CLI, ignore it.
+_BUILD_DEFAULTS = {"BUILDX_NO_DEFAULT_ATTESTATIONS": "1"}
+
+
 def docker_cli_env(env: Mapping[str, str], config: Path) -> dict[str, str]:
     """The build's environment: the step's, without inputs and job tokens, with our Docker config."""
     kept = {k: v for k, v in env.items() if not k.startswith(_KEPT_FROM_DOCKER)}
-    return {**kept, "DOCKER_BUILDKIT": "1", "DOCKER_CONFIG": str(config)}
+    return {**_BUILD_DEFAULTS, **kept, "DOCKER_BUILDKIT": "1", "DOCKER_CONFIG": str(config)}
 
 
 def source_date(

@@ -17,7 +17,10 @@ empty one before every build (`localazure.dockerd.fresh_dockerd`):
 The trixie binaries (docker.io, containerd, docker-cli, docker-buildx) are fetched once with
 `apt-get download` into `.cache/bench/trixie-docker/` and run from there; nothing is installed.
 A plain registry on 127.0.0.1 holds the base image and the pushes (a lower bound of a real
-registry). Each build's row says what the `CACHED` steps and the slowest steps were.
+registry). Each build's row says what the `CACHED` steps and the slowest steps were. Last, on each
+engine, one context built and pushed twice, with buildx's default attestations and with
+`BUILDX_NO_DEFAULT_ATTESTATIONS=1` (what the action's builds get): does an unchanged rebuild keep
+its digest, which the action's no-op redeploy depends on?
 """
 
 from __future__ import annotations
@@ -114,9 +117,16 @@ class Builder:
         self.config = config
         self.host = ""
 
-    def run(self, *argv: str, cwd: Path | None = None) -> tuple[float, str]:
+    def run(
+        self, *argv: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> tuple[float, str]:
         """Seconds and output of `docker argv` against the current engine; fails loudly."""
-        env = {"PATH": "/usr/bin:/bin", "DOCKER_HOST": self.host, "DOCKER_CONFIG": str(self.config)}
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "DOCKER_HOST": self.host,
+            "DOCKER_CONFIG": str(self.config),
+            **(env or {}),
+        }
         started = time.monotonic()
         done = subprocess.run(  # noqa: S603 - fixed argv
             [self.docker, *argv], capture_output=True, text=True, env=env, cwd=cwd, check=False
@@ -172,6 +182,41 @@ def one_line_change(
     ]  # fmt: skip
 
 
+def pushed_digest(output: str) -> str:
+    """The digest `docker push` reports (`<tag>: digest: sha256:... size: N`)."""
+    line = next(line for line in output.splitlines() if "digest: " in line)
+    return line.split("digest: ", 1)[1].split()[0]
+
+
+def identical_rebuilds(engine: Engine, builder: Builder, hub: str, workspace: Path) -> list[Row]:
+    """The same context built and pushed twice, with buildx's default attestations and without
+    (`BUILDX_NO_DEFAULT_ATTESTATIONS=1`, what the action sets): same digest or not?"""
+    rows = []
+    (workspace / "Dockerfile").write_text(
+        f"FROM {hub}/python:3.11-slim-bookworm\nRUN echo unchanged > /x\n", encoding="utf-8"
+    )
+    variants: list[tuple[str, dict[str, str]]] = [
+        ("buildx's default", {}),
+        ("BUILDX_NO_DEFAULT_ATTESTATIONS=1", {"BUILDX_NO_DEFAULT_ATTESTATIONS": "1"}),
+    ]
+    for label, env in variants:
+        digests = []
+        with fresh_dockerd(
+            timeout=60, dockerd=engine.dockerd, extra=engine.extra, path=engine.path
+        ) as host:
+            builder.host = host
+            for _ in range(2):
+                builder.run("build", "--tag", f"{hub}/same:t", ".", cwd=workspace, env=env)
+                digests.append(pushed_digest(builder.run("push", f"{hub}/same:t")[1]))
+        same = "the same digest" if digests[0] == digests[1] else "two digests"
+        rows.append(
+            Row(f"{engine.name}, attestations", f"identical rebuild pushed twice: {label}",
+                f"{same} ({digests[0][7:19]}, {digests[1][7:19]})",
+                verdict(digests[0] == digests[1], "same digest"))
+        )  # fmt: skip
+    return rows
+
+
 def run() -> list[Row]:
     """The iris Dockerfile as it is on both engines, and its `--link` variant on the containerd
     one: three rows of three."""
@@ -210,4 +255,7 @@ def run() -> list[Row]:
                 if variant == "--link":
                     link_variant(workspace)
                 rows += one_line_change(engine, builder, hub, workspace, label)
+            workspace = tmp / f"same-{engine.name}"
+            workspace.mkdir()
+            rows += identical_rebuilds(engine, builder, hub, workspace)
     return rows

@@ -175,6 +175,7 @@ def test_the_docker_cli_gets_no_job_token(
     }
     assert "DOCKER_CONFIG" in names  # the wrapper did run the build
     assert "GITHUB_REPOSITORY" in names  # the step's environment otherwise passes
+    assert "BUILDX_NO_DEFAULT_ATTESTATIONS" in names  # an unchanged rebuild keeps its digest
     assert not names & {"ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}
     assert not {name for name in names if name.startswith("INPUT_")}
 

@@ -99,6 +99,13 @@ def test_the_docker_cli_gets_neither_job_token(tmp_path: Path) -> None:
     assert build_env["DOCKER_CONFIG"] == str(tmp_path)
 
 
+def test_builds_carry_no_default_attestation_unless_the_step_asks(tmp_path: Path) -> None:
+    # A provenance attestation holds the build's timestamps: every rebuild a new digest.
+    assert orchestrate.docker_cli_env({}, tmp_path)["BUILDX_NO_DEFAULT_ATTESTATIONS"] == "1"
+    step = {"BUILDX_NO_DEFAULT_ATTESTATIONS": "0"}  # the step's `env:` keeps buildx's default
+    assert orchestrate.docker_cli_env(step, tmp_path)["BUILDX_NO_DEFAULT_ATTESTATIONS"] == "0"
+
+
 # --------------------------------------------------------------------------- cancel timing
 
 STUBBORN_CLI = """\
