@@ -93,6 +93,10 @@ class Engine:
     extra: tuple[str, ...]
     path: str | None
 
+    def fresh(self) -> contextlib.AbstractContextManager[str]:
+        """A new, empty daemon of this kind; yields its DOCKER_HOST."""
+        return fresh_dockerd(timeout=60, dockerd=self.dockerd, extra=self.extra, path=self.path)
+
     def cache_options(self, repo: str) -> tuple[list[str], list[str]]:
         """(options of the first build, options of the measured one) for the image `repo`."""
         if self.name == "classic":
@@ -159,17 +163,13 @@ def one_line_change(
     first, measured = engine.cache_options(repo)
     build = ["build", "--progress", "plain", "--network", "host", "--tag", f"{repo}:main",
              "--build-arg", f"BASE_IMAGE={hub}/python:3.11-slim-bookworm"]  # fmt: skip
-    with fresh_dockerd(
-        timeout=60, dockerd=engine.dockerd, extra=engine.extra, path=engine.path
-    ) as host:
+    with engine.fresh() as host:
         builder.host = host
         builder.run(*build, *first, ".", cwd=workspace)
         builder.run("push", f"{repo}:main")
     app = workspace / "app.py"
     app.write_text(app.read_text(encoding="utf-8") + f"# one-line change: {label}\n", "utf-8")
-    with fresh_dockerd(
-        timeout=60, dockerd=engine.dockerd, extra=engine.extra, path=engine.path
-    ) as host:
+    with engine.fresh() as host:
         builder.host = host
         built, log = builder.run(*build, *measured, ".", cwd=workspace)
         pushed, _ = builder.run("push", f"{repo}:main")
@@ -201,9 +201,7 @@ def identical_rebuilds(engine: Engine, builder: Builder, hub: str, workspace: Pa
     ]
     for label, env in variants:
         digests = []
-        with fresh_dockerd(
-            timeout=60, dockerd=engine.dockerd, extra=engine.extra, path=engine.path
-        ) as host:
+        with engine.fresh() as host:
             builder.host = host
             for _ in range(2):
                 builder.run("build", "--tag", f"{hub}/same:t", ".", cwd=workspace, env=env)
@@ -218,8 +216,8 @@ def identical_rebuilds(engine: Engine, builder: Builder, hub: str, workspace: Pa
 
 
 def run() -> list[Row]:
-    """The iris Dockerfile as it is on both engines, and its `--link` variant on the containerd
-    one: three rows of three."""
+    """The iris Dockerfile as it is on both engines and its `--link` variant on the containerd
+    one (three rows each), then each engine's identical rebuilds (two rows each)."""
     say("image stores: fetching Debian trixie's Docker packages (once) ...")
     tools = trixie_docker()
     path = f"{tools / 'usr' / 'bin'}:{tools / 'usr' / 'sbin'}:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -236,7 +234,7 @@ def run() -> list[Row]:
         hub = stack.enter_context(plain_registry(tmp / "hub"))
         builder = Builder(tools, tmp / "docker-config")
         saved = subprocess.run([DOCKER, "image", "save", BASE], capture_output=True, check=True)  # noqa: S603
-        with fresh_dockerd(timeout=60) as host:  # the base image into the hub, once
+        with engines[0].fresh() as host:  # the base image into the hub, once
             builder.host = host
             subprocess.run(  # noqa: S603 - fixed argv
                 [DOCKER, "--host", host, "image", "load"], input=saved.stdout, capture_output=True,
